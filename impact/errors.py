@@ -1,0 +1,94 @@
+"""Errors raised by impact, and the exit codes the CLI gives them.
+
+The hierarchy::
+
+    ImpactError                 anything impact reports to a user in one line
+    ├── SpecError               a launch spec or a command-line argument is wrong   (exit 2)
+    ├── DataError               the data break the contract or are not ready yet    (exit 2)
+    ├── RegistrationError       a lock file is unreadable or was edited by hand     (exit 2)
+    └── ReviewFailed            a review notebook failed while running              (exit 1)
+
+Every message says what is wrong, where (file, field path, table, column) and what would be
+right, so that the CLI can print it as one line with no traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "DataError",
+    "ImpactError",
+    "RegistrationError",
+    "ReviewFailed",
+    "SpecError",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class ImpactError(Exception):
+    """Base class: a problem impact explains in one line."""
+
+    exit_code: int = EXIT_FAILED
+
+
+class SpecError(ImpactError):
+    """A launch spec, or an argument naming part of it, is wrong.
+
+    Attributes:
+        problems: every problem found, one line each (the message names the first).
+    """
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+class DataError(ImpactError):
+    """The data do not meet the contract, or are not complete for the checkpoint."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class RegistrationError(ImpactError):
+    """A registration lock is missing where required, unreadable, or altered."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class ReviewFailed(ImpactError):
+    """A review notebook raised an error while it ran.
+
+    Like papermill's ``PapermillExecutionError``, it carries where the run failed.
+
+    Attributes:
+        notebook: the executed notebook, kept for inspection.
+        cell_index: index of the failing cell, or None when the failure was outside a cell.
+        ename: the exception's class name inside the kernel.
+        evalue: the exception's message inside the kernel.
+    """
+
+    exit_code = EXIT_FAILED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notebook: Path | None = None,
+        cell_index: int | None = None,
+        ename: str = "",
+        evalue: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.notebook = notebook
+        self.cell_index = cell_index
+        self.ename = ename
+        self.evalue = evalue

@@ -1,0 +1,617 @@
+"""The launch spec: pydantic models of format v1, YAML loading and error messages.
+
+A spec is loaded with :func:`load`; every problem becomes a :class:`~impact.errors.SpecError`
+whose message names the file, the field path and what would be right, e.g.::
+
+    specs/checkout.yaml: metrics.primary.target: "+2pp" is not a number or a percentage;
+    write +0.02 or +6%
+
+Numbers keep the sign the author wrote: ``target: +0.02`` (explicitly signed) and
+``target: 0.02`` (a magnitude) are told apart, so a sign that contradicts ``direction`` is
+caught rather than silently flipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import itertools
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, NamedTuple
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from impact.errors import SpecError
+
+__all__ = [
+    "DataSpec",
+    "Decision",
+    "Effect",
+    "Hypothesis",
+    "LaunchSpec",
+    "Metric",
+    "Metrics",
+    "format_duration",
+    "load",
+    "parse_duration",
+]
+
+SPEC_VERSION = 1
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+_DURATION = re.compile(r"^\s*(\d+)\s*([dw])\s*$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+# Features that later releases build; the spec format reserves their keys already.
+_NOT_YET = "is not available yet in impact 0.1"
+
+
+# --------------------------------------------------------------------------- values
+
+
+def parse_duration(value: object) -> int:
+    """Read a duration such as ``14d`` or ``4w`` as a whole number of days.
+
+    Examples:
+        >>> parse_duration("4w"), parse_duration("14d")
+        (28, 14)
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"{value!r} is not a duration; write days or weeks such as 14d or 4w")
+    if isinstance(value, int):
+        raise ValueError(f"{value} has no unit; write {value}d for days or {value}w for weeks")
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f'"{value}" is not a duration; write days or weeks such as 14d or 4w')
+    days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+    if days <= 0:
+        raise ValueError(f'"{value}" must be longer than zero days')
+    return days
+
+
+def format_duration(days: int) -> str:
+    """Write a number of days the way output files are named: ``28d``."""
+    return f"{days}d"
+
+
+Duration = Annotated[
+    int, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
+]
+
+
+class Effect(NamedTuple):
+    """A target or margin as written in the spec.
+
+    Attributes:
+        magnitude: the size, always positive.
+        relative: True for a share of the control's value (``+6%``), False for metric units.
+        sign: +1 or -1 when the author wrote a sign, 0 for an unsigned magnitude.
+    """
+
+    magnitude: float
+    relative: bool
+    sign: int
+
+    def __str__(self) -> str:
+        sign = {1: "+", -1: "-", 0: ""}[self.sign]
+        if self.relative:
+            return f"{sign}{self.magnitude * 100:g}%"
+        return f"{sign}{self.magnitude:g}"
+
+
+def _parse_effect(value: object) -> Effect:
+    if isinstance(value, Effect):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"{value!r} is not a number or a percentage; write +0.02 or +6%")
+    if isinstance(value, int | float):
+        if value == 0:
+            raise ValueError("must not be zero; write the smallest effect that matters")
+        return Effect(abs(float(value)), False, -1 if value < 0 else 0)
+    text = value.strip()
+    relative = text.endswith("%")
+    number = text[:-1].strip() if relative else text
+    if not _NUMBER.match(number):
+        raise ValueError(f'"{value}" is not a number or a percentage; write +0.02 or +6%')
+    size = float(number)
+    if size == 0:
+        raise ValueError("must not be zero; write the smallest effect that matters")
+    sign = {"+": 1, "-": -1}.get(number[0], 0)
+    return Effect(abs(size) / (100 if relative else 1), relative, sign)
+
+
+EffectValue = Annotated[Effect, BeforeValidator(_parse_effect), PlainSerializer(str)]
+
+
+def _check_slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError(
+            f'"{value}" is not a valid id; use lower-case letters, digits and dashes '
+            "(at most 64), such as one-page-checkout"
+        )
+    return value
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            f'"{value}" is not a valid metric name; start with a letter and use letters, '
+            "digits and underscores, such as checkout_conversion"
+        )
+    return value
+
+
+# --------------------------------------------------------------------------- models
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Hypothesis(_Model):
+    """We believe that [users] [problem] and that [solution] will produce [result]."""
+
+    users: str
+    problem: str
+    solution: str
+    result: str
+
+    def sentence(self) -> str:
+        """The hypothesis as one sentence."""
+        return (
+            f"We believe that {self.users} {self.problem} and that {self.solution} "
+            f"will produce {self.result}."
+        )
+
+
+class DataSpec(_Model):
+    """Where the metric data live and how to read them."""
+
+    source: str
+    units: str = "units"
+    events: str | None = "events"
+    series: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    control: str | None = None
+    split: dict[str, float] | None = None
+    start: dt.date | None = None
+    segment: str | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _source_is_local(cls, value: str) -> str:
+        if "://" in value:
+            raise ValueError(f'a SQL URL such as "{value.split("://")[0]}://..." {_NOT_YET}')
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, value: dict[str, str]) -> dict[str, str]:
+        known = ("unit_id", "variant", "exposed_at", "event", "ts", "value")
+        for key in value:
+            if key not in known:
+                hint = difflib.get_close_matches(key, known, n=1)
+                extra = f'; did you mean "{hint[0]}"?' if hint else ""
+                raise ValueError(
+                    f'"{key}" is not a contract column; rename one of {", ".join(known)}{extra}'
+                )
+        return value
+
+    @field_validator("split")
+    @classmethod
+    def _two_arms(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is None:
+            return value
+        if len(value) != 2:
+            raise ValueError(
+                f"has {len(value)} arms; write exactly two, such as "
+                "{control: 0.5, treatment: 0.5}"
+            )
+        if any(not 0 < share < 1 for share in value.values()):
+            raise ValueError("each arm's share must be between 0 and 1")
+        if abs(sum(value.values()) - 1) > 1e-9:
+            raise ValueError(f"shares sum to {sum(value.values()):g}; they must sum to 1")
+        return value
+
+
+class Side(_Model):
+    """One side of a ratio metric."""
+
+    event: str
+    value: Literal["sum", "count", "max"] = "sum"
+
+
+class Metric(_Model):
+    """A metric: how it is computed, and what counts as success or harm."""
+
+    name: str
+    description: str | None = None
+    kind: Literal["proportion", "mean", "ratio"] | None = None
+    event: str | None = None
+    column: str | None = None
+    value: Literal["sum", "count", "max"] | None = None
+    numerator: Side | None = None
+    denominator: Side | None = None
+    window: Duration | None = None
+    baseline: float | None = None
+    target: EffectValue | None = None
+    margin: EffectValue | None = None
+    direction: Literal["increase", "decrease"]
+    cuped: bool = False
+    cap: float | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        return _check_name(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Metric:
+        if self.kind is None:
+            raise ValueError("kind is required; write proportion or mean")
+        if self.kind == "ratio":
+            raise ValueError(f"kind: ratio {_NOT_YET}; use proportion or mean")
+        if self.cuped:
+            raise ValueError(f"cuped: true {_NOT_YET}; remove it or write cuped: false")
+        if self.cap is not None:
+            raise ValueError(f"cap {_NOT_YET}; remove it")
+        if self.numerator is not None or self.denominator is not None:
+            raise ValueError("numerator and denominator belong to kind: ratio")
+        if (self.event is None) == (self.column is None):
+            raise ValueError(
+                "needs exactly one of event (an event name) or column (a per-unit column)"
+            )
+        if self.column is not None:
+            if self.window is not None:
+                raise ValueError("a column metric has no window; remove window")
+            if self.value is not None:
+                raise ValueError("a column metric has no value; remove value")
+        else:
+            if self.window is None:
+                raise ValueError("an event metric needs a window, such as window: 14d")
+            if self.kind == "proportion" and self.value is not None:
+                raise ValueError("a proportion counts units with the event; remove value")
+            if self.kind == "mean" and self.value is None:
+                raise ValueError("a mean metric needs value: sum, count or max")
+        if self.baseline is not None and self.kind == "proportion" and not 0 < self.baseline < 1:
+            raise ValueError(f"baseline {self.baseline:g} must be a share between 0 and 1")
+        good = 1 if self.direction == "increase" else -1
+        if self.target is not None and self.target.sign not in (0, good):
+            raise ValueError(
+                f"target {self.target} contradicts direction: {self.direction}; write "
+                f"{'+' if good > 0 else '-'}{str(self.target)[1:]} or drop the sign"
+            )
+        if self.margin is not None and self.margin.sign not in (0, -good):
+            raise ValueError(
+                f"margin {self.margin} is in the good direction; a margin is how far the "
+                f"metric may move the harmful way: write {'-' if good > 0 else '+'}"
+                f"{str(self.margin)[1:]} or drop the sign"
+            )
+        return self
+
+    @property
+    def good_sign(self) -> int:
+        """+1 when an increase is good, -1 when a decrease is good."""
+        return 1 if self.direction == "increase" else -1
+
+
+class Metrics(_Model):
+    """The primary metric, the guardrails and the secondary metrics."""
+
+    primary: Metric | None = None
+    guardrails: list[Metric] = Field(default_factory=list)
+    secondary: list[Metric] = Field(default_factory=list)
+
+    def all(self) -> list[Metric]:
+        """Every metric, primary first."""
+        return [*([self.primary] if self.primary else []), *self.guardrails, *self.secondary]
+
+    @model_validator(mode="after")
+    def _roles(self) -> Metrics:
+        names = [metric.name for metric in self.all()]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f'metric name "{name}" is used twice; names must be unique')
+        if self.primary is not None:
+            if self.primary.target is None:
+                raise ValueError("primary.target is required: the smallest effect worth it")
+            if self.primary.margin is not None:
+                raise ValueError("primary.margin belongs to guardrails; remove it")
+        for index, guardrail in enumerate(self.guardrails):
+            if guardrail.margin is None:
+                raise ValueError(
+                    f"guardrails[{index}] ({guardrail.name}) needs a margin: how far it may "
+                    "move the harmful way, such as margin: +0.005"
+                )
+            if guardrail.target is not None:
+                raise ValueError(f"guardrails[{index}] ({guardrail.name}) has no target")
+        for index, metric in enumerate(self.secondary):
+            if metric.target is not None or metric.margin is not None:
+                raise ValueError(
+                    f"secondary[{index}] ({metric.name}) never decides; remove target and margin"
+                )
+        return self
+
+
+class Decision(_Model):
+    """Levels, sample floors and the words used for each outcome."""
+
+    alpha: float = 0.05
+    power: float = 0.80
+    srm_alpha: float = 0.001
+    min_units: int = 30
+    on_success: str = "ship"
+    on_failure: str = "revert"
+    on_no_effect: str | None = None
+    on_inconclusive: str = "iterate"
+
+    @field_validator("alpha", "power", "srm_alpha")
+    @classmethod
+    def _unit_interval(cls, value: float) -> float:
+        if not 0 < value < 1:
+            raise ValueError(f"{value:g} must be between 0 and 1, such as 0.05")
+        return value
+
+    @field_validator("min_units")
+    @classmethod
+    def _floor(cls, value: int) -> int:
+        if value < 2:
+            raise ValueError(f"{value} is too small; at least 2 units per arm are needed")
+        return value
+
+
+class LaunchSpec(_Model):
+    """A launch spec, format v1 (see docs/spec.md)."""
+
+    spec_version: Literal[1]
+    id: str
+    title: str
+    owner: str
+    description: str | None = None
+    hypothesis: Hypothesis
+    launch_date: dt.date
+    design: Literal["experiment", "prepost", "adoption"] = "experiment"
+    reviews: list[Duration] = Field(default_factory=lambda: [28, 56])
+    data: DataSpec
+    metrics: Metrics = Field(default_factory=Metrics)
+    adoption: dict[str, Any] | None = None
+    decision: Decision = Field(default_factory=Decision)
+
+    _path: Path = PrivateAttr(default=Path("spec.yaml"))
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        return _check_slug(value)
+
+    @field_validator("reviews")
+    @classmethod
+    def _increasing(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("needs at least one checkpoint, such as [28d, 56d]")
+        if any(later <= earlier for earlier, later in itertools.pairwise(value)):
+            raise ValueError(
+                f"[{', '.join(map(format_duration, value))}] must be in increasing order "
+                "without repeats"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _design(self) -> LaunchSpec:
+        if self.design != "experiment":
+            raise ValueError(f"design: {self.design} {_NOT_YET}; use design: experiment")
+        if self.adoption is not None:
+            raise ValueError(f"the adoption block {_NOT_YET}; remove it")
+        data = self.data
+        if data.series is not None:
+            raise ValueError("data.series belongs to design: prepost; remove it")
+        if data.control is None or data.split is None:
+            raise ValueError(
+                "an experiment needs data.control and data.split, such as "
+                "control: control and split: {control: 0.5, treatment: 0.5}"
+            )
+        if data.control not in data.split:
+            arms = " or ".join(f'"{arm}"' for arm in data.split)
+            raise ValueError(
+                f'data.control "{data.control}" is not an arm of data.split; use {arms}'
+            )
+        if self.metrics.primary is None:
+            raise ValueError("an experiment needs metrics.primary")
+        if data.events is None and any(m.event is not None for m in self.metrics.all()):
+            raise ValueError("data.events is required when a metric names an event")
+        if data.start is not None and data.start < self.launch_date:
+            raise ValueError(
+                f"data.start {data.start} is before launch_date {self.launch_date}; "
+                "start is the first day analysed after launch"
+            )
+        return self
+
+    # ---- derived values
+
+    @property
+    def path(self) -> Path:
+        """The file the spec was loaded from."""
+        return self._path
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the spec, resolved against the spec file's folder."""
+        return self._path.parent / relative
+
+    @property
+    def control(self) -> str:
+        """The control arm's name."""
+        assert self.data.control is not None
+        return self.data.control
+
+    @property
+    def treatment(self) -> str:
+        """The treatment arm's name (the one arm that is not the control)."""
+        assert self.data.split is not None
+        return next(arm for arm in self.data.split if arm != self.data.control)
+
+    @property
+    def on_no_effect(self) -> str:
+        """The action when the target is ruled out at the final look."""
+        if self.decision.on_no_effect is not None:
+            return self.decision.on_no_effect
+        return self.decision.on_failure if self.design == "experiment" else "iterate"
+
+    def as_of(self, checkpoint_days: int) -> dt.datetime:
+        """00:00 UTC of launch_date + checkpoint, as a naive UTC datetime."""
+        return dt.datetime.combine(self.launch_date, dt.time()) + dt.timedelta(days=checkpoint_days)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _SignKeepingLoader(yaml.SafeLoader):
+    """SafeLoader that keeps numbers written with a leading ``+`` as strings.
+
+    YAML reads ``+0.02`` as 0.02; keeping the text lets a target say it was signed.
+    """
+
+
+def _construct_number(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    text = loader.construct_scalar(node)
+    if isinstance(text, str) and text.startswith("+"):
+        return text
+    if node.tag.endswith(":int"):
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    return yaml.SafeLoader.construct_yaml_float(loader, node)
+
+
+_SignKeepingLoader.add_constructor("tag:yaml.org,2002:int", _construct_number)
+_SignKeepingLoader.add_constructor("tag:yaml.org,2002:float", _construct_number)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping safely, turning every problem into a SpecError naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file; check the path") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path}: is a folder; give the path of a .yaml spec file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(f"{path}: cannot be read ({error})") from None
+    try:
+        document = yaml.load(text, Loader=_SignKeepingLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise SpecError(f"{path}: {where}invalid YAML ({problem}); fix the syntax") from None
+    if document is None:
+        raise SpecError(f"{path}: is empty; a spec starts with spec_version: 1 (see docs/spec.md)")
+    if not isinstance(document, dict):
+        raise SpecError(
+            f"{path}: a spec is a YAML mapping of fields (spec_version: 1, id: ...); "
+            f"found {type(document).__name__}"
+        )
+    return document
+
+
+def load(path: str | Path) -> LaunchSpec:
+    """Load and validate a launch spec.
+
+    Raises:
+        SpecError: the file is missing, is not YAML, or breaks a rule of the format.
+    """
+    path = Path(path)
+    document = read_yaml(path)
+    return from_dict(document, path)
+
+
+def from_dict(document: dict[str, Any], path: Path) -> LaunchSpec:
+    """Validate a parsed spec document; ``path`` names it in errors and anchors its paths."""
+    version = document.get("spec_version")
+    if version != SPEC_VERSION:
+        raise SpecError(
+            f"{path}: spec_version: {version!r} is not supported; write spec_version: 1"
+        )
+    try:
+        spec = LaunchSpec.model_validate(document)
+    except ValidationError as error:
+        problems = [_describe(item) for item in error.errors()]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise SpecError(f"{path}: {problems[0]}{more}", problems) from None
+    spec._path = path
+    return spec
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def _describe(item: Any) -> str:
+    loc = tuple(item["loc"])
+    where = _field_path(loc)
+    kind = item["type"]
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        hint = difflib.get_close_matches(key, _fields_at(loc[:-1]), n=1, cutoff=0.6)
+        suggestion = f'; did you mean "{hint[0]}"?' if hint else "; remove it"
+        return f"{where}: unknown key{suggestion}"
+    if kind == "missing":
+        return f"{where}: is required; add it (see docs/spec.md)"
+    value = item.get("input")
+    shown = f'"{value}"' if isinstance(value, str) else repr(value)
+    if kind == "literal_error":
+        return f"{where}: {shown} is not allowed; {message[0].lower()}{message[1:]}"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return f"{where}: {shown} is the wrong type; {message[0].lower()}{message[1:]}"
+    return f"{where}: {message}" if where else message
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the model found by following ``loc`` from LaunchSpec."""
+    model: Any = LaunchSpec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        model = _model_in(field.annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The BaseModel inside an annotation such as ``list[Metric] | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union, list):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None

@@ -1,0 +1,1 @@
+"""Pure statistics over sufficient statistics. Imports nothing of the project."""

@@ -1,0 +1,27 @@
+"""Shared fixtures: paths of the repository and a valid spec to mutate."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_SPEC = ROOT / "specs" / "demo-checkout.yaml"
+
+
+@pytest.fixture
+def spec_dict() -> dict[str, Any]:
+    """The demo spec as a plain dict, ready to be changed and written."""
+    return copy.deepcopy(yaml.safe_load(DEMO_SPEC.read_text()))
+
+
+def write_spec(folder: Path, document: dict[str, Any] | str, name: str = "spec.yaml") -> Path:
+    """Write a spec document (a dict, or raw YAML text) and return its path."""
+    path = folder / name
+    text = document if isinstance(document, str) else yaml.safe_dump(document, sort_keys=False)
+    path.write_text(text)
+    return path

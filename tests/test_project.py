@@ -1,0 +1,118 @@
+"""The project's own rules: public API, one-way imports, packaging files in step."""
+
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from pathlib import Path
+from types import ModuleType
+
+import yaml
+from conftest import ROOT
+
+import impact
+
+PACKAGE = ROOT / "impact"
+
+# Which project modules each module may import (DESIGN.md, Layout). "stats" may import
+# nothing of the project; templates are checked in tests/test_templates.py.
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "spec": {"errors"},
+    "registry": {"errors", "spec"},
+    "data": {"errors", "spec"},
+    "metrics": {"errors", "spec", "data"},
+    "stats": {"stats"},
+    "verdict": {"errors", "spec", "stats"},
+    "review": {"errors", "spec", "registry", "data", "metrics", "stats", "verdict"},
+    "display": {"errors", "spec", "review", "verdict", "stats"},
+    "plots": {"errors", "spec", "review", "verdict", "stats"},
+    "runner": {"errors", "spec", "review", "verdict"},
+    "demo": {"errors", "spec"},
+    "cli": {"errors", "spec", "runner", "demo", "review", "schedule", "portfolio"},
+    "__init__": {"errors", "spec", "review", "verdict", "display"},
+}
+
+
+def _project_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("impact"):
+            parts = node.module.split(".")
+            if len(parts) == 1:
+                found.update(alias.name for alias in node.names)
+            else:
+                found.add(parts[1])
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("impact."):
+                    found.add(alias.name.split(".")[1])
+    return found
+
+
+def test_imports_point_one_way() -> None:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        module = relative.parts[0] if len(relative.parts) > 1 else path.stem
+        allowed = ALLOWED[module] | {module}
+        wrong = _project_imports(path) - allowed
+        assert not wrong, f"{relative} imports {sorted(wrong)}; allowed: {sorted(allowed)}"
+
+
+def test_public_api_is_sorted_and_complete() -> None:
+    assert impact.__all__ == sorted(impact.__all__)
+    for name in impact.__all__:
+        assert hasattr(impact, name), name
+    public = {
+        name
+        for name, value in vars(impact).items()
+        if not name.startswith("_") and name != "annotations" and not isinstance(value, ModuleType)
+    }
+    assert public == set(impact.__all__) - {"__version__"}
+
+
+def _requirement_names(requirements: list[str]) -> dict[str, str]:
+    pattern = re.compile(r"^([A-Za-z0-9_.-]+)\s*(.*)$")
+    names = {}
+    for requirement in requirements:
+        match = pattern.match(requirement)
+        assert match, requirement
+        names[match.group(1).lower()] = match.group(2).replace(" ", "")
+    return names
+
+
+def test_environment_yml_matches_pyproject() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [item for item in environment["dependencies"] if isinstance(item, str)]
+    conda_names = _requirement_names(
+        [item for item in conda if not item.startswith(("python", "pip"))]
+    )
+    assert conda_names == _requirement_names(project["dependencies"])
+    pip_part = next(item for item in environment["dependencies"] if isinstance(item, dict))
+    assert pip_part == {"pip": ["-e ."]}
+
+
+def test_constraints_pin_every_dependency() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pinned = {
+        line.split("==")[0].lower().replace("_", "-")
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line
+    }
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    for name in _requirement_names(wanted):
+        assert name.replace("_", "-") in pinned, f"{name} is not pinned in constraints.txt"
+
+
+def test_templates_link_into_the_package() -> None:
+    link = ROOT / "templates"
+    assert link.is_symlink() and link.resolve() == (PACKAGE / "templates").resolve()
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1]
+    commands = re.findall(r"^make \w+", quick_start, flags=re.MULTILINE)
+    assert commands[:2] == ["make demo", "make test"]

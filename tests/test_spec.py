@@ -1,0 +1,231 @@
+"""The launch spec: format rules, signs, durations and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DEMO_SPEC, write_spec
+
+from impact import spec
+from impact.errors import SpecError
+
+
+def test_demo_spec_loads() -> None:
+    loaded = spec.load(DEMO_SPEC)
+    assert loaded.id == "demo-checkout"
+    assert loaded.reviews == [28, 56]
+    assert loaded.control == "control" and loaded.treatment == "treatment"
+    primary = loaded.metrics.primary
+    assert primary is not None and primary.target == spec.Effect(0.02, False, 1)
+    assert loaded.resolve("../data/demo") == DEMO_SPEC.parent / "../data/demo"
+    assert loaded.on_no_effect == "revert"
+
+
+@pytest.mark.parametrize(
+    ("text", "days"), [("14d", 14), ("4w", 28), (" 2w ", 14), ("56d", 56), ("1d", 1)]
+)
+def test_durations(text: str, days: int) -> None:
+    assert spec.parse_duration(text) == days
+    assert spec.format_duration(days) == f"{days}d"
+
+
+@pytest.mark.parametrize("text", ["14", "two weeks", "0d", "-3d", "3m", ""])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        spec.parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("written", "effect"),
+    [
+        ("+0.02", spec.Effect(0.02, False, 1)),
+        (0.02, spec.Effect(0.02, False, 0)),
+        (-0.02, spec.Effect(0.02, False, -1)),
+        ("+6%", spec.Effect(0.06, True, 1)),
+        ("6%", spec.Effect(0.06, True, 0)),
+        ("-1.5%", spec.Effect(0.015, True, -1)),
+    ],
+)
+def test_effects_keep_their_sign(
+    tmp_path: Path, spec_dict: dict[str, Any], written: object, effect: spec.Effect
+) -> None:
+    spec_dict["metrics"]["primary"]["target"] = written
+    if effect.sign == -1:
+        spec_dict["metrics"]["primary"]["direction"] = "decrease"
+    text = write_spec(tmp_path, spec_dict).read_text()
+    # yaml.safe_dump quotes "+0.02"; write it bare as a person would.
+    path = write_spec(tmp_path, text.replace("'", ""))
+    primary = spec.load(path).metrics.primary
+    assert primary is not None and primary.target == effect
+
+
+def test_plus_sign_read_from_bare_yaml(tmp_path: Path) -> None:
+    text = DEMO_SPEC.read_text().replace("direction: increase", "direction: decrease", 1)
+    with pytest.raises(SpecError, match=r"metrics\.primary: target \+0\.02 contradicts direction"):
+        spec.load(write_spec(tmp_path, text))
+
+
+def _set(document: dict[str, Any], path: str, value: object) -> None:
+    keys = path.split(".")
+    for key in keys[:-1]:
+        document = document[int(key)] if key.isdigit() else document[key]  # type: ignore[index]
+    if value is _DELETE:
+        del document[keys[-1]]
+    else:
+        document[keys[-1]] = value
+
+
+_DELETE = object()
+
+BAD = [
+    (
+        "tagret typo",
+        "metrics.primary.tagret",
+        0.02,
+        r"metrics\.primary\.tagret: unknown key; did you mean \"target\"\?",
+    ),
+    ("unknown top key", "ownr", "x", r"ownr: unknown key; did you mean \"owner\"\?"),
+    ("missing primary", "metrics.primary", _DELETE, r"an experiment needs metrics\.primary"),
+    ("missing title", "title", _DELETE, r"title: is required"),
+    (
+        "unknown kind",
+        "metrics.primary.kind",
+        "propotion",
+        r"metrics\.primary\.kind: \"propotion\" is not allowed",
+    ),
+    (
+        "wrong type",
+        "decision.min_units",
+        "many",
+        r"decision\.min_units: \"many\" is the wrong type",
+    ),
+    ("alpha > 1", "decision.alpha", 5, r"decision\.alpha: 5 must be between 0 and 1"),
+    ("alpha 0", "decision.alpha", 0, r"decision\.alpha: 0 must be between 0 and 1"),
+    ("three arms", "data.split", {"a": 0.3, "b": 0.3, "c": 0.4}, r"data\.split: has 3 arms"),
+    (
+        "split sum",
+        "data.split",
+        {"control": 0.5, "treatment": 0.6},
+        r"data\.split: shares sum to 1\.1",
+    ),
+    ("unknown control", "data.control", "ctrl", r"data\.control \"ctrl\" is not an arm"),
+    (
+        "reviews out of order",
+        "reviews",
+        ["56d", "28d"],
+        r"reviews: \[56d, 28d\] must be in increasing order",
+    ),
+    ("reviews repeated", "reviews", ["28d", "4w"], r"must be in increasing order"),
+    (
+        "bad duration",
+        "metrics.primary.window",
+        "14 days",
+        r"metrics\.primary\.window: \"14 days\" is not a duration",
+    ),
+    (
+        "target sign",
+        "metrics.primary.target",
+        -0.02,
+        r"target -0\.02 contradicts direction: increase",
+    ),
+    (
+        "margin sign",
+        "metrics.guardrails.0.margin",
+        -0.005,
+        r"margin -0\.005 is in the good direction",
+    ),
+    (
+        "target text",
+        "metrics.primary.target",
+        "+2pp",
+        r"\"\+2pp\" is not a number or a percentage; write \+0\.02 or \+6%",
+    ),
+    ("target zero", "metrics.primary.target", 0, r"must not be zero"),
+    ("bad id", "id", "One Page", r"id: Value error|id: \"One Page\" is not a valid id"),
+    ("no window", "metrics.primary.window", _DELETE, r"needs a window"),
+    ("event and column", "metrics.primary.column", "converted", r"exactly one of event"),
+    ("mean without value", "metrics.secondary.0.value", _DELETE, r"needs value: sum, count or max"),
+    ("guardrail margin", "metrics.guardrails.0.margin", _DELETE, r"needs a margin"),
+    ("duplicate name", "metrics.secondary.0.name", "refund_rate", r"\"refund_rate\" is used twice"),
+    ("version", "spec_version", 2, r"spec_version: 2 is not supported"),
+    ("baseline share", "metrics.primary.baseline", 32, r"baseline 32 must be a share"),
+    ("ratio not yet", "metrics.primary.kind", "ratio", r"kind: ratio is not available yet"),
+    ("cuped not yet", "metrics.primary.cuped", True, r"cuped: true is not available yet"),
+    ("cap not yet", "metrics.primary.cap", 0.99, r"cap is not available yet"),
+    ("prepost not yet", "design", "prepost", r"design: prepost is not available yet"),
+    (
+        "adoption not yet",
+        "adoption",
+        {"feature_event": "x"},
+        r"adoption block is not available yet",
+    ),
+    ("sql url not yet", "data.source", "postgresql://db/x", r"SQL URL .* is not available yet"),
+    (
+        "start before launch",
+        "data.start",
+        "2026-08-01",
+        r"data\.start 2026-08-01 is before launch_date",
+    ),
+    ("rename unknown", "data.columns", {"user": "uid"}, r"\"user\" is not a contract column"),
+]
+
+
+@pytest.mark.parametrize(("case", "field", "value", "message"), BAD, ids=[row[0] for row in BAD])
+def test_bad_specs(
+    tmp_path: Path, spec_dict: dict[str, Any], case: str, field: str, value: object, message: str
+) -> None:
+    _set(spec_dict, field, value)
+    path = write_spec(tmp_path, spec_dict)
+    with pytest.raises(SpecError) as raised:
+        spec.load(path)
+    text = str(raised.value)
+    assert text.startswith(f"{path}: ")
+    assert "\n" not in text
+    assert raised.match(message)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("id: [unclosed\n", r"line 2, column 1: invalid YAML \(expected ',' or ']'"),
+        ("- a\n- list\n", r"a spec is a YAML mapping"),
+        ("", r"is empty; a spec starts with spec_version: 1"),
+        ("spec_version: 1\nid: x\n\tbad: tab\n", r"invalid YAML"),
+    ],
+)
+def test_malformed_yaml(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        spec.load(write_spec(tmp_path, text))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match=r"no_such\.yaml: no such spec file"):
+        spec.load(tmp_path / "no_such.yaml")
+
+
+def test_python_tags_are_refused(tmp_path: Path) -> None:
+    text = "spec_version: 1\nid: !!python/object/apply:os.system ['echo hi']\n"
+    with pytest.raises(SpecError, match="invalid YAML"):
+        spec.load(write_spec(tmp_path, text))
+
+
+def test_every_problem_is_kept(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    spec_dict["decision"]["alpha"] = 2
+    spec_dict["decision"]["power"] = 2
+    with pytest.raises(SpecError, match=r"\(and 1 more\)") as raised:
+        spec.load(write_spec(tmp_path, spec_dict))
+    assert len(raised.value.problems) == 2
+
+
+def test_column_metric(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    spec_dict["metrics"]["primary"] = {
+        "name": "retained",
+        "kind": "proportion",
+        "column": "retention_7",
+        "target": 0.01,
+        "direction": "increase",
+    }
+    primary = spec.load(write_spec(tmp_path, spec_dict)).metrics.primary
+    assert primary is not None and primary.column == "retention_7" and primary.window is None
