@@ -356,7 +356,7 @@ class Decision(_Model):
     min_units: int = 30
     on_success: str = "ship"
     on_failure: str = "revert"
-    on_no_effect: str | None = None
+    on_no_effect: Literal["revert", "iterate"] | None = None
     on_inconclusive: str = "iterate"
 
     @field_validator("alpha", "power", "srm_alpha")
@@ -464,11 +464,15 @@ class LaunchSpec(_Model):
         return next(arm for arm in self.data.split if arm != self.data.control)
 
     @property
-    def on_no_effect(self) -> str:
-        """The action when the target is ruled out at the final look."""
+    def on_no_effect(self) -> Literal["revert", "iterate"]:
+        """The outcome when the target is ruled out at the final look.
+
+        ``revert`` (with the words of ``on_failure``) by default for experiments,
+        ``iterate`` (with the words of ``on_inconclusive``) otherwise.
+        """
         if self.decision.on_no_effect is not None:
             return self.decision.on_no_effect
-        return self.decision.on_failure if self.design == "experiment" else "iterate"
+        return "revert" if self.design == "experiment" else "iterate"
 
     def as_of(self, checkpoint_days: int) -> dt.datetime:
         """00:00 UTC of launch_date + checkpoint, as a naive UTC datetime."""

@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "spec": {"errors"},
     "registry": {"errors", "spec"},
     "data": {"errors", "spec"},
-    "metrics": {"errors", "spec", "data"},
+    "metrics": {"errors", "spec", "data", "stats"},
     "stats": {"stats"},
     "verdict": {"errors", "spec", "stats"},
     "review": {"errors", "spec", "registry", "data", "metrics", "stats", "verdict"},

@@ -1,0 +1,423 @@
+"""Connect to a launch's data and check the data contract before any statistics.
+
+The contract (names after ``data.columns`` renames):
+
+- units: ``unit_id``, ``variant``, ``exposed_at`` and any attributes (one row per unit);
+- events: ``unit_id``, ``event``, ``ts`` and optionally ``value``.
+
+The default engine is DuckDB in-process, over a folder of Parquet/CSV files (a table is a
+file named ``<table>.parquet`` or ``<table>.csv``) or a ``.duckdb`` file. Every session runs in
+UTC; naive timestamps are read as UTC and aware ones converted to it. The contract is
+exposed as two views, ``impact_units`` and ``impact_events``, that the metric SQL reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from impact.errors import DataError, SpecError
+from impact.spec import LaunchSpec
+
+__all__ = ["Source", "check_contract", "check_ready", "connect", "quote"]
+
+UNITS_VIEW = "impact_units"
+EVENTS_VIEW = "impact_events"
+_UNIT_COLUMNS = ("unit_id", "variant", "exposed_at")
+_EVENT_COLUMNS = ("unit_id", "event", "ts")
+_TIME_TYPES = ("TIMESTAMP", "DATE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
+
+
+def quote(name: str) -> str:
+    """A safely quoted SQL identifier."""
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+@dataclass
+class Source:
+    """An open connection with the contract's views in place.
+
+    Attributes:
+        connection: the DuckDB connection (UTC session).
+        location: the folder or file the data come from, for messages.
+        units_name: how messages name the units table (its file, or its table).
+        events_name: how messages name the events table.
+        unit_columns: the units view's columns (contract names), attributes included.
+        has_value: whether the events table has a ``value`` column.
+    """
+
+    connection: duckdb.DuckDBPyConnection
+    location: Path
+    units_name: str
+    events_name: str | None
+    unit_columns: list[str]
+    has_value: bool
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.connection.close()
+
+    def fingerprint(self) -> str:
+        """The sha256 of the tables' files (names and contents), to tell data apart."""
+        if self.location.is_dir():
+            files = sorted(p for p in self.location.iterdir() if p.suffix in (".parquet", ".csv"))
+        else:
+            files = [self.location]
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(path.name.encode())
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        return digest.hexdigest()
+
+
+def connect(spec: LaunchSpec, data_source: str | None = None) -> Source:
+    """Open the spec's data (or ``data_source`` instead) and create the contract views.
+
+    Raises:
+        DataError: the source, a table or a contract column is missing, or a column has the
+            wrong type.
+    """
+    location = Path(data_source) if data_source else spec.resolve(spec.data.source)
+    if not location.exists():
+        raise DataError(
+            f"{location}: data.source does not exist; run `impact demo` for the demo data "
+            "or fix data.source in the spec"
+        )
+    connection = duckdb.connect(":memory:")
+    try:
+        connection.execute("SET TimeZone = 'UTC'")
+        if location.is_dir():
+            units_name = _file_view(connection, location, spec.data.units, "raw_units")
+            events_name = (
+                _file_view(connection, location, spec.data.events, "raw_events")
+                if spec.data.events
+                else None
+            )
+        elif location.suffix in (".duckdb", ".db"):
+            connection.execute(f"ATTACH {_literal(str(location))} AS source (READ_ONLY)")
+            units_name = _table_view(connection, location, spec.data.units, "raw_units")
+            events_name = (
+                _table_view(connection, location, spec.data.events, "raw_events")
+                if spec.data.events
+                else None
+            )
+        else:
+            raise DataError(
+                f"{location}: data.source must be a folder of Parquet/CSV files or a .duckdb file"
+            )
+        renames = spec.data.columns
+        unit_columns = _contract_view(
+            connection, "raw_units", UNITS_VIEW, units_name, _UNIT_COLUMNS, renames, spec
+        )
+        has_value = False
+        if events_name is not None:
+            event_columns = _contract_view(
+                connection, "raw_events", EVENTS_VIEW, events_name, _EVENT_COLUMNS, renames, spec
+            )
+            has_value = "value" in event_columns
+    except BaseException:
+        connection.close()
+        raise
+    return Source(connection, location, units_name, events_name, unit_columns, has_value)
+
+
+def _literal(text: str) -> str:
+    return exp.Literal.string(text).sql("duckdb")
+
+
+def _file_view(connection: duckdb.DuckDBPyConnection, folder: Path, table: str, view: str) -> str:
+    for suffix, reader in ((".parquet", "read_parquet"), (".csv", "read_csv")):
+        path = folder / f"{table}{suffix}"
+        if path.is_file():
+            try:
+                connection.execute(
+                    f"CREATE VIEW {view} AS SELECT * FROM {reader}({_literal(str(path))})"
+                )
+                connection.execute(f"SELECT * FROM {view} LIMIT 0")
+            except duckdb.Error as error:
+                message = str(error).splitlines()[0]
+                raise DataError(f"{path}: cannot be read as {suffix[1:]} ({message})") from None
+            return str(path)
+    present = sorted(p.stem for p in folder.iterdir() if p.suffix in (".parquet", ".csv"))
+    raise DataError(
+        f"{folder}: no table {table!r} (looked for {table}.parquet and {table}.csv); "
+        f"tables here: {', '.join(present) or 'none'}"
+    )
+
+
+def _table_view(connection: duckdb.DuckDBPyConnection, file: Path, table: str, view: str) -> str:
+    names = [
+        row[0]
+        for row in connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'source'"
+        ).fetchall()
+    ]
+    if table not in names:
+        raise DataError(
+            f"{file}: no table {table!r}; tables here: {', '.join(sorted(names)) or 'none'}"
+        )
+    connection.execute(f"CREATE VIEW {view} AS SELECT * FROM source.{quote(table)}")
+    return f"{file}:{table}"
+
+
+def _contract_view(
+    connection: duckdb.DuckDBPyConnection,
+    raw: str,
+    view: str,
+    name: str,
+    required: tuple[str, ...],
+    renames: dict[str, str],
+    spec: LaunchSpec,
+) -> list[str]:
+    """Create ``view`` from ``raw`` with contract names and types; return its columns."""
+    described = connection.execute(f"DESCRIBE {raw}").fetchall()
+    types: dict[str, str] = {str(row[0]): str(row[1]) for row in described}
+    contract_of = {theirs: ours for ours, theirs in renames.items() if theirs in types}
+    need_exposure = any(m.event is not None for m in spec.metrics.all())
+    for column in required:
+        theirs = renames.get(column, column)
+        if theirs in types:
+            continue
+        if column == "exposed_at" and not need_exposure:
+            continue
+        mapped = f" (data.columns maps it to {theirs!r})" if column in renames else ""
+        raise DataError(
+            f"{name}: no column {theirs!r}{mapped}; the data contract needs "
+            f"{', '.join(required)}; columns here: {', '.join(types)}; map yours with "
+            f"data.columns, such as columns: {{{column}: your_column}}"
+        )
+    selects = []
+    for theirs, kind in types.items():
+        if renames.get(theirs, theirs) != theirs:
+            continue  # a contract name that data.columns gives to another column
+        ours = contract_of.get(theirs, theirs)
+        if ours in _TIME_COLUMNS:
+            selects.append(_timestamp(connection, raw, name, theirs, ours, kind))
+        elif ours == "value" and view == EVENTS_VIEW:
+            if not _is_numeric(kind):
+                raise DataError(
+                    f"{name}: column {theirs!r} is {kind}; value must be numeric (revenue, "
+                    "minutes, ...)"
+                )
+            selects.append(f"CAST({quote(theirs)} AS DOUBLE) AS value")
+        elif ours in ("unit_id", "variant", "event"):
+            selects.append(f"CAST({quote(theirs)} AS VARCHAR) AS {quote(ours)}")
+        else:
+            selects.append(f"{quote(theirs)} AS {quote(ours)}")
+    connection.execute(f"CREATE VIEW {view} AS SELECT {', '.join(selects)} FROM {raw}")
+    return [row[0] for row in connection.execute(f"DESCRIBE {view}").fetchall()]
+
+
+_TIME_COLUMNS = ("exposed_at", "ts")
+
+
+def _is_numeric(kind: str) -> bool:
+    return kind.upper().split("(")[0] in (
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "FLOAT",
+        "DOUBLE",
+        "DECIMAL",
+        "REAL",
+    )
+
+
+def _timestamp(
+    connection: duckdb.DuckDBPyConnection, raw: str, name: str, theirs: str, ours: str, kind: str
+) -> str:
+    column = quote(theirs)
+    if "TIME ZONE" in kind.upper():
+        # Explicit conversion: a plain CAST inside a view can keep the wall-clock time.
+        return f"timezone('UTC', {column}) AS {quote(ours)}"
+    if kind.upper() in _TIME_TYPES:
+        return f"CAST({column} AS TIMESTAMP) AS {quote(ours)}"
+    if kind.upper() != "VARCHAR":
+        raise DataError(
+            f"{name}: column {theirs!r} is {kind}; {ours} must be a timestamp such as "
+            "2026-09-01 12:00:00 (UTC) or 2026-09-01T12:00:00+02:00"
+        )
+    bad = connection.execute(
+        f"SELECT {column}, count(*) OVER () FROM {raw} "
+        f"WHERE {column} IS NOT NULL AND TRY_CAST({column} AS TIMESTAMPTZ) IS NULL LIMIT 1"
+    ).fetchone()
+    if bad is not None:
+        raise DataError(
+            f"{name}: column {theirs!r} has {bad[1]} values that are not timestamps, such as "
+            f"{bad[0]!r}; write ISO timestamps such as 2026-09-01 12:00:00"
+        )
+    return f"timezone('UTC', CAST({column} AS TIMESTAMPTZ)) AS {quote(ours)}"
+
+
+# --------------------------------------------------------------------------- contract
+
+
+def check_contract(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> None:
+    """Check the data contract: one row per unit, the spec's arms, events that exist.
+
+    Raises:
+        DataError: naming the table, column and values at fault, and what would be right.
+        SpecError: the ``segment`` filter is not valid SQL.
+    """
+    con = source.connection
+    units = source.units_name
+    null_ids = con.execute(f"SELECT count(*) FROM {UNITS_VIEW} WHERE unit_id IS NULL").fetchone()
+    if null_ids and null_ids[0]:
+        raise DataError(f"{units}: {null_ids[0]} rows have no unit_id; every unit needs an id")
+    two_arms = con.execute(
+        f"SELECT unit_id, list(DISTINCT variant ORDER BY variant) FROM {UNITS_VIEW} "
+        "GROUP BY unit_id HAVING count(DISTINCT variant) > 1 LIMIT 1"
+    ).fetchone()
+    if two_arms is not None:
+        raise DataError(
+            f"{units}: unit {two_arms[0]!r} is in two variants ({', '.join(two_arms[1])}); a "
+            "unit must stay in one arm: fix the assignment or drop such units"
+        )
+    duplicated = con.execute(
+        f"SELECT unit_id, count(*), count(*) OVER () FROM {UNITS_VIEW} "
+        "GROUP BY unit_id HAVING count(*) > 1 LIMIT 1"
+    ).fetchone()
+    if duplicated is not None:
+        raise DataError(
+            f"{units}: unit {duplicated[0]!r} has {duplicated[1]} rows ({duplicated[2]} units "
+            "are repeated); the units table needs one row per unit, such as its first exposure"
+        )
+    arms = spec.data.split or {}
+    variants = dict(
+        con.execute(f"SELECT variant, count(*) FROM {UNITS_VIEW} GROUP BY variant").fetchall()
+    )
+    unknown = sorted(str(v) for v in variants if v not in arms)
+    if unknown:
+        raise DataError(
+            f"{units}: column variant has {', '.join(repr(v) for v in unknown)}, not an arm of "
+            f"data.split ({', '.join(arms)}); rename the variants in the data or in the spec"
+        )
+    for arm in arms:
+        if arm not in variants:
+            raise DataError(
+                f"{units}: arm {arm!r} of data.split has no units; check the assignment "
+                "export, or the arm's name in data.split"
+            )
+    population = con.execute(
+        f"SELECT count(*) FROM {UNITS_VIEW} WHERE {unit_filter(spec, as_of, source)}"
+    ).fetchone()
+    if population is None or population[0] == 0:
+        start = spec.data.start or spec.launch_date
+        raise DataError(
+            f"{units}: no units exposed between {start} and {as_of:%Y-%m-%d %H:%M} UTC"
+            f"{' in segment ' + repr(spec.data.segment) if spec.data.segment else ''}; "
+            "check launch_date, data.start and data.segment"
+        )
+    _check_metrics(source, spec)
+
+
+def unit_filter(spec: LaunchSpec, as_of: dt.datetime, source: Source) -> str:
+    """The SQL condition that selects a review's units (after start and segment)."""
+    return where_units(spec, as_of, has_exposure="exposed_at" in source.unit_columns).sql("duckdb")
+
+
+def where_units(spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool) -> exp.Expr:
+    """The condition on units: exposed from start and before as_of, inside the segment."""
+    conditions: list[exp.Expr] = []
+    if has_exposure:
+        start = dt.datetime.combine(spec.data.start or spec.launch_date, dt.time())
+        exposed = exp.column("exposed_at", quoted=True)
+        conditions += [exposed >= timestamp(start), exposed < timestamp(as_of)]
+    if spec.data.segment:
+        conditions.append(exp.paren(segment(spec)))
+    return exp.and_(*conditions) if conditions else exp.true()
+
+
+def segment(spec: LaunchSpec) -> exp.Expr:
+    """The spec's trusted SQL filter on units, parsed."""
+    assert spec.data.segment is not None
+    try:
+        return sqlglot.condition(spec.data.segment, dialect="duckdb")
+    except sqlglot.errors.ParseError as error:
+        first = str(error).splitlines()[0]
+        raise SpecError(
+            f"{spec.path}: data.segment: {spec.data.segment!r} is not a SQL condition "
+            f"({first}); write a filter such as platform = 'ios'"
+        ) from None
+
+
+def timestamp(moment: dt.datetime) -> exp.Expr:
+    """A TIMESTAMP literal."""
+    return exp.cast(exp.Literal.string(moment.strftime("%Y-%m-%d %H:%M:%S")), "TIMESTAMP")
+
+
+def _check_metrics(source: Source, spec: LaunchSpec) -> None:
+    con = source.connection
+    for metric in spec.metrics.all():
+        if metric.column is not None and metric.column not in source.unit_columns:
+            raise DataError(
+                f"{source.units_name}: no column {metric.column!r} for metric {metric.name}; "
+                f"columns here: {', '.join(source.unit_columns)}"
+            )
+    wanted = {m.event: m.name for m in spec.metrics.all() if m.event is not None}
+    if not wanted:
+        return
+    if any(m.value in ("sum", "max") for m in spec.metrics.all()) and not source.has_value:
+        raise DataError(
+            f"{source.events_name}: no column 'value', which metrics with value: sum or max "
+            "need; add it, or map yours with data.columns: {value: your_column}"
+        )
+    present = dict(
+        con.execute(f"SELECT event, count(*) FROM {EVENTS_VIEW} GROUP BY event").fetchall()
+    )
+    for event, metric_name in wanted.items():
+        if present.get(event):
+            continue
+        names = [str(name) for name in present]
+        near = difflib.get_close_matches(event, names, n=3, cutoff=0.5)
+        hint = (
+            f"did you mean {' or '.join(repr(n) for n in near)}?"
+            if near
+            else (f"events here: {', '.join(sorted(names)[:10])}")
+        )
+        raise DataError(
+            f"{source.events_name}: no rows with event {event!r} (metric {metric_name}); {hint}"
+        )
+
+
+def check_ready(source: Source, spec: LaunchSpec, as_of: dt.datetime, label: str) -> dt.datetime:
+    """Return the newest event before ``as_of``; refuse data that end too early.
+
+    Data are incomplete when the newest event is older than ``as_of - 1 day`` (event
+    metrics only).
+
+    Raises:
+        DataError: the data end before the checkpoint needs them.
+    """
+    if source.events_name is None:
+        return as_of
+    row = source.connection.execute(
+        f"SELECT max(ts) FROM {EVENTS_VIEW} WHERE ts < {timestamp(as_of).sql('duckdb')}"
+    ).fetchone()
+    newest = row[0] if row else None
+    if not any(m.event is not None for m in spec.metrics.all()):
+        return newest or as_of
+    if newest is None or newest < as_of - dt.timedelta(days=1):
+        seen = f"{newest:%Y-%m-%d %H:%M}" if newest else "nothing"
+        raise DataError(
+            f"{source.events_name}: data are not complete for the {label} review: the newest "
+            f"event before as_of {as_of:%Y-%m-%d %H:%M} UTC is {seen}; events are needed up "
+            f"to {as_of - dt.timedelta(days=1):%Y-%m-%d %H:%M}. Rerun when the data have "
+            "landed"
+        )
+    return newest

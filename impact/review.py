@@ -1,0 +1,391 @@
+"""One review in Python: a spec and its data at a checkpoint -> a ReviewResult.
+
+This is what a template's cells call::
+
+    result = review.run("specs/demo-checkout.yaml", checkpoint="56d", today="2026-11-26")
+    result.verdict.outcome      # "ship"
+    result.to_json()            # the verdict.json payload
+
+The clock is a parameter (``today``) so tests and reruns are reproducible; a review never
+reads data at or after its ``as_of``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from impact import data, metrics, registry
+from impact import spec as spec_module
+from impact.errors import SpecError
+from impact.metrics import MetricTable
+from impact.spec import LaunchSpec, Metric
+from impact.stats import checks as stat_checks
+from impact.stats import compare, multiplicity
+from impact.stats.compare import Comparison
+from impact.verdict import (
+    Check,
+    Look,
+    MetricVerdict,
+    Verdict,
+    decide,
+    judge_guardrail,
+    judge_primary,
+)
+
+__all__ = ["ReviewResult", "SecondaryResult", "look_at", "parse_today", "prepare", "run"]
+
+SCHEMA_VERSION = 1
+VERSION = "0.1.0"
+
+
+def parse_today(today: str | dt.date | None) -> dt.date:
+    """The review's clock: a date, an ISO date string, or None for the real UTC date."""
+    if today is None:
+        return dt.datetime.now(dt.UTC).date()
+    if isinstance(today, dt.date):
+        return today
+    try:
+        return dt.date.fromisoformat(today)
+    except ValueError:
+        raise SpecError(f'--today: "{today}" is not a date; write YYYY-MM-DD') from None
+
+
+def look_at(spec: LaunchSpec, checkpoint: str | None, today: dt.date) -> Look:
+    """Resolve the checkpoint of a review.
+
+    Without ``checkpoint``, the latest registered review whose as_of has passed. A checkpoint
+    that is not a registered review is a monitoring run.
+
+    Raises:
+        SpecError: the checkpoint is not a duration, or its as_of is still in the future.
+    """
+    labels = ", ".join(spec_module.format_duration(days) for days in spec.reviews)
+    if checkpoint is None:
+        passed = [days for days in spec.reviews if spec.as_of(days).date() <= today]
+        if not passed:
+            first = spec.as_of(spec.reviews[0]).date()
+            raise SpecError(
+                f"{spec.path}: no review of {spec.id} is due on {today}: the first "
+                f"({spec_module.format_duration(spec.reviews[0])}) is on {first}"
+            )
+        days = passed[-1]
+    else:
+        try:
+            days = spec_module.parse_duration(checkpoint)
+        except ValueError as error:
+            raise SpecError(f"--checkpoint: {error}; the reviews are {labels}") from None
+    as_of = spec.as_of(days)
+    if as_of.date() > today:
+        raise SpecError(
+            f"--checkpoint {checkpoint or spec_module.format_duration(days)}: its as_of "
+            f"{as_of.date()} is after today ({today}); a review cannot read the future"
+        )
+    later = [d for d in spec.reviews if d > days]
+    return Look(
+        days=days,
+        as_of=as_of,
+        registered=days in spec.reviews,
+        final=days == spec.reviews[-1],
+        next_review=spec.as_of(later[0]).date() if later else None,
+        alpha=spec.decision.alpha,
+    )
+
+
+@dataclass(frozen=True)
+class SecondaryResult:
+    """A secondary metric: monitored, never deciding, with its Benjamini-Hochberg q-value."""
+
+    metric: Metric
+    comparison: Comparison
+    q_value: float | None
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """Everything a review found, ready for display and for verdict.json."""
+
+    spec: LaunchSpec
+    look: Look
+    today: dt.date
+    table: MetricTable
+    primary: MetricVerdict
+    guardrails: list[MetricVerdict]
+    secondary: list[SecondaryResult]
+    checks: list[Check]
+    registration: registry.Registration
+    verdict: Verdict
+    newest_event: dt.datetime
+    data_fingerprint: str
+    started_at: dt.datetime
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The verdict.json payload (schema ``impact/schemas/verdict.v1.json``)."""
+        primary = self.primary
+        n = self.table.metrics[primary.metric.name]
+        payload = {
+            "schema_version": SCHEMA_VERSION,
+            "spec_id": self.spec.id,
+            "checkpoint": self.look.label,
+            "final": self.look.final,
+            "monitoring": not self.look.registered,
+            "as_of": self.look.as_of.date().isoformat(),
+            "next_review": self.look.next_review.isoformat() if self.look.next_review else None,
+            "outcome": self.verdict.outcome,
+            "action": self.verdict.action,
+            "reasons": list(self.verdict.reasons),
+            "primary": {
+                "name": primary.metric.name,
+                "kind": primary.metric.kind,
+                "status": primary.status,
+                **_comparison_json(primary.comparison),
+                "target": str(primary.metric.target),
+                "n": {"control": n.control.n, "treatment": n.treatment.n},
+            },
+            "guardrails": [
+                {
+                    "name": g.metric.name,
+                    "status": g.status,
+                    **_comparison_json(g.comparison),
+                    "margin": g.metric.margin.magnitude if g.metric.margin else None,
+                    "margin_relative": bool(g.metric.margin and g.metric.margin.relative),
+                }
+                for g in self.guardrails
+            ],
+            "secondary": [
+                {"name": s.metric.name, **_comparison_json(s.comparison), "q_value": s.q_value}
+                for s in self.secondary
+            ],
+            "checks": [
+                {"name": c.name, "passed": c.passed, "p_value": c.p_value, "detail": c.detail}
+                for c in self.checks
+            ],
+            "adoption": None,
+            "registration": self.registration.to_json(),
+            "data": {
+                "units": self.table.population.units,
+                "first_exposure": _iso(self.table.population.first_exposure),
+                "last_exposure": _iso(self.table.population.last_exposure),
+                "newest_event": _iso(self.newest_event),
+            },
+            "run": {
+                "impact_version": VERSION,
+                "data_fingerprint": self.data_fingerprint,
+                "started_at": self.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "seconds": round(self.seconds, 3),
+                "today": self.today.isoformat(),
+            },
+        }
+        return _clean(payload)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def _comparison_json(c: Comparison) -> dict[str, Any]:
+    return {
+        "control": c.control,
+        "treatment": c.treatment,
+        "effect": c.effect,
+        "ci": [c.ci_lower, c.ci_upper],
+        "relative_effect": c.relative_effect,
+        "relative_ci": [c.relative_ci_lower, c.relative_ci_upper],
+        "p_value": c.p_value,
+        "alpha": c.alpha,
+        "note": c.note or None,
+    }
+
+
+def _clean(value: Any) -> Any:
+    """Round floats to 12 significant digits; a non-finite number becomes null."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return float(f"{value:.12g}")
+    if isinstance(value, dict):
+        return {key: _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    return value
+
+
+def prepare(
+    spec_path: str,
+    checkpoint: str | None = None,
+    today: str | dt.date | None = None,
+    data_source: str | None = None,
+) -> tuple[LaunchSpec, Look, data.Source, dt.datetime]:
+    """Everything a review checks before statistics: spec, checkpoint, data contract, readiness.
+
+    The caller closes the returned source.
+
+    Raises:
+        SpecError, DataError, RegistrationError: bad input or data not ready (exit 2).
+    """
+    spec = spec_module.load(spec_path)
+    look = look_at(spec, checkpoint, parse_today(today))
+    registry.check(spec)  # a corrupted lock is bad input, found before any work
+    source = data.connect(spec, data_source)
+    try:
+        data.check_contract(source, spec, look.as_of)
+        newest = data.check_ready(source, spec, look.as_of, look.label)
+    except BaseException:
+        source.close()
+        raise
+    return spec, look, source, newest
+
+
+def run(
+    spec_path: str,
+    checkpoint: str | None = None,
+    today: str | dt.date | None = None,
+    data_source: str | None = None,
+    *,
+    clock: dt.datetime | None = None,
+) -> ReviewResult:
+    """Run one review.
+
+    Args:
+        spec_path: the launch spec.
+        checkpoint: a registered review (``28d``) or another duration (a monitoring run);
+            None for the latest review whose as_of has passed.
+        today: the review's clock (ISO date); None for the real UTC date.
+        data_source: a folder or file to read instead of the spec's ``data.source``.
+        clock: the wall-clock start time recorded in the ``run`` block (tests freeze it).
+    """
+    started_at = clock or dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    spec, look, source, newest = prepare(spec_path, checkpoint, today, data_source)
+    try:
+        table = metrics.compute(source, spec, look.as_of)
+        fingerprint = source.fingerprint()
+    finally:
+        source.close()
+    registration = registry.check(spec)
+    checks = _checks(spec, table, registration)
+    primary_metric = spec.metrics.primary
+    assert primary_metric is not None
+    primary = judge_primary(primary_metric, _compare(table, primary_metric, look.alpha))
+    guardrails = [
+        judge_guardrail(metric, _compare(table, metric, look.alpha))
+        for metric in spec.metrics.guardrails
+    ]
+    secondary = _secondary(spec, table, look.alpha)
+    verdict = decide(spec, look, primary, guardrails, checks, _too_little(spec, table, primary))
+    return ReviewResult(
+        spec=spec,
+        look=look,
+        today=parse_today(today),
+        table=table,
+        primary=primary,
+        guardrails=guardrails,
+        secondary=secondary,
+        checks=checks,
+        registration=registration,
+        verdict=verdict,
+        newest_event=newest,
+        data_fingerprint=fingerprint,
+        started_at=started_at,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _compare(table: MetricTable, metric: Metric, alpha: float) -> Comparison:
+    moments = table.metrics[metric.name]
+    test = compare.proportions if metric.kind == "proportion" else compare.means
+    return test(moments.control, moments.treatment, alpha=alpha)
+
+
+def _secondary(spec: LaunchSpec, table: MetricTable, alpha: float) -> list[SecondaryResult]:
+    comparisons = [(m, _compare(table, m, alpha)) for m in spec.metrics.secondary]
+    tested = [c.p_value for _, c in comparisons if c.p_value is not None]
+    q_values = iter(multiplicity.benjamini_hochberg(tested))
+    return [
+        SecondaryResult(m, c, next(q_values) if c.p_value is not None else None)
+        for m, c in comparisons
+    ]
+
+
+def _too_little(spec: LaunchSpec, table: MetricTable, primary: MetricVerdict) -> str | None:
+    moments = table.metrics[primary.metric.name]
+    floor = spec.decision.min_units
+    short = {
+        arm: m.n
+        for arm, m in ((spec.control, moments.control), (spec.treatment, moments.treatment))
+        if m.n < floor
+    }
+    if not short:
+        return None
+    arms = ", ".join(f"{arm} has {n}" for arm, n in short.items())
+    return (
+        f"too little data: {primary.metric.name} needs at least {floor} units per arm whose "
+        f"window has ended ({arms})"
+    )
+
+
+def _checks(
+    spec: LaunchSpec, table: MetricTable, registration: registry.Registration
+) -> list[Check]:
+    assert spec.data.split is not None
+    ratio = stat_checks.sample_ratio(table.population.units, spec.data.split)
+    observed = ", ".join(f"{arm} {n:,}" for arm, n in ratio.observed.items())
+    planned = ", ".join(f"{arm} {share:.0%}" for arm, share in spec.data.split.items())
+    p = ratio.p_value if ratio.p_value is not None else 1.0
+    alpha = spec.decision.srm_alpha
+    if p < alpha:
+        detail = (
+            f"sample ratio mismatch (p = {p:.2g} < {alpha:g}): units per arm {observed} do not "
+            f"match the planned split {planned}; {ratio.short_arm} is "
+            f"{ratio.shortfall:.1%} short. Find the cause (assignment, logging, filtering) "
+            "before trusting any effect"
+        )
+    elif p < 0.01:
+        detail = (
+            f"warning: the sample ratio is unusual (p = {p:.2g}): units per arm {observed} "
+            f"against the planned {planned}; {ratio.short_arm} is {ratio.shortfall:.1%} short"
+        )
+    else:
+        detail = f"units per arm {observed} match the planned split {planned} (p = {p:.2g})"
+    checks = [Check("sample_ratio", p >= 0.01, ratio.p_value, detail, blocking=p < alpha)]
+    checks.append(_registration_check(spec, registration))
+    return checks
+
+
+def _registration_check(spec: LaunchSpec, registration: registry.Registration) -> Check:
+    if not registration.registered:
+        return Check(
+            "registration",
+            False,
+            None,
+            f"not registered: no lock beside {spec.path.name}, so nothing shows these criteria "
+            "were fixed before launch",
+            blocking=False,
+        )
+    if registration.tampered:
+        changes = "; ".join(
+            f"{c['field']}: {c['old']!r} -> {c['new']!r}" for c in registration.tampered
+        )
+        return Check(
+            "registration",
+            False,
+            None,
+            f"the spec changed after registration in fields that decide the verdict: {changes}",
+            blocking=True,
+        )
+    detail = f"registered {registration.registered_at}"
+    if registration.fixture:
+        detail += " (demo registration, written under a frozen clock)"
+    if registration.registered_after_launch:
+        return Check(
+            "registration", False, None, f"{detail}, after launch on {spec.launch_date}", False
+        )
+    if registration.changed_fields:
+        detail += "; wording changed since: " + ", ".join(
+            c["field"] for c in registration.changed_fields
+        )
+    return Check("registration", True, None, detail, blocking=False)

@@ -1,0 +1,351 @@
+"""The decision rule: classified metrics and checks -> a verdict with its reasons.
+
+Effects are oriented so that positive is good. With the look's interval [lo, hi] and the
+target T > 0, the primary metric is (first match wins):
+
+    harm                  hi < 0
+    target_met            lo > 0 and hi >= T
+    below_target          lo > 0 and hi < T
+    no_meaningful_effect  lo <= 0 and hi < T
+    inconclusive          otherwise
+
+A guardrail with margin M is ``ok`` when lo > -M, ``breach`` when hi < 0 and the estimate
+<= -M, otherwise ``unclear``. The outcome, first match wins: invalid (a blocking check
+failed), revert (primary harm or a guardrail breach), ship (target met and every guardrail
+ok), keep_running (an interim look or a monitoring run), and at the final look the spec's
+``on_no_effect`` when the target is ruled out, otherwise iterate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+from impact.spec import Effect, LaunchSpec, Metric
+from impact.stats.compare import Comparison
+
+__all__ = [
+    "Check",
+    "Look",
+    "MetricVerdict",
+    "Oriented",
+    "Verdict",
+    "decide",
+    "format_effect",
+    "guardrail_status",
+    "judge_guardrail",
+    "judge_primary",
+    "orient",
+    "primary_status",
+]
+
+PrimaryStatus = Literal[
+    "harm", "target_met", "below_target", "no_meaningful_effect", "inconclusive"
+]
+GuardrailStatus = Literal["ok", "breach", "unclear"]
+Outcome = Literal["ship", "iterate", "revert", "keep_running", "invalid"]
+Scale = Literal["absolute", "relative"]
+
+
+class Oriented(NamedTuple):
+    """An effect and its interval, oriented so that positive is good.
+
+    Attributes:
+        estimate: the oriented point estimate.
+        lower: the oriented lower bound.
+        upper: the oriented upper bound.
+        threshold: the target or margin magnitude on the same scale.
+        scale: "absolute" (metric units) or "relative" (a share of the control).
+    """
+
+    estimate: float
+    lower: float
+    upper: float
+    threshold: float
+    scale: Scale
+
+
+def orient(metric: Metric, comparison: Comparison, threshold: Effect) -> Oriented | None:
+    """Put a comparison on the threshold's scale, oriented by the metric's direction.
+
+    Absolute thresholds are judged on the absolute interval, relative ones (``+6%``) on
+    Fieller's interval for the relative effect. None when that interval is not available.
+    """
+    if threshold.relative:
+        values = (
+            comparison.relative_effect,
+            comparison.relative_ci_lower,
+            comparison.relative_ci_upper,
+        )
+    else:
+        values = (comparison.effect, comparison.ci_lower, comparison.ci_upper)
+    estimate, lower, upper = values
+    if estimate is None or lower is None or upper is None:
+        return None
+    scale: Scale = "relative" if threshold.relative else "absolute"
+    if metric.good_sign > 0:
+        return Oriented(estimate, lower, upper, threshold.magnitude, scale)
+    return Oriented(-estimate, -upper, -lower, threshold.magnitude, scale)
+
+
+def primary_status(lower: float, upper: float, target: float) -> PrimaryStatus:
+    """Classify an oriented interval against the target (see the module docstring).
+
+    Examples:
+        >>> primary_status(0.01, 0.04, 0.02), primary_status(-0.01, 0.015, 0.02)
+        ('target_met', 'no_meaningful_effect')
+    """
+    if upper < 0:
+        return "harm"
+    if lower > 0:
+        return "target_met" if upper >= target else "below_target"
+    if upper < target:
+        return "no_meaningful_effect"
+    return "inconclusive"
+
+
+def guardrail_status(lower: float, upper: float, estimate: float, margin: float) -> GuardrailStatus:
+    """Classify an oriented guardrail interval against its margin.
+
+    Examples:
+        >>> guardrail_status(-0.004, 0.002, -0.001, 0.005)
+        'ok'
+    """
+    if lower > -margin:
+        return "ok"
+    if upper < 0 and estimate <= -margin:
+        return "breach"
+    return "unclear"
+
+
+def format_effect(metric: Metric, value: float, scale: Scale = "absolute") -> str:
+    """An effect in words' units: percentage points for proportions, % for relative.
+
+    Examples:
+        >>> from impact.spec import Metric
+        >>> m = Metric(name="c", kind="proportion", event="buy", window="14d", direction="increase")
+        >>> format_effect(m, 0.0312), format_effect(m, 0.05, "relative")
+        ('+3.12 pp', '+5.0%')
+    """
+    if scale == "relative":
+        return f"{value * 100:+.1f}%"
+    if metric.kind == "proportion":
+        return f"{value * 100:+.2f} pp"
+    return f"{value:+.4g}"
+
+
+def _interval(metric: Metric, comparison: Comparison, scale: Scale, level: float) -> str:
+    if scale == "relative":
+        low, high = comparison.relative_ci_lower, comparison.relative_ci_upper
+    else:
+        low, high = comparison.ci_lower, comparison.ci_upper
+    if low is None or high is None:
+        return "no interval"
+    return (
+        f"{(1 - level) * 100:.4g}% CI {format_effect(metric, low, scale)} to "
+        f"{format_effect(metric, high, scale)}"
+    )
+
+
+@dataclass(frozen=True)
+class MetricVerdict:
+    """A decision metric's comparison, its status and the reason in words.
+
+    Attributes:
+        metric: the metric's definition.
+        comparison: the statistics at this look.
+        status: the primary or guardrail status.
+        oriented: the oriented interval on the threshold's scale (None when unavailable).
+        reason: one sentence a reader can check against the numbers.
+    """
+
+    metric: Metric
+    comparison: Comparison
+    status: str
+    oriented: Oriented | None
+    reason: str
+
+
+def _effect_words(metric: Metric, comparison: Comparison, scale: Scale) -> str:
+    estimate = comparison.relative_effect if scale == "relative" else comparison.effect
+    shown = format_effect(metric, estimate, scale) if estimate is not None else "unknown"
+    return f"{shown} ({_interval(metric, comparison, scale, comparison.alpha)})"
+
+
+def judge_primary(metric: Metric, comparison: Comparison) -> MetricVerdict:
+    """Classify the primary metric and say why."""
+    assert metric.target is not None
+    oriented = orient(metric, comparison, metric.target)
+    scale: Scale = "relative" if metric.target.relative else "absolute"
+    target = format_effect(metric, metric.good_sign * metric.target.magnitude, scale)
+    if oriented is None:
+        why = comparison.note or "no interval"
+        return MetricVerdict(
+            metric,
+            comparison,
+            "inconclusive",
+            None,
+            f"{metric.name}: cannot be judged ({why}).",
+        )
+    status = primary_status(oriented.lower, oriented.upper, oriented.threshold)
+    words = _effect_words(metric, comparison, scale)
+    reason = {
+        "harm": f"{metric.name} got worse: {words}.",
+        "target_met": (
+            f"{metric.name} changed by {words}: a real improvement, and the target {target} "
+            "is within reach of the interval."
+        ),
+        "below_target": (
+            f"{metric.name} changed by {words}: a real improvement, but the whole interval "
+            f"is short of the target {target}."
+        ),
+        "no_meaningful_effect": (
+            f"{metric.name} changed by {words}: the target {target} is ruled out."
+        ),
+        "inconclusive": (
+            f"{metric.name} changed by {words}: cannot tell yet whether the target {target} "
+            "is reached."
+        ),
+    }[status]
+    return MetricVerdict(metric, comparison, status, oriented, reason)
+
+
+def judge_guardrail(metric: Metric, comparison: Comparison) -> MetricVerdict:
+    """Classify a guardrail against its margin and say why."""
+    assert metric.margin is not None
+    oriented = orient(metric, comparison, metric.margin)
+    scale: Scale = "relative" if metric.margin.relative else "absolute"
+    margin = format_effect(metric, -metric.good_sign * metric.margin.magnitude, scale)
+    if oriented is None:
+        why = comparison.note or "no interval"
+        return MetricVerdict(
+            metric,
+            comparison,
+            "unclear",
+            None,
+            f"guardrail {metric.name}: cannot be judged ({why}).",
+        )
+    status = guardrail_status(oriented.lower, oriented.upper, oriented.estimate, oriented.threshold)
+    words = _effect_words(metric, comparison, scale)
+    reason = {
+        "ok": f"guardrail {metric.name} held: {words}, inside the margin {margin}.",
+        "breach": f"guardrail {metric.name} breached its margin {margin}: {words}.",
+        "unclear": (
+            f"guardrail {metric.name} is unclear: {words}; harm beyond the margin {margin} "
+            "is not ruled out."
+        ),
+    }[status]
+    return MetricVerdict(metric, comparison, status, oriented, reason)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check of the data or the registration.
+
+    Attributes:
+        name: a short identifier, such as ``sample_ratio``.
+        passed: whether the check passed.
+        p_value: the test's p-value, where the check is a test.
+        detail: what was found, in words.
+        blocking: a failed blocking check makes the verdict invalid; others only warn.
+    """
+
+    name: str
+    passed: bool
+    p_value: float | None
+    detail: str
+    blocking: bool
+
+
+@dataclass(frozen=True)
+class Look:
+    """Where a review sits among the pre-registered checkpoints.
+
+    Attributes:
+        days: days after launch.
+        as_of: 00:00 UTC of launch_date + days.
+        registered: whether the checkpoint is one of the spec's reviews.
+        final: whether it is the last registered review.
+        next_review: the date of the next registered review (None after the final one).
+        alpha: the two-sided level used at this look.
+    """
+
+    days: int
+    as_of: dt.datetime
+    registered: bool
+    final: bool
+    next_review: dt.date | None
+    alpha: float
+
+    @property
+    def label(self) -> str:
+        """The checkpoint as output files name it, e.g. ``28d``."""
+        return f"{self.days}d"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome, the spec's words for it, and every reason."""
+
+    outcome: Outcome
+    action: str
+    reasons: tuple[str, ...]
+
+
+def decide(
+    spec: LaunchSpec,
+    look: Look,
+    primary: MetricVerdict,
+    guardrails: list[MetricVerdict],
+    checks: list[Check],
+    too_little_data: str | None,
+) -> Verdict:
+    """Apply the outcome order of DESIGN.md to a look.
+
+    Args:
+        spec: the launch spec (for the words of each outcome).
+        look: the checkpoint being reviewed.
+        primary: the judged primary metric.
+        guardrails: the judged guardrails.
+        checks: data and registration checks.
+        too_little_data: why there are too few units (an arm under min_units), or None.
+    """
+    words = spec.decision
+    metric_reasons = [primary.reason, *(g.reason for g in guardrails)]
+    failed = [check for check in checks if check.blocking and not check.passed]
+    warnings = [check.detail for check in checks if not check.blocking and not check.passed]
+
+    def verdict(outcome: Outcome, action: str, lead: list[str]) -> Verdict:
+        return Verdict(outcome, action, tuple([*lead, *metric_reasons, *warnings]))
+
+    if failed:
+        return verdict("invalid", "fix the problem and rerun", [c.detail for c in failed])
+    if too_little_data and look.final:
+        return verdict("invalid", "collect more data", [too_little_data])
+    next_words = f"next review on {look.next_review}" if look.next_review else ""
+    if not look.registered:
+        return verdict(
+            "keep_running",
+            "keep running",
+            [
+                f"monitoring run at {look.label}: not a registered review, so it never decides"
+                + (f"; {next_words}" if next_words else "")
+            ],
+        )
+    if too_little_data:
+        return verdict("keep_running", "keep running", [too_little_data, next_words])
+    harmed = [g for g in guardrails if g.status == "breach"]
+    if primary.status == "harm" or harmed:
+        return verdict("revert", words.on_failure, [])
+    if primary.status == "target_met" and all(g.status == "ok" for g in guardrails):
+        return verdict("ship", words.on_success, [])
+    if not look.final:
+        return verdict(
+            "keep_running", "keep running", [f"interim review at {look.label}; {next_words}"]
+        )
+    if primary.status == "no_meaningful_effect":
+        if spec.on_no_effect == "revert":
+            return verdict("revert", words.on_failure, [])
+        return verdict("iterate", words.on_inconclusive, [])
+    return verdict("iterate", words.on_inconclusive, [])

@@ -1,0 +1,279 @@
+"""The data contract: each kind of bad data gets one line naming the table and column."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pytest
+from conftest import write_spec
+
+from impact import data, metrics
+from impact import spec as spec_module
+from impact.errors import DataError, SpecError
+
+AS_OF = dt.datetime(2026, 9, 29)
+
+
+def _units() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "unit_id": [f"u{i}" for i in range(8)],
+            "variant": ["control", "treatment"] * 4,
+            "exposed_at": pd.to_datetime(["2026-09-02 10:00"] * 8),
+            "flag": [0, 1, 1, 0, 1, 1, 0, 0],
+        }
+    )
+
+
+def _events() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "unit_id": ["u0", "u1", "u2", "u3", "u5"],
+            "event": ["purchase", "purchase", "refund", "support_contact", "purchase"],
+            "ts": pd.to_datetime(
+                [
+                    "2026-09-03 00:00",
+                    "2026-09-04 00:00",
+                    "2026-09-05 00:00",
+                    "2026-09-06 00:00",
+                    "2026-09-28 12:00",
+                ]
+            ),
+            "value": [10.0, 20.0, 0.0, 0.0, 5.0],
+        }
+    )
+
+
+def _setup(
+    tmp_path: Path,
+    spec_dict: dict[str, Any],
+    units: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    fmt: str = "parquet",
+) -> spec_module.LaunchSpec:
+    folder = tmp_path / "data"
+    folder.mkdir(exist_ok=True)
+    for name, frame in (
+        ("units", units if units is not None else _units()),
+        ("events", events if events is not None else _events()),
+    ):
+        if fmt == "csv":
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        else:
+            frame.to_parquet(folder / f"{name}.parquet")
+    spec_dict["data"]["source"] = "data"
+    return spec_module.load(write_spec(tmp_path, spec_dict))
+
+
+def _review_inputs(loaded: spec_module.LaunchSpec) -> None:
+    source = data.connect(loaded)
+    try:
+        data.check_contract(source, loaded, AS_OF)
+        data.check_ready(source, loaded, AS_OF, "28d")
+    finally:
+        source.close()
+
+
+def test_valid_data_pass(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    _review_inputs(_setup(tmp_path, spec_dict))
+
+
+Mutation = Callable[[pd.DataFrame, pd.DataFrame, dict[str, Any]], tuple[pd.DataFrame, pd.DataFrame]]
+
+BAD: list[tuple[str, Mutation, str]] = [
+    (
+        "missing unit column",
+        lambda u, e, s: (u.drop(columns="variant"), e),
+        r"units\.parquet: no column 'variant'.*columns here: unit_id, exposed_at, flag",
+    ),
+    (
+        "missing event column",
+        lambda u, e, s: (u, e.drop(columns="ts")),
+        r"events\.parquet: no column 'ts'",
+    ),
+    (
+        "rename to a missing column",
+        lambda u, e, s: (s["data"].update(columns={"unit_id": "user_id"}) or u, e),
+        r"no column 'user_id' \(data\.columns maps it to 'user_id'\)",
+    ),
+    (
+        "duplicate units",
+        lambda u, e, s: (pd.concat([u, u.iloc[[2]]]), e),
+        r"unit 'u2' has 2 rows \(1 units are repeated\)",
+    ),
+    (
+        "unit in two variants",
+        lambda u, e, s: (pd.concat([u, u.iloc[[2]].assign(variant="treatment")]), e),
+        r"unit 'u2' is in two variants \(control, treatment\)",
+    ),
+    (
+        "unknown variant",
+        lambda u, e, s: (u.replace({"variant": {"treatment": "B"}}), e),
+        r"column variant has 'B', not an arm of data\.split",
+    ),
+    (
+        "an arm with no units",
+        lambda u, e, s: (u.assign(variant="control"), e),
+        r"arm 'treatment' of data\.split has no units",
+    ),
+    (
+        "no units after launch",
+        lambda u, e, s: (u.assign(exposed_at=pd.Timestamp("2026-08-01")), e),
+        r"no units exposed between 2026-09-01 and 2026-09-29 00:00 UTC",
+    ),
+    (
+        "misspelt event",
+        lambda u, e, s: (s["metrics"]["primary"].update(event="purchse") or u, e),
+        r"no rows with event 'purchse' \(metric checkout_conversion\); did you mean 'purchase'\?",
+    ),
+    (
+        "event absent",
+        lambda u, e, s: (u, e[e.event != "refund"]),
+        r"no rows with event 'refund' \(metric refund_rate\); events here: purchase, support_contact",
+    ),
+    (
+        "value not numeric",
+        lambda u, e, s: (u, e.assign(value="ten")),
+        r"column 'value' is VARCHAR; value must be numeric",
+    ),
+    (
+        "timestamp not a time",
+        lambda u, e, s: (u.assign(exposed_at=3), e),
+        r"column 'exposed_at' is BIGINT; exposed_at must be a timestamp",
+    ),
+    (
+        "incomplete data",
+        lambda u, e, s: (u, e[e.ts < "2026-09-20"]),
+        r"data are not complete for the 28d review: the newest event before as_of 2026-09-29 00:00 UTC is 2026-09-06 00:00",
+    ),
+    (
+        "column metric column missing",
+        lambda u, e, s: (
+            s["metrics"].update(
+                primary={
+                    "name": "kept",
+                    "kind": "proportion",
+                    "column": "kept",
+                    "target": 0.1,
+                    "direction": "increase",
+                }
+            )
+            or u,
+            e,
+        ),
+        r"no column 'kept' for metric kept",
+    ),
+    (
+        "null unit ids",
+        lambda u, e, s: (u.assign(unit_id=[None, *list(u.unit_id[1:])]), e),
+        r"1 rows have no unit_id",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "mutate", "message"), BAD, ids=[row[0] for row in BAD])
+def test_bad_data(
+    tmp_path: Path, spec_dict: dict[str, Any], case: str, mutate: Mutation, message: str
+) -> None:
+    units, events = mutate(_units(), _events(), spec_dict)
+    loaded = _setup(tmp_path, spec_dict, units, events)
+    with pytest.raises(DataError, match=message) as raised:
+        _review_inputs(loaded)
+    assert "\n" not in str(raised.value)
+
+
+def test_missing_source(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    spec_dict["data"]["source"] = "nowhere"
+    loaded = spec_module.load(write_spec(tmp_path, spec_dict))
+    with pytest.raises(DataError, match=r"nowhere: data\.source does not exist"):
+        data.connect(loaded)
+
+
+def test_missing_table(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    loaded = _setup(tmp_path, spec_dict)
+    (tmp_path / "data" / "events.parquet").unlink()
+    with pytest.raises(
+        DataError,
+        match=r"no table 'events' \(looked for events\.parquet and events\.csv\); tables here: units",
+    ):
+        data.connect(loaded)
+
+
+def test_unparseable_timestamps_in_csv(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    events = _events().astype({"ts": str})
+    events.loc[2, "ts"] = "yesterday"
+    loaded = _setup(tmp_path, spec_dict, events=events, fmt="csv")
+    with pytest.raises(
+        DataError,
+        match=r"events\.csv: column 'ts' has 1 values that are not timestamps, such as 'yesterday'",
+    ):
+        data.connect(loaded)
+
+
+def test_bad_segment_is_a_spec_error(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    spec_dict["data"]["segment"] = "platform = = 'ios'"
+    loaded = _setup(tmp_path, spec_dict)
+    with pytest.raises(SpecError, match=r"data\.segment: .* is not a SQL condition"):
+        _review_inputs(loaded)
+
+
+def test_renamed_columns(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    spec_dict["data"]["columns"] = {"unit_id": "user_id", "ts": "happened_at"}
+    units = _units().rename(columns={"unit_id": "user_id"})
+    events = _events().rename(columns={"unit_id": "user_id", "ts": "happened_at"})
+    _review_inputs(_setup(tmp_path, spec_dict, units, events))
+
+
+def test_aware_timestamps_are_converted_to_utc(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    units = _units().astype({"exposed_at": str})
+    units["exposed_at"] = "2026-09-02T12:00:00+02:00"
+    loaded = _setup(tmp_path, spec_dict, units=units, fmt="csv")
+    source = data.connect(loaded)
+    first = source.connection.execute(f"SELECT min(exposed_at) FROM {data.UNITS_VIEW}").fetchone()
+    assert first is not None and first[0] == dt.datetime(2026, 9, 2, 10, 0)
+
+
+def test_integer_unit_ids_join_string_ids(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    units = _units().assign(unit_id=range(8))
+    events = _events().assign(unit_id=["0", "1", "2", "3", "5"])
+    loaded = _setup(tmp_path, spec_dict, units, events)
+    table = metrics.compute(data.connect(loaded), loaded, AS_OF)
+    assert table.metrics["checkout_conversion"].control.total == 1  # unit 0 bought
+
+
+def test_proportion_column_must_be_binary(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    spec_dict["metrics"]["primary"] = {
+        "name": "flagged",
+        "kind": "proportion",
+        "column": "flag",
+        "target": 0.1,
+        "direction": "increase",
+    }
+    loaded = _setup(tmp_path, spec_dict, units=_units().assign(flag=[0, 1, 2, 0, 1, 1, 0, 0]))
+    with pytest.raises(
+        DataError, match=r"column 'flag' has the value 2, but metric flagged is a proportion"
+    ):
+        metrics.compute(data.connect(loaded), loaded, AS_OF)
+
+
+def test_duckdb_file_source(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        for name, frame in (("units", _units()), ("events", _events())):
+            connection.register("frame", frame)
+            connection.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+            connection.unregister("frame")
+    spec_dict["data"]["source"] = "warehouse.duckdb"
+    loaded = spec_module.load(write_spec(tmp_path, spec_dict))
+    _review_inputs(loaded)
+    spec_dict["data"]["events"] = "evnts"
+    loaded = spec_module.load(write_spec(tmp_path, spec_dict))
+    with pytest.raises(
+        DataError, match=r"warehouse\.duckdb: no table 'evnts'; tables here: events, units"
+    ):
+        data.connect(loaded)
