@@ -6,6 +6,7 @@ ready.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -14,6 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
+from impact import demo as demo_module
+from impact import runner
 from impact import spec as spec_module
 from impact.errors import EXIT_BAD_INPUT, ImpactError, SpecError
 
@@ -22,7 +25,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_CODES = """\b
 Exit codes:
   0  done, whatever the verdict
-  1  failed while running (the failed notebook is kept)
+  1  failed while running (the failed notebook is kept under notebooks/<id>/failed/)
   2  bad input, or data not ready for the checkpoint
 """
 
@@ -72,3 +75,85 @@ def validate(spec_path: Path) -> None:
         click.echo(f"  guardrail: {guardrail.name}, margin {guardrail.margin}")
     for metric in loaded.metrics.secondary:
         click.echo(f"  secondary: {metric.name}")
+
+
+def _print_published(published: runner.Published) -> None:
+    verdict = published.verdict
+    click.echo(
+        f"{verdict['spec_id']} {verdict['checkpoint']}: {verdict['outcome']} "
+        f"(action: {verdict['action']})"
+    )
+    click.echo(f"report:  {published.report.resolve()}")
+    click.echo(f"verdict: {published.verdict_path.resolve()}")
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@click.option(
+    "--checkpoint",
+    help="A registered review (28d, 4w) or another duration for a monitoring run; "
+    "default: the latest review whose as_of has passed.",
+)
+@click.option("--today", help="The review's clock, YYYY-MM-DD (default: today's UTC date).")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where notebooks/ and reports/ go.",
+)
+@click.option("--data-source", help="Read this folder or file instead of the spec's data.source.")
+@_one_line_errors
+def review(
+    spec_path: Path,
+    checkpoint: str | None,
+    today: str | None,
+    output_dir: Path,
+    data_source: str | None,
+) -> None:
+    """Run a review of SPEC and publish its report and verdict.json."""
+    published = runner.review(
+        spec_path,
+        checkpoint=checkpoint,
+        today=today,
+        output_dir=output_dir,
+        data_source=data_source,
+    )
+    _print_published(published)
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("notebook", type=click.Path(path_type=Path))
+@_one_line_errors
+def extract(notebook: Path) -> None:
+    """Print the verdict.json of an executed review NOTEBOOK (e.g. from plain papermill)."""
+    if not notebook.is_file():
+        raise SpecError(f"{notebook}: no such notebook; give the path of an executed review")
+    click.echo(json.dumps(runner.extract(notebook), indent=2, ensure_ascii=False))
+
+
+@main.command(epilog=EXIT_CODES)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder for data/demo, specs/, notebooks/ and reports/.",
+)
+@click.option(
+    "--units",
+    type=click.IntRange(min=500),
+    default=60_000,
+    show_default=True,
+    help="Users who might visit; those who do become units.",
+)
+@click.option("--today", help="The review's clock, YYYY-MM-DD (default: today's UTC date).")
+@_one_line_errors
+def demo(out: Path, units: int, today: str | None) -> None:
+    """Generate the demo launch's data, review it, and print where the report is."""
+    data_folder = out / "data" / "demo"
+    truth = demo_module.generate(data_folder, units=units)
+    click.echo(f"demo data: {truth.units:,} units in {data_folder}")
+    spec_path = demo_module.write_demo_spec(out / "specs")
+    published = runner.review(spec_path, today=today, output_dir=out)
+    _print_published(published)

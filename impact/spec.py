@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import itertools
+import os
 import re
 import types
 import typing
@@ -448,8 +449,12 @@ class LaunchSpec(_Model):
         return self._path
 
     def resolve(self, relative: str) -> Path:
-        """A path from the spec, resolved against the spec file's folder."""
-        return self._path.parent / relative
+        """A path from the spec, resolved against the folder of the spec file.
+
+        A symlinked spec resolves against the folder of the file it links to.
+        """
+        base = self._path.resolve().parent if self._path.is_symlink() else self._path.parent
+        return Path(os.path.normpath(base / relative))
 
     @property
     def control(self) -> str:

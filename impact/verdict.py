@@ -26,6 +26,7 @@ from impact.spec import Effect, LaunchSpec, Metric
 from impact.stats.compare import Comparison
 
 __all__ = [
+    "MIME_TYPE",
     "Check",
     "Look",
     "MetricVerdict",
@@ -39,6 +40,9 @@ __all__ = [
     "orient",
     "primary_status",
 ]
+
+MIME_TYPE = "application/vnd.impact.verdict.v1+json"
+"""The MIME type of the verdict payload that a template's last cell displays."""
 
 PrimaryStatus = Literal[
     "harm", "target_met", "below_target", "no_meaningful_effect", "inconclusive"

@@ -19,7 +19,7 @@ def test_demo_spec_loads() -> None:
     assert loaded.control == "control" and loaded.treatment == "treatment"
     primary = loaded.metrics.primary
     assert primary is not None and primary.target == spec.Effect(0.02, False, 1)
-    assert loaded.resolve("../data/demo") == DEMO_SPEC.parent / "../data/demo"
+    assert loaded.resolve("../data/demo") == DEMO_SPEC.parent.parent / "data" / "demo"
     assert loaded.on_no_effect == "revert"
 
 

@@ -1,0 +1,447 @@
+"""HTML blocks for review notebooks: the verdict card, criteria, metric tables, data, methods.
+
+Every block is built with ``xml.etree.ElementTree``, so every string from a spec or the data
+is escaped. Each function returns an :class:`HTMLBlock`, which Jupyter shows as HTML; the
+verdict payload is a separate :class:`Payload` with the verdict MIME type that the runner
+reads and the report leaves out.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from impact.review import ReviewResult
+from impact.spec import Metric
+from impact.stats.compare import Comparison
+from impact.verdict import MIME_TYPE, MetricVerdict, format_effect
+
+__all__ = [
+    "HTMLBlock",
+    "Payload",
+    "criteria",
+    "data_summary",
+    "guardrails",
+    "methods",
+    "payload",
+    "primary",
+    "secondary",
+    "verdict_card",
+]
+
+
+OUTCOME_WORDS = {
+    "ship": "Ship",
+    "iterate": "Iterate",
+    "revert": "Revert",
+    "keep_running": "Keep running",
+    "invalid": "Invalid",
+}
+MISSING = "\N{EN DASH}"  # shown where a number is not available
+# A symbol beside each outcome and status, so that nothing is told by colour alone.
+OUTCOME_MARK = {"ship": "✔", "iterate": "↻", "revert": "✖", "keep_running": "…", "invalid": "⚠"}
+STATUS_MARK = {
+    "target_met": "✔",
+    "ok": "✔",
+    "below_target": "↓",
+    "no_meaningful_effect": "○",
+    "inconclusive": "?",
+    "unclear": "?",
+    "harm": "✖",
+    "breach": "✖",
+}
+
+STYLE = """
+.impact { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: #1b1b1b; max-width: 60rem; line-height: 1.45; }
+div.impact table { border-collapse: collapse; margin: 0.5rem 0; font-size: 0.92rem; }
+div.impact table th, div.impact table td { border-bottom: 1px solid #d0d0d0;
+  padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
+div.impact table td.num { text-align: right; font-variant-numeric: tabular-nums;
+  white-space: nowrap; }
+.impact-card { border: 3px solid #555; border-radius: 8px; padding: 1rem 1.25rem; }
+.impact-card h1 { margin: 0 0 0.25rem 0; font-size: 1.9rem; }
+.impact-card .title { margin: 0; font-size: 1rem; color: #444; font-weight: 600; }
+.impact-card .action { font-size: 1.1rem; margin: 0 0 0.5rem 0; }
+.impact-card ul { margin: 0.25rem 0 0.5rem 1.1rem; padding: 0; }
+.impact-card .meta { color: #444; font-size: 0.9rem; }
+.impact-outcome-ship { border-color: #009E73; }
+.impact-outcome-revert { border-color: #D55E00; }
+.impact-outcome-invalid { border-color: #CC79A7; }
+.impact-outcome-iterate, .impact-outcome-keep_running { border-color: #E69F00; }
+.impact-flag { background: #fff4d6; border-left: 4px solid #E69F00; padding: 0.4rem 0.6rem;
+  margin: 0.4rem 0; }
+.impact-flag.blocking { background: #fde8ef; border-left-color: #CC79A7; }
+.impact .status { white-space: nowrap; font-weight: 600; }
+.impact .note { color: #555; font-size: 0.88rem; }
+@media (max-width: 480px) { .impact-card h1 { font-size: 1.5rem; }
+  .impact table { font-size: 0.8rem; } .impact th, .impact td { padding: 0.2rem 0.3rem; } }
+@media print { .impact-card { break-inside: avoid; } }
+"""
+
+
+class HTMLBlock:
+    """A piece of HTML that Jupyter displays (and nbconvert keeps) as text/html."""
+
+    def __init__(self, element: ET.Element) -> None:
+        self.element = element
+
+    def _repr_html_(self) -> str:
+        return ET.tostring(self.element, encoding="unicode", method="html")
+
+    def __str__(self) -> str:
+        return self._repr_html_()
+
+
+class Payload:
+    """The verdict.json payload as a display output with the verdict MIME type."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def _repr_mimebundle_(self, **_: Any) -> dict[str, Any]:
+        outcome = self.data.get("outcome", "")
+        return {MIME_TYPE: self.data, "text/plain": f"impact verdict: {outcome}"}
+
+    def __repr__(self) -> str:
+        return json.dumps(self.data, indent=2)
+
+
+def _el(tag: str, *children: ET.Element | str | None, **attributes: str) -> ET.Element:
+    """An element with text and child elements (``class_`` sets the class attribute)."""
+    element = ET.Element(tag, {key.rstrip("_"): value for key, value in attributes.items()})
+    last: ET.Element | None = None
+    for child in children:
+        if child is None:
+            continue
+        if isinstance(child, str):
+            if last is None:
+                element.text = (element.text or "") + child
+            else:
+                last.tail = (last.tail or "") + child
+        else:
+            element.append(child)
+            last = child
+    return element
+
+
+def _root(*children: ET.Element | str | None, class_: str = "") -> HTMLBlock:
+    return HTMLBlock(_el("div", *children, class_=f"impact {class_}".strip()))
+
+
+def _table(headers: list[str], rows: list[list[ET.Element | str]], numeric: set[int]) -> ET.Element:
+    head = _el("tr", *[_el("th", h, scope="col") for h in headers])
+    body = [
+        _el(
+            "tr",
+            *[
+                _el("td", cell, class_="num") if i in numeric else _el("td", cell)
+                for i, cell in enumerate(row)
+            ],
+        )
+        for row in rows
+    ]
+    return _el("table", _el("thead", head), _el("tbody", *body))
+
+
+def _status(status: str) -> ET.Element:
+    return _el("span", f"{STATUS_MARK.get(status, '')} {status.replace('_', ' ')}", class_="status")
+
+
+def _value(metric: Metric, value: float | None) -> str:
+    if value is None:
+        return MISSING
+    if metric.kind == "proportion":
+        return f"{value:.2%}"
+    return f"{value:,.4g}"
+
+
+def _effect(metric: Metric, value: float | None, scale: str = "absolute") -> str:
+    return MISSING if value is None else format_effect(metric, value, scale)  # type: ignore[arg-type]
+
+
+def _interval(
+    metric: Metric, low: float | None, high: float | None, scale: str = "absolute"
+) -> str:
+    if low is None or high is None:
+        return MISSING
+    return f"{_effect(metric, low, scale)} to {_effect(metric, high, scale)}"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return MISSING
+    return "< 0.0001" if value < 0.0001 else f"{value:.4f}"
+
+
+def _level(comparison: Comparison) -> str:
+    return f"{(1 - comparison.alpha) * 100:.4g}% CI"
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+def verdict_card(result: ReviewResult) -> HTMLBlock:
+    """The first screen: outcome, the spec's action, every reason, registration, next review."""
+    verdict, spec, look = result.verdict, result.spec, result.look
+    kind = "final review" if look.final else "interim review"
+    if not look.registered:
+        kind = "monitoring run (not a registered review: it never decides)"
+    meta = (
+        f"{look.label} {kind} · data as of {look.as_of:%Y-%m-%d} 00:00 UTC · "
+        f"launched {spec.launch_date} · owner {spec.owner}"
+    )
+    flags = []
+    for check in result.checks:
+        if not check.passed:
+            mark = "⚠ " if check.blocking else "! "
+            flags.append(
+                _el(
+                    "div",
+                    mark + check.detail,
+                    class_="impact-flag" + (" blocking" if check.blocking else ""),
+                )
+            )
+    next_review = (
+        f"Next review: {look.next_review}" if look.next_review else "This was the last review."
+    )
+    style = _el("style", STYLE)
+    shown_elsewhere = {check.detail for check in result.checks}
+    reasons = [reason for reason in verdict.reasons if reason not in shown_elsewhere]
+    card = _el(
+        "div",
+        _el("p", spec.title, class_="title"),
+        _el("h1", f"{OUTCOME_MARK[verdict.outcome]} {OUTCOME_WORDS[verdict.outcome]}"),
+        _el("p", _el("strong", "Action: "), verdict.action, class_="action"),
+        _el("p", meta, class_="meta"),
+        _el("p", _el("em", spec.hypothesis.sentence())),
+        _el("ul", *[_el("li", reason) for reason in reasons]),
+        *flags,
+        _el("p", next_review, class_="meta"),
+        class_=f"impact-card impact-outcome-{verdict.outcome}",
+        role="region",
+        **{"aria-label": "verdict"},
+    )
+    return _root(style, card)
+
+
+def criteria(result: ReviewResult) -> HTMLBlock:
+    """What was pre-registered beside what was observed, one row per deciding metric."""
+    rows: list[list[ET.Element | str]] = []
+    judged = [("primary", result.primary), *[("guardrail", g) for g in result.guardrails]]
+    for role, item in judged:
+        metric = item.metric
+        comparison = item.comparison
+        if role == "primary":
+            assert metric.target is not None
+            scale = "relative" if metric.target.relative else "absolute"
+            target = _effect(metric, metric.good_sign * metric.target.magnitude, scale)
+            rule = f"{metric.direction} by at least {target}"
+        else:
+            assert metric.margin is not None
+            scale = "relative" if metric.margin.relative else "absolute"
+            margin = _effect(metric, -metric.good_sign * metric.margin.magnitude, scale)
+            rule = f"not worse than {margin}"
+        estimate = comparison.relative_effect if scale == "relative" else comparison.effect
+        low, high = (
+            (comparison.relative_ci_lower, comparison.relative_ci_upper)
+            if scale == "relative"
+            else (comparison.ci_lower, comparison.ci_upper)
+        )
+        rows.append(
+            [
+                metric.name,
+                role,
+                rule,
+                _effect(metric, estimate, scale),
+                _interval(metric, low, high, scale),
+                _status(item.status),
+            ]
+        )
+    level = _level(result.primary.comparison)
+    headers = ["metric", "role", "pre-registered", "observed", level, "status"]
+    return _root(_table(headers, rows, numeric={3, 4}))
+
+
+def _metric_rows(items: list[MetricVerdict]) -> list[list[ET.Element | str]]:
+    rows: list[list[ET.Element | str]] = []
+    for item in items:
+        m, c = item.metric, item.comparison
+        rows.append(
+            [
+                m.name,
+                _value(m, c.control),
+                _value(m, c.treatment),
+                _effect(m, c.effect),
+                _interval(m, c.ci_lower, c.ci_upper),
+                _effect(m, c.relative_effect, "relative"),
+                _interval(m, c.relative_ci_lower, c.relative_ci_upper, "relative"),
+                _p(c.p_value),
+                _status(item.status),
+            ]
+        )
+    return rows
+
+
+_METRIC_HEADERS = [
+    "metric",
+    "control",
+    "treatment",
+    "effect",
+    "CI",
+    "relative",
+    "relative CI",
+    "p",
+    "status",
+]
+
+
+def _with_notes(table: ET.Element, items: list[tuple[Metric, Comparison]]) -> list[ET.Element]:
+    notes = [_el("p", f"{m.name}: {c.note}.", class_="note") for m, c in items if c.note]
+    return [table, *notes]
+
+
+def primary(result: ReviewResult) -> HTMLBlock:
+    """The primary metric in full, with its reason."""
+    item = result.primary
+    n = result.table.metrics[item.metric.name]
+    description = item.metric.description
+    parts = [
+        _el("p", description) if description else None,
+        *_with_notes(
+            _table(_METRIC_HEADERS, _metric_rows([item]), {1, 2, 3, 4, 5, 6, 7}),
+            [(item.metric, item.comparison)],
+        ),
+        _el(
+            "p",
+            f"Units whose {item.metric.window or 0}-day window had ended: "
+            f"{n.control.n:,} control, {n.treatment.n:,} treatment. {_level(item.comparison)}s "
+            f"at level {item.comparison.alpha:.4g}. {item.reason}",
+            class_="note",
+        ),
+    ]
+    return _root(*parts)
+
+
+def guardrails(result: ReviewResult) -> HTMLBlock:
+    """Each guardrail with its margin and status."""
+    if not result.guardrails:
+        return _root(_el("p", "No guardrails were registered."))
+    rows = _metric_rows(result.guardrails)
+    table = _table(_METRIC_HEADERS, rows, {1, 2, 3, 4, 5, 6, 7})
+    reasons = _el("ul", *[_el("li", g.reason) for g in result.guardrails])
+    return _root(
+        *_with_notes(table, [(g.metric, g.comparison) for g in result.guardrails]), reasons
+    )
+
+
+def secondary(result: ReviewResult) -> HTMLBlock:
+    """Secondary metrics with Benjamini-Hochberg q-values; labelled exploratory."""
+    if not result.secondary:
+        return _root(_el("p", "No secondary metrics were registered."))
+    rows: list[list[ET.Element | str]] = []
+    for item in result.secondary:
+        m, c = item.metric, item.comparison
+        rows.append(
+            [
+                m.name,
+                _value(m, c.control),
+                _value(m, c.treatment),
+                _effect(m, c.effect),
+                _interval(m, c.ci_lower, c.ci_upper),
+                _effect(m, c.relative_effect, "relative"),
+                _p(c.p_value),
+                _p(item.q_value),
+            ]
+        )
+    headers = ["metric", "control", "treatment", "effect", "CI", "relative", "p", "q (BH)"]
+    return _root(
+        _el(
+            "p",
+            "Exploratory: these metrics never decide the verdict. q-values control the false "
+            "discovery rate across them (Benjamini-Hochberg).",
+            class_="note",
+        ),
+        *_with_notes(
+            _table(headers, rows, {1, 2, 3, 4, 5, 6, 7}),
+            [(s.metric, s.comparison) for s in result.secondary],
+        ),
+    )
+
+
+def data_summary(result: ReviewResult) -> HTMLBlock:
+    """The data behind the verdict: units per arm, dates, as_of, checks."""
+    population = result.table.population
+    spec = result.spec
+    rows: list[list[ET.Element | str]] = [
+        [f"units in {arm}", f"{n:,}"] for arm, n in population.units.items()
+    ]
+    rows += [
+        [
+            "planned split",
+            ", ".join(f"{arm} {share:.0%}" for arm, share in (spec.data.split or {}).items()),
+        ],
+        [
+            "first exposure",
+            f"{population.first_exposure:%Y-%m-%d %H:%M} UTC"
+            if population.first_exposure
+            else MISSING,
+        ],
+        [
+            "last exposure",
+            f"{population.last_exposure:%Y-%m-%d %H:%M} UTC"
+            if population.last_exposure
+            else MISSING,
+        ],
+        ["as_of (nothing at or after it is read)", f"{result.look.as_of:%Y-%m-%d %H:%M} UTC"],
+        ["newest event read", f"{result.newest_event:%Y-%m-%d %H:%M} UTC"],
+        ["analysed from", str(spec.data.start or spec.launch_date)],
+        ["segment", spec.data.segment or "all units"],
+        ["data source", spec.data.source],
+    ]
+    for name, m in result.table.metrics.items():
+        rows.append(
+            [f"mature units for {name}", f"{m.control.n:,} control, {m.treatment.n:,} treatment"]
+        )
+    checks = _table(
+        ["check", "result", "detail"],
+        [
+            [
+                c.name,
+                "passed" if c.passed else ("blocks the verdict" if c.blocking else "warning"),
+                c.detail,
+            ]
+            for c in result.checks
+        ],
+        numeric=set(),
+    )
+    return _root(_table(["", "value"], rows, numeric={1}), checks)
+
+
+def methods(result: ReviewResult) -> HTMLBlock:
+    """The methods behind the numbers and the assumptions the verdict rests on."""
+    alpha = result.look.alpha
+    items = [
+        "Proportions: difference of shares with the unpooled normal interval and test, no "
+        "continuity correction. Means: Welch's t interval and test on Welch-Satterthwaite "
+        "degrees of freedom. Relative effects: Fieller's interval, which excludes 0 exactly "
+        "when the absolute test rejects.",
+        f"Every look uses the spec's level alpha = {alpha:g}: this version does not yet spend "
+        "alpha across looks, so an early stop at an interim look is less protected than the "
+        "final look.",
+        "A unit counts for a metric only once its whole window has ended by as_of; events "
+        "count from the unit's exposure to the end of its window, and never at or after as_of.",
+        "Guardrails: ok when the interval's harmful end stays inside the margin (non-inferiority "
+        "at half the look's level), breached when the harm is significant and at least the "
+        "margin, unclear otherwise.",
+        "Assumptions: units do not affect each other (no interference); the assignment was "
+        "random and stable; the metric data are complete up to as_of. Estimates from a stop "
+        "at an interim look tend to run high.",
+    ]
+    return _root(_el("ul", *[_el("li", item) for item in items]))
+
+
+def payload(result: ReviewResult) -> Payload:
+    """The verdict.json payload as a display output (the runner reads it; the report drops it)."""
+    return Payload(result.to_json())

@@ -1,0 +1,127 @@
+"""Matplotlib figures in one house style.
+
+Figures are built on ``matplotlib.figure.Figure`` (not pyplot), so a notebook shows each
+exactly once and nothing leaks between reviews. Colours come from the Okabe-Ito palette,
+which colour-blind readers can tell apart; every status is also written as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+from matplotlib.figure import Figure
+
+from impact.review import ReviewResult
+from impact.verdict import MetricVerdict, format_effect
+
+__all__ = ["DPI", "Chart", "effects"]
+
+DPI = 110
+INK = "#1b1b1b"
+INTERVAL = "#0072B2"  # blue
+TARGET = "#009E73"  # bluish green
+MARGIN = "#D55E00"  # vermillion
+ZERO = "#777777"
+
+
+class Chart:
+    """A figure with its alt text; Jupyter shows it as an embedded PNG (no backend needed).
+
+    Attributes:
+        figure: the matplotlib figure, for further styling or saving.
+        alt: what the figure shows, in words, for screen readers and text-only readers.
+    """
+
+    def __init__(self, figure: Figure, alt: str) -> None:
+        self.figure = figure
+        self.alt = alt
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+        return buffer.getvalue()
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self._repr_png_()).decode("ascii")
+        alt = html.escape(self.alt, quote=True)
+        return (
+            f'<figure class="impact-figure" style="margin:0">'
+            f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:100%">'
+            f"</figure>"
+        )
+
+
+def _style(figure: Figure) -> None:
+    for axes in figure.axes:
+        axes.spines[["top", "right", "left"]].set_visible(False)
+        axes.tick_params(colors=INK, labelsize=9)
+        axes.set_yticks([])
+
+
+def effects(result: ReviewResult) -> Chart:
+    """Each deciding metric's effect and interval against zero and its target or margin.
+
+    One panel per metric, in the metric's units (treatment minus control; percentage points
+    for proportions): the interval at the look's level, the estimate, zero, and the
+    pre-registered target (primary) or margin (guardrails), with the status written beside.
+    """
+    judged: list[tuple[str, MetricVerdict]] = [("primary", result.primary)]
+    judged += [("guardrail", g) for g in result.guardrails]
+    figure = Figure(figsize=(7.5, 1.25 * len(judged) + 0.6), dpi=DPI, layout="constrained")
+    panels = figure.subplots(len(judged), 1, squeeze=False)[:, 0]
+    for axes, (role, item) in zip(panels, judged, strict=True):
+        metric, comparison = item.metric, item.comparison
+        scale = 100.0 if metric.kind == "proportion" else 1.0
+        unit = "percentage points" if metric.kind == "proportion" else "metric units"
+        reference: list[float] = [0.0]
+        threshold = metric.target if role == "primary" else metric.margin
+        if threshold is not None and not threshold.relative:
+            sign = metric.good_sign if role == "primary" else -metric.good_sign
+            line = sign * threshold.magnitude * scale
+            colour, label = (TARGET, "target") if role == "primary" else (MARGIN, "margin")
+            axes.axvline(line, color=colour, linestyle="--", linewidth=1.5)
+            axes.annotate(
+                label,
+                (line, 0.92),
+                xycoords=("data", "axes fraction"),
+                color=colour,
+                fontsize=8,
+                ha="center",
+            )
+            reference.append(line)
+        axes.axvline(0, color=ZERO, linewidth=1)
+        if comparison.ci_lower is not None and comparison.ci_upper is not None:
+            low, high = comparison.ci_lower * scale, comparison.ci_upper * scale
+            axes.hlines(0, low, high, color=INTERVAL, linewidth=4)
+            reference += [low, high]
+        if comparison.effect is not None:
+            axes.plot([comparison.effect * scale], [0], "o", color=INK, markersize=6)
+            reference.append(comparison.effect * scale)
+        span = max(reference) - min(reference) or 1.0
+        axes.set_xlim(min(reference) - 0.25 * span, max(reference) + 0.25 * span)
+        axes.set_ylim(-1, 1)
+        effect = (
+            format_effect(metric, comparison.effect) if comparison.effect is not None else "n/a"
+        )
+        axes.set_title(
+            f"{metric.name} ({role}): {effect}, {item.status.replace('_', ' ')}",
+            loc="left",
+            fontsize=10,
+            color=INK,
+        )
+        axes.set_xlabel(f"treatment minus control ({unit})", fontsize=8, color=INK)
+    level = (1 - result.primary.comparison.alpha) * 100
+    figure.suptitle(
+        f"Effects with {level:.4g}% intervals against the pre-registered thresholds",
+        fontsize=11,
+        color=INK,
+        x=0.01,
+        ha="left",
+    )
+    _style(figure)
+    alt = "; ".join(
+        f"{item.metric.name} ({role}): {item.status.replace('_', ' ')}" for role, item in judged
+    )
+    return Chart(figure, f"Effects with {level:.4g}% intervals. {alt}.")

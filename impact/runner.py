@@ -1,0 +1,311 @@
+"""Run a review notebook with papermill, extract its verdict, export HTML, publish atomically.
+
+The runner knows nothing about statistics: it checks the inputs (``review.prepare``), runs the
+design's template in a private folder, reads the verdict payload the template displays,
+validates it against ``impact/schemas/verdict.v1.json``, exports the report with nbconvert and
+moves the files into place:
+
+    notebooks/<id>/<N>d.ipynb      the executed notebook
+    reports/<id>/<N>d.html         the report
+    reports/<id>/<N>d.json         verdict.json
+
+Previous files of the same checkpoint move to ``<N>d.history/``. A failed run keeps its
+notebook under ``notebooks/<id>/failed/`` with an error report beside it, and never touches
+the last good report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import nbformat
+import papermill
+from jupyter_client.manager import AsyncKernelManager
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
+from traitlets import default
+
+from impact import review as review_module
+from impact.errors import DataError, ImpactError, RegistrationError, ReviewFailed, SpecError
+from impact.verdict import MIME_TYPE
+
+__all__ = ["Published", "export_html", "extract", "review", "validate_verdict"]
+
+RUNS_FOLDER = ".impact-runs"
+KERNEL = "python3"
+CELL_TIMEOUT = 600  # seconds per cell
+# Errors raised inside a notebook that mean bad input rather than a failure.
+_INPUT_ERRORS: dict[str, type[ImpactError]] = {
+    "SpecError": SpecError,
+    "DataError": DataError,
+    "RegistrationError": RegistrationError,
+}
+
+
+@dataclass(frozen=True)
+class Published:
+    """Where a finished review's files are.
+
+    Attributes:
+        notebook: the executed notebook.
+        report: the HTML report.
+        verdict_path: verdict.json.
+        verdict: the verdict payload.
+    """
+
+    notebook: Path
+    report: Path
+    verdict_path: Path
+    verdict: dict[str, Any]
+
+
+class _LocalKernelManager(AsyncKernelManager):
+    """A kernel on IPC sockets: no TCP ports to collide with parallel runs, nothing on the
+    network."""
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+
+def _templates() -> Path:
+    return Path(str(resources.files("impact") / "templates"))
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    text = (resources.files("impact") / "schemas" / "verdict.v1.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def validate_verdict(payload: dict[str, Any]) -> None:
+    """Check a verdict payload against the verdict.v1 JSON Schema.
+
+    Raises:
+        jsonschema.ValidationError: the payload does not match.
+    """
+    jsonschema.validate(payload, _schema(), format_checker=jsonschema.FormatChecker())
+
+
+def extract(notebook: nbformat.NotebookNode | Path | str) -> dict[str, Any]:
+    """The verdict payload an executed review notebook displayed.
+
+    Raises:
+        ReviewFailed: the notebook has no verdict output, or it does not match the schema.
+    """
+    where = Path(notebook) if isinstance(notebook, Path | str) else None
+    if where is not None:
+        try:
+            notebook = nbformat.read(where, as_version=4)
+        except (OSError, ValueError) as error:
+            raise ReviewFailed(f"{where}: not a readable notebook ({error})") from None
+    assert isinstance(notebook, nbformat.NotebookNode)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if MIME_TYPE in data:
+                payload = dict(data[MIME_TYPE])
+                try:
+                    validate_verdict(payload)
+                except jsonschema.ValidationError as error:
+                    path = "/".join(str(part) for part in error.absolute_path)
+                    raise ReviewFailed(
+                        f"{where or 'notebook'}: the verdict does not match verdict.v1.json at "
+                        f"{path or 'the top'}: {error.message}"
+                    ) from None
+                return payload
+    raise ReviewFailed(
+        f"{where or 'notebook'}: no verdict output ({MIME_TYPE}); the template's last cell "
+        "must display impact.display.payload(result)"
+    )
+
+
+def export_html(notebook: nbformat.NotebookNode) -> str:
+    """The report: code hidden, parameters and the verdict payload removed, nothing remote."""
+    exporter = HTMLExporter(
+        template_name="report",
+        extra_template_basedirs=[str(_templates())],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(
+            remove_cell_tags={
+                "parameters",
+                "injected-parameters",
+                "impact-payload",
+                "impact-notebook-only",
+            },
+            enabled=True,
+        ),
+        enabled=True,
+    )
+    body, _ = exporter.from_notebook_node(notebook)
+    return str(body)
+
+
+def _error_html(notebook: nbformat.NotebookNode) -> str:
+    exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(_templates())])
+    body, _ = exporter.from_notebook_node(notebook)
+    return str(body)
+
+
+def _publish(staged: Path, destination: Path, stamp: str) -> None:
+    """Move ``staged`` to ``destination``; a previous file goes to ``<stem>.history/`` first.
+
+    The destination is never missing: the old file is linked into history, then replaced
+    atomically.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.exists():
+        history = destination.parent / f"{destination.stem}.history"
+        history.mkdir(exist_ok=True)
+        kept = history / f"{stamp}{destination.suffix}"
+        try:
+            os.link(destination, kept)
+        except OSError:
+            shutil.copy2(destination, kept)
+    os.replace(staged, destination)
+
+
+def review(
+    spec_path: str | Path,
+    *,
+    checkpoint: str | None = None,
+    today: str | dt.date | None = None,
+    output_dir: str | Path = ".",
+    data_source: str | None = None,
+    kernel_name: str = KERNEL,
+    timeout: int = CELL_TIMEOUT,
+    clock: dt.datetime | None = None,
+) -> Published:
+    """Run one review end to end and publish its notebook, report and verdict.json.
+
+    Raises:
+        SpecError, DataError, RegistrationError: bad input or data not ready (exit 2).
+        ReviewFailed: the notebook failed; its notebook and an error report are kept.
+    """
+    started = clock or dt.datetime.now(dt.UTC)
+    day = review_module.parse_today(today)
+    spec, look, source, _ = review_module.prepare(str(spec_path), checkpoint, day, data_source)
+    source.close()
+    output = Path(output_dir)
+    stamp = started.strftime("%Y%m%dT%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
+    run_dir = output / RUNS_FOLDER / f"{spec.id}-{look.label}-{stamp}"
+    run_dir.mkdir(parents=True)
+    executed = run_dir / f"{look.label}.ipynb"
+    parameters = {
+        "spec_path": str(Path(spec_path).absolute()),
+        "checkpoint": look.label,
+        "today": day.isoformat(),
+        "data_source": str(Path(data_source).absolute()) if data_source else None,
+    }
+    try:
+        try:
+            papermill.execute_notebook(
+                str(_templates() / f"{spec.design}.ipynb"),
+                str(executed),
+                parameters=parameters,
+                kernel_name=kernel_name,
+                execution_timeout=timeout,
+                cwd=str(run_dir),
+                progress_bar=False,
+                log_output=False,
+                kernel_manager_class=_LocalKernelManager,
+            )
+        except papermill.PapermillExecutionError as error:
+            kept = _keep_failed(executed, output, spec.id, look.label, stamp)
+            if error.ename in _INPUT_ERRORS:
+                raise _INPUT_ERRORS[error.ename](str(error.evalue)) from None
+            raise ReviewFailed(
+                f"{spec.id} {look.label}: the review failed in cell {error.cell_index} "
+                f"({error.ename}: {error.evalue}); {_where(kept)}",
+                notebook=kept,
+                cell_index=error.cell_index,
+                ename=str(error.ename),
+                evalue=str(error.evalue),
+            ) from None
+        except Exception as error:  # the kernel could not start, died, or timed out
+            kept = _keep_failed(executed, output, spec.id, look.label, stamp)
+            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise ReviewFailed(
+                f"{spec.id} {look.label}: the notebook could not run ({type(error).__name__}: "
+                f"{message}); {_where(kept)}",
+                notebook=kept,
+                ename=type(error).__name__,
+                evalue=message,
+            ) from None
+        notebook = nbformat.read(executed, as_version=4)
+        try:
+            verdict = extract(notebook)
+        except ReviewFailed as error:
+            kept = _keep_failed(executed, output, spec.id, look.label, stamp)
+            raise ReviewFailed(f"{error}; {_where(kept)}", notebook=kept) from None
+        notebook.metadata["title"] = f"{spec.title} · {look.label} review"
+        html = run_dir / f"{look.label}.html"
+        html.write_text(export_html(notebook), encoding="utf-8")
+        verdict_file = run_dir / f"{look.label}.json"
+        verdict_file.write_text(
+            json.dumps(verdict, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+            encoding="utf-8",
+        )
+        nbformat.write(notebook, executed)
+        destinations = {
+            executed: output / "notebooks" / spec.id / f"{look.label}.ipynb",
+            html: output / "reports" / spec.id / f"{look.label}.html",
+            verdict_file: output / "reports" / spec.id / f"{look.label}.json",
+        }
+        for staged, destination in destinations.items():
+            _publish(staged, destination, stamp)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        _remove_if_empty(output / RUNS_FOLDER)
+    return Published(
+        notebook=destinations[executed],
+        report=destinations[html],
+        verdict_path=destinations[verdict_file],
+        verdict=verdict,
+    )
+
+
+def _keep_failed(executed: Path, output: Path, spec_id: str, label: str, stamp: str) -> Path | None:
+    """Move a failed notebook under notebooks/<id>/failed/ with an error report beside it.
+
+    Returns where it is kept, or None when no notebook was written.
+    """
+    if not executed.exists():
+        return None
+    failed = output / "notebooks" / spec_id / "failed"
+    failed.mkdir(parents=True, exist_ok=True)
+    kept = failed / f"{label}-{stamp}.ipynb"
+    shutil.move(executed, kept)
+    try:
+        report = _error_html(nbformat.read(kept, as_version=4))
+        kept.with_suffix(".html").write_text(report, encoding="utf-8")
+    except Exception as error:  # the error report is a courtesy; the notebook is kept
+        kept.with_suffix(".txt").write_text(f"error report failed: {error}\n")
+    return kept
+
+
+def _where(kept: Path | None) -> str:
+    if kept is None:
+        return "no notebook was written (the kernel did not start)"
+    return f"notebook kept at {kept}"
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        folder.rmdir()

@@ -1,0 +1,84 @@
+"""HTML blocks: exact markup for the building blocks, escaping for everything from a spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import DEMO_SPEC
+
+from impact import demo, display, plots, review
+from impact.verdict import MIME_TYPE
+
+
+def test_table_markup_is_exact_and_escaped() -> None:
+    table = display._table(["metric", "effect"], [["<b>x</b>", "+1.00 pp"]], numeric={1})
+    assert display.HTMLBlock(table)._repr_html_() == (
+        '<table><thead><tr><th scope="col">metric</th><th scope="col">effect</th></tr>'
+        '</thead><tbody><tr><td>&lt;b&gt;x&lt;/b&gt;</td><td class="num">+1.00 pp</td></tr>'
+        "</tbody></table>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "markup"),
+    [
+        ("target_met", '<span class="status">✔ target met</span>'),
+        ("breach", '<span class="status">✖ breach</span>'),
+        ("unclear", '<span class="status">? unclear</span>'),
+    ],
+)
+def test_status_markup(status: str, markup: str) -> None:
+    assert display.HTMLBlock(display._status(status))._repr_html_() == markup
+
+
+def test_payload_bundle() -> None:
+    bundle = display.Payload({"outcome": "ship"})._repr_mimebundle_()
+    assert bundle == {MIME_TYPE: {"outcome": "ship"}, "text/plain": "impact verdict: ship"}
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> review.ReviewResult:
+    root = tmp_path_factory.mktemp("hostile")
+    demo.generate(root / "data" / "demo", units=3000)
+    (root / "specs").mkdir()
+    document = yaml.safe_load(DEMO_SPEC.read_text())
+    document["title"] = "<script>alert('title')</script>"
+    document["owner"] = '"><img src=x onerror=alert(1)>'
+    document["hypothesis"]["users"] = "<b>bold</b> users"
+    document["metrics"]["primary"]["description"] = "<iframe src='http://example.com'>"
+    spec = root / "specs" / "hostile.yaml"
+    spec.write_text(yaml.safe_dump(document))
+    return review.run(str(spec), today="2026-11-26")
+
+
+def test_every_block_escapes_spec_strings(hostile: review.ReviewResult) -> None:
+    blocks = [
+        display.verdict_card(hostile),
+        display.criteria(hostile),
+        display.primary(hostile),
+        display.guardrails(hostile),
+        display.secondary(hostile),
+        display.data_summary(hostile),
+        display.methods(hostile),
+    ]
+    markup = "".join(block._repr_html_() for block in blocks)
+    assert "<script" not in markup and "<img" not in markup and "<iframe" not in markup
+    assert "<b>bold" not in markup
+    assert "&lt;script&gt;alert('title')&lt;/script&gt;" in markup
+    assert "&lt;iframe" in markup
+
+
+def test_chart_embeds_a_png_with_alt_text(hostile: review.ReviewResult) -> None:
+    chart = plots.effects(hostile)
+    markup = chart._repr_html_()
+    assert markup.startswith('<figure class="impact-figure"')
+    assert 'src="data:image/png;base64,' in markup
+    assert "checkout_conversion (primary)" in chart.alt
+    assert chart._repr_png_().startswith(b"\x89PNG")
+
+
+def test_demo_spec_shipped_with_the_package_is_the_repository_one() -> None:
+    shipped = Path(demo.__file__).parent / "specs" / "demo-checkout.yaml"
+    assert shipped.read_text() == DEMO_SPEC.read_text()

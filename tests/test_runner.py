@@ -1,0 +1,205 @@
+"""End to end through the real CLI, papermill and nbconvert, on the seeded demo launch."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DEMO_SPEC
+
+from impact import demo, runner
+from impact.errors import DataError, ReviewFailed
+
+TODAY = "2026-11-26"
+IMPACT = [sys.executable, "-m", "impact"]
+
+
+def _impact(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*IMPACT, *args], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo: data, spec and truth, in a folder of its own."""
+    root = tmp_path_factory.mktemp("demo")
+    demo.generate(root / "data" / "demo")
+    (root / "specs").mkdir()
+    shutil.copyfile(DEMO_SPEC, root / "specs" / "demo-checkout.yaml")
+    return root
+
+
+@pytest.fixture(scope="module")
+def first_run(workspace: Path) -> subprocess.CompletedProcess[str]:
+    return _impact("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=workspace)
+
+
+def _verdict(workspace: Path, label: str = "56d") -> dict[str, Any]:
+    return json.loads((workspace / "reports" / "demo-checkout" / f"{label}.json").read_text())
+
+
+def test_review_exits_0_and_prints_where_the_report_is(
+    workspace: Path, first_run: subprocess.CompletedProcess[str]
+) -> None:
+    assert first_run.returncode == 0, first_run.stderr
+    assert "demo-checkout 56d: ship (action: ship)" in first_run.stdout
+    report = workspace / "reports" / "demo-checkout" / "56d.html"
+    assert f"report:  {report.resolve()}" in first_run.stdout
+    assert (workspace / "notebooks" / "demo-checkout" / "56d.ipynb").is_file()
+    assert not (workspace / ".impact-runs").exists()
+
+
+def test_verdict_is_valid_and_equals_the_truth(
+    workspace: Path, first_run: subprocess.CompletedProcess[str]
+) -> None:
+    verdict = _verdict(workspace)
+    runner.validate_verdict(verdict)
+    truth = json.loads((workspace / "data" / "demo" / "truth.json").read_text())
+    assert verdict["outcome"] == truth["expected_outcome"] == "ship"
+    assert verdict["final"] is True and verdict["as_of"] == "2026-10-27"
+    effects = truth["effects"]
+    primary = verdict["primary"]
+    assert primary["status"] == "target_met"
+    low, high = primary["ci"]
+    assert low < effects["checkout_conversion"]["effect"] < high
+    for guardrail in verdict["guardrails"]:
+        assert guardrail["status"] == "ok"
+        low, high = guardrail["ci"]
+        assert low < effects[guardrail["name"]]["effect"] < high
+    names = [s["name"] for s in verdict["secondary"]]
+    assert names == ["revenue_per_user", "purchases_per_user"]
+
+
+def test_report_shows_the_verdict_and_loads_nothing_remote(
+    workspace: Path, first_run: subprocess.CompletedProcess[str]
+) -> None:
+    html = (workspace / "reports" / "demo-checkout" / "56d.html").read_text()
+    assert "✔ Ship" in html and "One-page checkout on mobile" in html
+    assert "<script" not in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert not re.search(r"@import|url\(\s*['\"]?https?:", html)
+    assert "data:image/png;base64," in html
+    # The parameters and the verdict payload are left out of the report.
+    assert "vnd.impact.verdict" not in html and "spec_path" not in html
+
+
+def test_rerun_gives_the_same_verdict_and_keeps_history(
+    workspace: Path, first_run: subprocess.CompletedProcess[str]
+) -> None:
+    before = _verdict(workspace)
+    again = _impact("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=workspace)
+    assert again.returncode == 0, again.stderr
+    after = _verdict(workspace)
+    assert {k: v for k, v in before.items() if k != "run"} == {
+        k: v for k, v in after.items() if k != "run"
+    }
+    first_bytes = json.dumps({k: v for k, v in before.items() if k != "run"}, indent=2)
+    second_bytes = json.dumps({k: v for k, v in after.items() if k != "run"}, indent=2)
+    assert first_bytes == second_bytes
+    for folder, suffix in (("reports", ".json"), ("reports", ".html"), ("notebooks", ".ipynb")):
+        history = workspace / folder / "demo-checkout" / "56d.history"
+        assert len(list(history.glob(f"*{suffix}"))) >= 1
+
+
+def test_extract_gives_the_published_verdict(
+    workspace: Path, first_run: subprocess.CompletedProcess[str]
+) -> None:
+    notebook = workspace / "notebooks" / "demo-checkout" / "56d.ipynb"
+    extracted = _impact("extract", str(notebook), cwd=workspace)
+    assert extracted.returncode == 0, extracted.stderr
+    assert json.loads(extracted.stdout) == _verdict(workspace)
+
+
+def test_interim_and_monitoring_runs(workspace: Path) -> None:
+    interim = _impact(
+        "review", "specs/demo-checkout.yaml", "--checkpoint", "4w", "--today", TODAY, cwd=workspace
+    )
+    assert interim.returncode == 0, interim.stderr
+    verdict = _verdict(workspace, "28d")
+    assert verdict["final"] is False and verdict["next_review"] == "2026-10-27"
+    monitoring = _impact(
+        "review", "specs/demo-checkout.yaml", "--checkpoint", "35d", "--today", TODAY, cwd=workspace
+    )
+    assert monitoring.returncode == 0, monitoring.stderr
+    verdict = _verdict(workspace, "35d")
+    assert verdict["monitoring"] is True and verdict["outcome"] == "keep_running"
+
+
+@pytest.mark.parametrize(
+    ("edit", "args", "message"),
+    [
+        (
+            ("event: purchase\n    window", "event: purchse\n    window"),
+            (),
+            r"^error: .*events\.parquet: no rows with event 'purchse' \(metric checkout_conversion\); did you mean 'purchase'\?$",
+        ),
+        (
+            None,
+            ("--checkpoint", "56d", "--today", "2026-10-20"),
+            r"^error: --checkpoint 56d: its as_of 2026-10-27 is after today \(2026-10-20\)",
+        ),
+        (None, ("--checkpoint", "soon"), r"^error: --checkpoint: \"soon\" is not a duration"),
+        (
+            ("target: +0.02", "target: -0.02"),
+            (),
+            r"^error: .*bad\.yaml: metrics\.primary: target -0\.02 contradicts direction: increase",
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    workspace: Path, edit: tuple[str, str] | None, args: tuple[str, ...], message: str
+) -> None:
+    spec = workspace / "specs" / "bad.yaml"
+    text = DEMO_SPEC.read_text()
+    if edit:
+        assert edit[0] in text
+        text = text.replace(edit[0], edit[1], 1)
+    spec.write_text(text)
+    result = _impact("review", str(spec), "--today", TODAY, *args, cwd=workspace)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert re.search(message, lines[0]), lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_spec_exits_2(workspace: Path) -> None:
+    result = _impact("review", "specs/nope.yaml", cwd=workspace)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: specs/nope.yaml: no such spec file; check the path"
+
+
+def test_a_failed_run_keeps_its_notebook_and_the_last_good_report(
+    workspace: Path, first_run: subprocess.CompletedProcess[str]
+) -> None:
+    report = workspace / "reports" / "demo-checkout" / "56d.html"
+    before = report.read_bytes()
+    with pytest.raises(ReviewFailed, match=r"the notebook could not run \(NoSuchKernel"):
+        runner.review(
+            workspace / "specs" / "demo-checkout.yaml",
+            today=TODAY,
+            output_dir=workspace,
+            kernel_name="no-such-kernel",
+        )
+    assert report.read_bytes() == before
+    assert not (workspace / ".impact-runs").exists()
+
+
+def test_data_not_ready_is_bad_input(tmp_path: Path) -> None:
+    demo.generate(tmp_path / "data" / "demo", units=2000)
+    (tmp_path / "specs").mkdir()
+    spec = tmp_path / "specs" / "demo-checkout.yaml"
+    shutil.copyfile(DEMO_SPEC, spec)
+    text = spec.read_text().replace("reviews: [28d, 56d]", "reviews: [28d, 70d]")
+    spec.write_text(text)
+    with pytest.raises(DataError, match=r"data are not complete for the 70d review"):
+        runner.review(spec, today=TODAY, output_dir=tmp_path)
+    assert not (tmp_path / "reports").exists()
