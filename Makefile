@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(BIN)/impact demo
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check impact tests benchmarks
-	$(BIN)/ruff check impact tests benchmarks
+	$(BIN)/ruff format --check impact tests benchmarks tools
+	$(BIN)/ruff check impact tests benchmarks tools
 	$(BIN)/mypy
 
 test: $(STAMP) lint

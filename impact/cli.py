@@ -6,6 +6,7 @@ ready.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from impact import demo as demo_module
-from impact import runner
+from impact import registry, runner, scaffold
 from impact import spec as spec_module
 from impact.errors import EXIT_BAD_INPUT, ImpactError, SpecError
 
@@ -157,3 +158,115 @@ def demo(out: Path, units: int, today: str | None) -> None:
     spec_path = demo_module.write_demo_spec(out / "specs")
     published = runner.review(spec_path, today=today, output_dir=out)
     _print_published(published)
+
+
+@main.command(epilog=EXIT_CODES)
+@click.option(
+    "--design",
+    type=click.Choice(["experiment", "prepost", "adoption"]),
+    default="experiment",
+    show_default=True,
+    help="The kind of launch review.",
+)
+@click.option(
+    "--id",
+    "spec_id",
+    default="my-launch",
+    show_default=True,
+    help="The launch's id: lower-case letters, digits and dashes.",
+)
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("specs"),
+    show_default=True,
+    help="Where to write <id>.yaml.",
+)
+@_one_line_errors
+def new(design: str, spec_id: str, folder: Path) -> None:
+    """Write a commented launch spec to fill in."""
+    today = dt.datetime.now(dt.UTC).date()
+    path = scaffold.write(folder, spec_id, design=design, today=today)
+    click.echo(f"wrote {path}: fill in every <fill in: ...>, then run impact validate {path}")
+
+
+@main.command(epilog=EXIT_CODES)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the schema to this file instead of printing it.",
+)
+@_one_line_errors
+def schema(out: Path | None) -> None:
+    """Print the JSON Schema of the launch spec format (for editors' YAML support)."""
+    text = json.dumps(spec_module.json_schema(), indent=2) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out}")
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@_one_line_errors
+def register(spec_path: Path) -> None:
+    """Freeze SPEC before launch: write <stem>.lock.json beside it (never overwritten)."""
+    loaded = spec_module.load(spec_path)
+    now = dt.datetime.now(dt.UTC)
+    path = registry.register(loaded, now=now)
+    entry = registry.read_lock(path)["entries"][0]
+    click.echo(f"registered {loaded.id} at {entry['at']}: {path}")
+    click.echo(f"  sha256 {entry['sha256']}")
+    if now.date() >= loaded.launch_date:
+        click.echo(
+            f"  warning: launch_date {loaded.launch_date} has passed; reports will say this "
+            "spec was registered after launch"
+        )
+    if not entry["git_committed"]:
+        click.echo("  note: commit the spec and its lock so that git history backs the time")
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@click.option("--reason", required=True, help="Why the criteria change (kept in the lock).")
+@_one_line_errors
+def amend(spec_path: Path, reason: str) -> None:
+    """Record a change to a registered SPEC as a numbered amendment, in the open."""
+    loaded = spec_module.load(spec_path)
+    now = dt.datetime.now(dt.UTC)
+    entry = registry.amend(loaded, reason=reason, now=now)
+    click.echo(f"amendment {entry['number']} of {loaded.id} at {entry['at']}: {reason}")
+    for change in entry["changes"]:
+        kind = "deciding" if change["deciding"] else "wording"
+        click.echo(f"  {change['field']}: {change['old']!r} -> {change['new']!r} ({kind})")
+    if now.date() >= loaded.launch_date:
+        click.echo("  warning: after launch; every report will show this amendment")
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@_one_line_errors
+def status(spec_path: Path) -> None:
+    """Show SPEC's registration, its amendments and any difference from its lock."""
+    loaded = spec_module.load(spec_path)
+    state = registry.check(loaded)
+    if not state.registered:
+        click.echo(f"{loaded.id}: not registered (no {registry.lock_path(loaded).name})")
+        click.echo(f"  register before {loaded.launch_date}: impact register {spec_path}")
+        return
+    demo_note = " (demo fixture)" if state.fixture else ""
+    late = " after launch" if state.registered_after_launch else ""
+    click.echo(f"{loaded.id}: registered {state.registered_at}{late}{demo_note}")
+    for amendment in state.amendments:
+        when = "after launch" if amendment["after_launch"] else "before launch"
+        click.echo(
+            f"  amendment {amendment['number']} {amendment['at']} ({when}): {amendment['reason']}"
+        )
+    if not state.changed_fields:
+        click.echo("  the spec matches its lock")
+        return
+    for change in state.changed_fields:
+        kind = "DECIDING: the verdict will be invalid" if change["deciding"] else "wording only"
+        click.echo(f"  changed {change['field']}: {change['old']!r} -> {change['new']!r} ({kind})")

@@ -55,11 +55,13 @@ STATUS_MARK = {
 STYLE = """
 .impact { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
   color: #1b1b1b; max-width: 60rem; line-height: 1.45; }
-div.impact table { border-collapse: collapse; margin: 0.5rem 0; font-size: 0.92rem; }
-div.impact table th, div.impact table td { border-bottom: 1px solid #d0d0d0;
-  padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
-div.impact table td.num { text-align: right; font-variant-numeric: tabular-nums;
-  white-space: nowrap; }
+div.impact table.impact-table { border-collapse: collapse; margin: 0.5rem 0;
+  font-size: 0.92rem; }
+div.impact table.impact-table th, div.impact table.impact-table td {
+  border-bottom: 1px solid #d0d0d0; padding: 0.3rem 0.6rem; text-align: left;
+  vertical-align: top; }
+div.impact table.impact-table td.num { text-align: right;
+  font-variant-numeric: tabular-nums; white-space: nowrap; }
 .impact-card { border: 3px solid #555; border-radius: 8px; padding: 1rem 1.25rem; }
 .impact-card h1 { margin: 0 0 0.25rem 0; font-size: 1.9rem; }
 .impact-card .title { margin: 0; font-size: 1rem; color: #444; font-weight: 600; }
@@ -142,7 +144,7 @@ def _table(headers: list[str], rows: list[list[ET.Element | str]], numeric: set[
         )
         for row in rows
     ]
-    return _el("table", _el("thead", head), _el("tbody", *body))
+    return _el("table", _el("thead", head), _el("tbody", *body), class_="impact-table")
 
 
 def _status(status: str) -> ET.Element:
@@ -206,6 +208,10 @@ def verdict_card(result: ReviewResult) -> HTMLBlock:
     next_review = (
         f"Next review: {look.next_review}" if look.next_review else "This was the last review."
     )
+    registration = next(
+        (check.detail for check in result.checks if check.name == "registration" and check.passed),
+        None,
+    )
     style = _el("style", STYLE)
     shown_elsewhere = {check.detail for check in result.checks}
     reasons = [reason for reason in verdict.reasons if reason not in shown_elsewhere]
@@ -218,6 +224,7 @@ def verdict_card(result: ReviewResult) -> HTMLBlock:
         _el("p", _el("em", spec.hypothesis.sentence())),
         _el("ul", *[_el("li", reason) for reason in reasons]),
         *flags,
+        _el("p", f"Pre-registration: {registration}.", class_="meta") if registration else None,
         _el("p", next_review, class_="meta"),
         class_=f"impact-card impact-outcome-{verdict.outcome}",
         role="region",

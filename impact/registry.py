@@ -1,10 +1,18 @@
-"""Registration: the canonical form of a spec, its sha256, and the lock beside it.
+"""Registration: freeze a spec before launch, amend it in the open, detect any other change.
 
-The canonical form is the validated spec dumped as JSON with sorted keys, so formatting,
-comments and key order do not change it. The lock ``<spec stem>.lock.json`` holds the
-canonical form and hash of each registration and amendment, and a hash of itself, so a
-hand-edited lock is detected. At review, the spec is compared with the last entry of its lock:
-a change in a deciding field makes the verdict invalid; a change of words is only shown.
+The canonical form of a spec is its validated content dumped as JSON with sorted keys, so
+formatting, comments and key order do not change it. The lock ``<spec stem>.lock.json`` beside
+the spec holds one entry per registration and amendment (canonical form, sha256, UTC time,
+tool version, git commit, whether the spec was committed, the reason and the field-level
+changes) and a hash of itself, so a hand-edited lock is detected.
+
+At review the spec is compared with the lock's last entry: a change in a deciding field makes
+the verdict invalid; a change of words (title, owner, descriptions, hypothesis) is shown but
+does not block.
+
+What a lock cannot prove: its times come from the machine that wrote it. Someone determined
+can rewrite a lock with a fresh self-hash; committing the lock before launch is what makes
+that visible, because git history then shows the lock's first version and when it landed.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +29,21 @@ from typing import Any
 from impact.errors import RegistrationError
 from impact.spec import LaunchSpec
 
-__all__ = ["Registration", "canonical", "check", "lock_path", "sha256"]
+__all__ = [
+    "LOCK_VERSION",
+    "Registration",
+    "amend",
+    "canonical",
+    "check",
+    "diff",
+    "lock_path",
+    "read_lock",
+    "register",
+    "sha256",
+]
 
+LOCK_VERSION = 1
+VERSION = "0.1.0"
 # Fields whose change alters only words, never the verdict.
 WORDING = ("title", "owner", "description", "hypothesis")
 
@@ -31,7 +54,7 @@ def canonical(spec: LaunchSpec) -> dict[str, Any]:
 
 
 def sha256(document: dict[str, Any]) -> str:
-    """The sha256 of a canonical form (sorted keys, compact separators)."""
+    """The sha256 of a JSON document in canonical text (sorted keys, compact separators)."""
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -41,50 +64,66 @@ def lock_path(spec: LaunchSpec) -> Path:
     return spec.path.with_name(f"{spec.path.stem}.lock.json")
 
 
-@dataclass(frozen=True)
-class Registration:
-    """What the lock says about a spec, as verdict.json's ``registration`` block.
+def _timestamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    Attributes:
-        registered: whether a lock exists.
-        registered_at: the UTC time of the first registration.
-        spec_sha256: the hash of the spec as it is now.
-        amendments: the amendments after the registration (number, time, reason).
-        changed_fields: fields that differ from the last registration or amendment, each
-            ``{"field", "old", "new", "deciding"}``.
-        registered_after_launch: whether the registration came after launch_date.
-        fixture: whether the lock is a demo fixture written under a frozen clock.
+
+def _parse_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _launch(spec: LaunchSpec) -> dt.datetime:
+    return dt.datetime.combine(spec.launch_date, dt.time(), tzinfo=dt.UTC)
+
+
+# --------------------------------------------------------------------------- diff
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        out = {}
+        for index, item in enumerate(value):
+            out.update(_flatten(item, f"{prefix}[{item.get('name', index)}]"))
+        return out
+    return {prefix: value}
+
+
+def _is_wording(field_path: str) -> bool:
+    root = field_path.split(".")[0].split("[")[0]
+    return root in WORDING or field_path.endswith(".description")
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """Field-level differences between two canonical forms, deciding fields first.
+
+    Each change is ``{"field", "old", "new", "deciding"}``; a metric is named by its name
+    (``metrics.guardrails[refund_rate].margin``), so adding or removing one shows as fields
+    going from or to null.
     """
-
-    registered: bool
-    registered_at: str | None
-    spec_sha256: str
-    amendments: list[dict[str, Any]] = field(default_factory=list)
-    changed_fields: list[dict[str, Any]] = field(default_factory=list)
-    registered_after_launch: bool = False
-    fixture: bool = False
-
-    @property
-    def tampered(self) -> list[dict[str, Any]]:
-        """The changed fields that decide the verdict."""
-        return [change for change in self.changed_fields if change["deciding"]]
-
-    def to_json(self) -> dict[str, Any]:
-        """The verdict.json block."""
-        return {
-            "registered": self.registered,
-            "registered_at": self.registered_at,
-            "spec_sha256": self.spec_sha256,
-            "amendments": self.amendments,
-            "changed_fields": self.changed_fields,
-            "registered_after_launch": self.registered_after_launch,
-            "fixture": self.fixture,
+    before, after = _flatten(old), _flatten(new)
+    changes = [
+        {
+            "field": key,
+            "old": before.get(key),
+            "new": after.get(key),
+            "deciding": not _is_wording(key),
         }
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    ]
+    return sorted(changes, key=lambda change: not change["deciding"])
+
+
+# --------------------------------------------------------------------------- the lock
 
 
 def _lock_hash(lock: dict[str, Any]) -> str:
-    body = {key: value for key, value in lock.items() if key != "lock_sha256"}
-    return sha256(body)
+    return sha256({key: value for key, value in lock.items() if key != "lock_sha256"})
 
 
 def read_lock(path: Path) -> dict[str, Any]:
@@ -99,71 +138,225 @@ def read_lock(path: Path) -> dict[str, Any]:
         raise RegistrationError(
             f"{path}: the lock cannot be read ({error}); restore it from git"
         ) from None
-    if not isinstance(lock, dict) or not lock.get("entries"):
+    if (
+        not isinstance(lock, dict)
+        or not isinstance(lock.get("entries"), list)
+        or not lock["entries"]
+    ):
         raise RegistrationError(f"{path}: not a registration lock; restore it from git")
     if lock.get("lock_sha256") != _lock_hash(lock):
         raise RegistrationError(
-            f"{path}: the lock's own hash does not match its content: it was edited by hand; "
-            "restore it from git (git log -p shows the change)"
+            f"{path}: the lock's own hash does not match its content, so it was edited by "
+            "hand; restore it from git (git log -p shows the change)"
         )
+    for entry in lock["entries"]:
+        if not isinstance(entry, dict) or sha256(entry.get("canonical", {})) != entry.get("sha256"):
+            raise RegistrationError(
+                f"{path}: entry {entry.get('number') if isinstance(entry, dict) else '?'} does "
+                "not match its hash; restore the lock from git"
+            )
     return lock
 
 
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        out = {}
-        for index, item in enumerate(value):
-            name = item.get("name", index) if isinstance(item, dict) else index
-            out.update(_flatten(item, f"{prefix}[{name}]"))
-        return out
-    return {prefix: value}
+def _write_lock(path: Path, lock: dict[str, Any]) -> None:
+    """Write a lock atomically (a temporary file renamed into place)."""
+    lock = {**lock, "lock_sha256": _lock_hash(lock)}
+    staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    staged.write_text(json.dumps(lock, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(staged, path)
 
 
-def diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
-    """Field-level differences between two canonical forms, deciding fields first."""
-    before, after = _flatten(old), _flatten(new)
-    changes = []
-    for key in sorted(set(before) | set(after)):
-        if before.get(key) != after.get(key):
-            root = key.split(".")[0].split("[")[0]
-            wording = root in WORDING or key.endswith(".description")
-            changes.append(
-                {
-                    "field": key,
-                    "old": before.get(key),
-                    "new": after.get(key),
-                    "deciding": not wording,
-                }
+def _git(spec: LaunchSpec) -> tuple[str | None, bool]:
+    """The repository's HEAD commit and whether the spec file is committed unchanged."""
+    folder = spec.path.resolve().parent
+
+    def run(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=folder, capture_output=True, text=True, timeout=10, check=False
             )
-    return sorted(changes, key=lambda change: not change["deciding"])
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = run("rev-parse", "HEAD")
+    if commit is None:
+        return None, False
+    tracked = run("ls-files", "--error-unmatch", spec.path.resolve().name)
+    status = run("status", "--porcelain", "--", spec.path.resolve().name)
+    return commit, tracked is not None and status == ""
+
+
+def _entry(
+    spec: LaunchSpec,
+    number: int,
+    kind: str,
+    now: dt.datetime,
+    reason: str | None,
+    changes: list[dict[str, Any]],
+) -> dict[str, Any]:
+    document = canonical(spec)
+    commit, committed = _git(spec)
+    return {
+        "number": number,
+        "kind": kind,
+        "at": _timestamp(now),
+        "sha256": sha256(document),
+        "canonical": document,
+        "impact_version": VERSION,
+        "git_commit": commit,
+        "git_committed": committed,
+        "reason": reason,
+        "changes": changes,
+    }
+
+
+def register(spec: LaunchSpec, *, now: dt.datetime, fixture: bool = False) -> Path:
+    """Write the spec's lock: its first registration.
+
+    Args:
+        spec: the loaded spec.
+        now: the registration time (the real clock in the CLI; tests freeze it).
+        fixture: mark the lock as a demo fixture written under a frozen clock.
+
+    Raises:
+        RegistrationError: a lock exists already (amend instead).
+    """
+    path = lock_path(spec)
+    if path.exists():
+        raise RegistrationError(
+            f"{path}: {spec.id} is registered already; to change it, run "
+            f'impact amend {spec.path} --reason "..."'
+        )
+    lock: dict[str, Any] = {
+        "lock_version": LOCK_VERSION,
+        "spec_id": spec.id,
+        "spec_file": spec.path.name,
+        "fixture": fixture,
+        "entries": [_entry(spec, 0, "registration", now, None, [])],
+    }
+    _write_lock(path, lock)
+    return path
+
+
+def amend(spec: LaunchSpec, *, reason: str, now: dt.datetime) -> dict[str, Any]:
+    """Append a numbered amendment with its field-level changes; return the new entry.
+
+    Raises:
+        RegistrationError: no lock, an empty reason, or nothing changed.
+    """
+    path = lock_path(spec)
+    if not path.exists():
+        raise RegistrationError(
+            f"{spec.path}: not registered yet; run impact register {spec.path} first"
+        )
+    if not reason.strip():
+        raise RegistrationError(
+            f'{spec.path}: an amendment needs a reason; add --reason "why the criteria change"'
+        )
+    lock = read_lock(path)
+    last = lock["entries"][-1]
+    changes = diff(last["canonical"], canonical(spec))
+    if not changes:
+        raise RegistrationError(
+            f"{spec.path}: nothing changed since entry {last['number']}; there is nothing to amend"
+        )
+    entry = _entry(spec, len(lock["entries"]), "amendment", now, reason.strip(), changes)
+    lock["entries"].append(entry)
+    lock.pop("lock_sha256", None)
+    _write_lock(path, lock)
+    return entry
+
+
+# --------------------------------------------------------------------------- at review
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What the lock says about a spec, as verdict.json's ``registration`` block.
+
+    Attributes:
+        registered: whether a lock exists.
+        registered_at: the UTC time of the first registration.
+        spec_sha256: the hash of the spec as it is now.
+        amendments: the amendments (number, time, reason, after_launch, changed fields).
+        changed_fields: fields that differ from the last registration or amendment, each
+            ``{"field", "old", "new", "deciding"}``.
+        registered_after_launch: whether the registration came after launch_date.
+        fixture: whether the lock is a demo fixture written under a frozen clock.
+        git_commit: the commit checked out when the spec was registered.
+    """
+
+    registered: bool
+    registered_at: str | None
+    spec_sha256: str
+    amendments: list[dict[str, Any]] = field(default_factory=list)
+    changed_fields: list[dict[str, Any]] = field(default_factory=list)
+    registered_after_launch: bool = False
+    fixture: bool = False
+    git_commit: str | None = None
+
+    @property
+    def tampered(self) -> list[dict[str, Any]]:
+        """The changed fields that decide the verdict."""
+        return [change for change in self.changed_fields if change["deciding"]]
+
+    @property
+    def amended_after_launch(self) -> list[dict[str, Any]]:
+        """Amendments made on or after launch day that changed a deciding field."""
+        return [a for a in self.amendments if a["after_launch"] and a["deciding_fields"]]
+
+    def to_json(self) -> dict[str, Any]:
+        """The verdict.json block."""
+        return {
+            "registered": self.registered,
+            "registered_at": self.registered_at,
+            "spec_sha256": self.spec_sha256,
+            "amendments": self.amendments,
+            "changed_fields": self.changed_fields,
+            "registered_after_launch": self.registered_after_launch,
+            "fixture": self.fixture,
+            "git_commit": self.git_commit,
+        }
 
 
 def check(spec: LaunchSpec) -> Registration:
-    """Compare a spec with its lock (no lock: not registered)."""
+    """Compare a spec with its lock (no lock: not registered).
+
+    Raises:
+        RegistrationError: the lock is corrupted or was edited by hand.
+    """
     document = canonical(spec)
     digest = sha256(document)
     path = lock_path(spec)
     if not path.exists():
         return Registration(registered=False, registered_at=None, spec_sha256=digest)
     lock = read_lock(path)
+    if lock.get("spec_id") != spec.id:
+        raise RegistrationError(
+            f"{path}: the lock is for {lock.get('spec_id')!r}, not {spec.id!r}; a lock belongs "
+            "to one spec"
+        )
     entries = lock["entries"]
     first, last = entries[0], entries[-1]
-    registered_at = str(first["at"])
-    launch = dt.datetime.combine(spec.launch_date, dt.time(), tzinfo=dt.UTC)
-    after_launch = dt.datetime.fromisoformat(registered_at.replace("Z", "+00:00")) >= launch
+    launch = _launch(spec)
+    amendments = [
+        {
+            "number": entry["number"],
+            "at": entry["at"],
+            "reason": entry.get("reason"),
+            "after_launch": _parse_time(entry["at"]) >= launch,
+            "deciding_fields": [c["field"] for c in entry.get("changes", []) if c["deciding"]],
+        }
+        for entry in entries[1:]
+    ]
     return Registration(
         registered=True,
-        registered_at=registered_at,
+        registered_at=str(first["at"]),
         spec_sha256=digest,
-        amendments=[
-            {"number": e["number"], "at": e["at"], "reason": e.get("reason")} for e in entries[1:]
-        ],
+        amendments=amendments,
         changed_fields=[] if last["sha256"] == digest else diff(last["canonical"], document),
-        registered_after_launch=after_launch,
+        registered_after_launch=_parse_time(first["at"]) >= launch,
         fixture=bool(lock.get("fixture", False)),
+        git_commit=first.get("git_commit"),
     )

@@ -363,7 +363,7 @@ def _registration_check(spec: LaunchSpec, registration: registry.Registration) -
             False,
             None,
             f"not registered: no lock beside {spec.path.name}, so nothing shows these criteria "
-            "were fixed before launch",
+            f"were fixed before launch (impact register {spec.path.name})",
             blocking=False,
         )
     if registration.tampered:
@@ -374,18 +374,28 @@ def _registration_check(spec: LaunchSpec, registration: registry.Registration) -
             "registration",
             False,
             None,
-            f"the spec changed after registration in fields that decide the verdict: {changes}",
+            "the spec changed since it was registered, in fields that decide the verdict: "
+            f"{changes}. Restore the registered values, or amend in the open with "
+            "impact amend --reason",
             blocking=True,
         )
     detail = f"registered {registration.registered_at}"
     if registration.fixture:
-        detail += " (demo registration, written under a frozen clock)"
+        detail += " (demo registration, written once under a frozen clock)"
+    problems = []
     if registration.registered_after_launch:
-        return Check(
-            "registration", False, None, f"{detail}, after launch on {spec.launch_date}", False
+        problems.append(f"registered after launch ({spec.launch_date})")
+    for amendment in registration.amended_after_launch:
+        problems.append(
+            f"amendment {amendment['number']} on {amendment['at']}, after launch, changed "
+            f"{', '.join(amendment['deciding_fields'])} ({amendment['reason']})"
         )
     if registration.changed_fields:
         detail += "; wording changed since: " + ", ".join(
             c["field"] for c in registration.changed_fields
         )
+    if registration.amendments and not problems:
+        detail += f"; {len(registration.amendments)} amendment(s) before launch"
+    if problems:
+        return Check("registration", False, None, f"{detail}; " + "; ".join(problems), False)
     return Check("registration", True, None, detail, blocking=False)

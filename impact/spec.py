@@ -32,6 +32,7 @@ from pydantic import (
     PlainSerializer,
     PrivateAttr,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "Metric",
     "Metrics",
     "format_duration",
+    "json_schema",
     "load",
     "parse_duration",
 ]
@@ -90,7 +92,12 @@ def format_duration(days: int) -> str:
 
 
 Duration = Annotated[
-    int, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
+    int,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\s*[0-9]+\s*[dw]\s*$", "examples": ["14d", "4w"]}
+    ),
 ]
 
 
@@ -106,6 +113,13 @@ class Effect(NamedTuple):
     magnitude: float
     relative: bool
     sign: int
+
+    def canonical(self) -> str:
+        """The value without the author's sign, which validation has already checked.
+
+        ``+0.02`` and ``0.02`` on an increase metric mean the same, so they must hash alike.
+        """
+        return f"{self.magnitude * 100:g}%" if self.relative else f"{self.magnitude:g}"
 
     def __str__(self) -> str:
         sign = {1: "+", -1: "-", 0: ""}[self.sign]
@@ -135,7 +149,20 @@ def _parse_effect(value: object) -> Effect:
     return Effect(abs(size) / (100 if relative else 1), relative, sign)
 
 
-EffectValue = Annotated[Effect, BeforeValidator(_parse_effect), PlainSerializer(str)]
+EffectValue = Annotated[
+    Effect,
+    BeforeValidator(_parse_effect),
+    PlainSerializer(Effect.canonical, return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "not": {"const": 0}},
+                {"type": "string", "pattern": r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*%?\s*$"},
+            ],
+            "examples": ["+0.02", "+6%", -0.01],
+        }
+    ),
+]
 
 
 def _check_slug(value: str) -> str:
@@ -484,6 +511,14 @@ class LaunchSpec(_Model):
         return dt.datetime.combine(self.launch_date, dt.time()) + dt.timedelta(days=checkpoint_days)
 
 
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the spec format, for editors' YAML language servers."""
+    schema = LaunchSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "impact launch spec, format v1"
+    return schema
+
+
 # --------------------------------------------------------------------------- loading
 
 
@@ -542,7 +577,30 @@ def load(path: str | Path) -> LaunchSpec:
     """
     path = Path(path)
     document = read_yaml(path)
+    placeholders = _placeholders(document)
+    if placeholders:
+        more = f" (and {len(placeholders) - 1} more)" if len(placeholders) > 1 else ""
+        raise SpecError(
+            f"{path}: {placeholders[0]}: still a placeholder; replace <fill in: ...> with the "
+            f"value{more}",
+            [f"{where}: still a placeholder" for where in placeholders],
+        )
     return from_dict(document, path)
+
+
+def _placeholders(value: Any, where: str = "") -> list[str]:
+    """The field paths whose value is still a ``<fill in: ...>`` placeholder."""
+    if isinstance(value, str):
+        return [where] if value.strip().startswith("<fill in") else []
+    if isinstance(value, dict):
+        return [
+            found
+            for key, item in value.items()
+            for found in _placeholders(item, f"{where}.{key}" if where else str(key))
+        ]
+    if isinstance(value, list):
+        return [f for i, item in enumerate(value) for f in _placeholders(item, f"{where}[{i}]")]
+    return []
 
 
 def from_dict(document: dict[str, Any], path: Path) -> LaunchSpec:

@@ -15,7 +15,7 @@ from impact.verdict import MIME_TYPE
 def test_table_markup_is_exact_and_escaped() -> None:
     table = display._table(["metric", "effect"], [["<b>x</b>", "+1.00 pp"]], numeric={1})
     assert display.HTMLBlock(table)._repr_html_() == (
-        '<table><thead><tr><th scope="col">metric</th><th scope="col">effect</th></tr>'
+        '<table class="impact-table"><thead><tr><th scope="col">metric</th><th scope="col">effect</th></tr>'
         '</thead><tbody><tr><td>&lt;b&gt;x&lt;/b&gt;</td><td class="num">+1.00 pp</td></tr>'
         "</tbody></table>"
     )

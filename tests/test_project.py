@@ -30,7 +30,8 @@ ALLOWED: dict[str, set[str]] = {
     "plots": {"errors", "spec", "review", "verdict", "stats"},
     "runner": {"errors", "spec", "review", "verdict"},
     "demo": {"errors", "spec"},
-    "cli": {"errors", "spec", "runner", "demo", "review", "schedule", "portfolio"},
+    "scaffold": {"errors"},
+    "cli": {"errors", "spec", "registry", "runner", "demo", "scaffold", "schedule", "portfolio"},
     "__init__": {"errors", "spec", "review", "verdict", "display"},
     "__main__": {"cli"},
 }

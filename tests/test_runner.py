@@ -33,6 +33,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     demo.generate(root / "data" / "demo")
     (root / "specs").mkdir()
     shutil.copyfile(DEMO_SPEC, root / "specs" / "demo-checkout.yaml")
+    lock = DEMO_SPEC.with_name("demo-checkout.lock.json")
+    shutil.copyfile(lock, root / "specs" / lock.name)
     return root
 
 
@@ -73,6 +75,7 @@ def test_verdict_is_valid_and_equals_the_truth(
         assert guardrail["status"] == "ok"
         low, high = guardrail["ci"]
         assert low < effects[guardrail["name"]]["effect"] < high
+    assert verdict["registration"]["registered"] and verdict["registration"]["fixture"]
     names = [s["name"] for s in verdict["secondary"]]
     assert names == ["revenue_per_user", "purchases_per_user"]
 
@@ -82,6 +85,7 @@ def test_report_shows_the_verdict_and_loads_nothing_remote(
 ) -> None:
     html = (workspace / "reports" / "demo-checkout" / "56d.html").read_text()
     assert "✔ Ship" in html and "One-page checkout on mobile" in html
+    assert "demo registration, written once under a frozen clock" in html
     assert "<script" not in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert not re.search(r"@import|url\(\s*['\"]?https?:", html)
@@ -203,3 +207,22 @@ def test_data_not_ready_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"data are not complete for the 70d review"):
         runner.review(spec, today=TODAY, output_dir=tmp_path)
     assert not (tmp_path / "reports").exists()
+
+
+def test_changing_the_registered_target_makes_the_verdict_invalid(
+    workspace: Path, first_run: subprocess.CompletedProcess[str]
+) -> None:
+    spec = workspace / "specs" / "demo-checkout.yaml"
+    original = spec.read_text()
+    try:
+        spec.write_text(original.replace("target: +0.02", "target: +0.01"))
+        result = _impact("review", str(spec), "--today", TODAY, cwd=workspace)
+        assert result.returncode == 0, result.stderr
+        assert "demo-checkout 56d: invalid" in result.stdout
+        html = (workspace / "reports" / "demo-checkout" / "56d.html").read_text()
+        card = html[html.index('aria-label="verdict"') :][:4000]
+        assert "metrics.primary.target: &#x27;0.02&#x27; -&gt; &#x27;0.01&#x27;" in card or (
+            "metrics.primary.target: '0.02' -&gt; '0.01'" in card
+        )
+    finally:
+        spec.write_text(original)

@@ -1,0 +1,100 @@
+"""The commented launch spec that ``impact new`` writes.
+
+Every field is explained in one line. Values to decide are placeholders of the form
+``<fill in: ...>``; the spec does not validate until each is replaced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from impact.errors import SpecError
+
+__all__ = ["DESIGNS", "PLACEHOLDER", "render", "write"]
+
+DESIGNS = ("experiment",)
+PLACEHOLDER = "<fill in"
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+_EXPERIMENT = """\
+# Launch spec for {id}: what success means, written before launch.
+# Fill in every <fill in: ...>, check with `impact validate {file}`, then freeze it with
+# `impact register {file}` before the launch date. Field reference: docs/spec.md
+# yaml-language-server: $schema=impact-spec.schema.json
+spec_version: 1
+id: {id}                               # names the output folders: lower-case, digits, dashes
+title: "<fill in: what launches, in a few words>"
+owner: "<fill in: who answers for this launch, e.g. maria@example.com>"
+hypothesis:                            # We believe that [users] [problem] and that [solution] will produce [result].
+  users: "<fill in: who, e.g. mobile shoppers>"
+  problem: "<fill in: what goes wrong for them today>"
+  solution: "<fill in: what we launch>"
+  result: "<fill in: the measurable change we expect, e.g. +2pp checkout conversion in 14 days>"
+launch_date: {launch}                  # the day it launches (UTC)
+design: experiment                     # an A/B test with a control arm
+reviews: [28d, 56d]                    # checkpoints after launch; the last is final
+data:
+  source: ../data/{id}                 # a folder of Parquet/CSV files or a .duckdb file, relative to this spec
+  units: units                         # table with unit_id, variant, exposed_at (one row per unit)
+  events: events                       # table with unit_id, event, ts [, value]
+  # columns: {{unit_id: user_id}}        # rename your columns to the contract's names
+  control: control                     # the control arm's name in the variant column
+  split: {{control: 0.5, treatment: 0.5}}  # planned share of units per arm (two arms, summing to 1)
+  # start: {launch}                    # analyse only units exposed from this day (after a ramp)
+  # segment: "platform = 'ios'"        # SQL filter on the units table (trusted SQL)
+metrics:
+  primary:                             # the one metric that decides
+    name: "<fill in: metric name, e.g. checkout_conversion>"
+    kind: proportion                   # proportion (share of units with the event) or mean (per-unit value)
+    event: "<fill in: the event counted, e.g. purchase>"
+    window: 14d                        # events count from exposure until this long after it
+    baseline: "<fill in: today's value in the control, e.g. 0.32>"
+    target: "<fill in: the smallest change worth it, e.g. +0.02 or +6%>"
+    direction: increase                # which way is good: increase or decrease
+  guardrails:                          # must not get worse by more than their margin
+    - name: "<fill in: e.g. refund_rate>"
+      kind: proportion
+      event: "<fill in: e.g. refund>"
+      window: 14d
+      direction: decrease              # which way is good
+      margin: "<fill in: how far it may move the harmful way, e.g. +0.005>"
+  secondary: []                        # watched, never deciding, e.g. {{name: revenue_per_user, kind: mean, event: purchase, value: sum, window: 14d, direction: increase}}
+decision:
+  alpha: 0.05                          # two-sided level of each review
+  power: 0.80                          # power the target is planned for
+  srm_alpha: 0.001                     # sample-ratio mismatch below this makes the verdict invalid
+  min_units: 30                        # per arm; fewer is "too little data"
+  on_success: ship                     # the words shown for each outcome
+  on_failure: revert
+  on_no_effect: revert                 # when the target is ruled out at the final review: revert or iterate
+  on_inconclusive: iterate
+"""
+
+
+def render(spec_id: str, *, design: str, today: dt.date, file_name: str) -> str:
+    """The commented spec text for a new launch (launch date four weeks from today)."""
+    if design not in DESIGNS:
+        raise SpecError(
+            f"--design {design} is not available yet in impact 0.1; use --design experiment"
+        )
+    if not _SLUG.match(spec_id):
+        raise SpecError(
+            f'--id "{spec_id}" is not a valid id; use lower-case letters, digits and dashes, '
+            "such as one-page-checkout"
+        )
+    launch = today + dt.timedelta(days=28)
+    return _EXPERIMENT.format(id=spec_id, launch=launch.isoformat(), file=file_name)
+
+
+def write(folder: Path, spec_id: str, *, design: str, today: dt.date) -> Path:
+    """Write ``<folder>/<id>.yaml``; refuse to overwrite an existing file."""
+    path = folder / f"{spec_id}.yaml"
+    text = render(spec_id, design=design, today=today, file_name=str(path))
+    if path.exists():
+        raise SpecError(f"{path}: exists already; choose another --id or edit that spec")
+    folder.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
