@@ -86,6 +86,7 @@ def _print_published(published: runner.Published) -> None:
     )
     click.echo(f"report:  {published.report.resolve()}")
     click.echo(f"verdict: {published.verdict_path.resolve()}")
+    click.echo(f"summary: {published.summary.resolve()}")
 
 
 @main.command(epilog=EXIT_CODES)

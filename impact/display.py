@@ -9,8 +9,13 @@ reads and the report leaves out.
 from __future__ import annotations
 
 import json
+import platform
 import xml.etree.ElementTree as ET
 from typing import Any
+
+import duckdb
+import pandas
+import scipy
 
 from impact.review import ReviewResult
 from impact.spec import Metric
@@ -26,6 +31,7 @@ __all__ = [
     "methods",
     "payload",
     "primary",
+    "provenance",
     "secondary",
     "verdict_card",
 ]
@@ -62,7 +68,8 @@ div.impact table.impact-table th, div.impact table.impact-table td {
   vertical-align: top; }
 div.impact table.impact-table td.num { text-align: right;
   font-variant-numeric: tabular-nums; white-space: nowrap; }
-.impact-card { border: 3px solid #555; border-radius: 8px; padding: 1rem 1.25rem; }
+.impact-card { border: 3px solid #555; border-radius: 8px; padding: 1rem 1.25rem;
+  overflow-wrap: anywhere; }
 .impact-card h1 { margin: 0 0 0.25rem 0; font-size: 1.9rem; }
 .impact-card .title { margin: 0; font-size: 1rem; color: #444; font-weight: 600; }
 .impact-card .action { font-size: 1.1rem; margin: 0 0 0.5rem 0; }
@@ -77,7 +84,10 @@ div.impact table.impact-table td.num { text-align: right;
 .impact-flag.blocking { background: #fde8ef; border-left-color: #CC79A7; }
 .impact .status { white-space: nowrap; font-weight: 600; }
 .impact .note { color: #555; font-size: 0.88rem; }
+.impact-footer { color: #444; font-size: 0.85rem; border-top: 1px solid #d0d0d0;
+  margin-top: 1rem; padding-top: 0.5rem; word-break: break-all; }
 @media (max-width: 480px) { .impact-card h1 { font-size: 1.5rem; }
+  .impact-card { padding: 0.6rem 0.7rem; } .impact-card ul { margin-left: 0.4rem; }
   .impact table { font-size: 0.8rem; } .impact th, .impact td { padding: 0.2rem 0.3rem; } }
 @media print { .impact-card { break-inside: avoid; } }
 """
@@ -452,3 +462,30 @@ def methods(result: ReviewResult) -> HTMLBlock:
 def payload(result: ReviewResult) -> Payload:
     """The verdict.json payload as a display output (the runner reads it; the report drops it)."""
     return Payload(result.to_json())
+
+
+def provenance(result: ReviewResult) -> HTMLBlock:
+    """The footer: what this report was computed from, and with what."""
+    payload = result.to_json()
+    registration = payload["registration"]
+    registered = (
+        f"registered {registration['registered_at']}"
+        + (" (demo fixture)" if registration.get("fixture") else "")
+        if registration["registered"]
+        else "not registered"
+    )
+    rows: list[list[ET.Element | str]] = [
+        ["spec", f"{result.spec.id} ({result.spec.path.name})"],
+        ["spec sha256", registration["spec_sha256"]],
+        ["registration", registered],
+        ["checkpoint", f"{result.look.label}, as_of {result.look.as_of:%Y-%m-%d %H:%M} UTC"],
+        ["review clock (today)", result.today.isoformat()],
+        ["data fingerprint (sha256)", result.data_fingerprint],
+        ["run", f"started {payload['run']['started_at']}, statistics took {result.seconds:.2f} s"],
+        [
+            "versions",
+            f"impact {payload['run']['impact_version']}, Python {platform.python_version()}, "
+            f"duckdb {duckdb.__version__}, pandas {pandas.__version__}, scipy {scipy.__version__}",
+        ],
+    ]
+    return _root(_table(["provenance", ""], rows, numeric=set()), class_="impact-footer")

@@ -13,7 +13,8 @@ column metric reads a per-unit value; its n is the units with a value.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
@@ -36,6 +37,8 @@ class MetricData:
         treatment: the same for the treatment arm.
         minimum: the smallest per-unit value in either arm (None without units).
         maximum: the largest per-unit value in either arm.
+        by_day: (control, treatment) moments per day of exposure (empty without exposure
+            times).
     """
 
     metric: Metric
@@ -43,6 +46,7 @@ class MetricData:
     treatment: Moments
     minimum: float | None
     maximum: float | None
+    by_day: dict[dt.date, tuple[Moments, Moments]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,8 @@ def _mature(metric: Metric, as_of: dt.datetime, alias: str) -> exp.Expr:
 def query(spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True) -> exp.Select:
     """The one query that returns every metric's sufficient statistics per arm.
 
-    Columns: ``variant``, ``units``, ``first_exposure``, ``last_exposure`` and, for metric i,
+    One row per arm and day of exposure (``day`` is null without exposure times). Columns:
+    ``variant``, ``day``, ``units``, ``first_exposure``, ``last_exposure`` and, for metric i,
     ``n_i``, ``sum_i``, ``sumsq_i``, ``min_i``, ``max_i``.
     """
     metrics = spec.metrics.all()
@@ -163,8 +168,10 @@ def query(spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True) ->
         )
     per_unit = per_unit.group_by(*group)
 
+    day: exp.Expr = exp.cast(_col("exposed_at"), "DATE") if has_exposure else exp.null()
     outputs: list[exp.Expr] = [
         _col("variant"),
+        day.as_("day"),
         exp.Count(this=exp.Star()).as_("units"),
     ]
     if has_exposure:
@@ -183,11 +190,12 @@ def query(spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True) ->
             exp.Min(this=_case(mature, value, exp.null())).as_(f"min_{i}"),
             exp.Max(this=_case(mature, value, exp.null())).as_(f"max_{i}"),
         ]
-    final = exp.select(*outputs).from_(exp.to_table("per_unit")).group_by(_col("variant"))
+    final = exp.select(*outputs).from_(exp.to_table("per_unit"))
+    final = final.group_by(_col("variant"), *([day] if has_exposure else []))
     final = final.with_("u", as_=units)
     if event_names:
         final = final.with_("e", as_=events)
-    return final.with_("per_unit", as_=per_unit).order_by(_col("variant"))
+    return final.with_("per_unit", as_=per_unit).order_by(_col("variant"), exp.column("day"))
 
 
 def compute(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> MetricTable:
@@ -200,29 +208,33 @@ def compute(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> MetricTable
     sql = query(spec, as_of, has_exposure=has_exposure).sql("duckdb")
     cursor = source.connection.execute(sql)
     names = [column[0] for column in cursor.description or []]
-    rows: dict[str, dict[str, Any]] = {
-        row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()
-    }
-    control, treatment = rows.get(spec.control, {}), rows.get(spec.treatment, {})
-    exposures = [row["first_exposure"] for row in rows.values() if row.get("first_exposure")]
-    latest = [row["last_exposure"] for row in rows.values() if row.get("last_exposure")]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    arms = (spec.control, spec.treatment)
+    exposures = [row["first_exposure"] for row in rows if row.get("first_exposure")]
+    latest = [row["last_exposure"] for row in rows if row.get("last_exposure")]
     population = Population(
-        units={
-            arm: int(rows.get(arm, {}).get("units") or 0) for arm in (spec.control, spec.treatment)
-        },
+        units={arm: sum(int(r["units"]) for r in rows if r["variant"] == arm) for arm in arms},
         first_exposure=min(exposures) if exposures else None,
         last_exposure=max(latest) if latest else None,
     )
     table: dict[str, MetricData] = {}
     for i, metric in enumerate(spec.metrics.all()):
-        lows = [row[f"min_{i}"] for row in rows.values() if row.get(f"min_{i}") is not None]
-        highs = [row[f"max_{i}"] for row in rows.values() if row.get(f"max_{i}") is not None]
+        lows = [row[f"min_{i}"] for row in rows if row.get(f"min_{i}") is not None]
+        highs = [row[f"max_{i}"] for row in rows if row.get(f"max_{i}") is not None]
+        by_day: dict[dt.date, tuple[Moments, Moments]] = {}
+        for day in sorted({row["day"] for row in rows if row["day"] is not None}):
+            on_day = [row for row in rows if row["day"] == day]
+            by_day[day] = (
+                _moments([r for r in on_day if r["variant"] == spec.control], i),
+                _moments([r for r in on_day if r["variant"] == spec.treatment], i),
+            )
         data = MetricData(
             metric=metric,
-            control=_moments(control, i),
-            treatment=_moments(treatment, i),
+            control=_moments([r for r in rows if r["variant"] == spec.control], i),
+            treatment=_moments([r for r in rows if r["variant"] == spec.treatment], i),
             minimum=min(lows) if lows else None,
             maximum=max(highs) if highs else None,
+            by_day=by_day,
         )
         if metric.kind == "proportion" and metric.column is not None:
             _check_binary(source, metric, data)
@@ -230,11 +242,12 @@ def compute(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> MetricTable
     return MetricTable(population, table)
 
 
-def _moments(row: dict[str, Any], i: int) -> Moments:
+def _moments(rows: list[dict[str, Any]], i: int) -> Moments:
+    """An arm's moments from its per-day rows, summed exactly (math.fsum)."""
     return Moments(
-        n=int(row.get(f"n_{i}") or 0),
-        total=float(row.get(f"sum_{i}") or 0.0),
-        total_sq=float(row.get(f"sumsq_{i}") or 0.0),
+        n=sum(int(row[f"n_{i}"] or 0) for row in rows),
+        total=math.fsum(float(row[f"sum_{i}"] or 0.0) for row in rows),
+        total_sq=math.fsum(float(row[f"sumsq_{i}"] or 0.0) for row in rows),
     )
 
 

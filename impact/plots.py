@@ -11,12 +11,13 @@ import base64
 import html
 import io
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from impact.review import ReviewResult
 from impact.verdict import MetricVerdict, format_effect
 
-__all__ = ["DPI", "Chart", "effects"]
+__all__ = ["DPI", "Chart", "by_exposure_day", "effects"]
 
 DPI = 110
 INK = "#1b1b1b"
@@ -24,6 +25,8 @@ INTERVAL = "#0072B2"  # blue
 TARGET = "#009E73"  # bluish green
 MARGIN = "#D55E00"  # vermillion
 ZERO = "#777777"
+CONTROL = "#0072B2"  # blue, circles
+TREATMENT = "#E69F00"  # orange, squares
 
 
 class Chart:
@@ -125,3 +128,50 @@ def effects(result: ReviewResult) -> Chart:
         f"{item.metric.name} ({role}): {item.status.replace('_', ' ')}" for role, item in judged
     )
     return Chart(figure, f"Effects with {level:.4g}% intervals. {alt}.")
+
+
+def by_exposure_day(result: ReviewResult) -> Chart:
+    """The primary metric per arm by day of first exposure, with 95% pointwise intervals.
+
+    Only units whose window had ended by as_of count, as in the verdict. A trend here means
+    the units exposed early differ from those exposed late (or the effect changes with
+    calendar time); the verdict pools all days.
+    """
+    metric = result.primary.metric
+    days = result.table.metrics[metric.name].by_day
+    figure = Figure(figsize=(7.5, 3.2), dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    scale = 100.0 if metric.kind == "proportion" else 1.0
+    unit = "% of units" if metric.kind == "proportion" else "mean per unit"
+    arms = [(result.spec.control, 0, CONTROL, "o"), (result.spec.treatment, 1, TREATMENT, "s")]
+    for arm, index, colour, marker in arms:
+        points = [(day, pair[index]) for day, pair in days.items() if pair[index].n >= 2]
+        if not points:
+            continue
+        xs = np.array([day for day, _ in points], dtype="datetime64[D]")
+        means = [m.total / m.n * scale for _, m in points]
+        errors = [1.96 * ((m.variance() or 0.0) / m.n) ** 0.5 * scale for _, m in points]
+        axes.fill_between(
+            xs,
+            [a - e for a, e in zip(means, errors, strict=True)],
+            [a + e for a, e in zip(means, errors, strict=True)],
+            color=colour,
+            alpha=0.15,
+            linewidth=0,
+        )
+        axes.plot(xs, means, marker=marker, markersize=3.5, color=colour, linewidth=1.2, label=arm)
+    axes.set_title(f"{metric.name} by day of first exposure", loc="left", fontsize=10, color=INK)
+    axes.set_ylabel(unit, fontsize=8, color=INK)
+    axes.set_xlabel(
+        "day of first exposure (UTC); units whose window ended by as_of", fontsize=8, color=INK
+    )
+    axes.tick_params(colors=INK, labelsize=8)
+    axes.spines[["top", "right"]].set_visible(False)
+    if days:
+        axes.legend(fontsize=8, frameon=False)
+    figure.autofmt_xdate()
+    alt = (
+        f"{metric.name} per day of first exposure for {result.spec.control} (circles) and "
+        f"{result.spec.treatment} (squares), {len(days)} days"
+    )
+    return Chart(figure, alt)

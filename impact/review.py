@@ -130,6 +130,7 @@ class ReviewResult:
         payload = {
             "schema_version": SCHEMA_VERSION,
             "spec_id": self.spec.id,
+            "title": self.spec.title,
             "checkpoint": self.look.label,
             "final": self.look.final,
             "monitoring": not self.look.registered,

@@ -8,6 +8,7 @@ moves the files into place:
     notebooks/<id>/<N>d.ipynb      the executed notebook
     reports/<id>/<N>d.html         the report
     reports/<id>/<N>d.json         verdict.json
+    reports/<id>/<N>d.md           verdict.md: a few lines for Slack or email
 
 Previous files of the same checkpoint move to ``<N>d.history/``. A failed run keeps its
 notebook under ``notebooks/<id>/failed/`` with an error report beside it, and never touches
@@ -36,6 +37,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from traitlets import default
 
+from impact import message
 from impact import review as review_module
 from impact.errors import DataError, ImpactError, RegistrationError, ReviewFailed, SpecError
 from impact.verdict import MIME_TYPE
@@ -61,12 +63,14 @@ class Published:
         notebook: the executed notebook.
         report: the HTML report.
         verdict_path: verdict.json.
+        summary: verdict.md, a few lines for Slack or email.
         verdict: the verdict payload.
     """
 
     notebook: Path
     report: Path
     verdict_path: Path
+    summary: Path
     verdict: dict[str, Any]
 
 
@@ -240,13 +244,13 @@ def review(
             ) from None
         except Exception as error:  # the kernel could not start, died, or timed out
             kept = _keep_failed(executed, output, spec.id, look.label, stamp)
-            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
             raise ReviewFailed(
                 f"{spec.id} {look.label}: the notebook could not run ({type(error).__name__}: "
-                f"{message}); {_where(kept)}",
+                f"{first_line}); {_where(kept)}",
                 notebook=kept,
                 ename=type(error).__name__,
-                evalue=message,
+                evalue=first_line,
             ) from None
         notebook = nbformat.read(executed, as_version=4)
         try:
@@ -262,11 +266,14 @@ def review(
             json.dumps(verdict, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
             encoding="utf-8",
         )
+        summary = run_dir / f"{look.label}.md"
+        summary.write_text(message.markdown(verdict, f"{look.label}.html") + "\n", "utf-8")
         nbformat.write(notebook, executed)
         destinations = {
             executed: output / "notebooks" / spec.id / f"{look.label}.ipynb",
             html: output / "reports" / spec.id / f"{look.label}.html",
             verdict_file: output / "reports" / spec.id / f"{look.label}.json",
+            summary: output / "reports" / spec.id / f"{look.label}.md",
         }
         for staged, destination in destinations.items():
             _publish(staged, destination, stamp)
@@ -277,6 +284,7 @@ def review(
         notebook=destinations[executed],
         report=destinations[html],
         verdict_path=destinations[verdict_file],
+        summary=destinations[summary],
         verdict=verdict,
     )
 

@@ -1,0 +1,78 @@
+"""verdict.md: a few lines for Slack or email, written from verdict.json alone.
+
+Strings from the spec are escaped the way Slack requires (``&``, ``<``, ``>``), so a title
+cannot ping a channel or forge a link, and kept to one line each.
+
+Examples:
+    >>> verdict = {"title": "Checkout", "spec_id": "checkout", "checkpoint": "56d",
+    ...     "final": True, "outcome": "ship", "action": "ship", "next_review": None,
+    ...     "primary": {"name": "conversion", "kind": "proportion", "status": "target_met",
+    ...         "effect": 0.03, "ci": [0.02, 0.04], "alpha": 0.05, "target": "+0.02"},
+    ...     "guardrails": [{"name": "refunds", "status": "ok"}]}
+    >>> print(markdown(verdict, "56d.html"))
+    *Checkout*: 56d final review: *Ship* (action: ship)
+    conversion: +3.00 pp (95% CI +2.00 pp to +4.00 pp), target met (target +0.02)
+    Guardrails: refunds ok
+    Report: 56d.html
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["markdown"]
+
+OUTCOMES = {
+    "ship": "Ship",
+    "iterate": "Iterate",
+    "revert": "Revert",
+    "keep_running": "Keep running",
+    "invalid": "Invalid",
+}
+
+
+def _text(value: object) -> str:
+    text = " ".join(str(value).split())
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _number(kind: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value * 100:+.2f} pp" if kind == "proportion" else f"{value:+.4g}"
+
+
+def markdown(verdict: dict[str, Any], report_link: str) -> str:
+    """The verdict in a few lines of Slack-flavoured markdown, ending with the report link."""
+    title = _text(verdict.get("title") or verdict["spec_id"])
+    kind = "final review" if verdict.get("final") else "interim review"
+    if verdict.get("monitoring"):
+        kind = "monitoring run"
+    lines = [
+        f"*{title}*: {verdict['checkpoint']} {kind}: *{OUTCOMES[verdict['outcome']]}* "
+        f"(action: {_text(verdict['action'])})"
+    ]
+    primary = verdict.get("primary")
+    if primary:
+        low, high = primary["ci"]
+        level = f"{(1 - primary['alpha']) * 100:.4g}% CI"
+        interval = (
+            f"{level} {_number(primary['kind'], low)} to {_number(primary['kind'], high)}"
+            if low is not None and high is not None
+            else "no interval"
+        )
+        lines.append(
+            f"{_text(primary['name'])}: {_number(primary['kind'], primary['effect'])} "
+            f"({interval}), {primary['status'].replace('_', ' ')} "
+            f"(target {_text(primary.get('target', ''))})"
+        )
+    guardrails = verdict.get("guardrails") or []
+    if guardrails:
+        states = ", ".join(f"{_text(g['name'])} {g['status']}" for g in guardrails)
+        lines.append(f"Guardrails: {states}")
+    if verdict["outcome"] == "invalid":
+        lines.append(f"Why: {_text(verdict['reasons'][0])}" if verdict.get("reasons") else "")
+    if verdict.get("next_review"):
+        lines.append(f"Next review: {verdict['next_review']}")
+    lines.append(f"Report: {report_link}")
+    return "\n".join(line for line in lines if line)

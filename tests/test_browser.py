@@ -1,0 +1,149 @@
+"""The report in a real headless browser: Debian's chromium, driven by Playwright.
+
+Nothing downloads a browser: Playwright is pointed at /usr/bin/chromium, which `make test`
+installs when it is missing. Screenshots are kept in tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import DEMO_SPEC, ROOT
+
+from impact import demo, runner
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+VIEWPORTS = [(1280, 800), (375, 812)]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="chromium is missing: run `make test`, which installs it"
+)
+
+
+def _workspace(root: Path, spec_document: dict[str, Any], *, hostile: bool) -> Path:
+    data = root / "data" / "demo"
+    demo.generate(data, units=20_000)
+    if hostile:
+        units = pd.read_parquet(data / "units.parquet")
+        units["variant"] = units["variant"].map(
+            {"control": "<i>control</i>", "treatment": "treat<script>alert('v')</script>"}
+        )
+        units.to_parquet(data / "units.parquet")
+        events = pd.read_parquet(data / "events.parquet")
+        events["event"] = events["event"].replace("purchase", "buy<img src=x onerror=alert('e')>")
+        events.to_parquet(data / "events.parquet")
+    (root / "specs").mkdir()
+    spec = root / "specs" / "launch.yaml"
+    spec.write_text(yaml.safe_dump(spec_document, sort_keys=False))
+    return spec
+
+
+def _hostile_spec() -> dict[str, Any]:
+    document = yaml.safe_load(DEMO_SPEC.read_text())
+    attack = "<script>alert('{}')</script><img src=x onerror=alert('{}')>"
+    document["title"] = attack.format("title", "title")
+    document["owner"] = '"><svg onload=alert(1)>'
+    for part in ("users", "problem", "solution", "result"):
+        document["hypothesis"][part] = attack.format(part, part)
+    document["data"]["control"] = "<i>control</i>"
+    document["data"]["split"] = {"<i>control</i>": 0.5, "treat<script>alert('v')</script>": 0.5}
+    document["data"]["segment"] = "platform <> '<script>alert(\"segment\")</script>'"
+    document["metrics"]["primary"]["description"] = attack.format("description", "d")
+    for metric in (document["metrics"]["primary"], *document["metrics"]["secondary"][:2]):
+        metric["event"] = "buy<img src=x onerror=alert('e')>"
+    document["decision"]["on_success"] = "<b onmouseover=alert('action')>ship</b>"
+    return document
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    made = {}
+    for name, document, hostile in (
+        ("demo", yaml.safe_load(DEMO_SPEC.read_text()), False),
+        ("hostile", _hostile_spec(), True),
+    ):
+        root = tmp_path_factory.mktemp(name)
+        spec = _workspace(root, document, hostile=hostile)
+        made[name] = runner.review(spec, today="2026-11-26", output_dir=root).report
+    return made
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.mark.parametrize("name", ["demo", "hostile"])
+@pytest.mark.parametrize(("width", "height"), VIEWPORTS)
+def test_report_in_a_browser(
+    browser: Any, reports: dict[str, Path], name: str, width: int, height: int
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    requests: list[str] = []
+    problems: list[str] = []
+    dialogs: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(reports[name].as_uri())
+    page.wait_for_load_state("load")
+
+    assert all(url.startswith(("file:", "data:")) for url in requests), requests
+    assert not [
+        url for url in requests if url.startswith("file:") and url != reports[name].as_uri()
+    ]
+    assert problems == []
+    assert dialogs == []
+    assert page.locator("script").count() == 0
+    assert page.locator("[onerror], [onload], [onmouseover]").count() == 0
+
+    card = page.locator('[aria-label="verdict"]')
+    heading = card.locator("h1")
+    action = card.locator(".action")
+    for element in (heading, action):
+        box = element.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, f"below the fold: {box}"
+    assert heading.inner_text().strip() in {"✔ Ship", "↻ Iterate", "… Keep running"}
+    if name == "hostile":
+        assert "<script>alert('title')</script>" in card.inner_text()
+    for anchor in ("Primary-metric", "Guardrails", "Methods-and-assumptions", "Provenance"):
+        assert page.locator(f'[id="{anchor}"]').count() == 1, anchor
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}-full.png"), full_page=True)
+    page.close()
+
+
+def test_demo_report_is_small(reports: dict[str, Path]) -> None:
+    assert reports["demo"].stat().st_size < 1_000_000
+    summary = reports["demo"].with_suffix(".md").read_text()
+    assert summary.splitlines()[-1] == "Report: 56d.html"
+
+
+def test_hostile_summary_is_escaped_for_slack(reports: dict[str, Path]) -> None:
+    summary = reports["hostile"].with_suffix(".md").read_text()
+    assert "<script>" not in summary and "&lt;script&gt;" in summary

@@ -1,0 +1,70 @@
+"""Write the notebook templates from this readable source (the notebooks are committed).
+
+    .venv/bin/python tools/write_templates.py
+
+Templates hold no logic: every code cell calls impact and shows the result. Cells carry
+stable ids and no outputs, so a regenerated template diffs cleanly.
+"""
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+cells = [
+    new_markdown_cell(
+        "# Impact review (experiment)\n\n"
+        "The verdict first, then the numbers behind it. Run this notebook as it is (it reviews "
+        "the demo launch) or through `impact review SPEC`, which fills in the parameters below. "
+        "This cell is left out of the report.",
+        metadata={"tags": ["impact-notebook-only"]},
+    ),
+    new_code_cell(
+        "# Parameters: papermill replaces these; as they are, they review the demo launch.\n"
+        'spec_path = "../specs/demo-checkout.yaml"\n'
+        'checkpoint = None  # a registered review such as "28d"; None for the latest one due\n'
+        "today = None  # the review's clock as YYYY-MM-DD; None for today's UTC date\n"
+        "data_source = None  # a folder or file to read instead of the spec's data.source",
+        metadata={"tags": ["parameters"]},
+    ),
+    new_code_cell(
+        "from impact import display, plots, review\n\n"
+        "result = review.run(spec_path, checkpoint, today, data_source)\n"
+        "display.verdict_card(result)",
+        metadata={"tags": ["verdict"]},
+    ),
+    new_markdown_cell("## What was pre-registered, and what happened"),
+    new_code_cell("display.criteria(result)"),
+    new_code_cell("plots.effects(result)"),
+    new_markdown_cell(
+        "**Contents:** [Primary metric](#Primary-metric) · [Guardrails](#Guardrails) · "
+        "[Secondary metrics](#Secondary-metrics) · [The data behind it](#The-data-behind-it) · "
+        "[Methods and assumptions](#Methods-and-assumptions) · [Provenance](#Provenance)"
+    ),
+    new_markdown_cell("## Primary metric"),
+    new_code_cell("display.primary(result)"),
+    new_code_cell("plots.by_exposure_day(result)"),
+    new_markdown_cell("## Guardrails"),
+    new_code_cell("display.guardrails(result)"),
+    new_markdown_cell("## Secondary metrics"),
+    new_code_cell("display.secondary(result)"),
+    new_markdown_cell("## The data behind it"),
+    new_code_cell("display.data_summary(result)"),
+    new_markdown_cell("## Methods and assumptions"),
+    new_code_cell("display.methods(result)"),
+    new_markdown_cell("## Provenance"),
+    new_code_cell("display.provenance(result)"),
+    new_code_cell("display.payload(result)", metadata={"tags": ["impact-payload"]}),
+]
+for index, cell in enumerate(cells):
+    cell["id"] = f"cell-{index:02d}"
+notebook = new_notebook(
+    cells=cells,
+    metadata={
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    },
+)
+nbformat.validate(notebook)
+TEMPLATES = Path(__file__).resolve().parent.parent / "impact" / "templates"
+nbformat.write(notebook, TEMPLATES / "experiment.ipynb")
