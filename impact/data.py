@@ -182,7 +182,7 @@ def _contract_view(
     described = connection.execute(f"DESCRIBE {raw}").fetchall()
     types: dict[str, str] = {str(row[0]): str(row[1]) for row in described}
     contract_of = {theirs: ours for ours, theirs in renames.items() if theirs in types}
-    need_exposure = any(m.event is not None for m in spec.metrics.all())
+    need_exposure = any(m.events for m in spec.metrics.all())
     for column in required:
         theirs = renames.get(column, column)
         if theirs in types:
@@ -369,10 +369,11 @@ def _check_metrics(source: Source, spec: LaunchSpec) -> None:
                 f"{source.units_name}: no column {metric.column!r} for metric {metric.name}; "
                 f"columns here: {', '.join(source.unit_columns)}"
             )
-    wanted = {m.event: m.name for m in spec.metrics.all() if m.event is not None}
+    wanted = {event: m.name for m in spec.metrics.all() for event in m.events}
     if not wanted:
         return
-    if any(m.value in ("sum", "max") for m in spec.metrics.all()) and not source.has_value:
+    needs_value = any(v in ("sum", "max") for m in spec.metrics.all() for v in m.values)
+    if needs_value and not source.has_value:
         raise DataError(
             f"{source.events_name}: no column 'value', which metrics with value: sum or max "
             "need; add it, or map yours with data.columns: {value: your_column}"
@@ -410,7 +411,7 @@ def check_ready(source: Source, spec: LaunchSpec, as_of: dt.datetime, label: str
         f"SELECT max(ts) FROM {EVENTS_VIEW} WHERE ts < {timestamp(as_of).sql('duckdb')}"
     ).fetchone()
     newest = row[0] if row else None
-    if not any(m.event is not None for m in spec.metrics.all()):
+    if not any(m.events for m in spec.metrics.all()):
         return newest or as_of
     if newest is None or newest < as_of - dt.timedelta(days=1):
         seen = f"{newest:%Y-%m-%d %H:%M}" if newest else "nothing"

@@ -33,7 +33,8 @@ SECONDS_PER_DAY = 86_400
 WINDOW_DAYS = 14
 
 # True parameters: control levels and the treatment's effects.
-CONVERSION_LOGIT_SHIFT = 0.17  # on the logit of each user's conversion propensity
+CONVERSION_LOGIT_SHIFT = 0.22  # on the logit of each user's conversion propensity
+PROPENSITY_SPREAD = 1.6  # sd of users' conversion logits: habits differ a lot between users
 REFUND_GIVEN_PURCHASE = {"control": 0.065, "treatment": 0.055}
 SUPPORT_CONTACT = {"control": 0.080, "treatment": 0.072}
 EXTRA_PURCHASES = 0.4  # Poisson mean of further purchases in the window, for converters
@@ -92,7 +93,7 @@ def _exposure_times(rng: np.random.Generator, rates: np.ndarray) -> np.ndarray:
     return times
 
 
-def generate(out: Path, *, units: int = 60_000, seed: int = 20260901) -> Truth:
+def generate(out: Path, *, units: int = 60_000, seed: int = 1) -> Truth:
     """Write ``units.parquet``, ``events.parquet`` and ``truth.json`` into ``out``.
 
     Args:
@@ -119,7 +120,7 @@ def generate(out: Path, *, units: int = 60_000, seed: int = 20260901) -> Truth:
         ["US", "GB", "DE", "FR", "BR", "IN"], n, p=[0.35, 0.15, 0.15, 0.1, 0.15, 0.1]
     )
 
-    base_logit = np.log(0.32 / 0.68) - 0.1 + 0.9 * propensity
+    base_logit = np.log(0.32 / 0.68) - 0.28 + PROPENSITY_SPREAD * propensity
     p_control = _sigmoid(base_logit)
     p_treatment = _sigmoid(base_logit + CONVERSION_LOGIT_SHIFT)
     p_unit = np.where(treated, p_treatment, p_control)
@@ -146,11 +147,15 @@ def generate(out: Path, *, units: int = 60_000, seed: int = 20260901) -> Truth:
         np.log(BASKET_MEAN) - BASKET_SIGMA**2 / 2, BASKET_SIGMA, buyer_index.size
     )
     add(buyer_index, "purchase", purchase_ts, np.round(basket, 2))
-    # Purchases outside the window: before exposure (history) and after the window.
-    history_rate = 0.03 * p_control / p_control.mean()  # per day
-    for offset, days in ((-28 * SECONDS_PER_DAY, 28), (window, 60)):
-        k = rng.poisson(history_rate * days)
-        idx = np.repeat(np.arange(n), k)
+    # Purchases outside the window, from the same habits: in each of the two 14-day periods
+    # before exposure (the history CUPED adjusts with) and in the 60 days after the window.
+    for offset, days, chance in (
+        (-2 * window, WINDOW_DAYS, p_control),
+        (-window, WINDOW_DAYS, p_control),
+        (window, 60, np.minimum(2 * p_control, 1.0)),
+    ):
+        shoppers = np.flatnonzero(rng.random(n) < chance)
+        idx = np.repeat(shoppers, 1 + rng.poisson(EXTRA_PURCHASES, shoppers.size))
         ts = exposed[idx] + offset + rng.random(idx.size) * days * SECONDS_PER_DAY
         add(idx, "purchase", ts, np.round(rng.lognormal(np.log(40), 0.6, idx.size), 2))
     # Refunds: some buyers return an order within the window.

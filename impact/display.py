@@ -319,25 +319,108 @@ def _with_notes(table: ET.Element, items: list[tuple[Metric, Comparison]]) -> li
     return [table, *notes]
 
 
+def _cuped_line(result: ReviewResult, metric: Metric) -> ET.Element | None:
+    found = result.analyses[metric.name]
+    if not metric.cuped:
+        return None
+    if found.cuped_applied and found.adjustment is not None:
+        adjustment = found.adjustment
+        return _el(
+            "p",
+            f"{metric.name}: CUPED-adjusted with the same metric in the {metric.window}-day "
+            f"pre-period: variance reduced by {adjustment.variance_reduction or 0:.1%} "
+            f"(correlation {adjustment.correlation or 0:.2f}). Without it: "
+            f"{_effect(metric, found.unadjusted.effect)} "
+            f"({_interval(metric, found.unadjusted.ci_lower, found.unadjusted.ci_upper)}).",
+            class_="note",
+        )
+    return _el("p", f"{metric.name}: {found.cuped_note}.", class_="note")
+
+
+def _caps_line(result: ReviewResult, metric: Metric) -> ET.Element | None:
+    caps = result.table.metrics[metric.name].caps
+    if not caps:
+        return None
+    limits = ", ".join(f"{name} at {value:,.4g}" for name, value in caps.items())
+    return _el(
+        "p",
+        f"{metric.name}: per-unit values winsorized at the pre-registered {metric.cap:g} "
+        f"quantile of both arms ({limits}).",
+        class_="note",
+    )
+
+
 def primary(result: ReviewResult) -> HTMLBlock:
-    """The primary metric in full, with its reason."""
+    """The primary metric in full: the comparison, CUPED, power and the effect by week."""
     item = result.primary
-    n = result.table.metrics[item.metric.name]
-    description = item.metric.description
-    parts = [
-        _el("p", description) if description else None,
+    metric = item.metric
+    n = result.table.metrics[metric.name]
+    look = result.look
+    power = result.power
+    parts: list[ET.Element | None] = [
+        _el("p", metric.description) if metric.description else None,
         *_with_notes(
             _table(_METRIC_HEADERS, _metric_rows([item]), {1, 2, 3, 4, 5, 6, 7}),
-            [(item.metric, item.comparison)],
+            [(metric, item.comparison)],
         ),
         _el(
             "p",
-            f"Units whose {item.metric.window or 0}-day window had ended: "
+            f"Units whose {metric.window or 0}-day window had ended: "
             f"{n.control.n:,} control, {n.treatment.n:,} treatment. {_level(item.comparison)}s "
-            f"at level {item.comparison.alpha:.4g}. {item.reason}",
+            f"(level {item.comparison.alpha:.4g}). {item.reason}",
             class_="note",
         ),
+        _cuped_line(result, metric),
+        _caps_line(result, metric),
     ]
+    if power.achieved is not None and power.mde is not None and power.target is not None:
+        parts.append(
+            _el(
+                "p",
+                f"Power: at this look the test had {power.achieved:.0%} power to detect the "
+                f"target ({_effect(metric, metric.good_sign * power.target)}); the smallest "
+                f"effect it detects with {result.spec.decision.power:.0%} power is "
+                f"{_effect(metric, metric.good_sign * power.mde)}.",
+                class_="note",
+            )
+        )
+    if result.weeks:
+        rows: list[list[ET.Element | str]] = [
+            [
+                f"week {index + 1}",
+                _value(metric, week.control),
+                _value(metric, week.treatment),
+                _effect(metric, week.effect),
+                _interval(metric, week.ci_lower, week.ci_upper),
+            ]
+            for index, week in enumerate(result.weeks)
+        ]
+        parts += [
+            _el("h3", "Novelty check: the effect by week since exposure"),
+            _el(
+                "p",
+                "The same units, with events counted in each week of their window. An effect "
+                "that shrinks week by week may be novelty that fades; these rows describe, "
+                "they do not decide.",
+                class_="note",
+            ),
+            _table(
+                ["week", "control", "treatment", "effect", _level(item.comparison)],
+                rows,
+                numeric={1, 2, 3, 4},
+            ),
+        ]
+    if look.information:
+        parts.append(
+            _el(
+                "p",
+                f"Look {len(look.information)} of {len(result.spec.reviews)}: information "
+                f"fraction {look.information[-1]:.2f}; the level of this look is "
+                f"{look.alpha:.4g} (Lan-DeMets O'Brien-Fleming spending of alpha = "
+                f"{result.spec.decision.alpha:g}).",
+                class_="note",
+            )
+        )
     return _root(*parts)
 
 
@@ -348,8 +431,15 @@ def guardrails(result: ReviewResult) -> HTMLBlock:
     rows = _metric_rows(result.guardrails)
     table = _table(_METRIC_HEADERS, rows, {1, 2, 3, 4, 5, 6, 7})
     reasons = _el("ul", *[_el("li", g.reason) for g in result.guardrails])
+    extra = [
+        line
+        for g in result.guardrails
+        for line in (_cuped_line(result, g.metric), _caps_line(result, g.metric))
+    ]
     return _root(
-        *_with_notes(table, [(g.metric, g.comparison) for g in result.guardrails]), reasons
+        *_with_notes(table, [(g.metric, g.comparison) for g in result.guardrails]),
+        reasons,
+        *extra,
     )
 
 
@@ -384,6 +474,11 @@ def secondary(result: ReviewResult) -> HTMLBlock:
             _table(headers, rows, {1, 2, 3, 4, 5, 6, 7}),
             [(s.metric, s.comparison) for s in result.secondary],
         ),
+        *[
+            line
+            for s in result.secondary
+            for line in (_cuped_line(result, s.metric), _caps_line(result, s.metric))
+        ],
     )
 
 
@@ -438,20 +533,44 @@ def data_summary(result: ReviewResult) -> HTMLBlock:
 
 def methods(result: ReviewResult) -> HTMLBlock:
     """The methods behind the numbers and the assumptions the verdict rests on."""
-    alpha = result.look.alpha
+    look, alpha = result.look, result.spec.decision.alpha
+    if look.information:
+        looks = (
+            f"Looks: the registered reviews are looks of one test. Alpha = {alpha:g} is spent "
+            "over them with Lan-DeMets O'Brien-Fleming spending on the information fraction "
+            "(units whose primary window has ended at the look, over those expected at the "
+            "final look; projected from accrual at an interim look, observed at the final "
+            "one, where the boundary is recomputed so that all looks together spend exactly "
+            f"alpha). This look: fraction {look.information[-1]:.2f}, level {look.alpha:.4g}; "
+            "every interval and test in this report, guardrails included, uses that level."
+        )
+    elif not look.registered:
+        looks = (
+            f"This is a monitoring run, not a registered review: its intervals use the spec's "
+            f"alpha = {alpha:g} and it never decides."
+        )
+    else:
+        looks = f"This look uses the spec's alpha = {alpha:g}."
     items = [
         "Proportions: difference of shares with the unpooled normal interval and test, no "
         "continuity correction. Means: Welch's t interval and test on Welch-Satterthwaite "
-        "degrees of freedom. Relative effects: Fieller's interval, which excludes 0 exactly "
-        "when the absolute test rejects.",
-        f"Every look uses the spec's level alpha = {alpha:g}: this version does not yet spend "
-        "alpha across looks, so an early stop at an interim look is less protected than the "
-        "final look.",
+        "degrees of freedom. Ratios (sum of numerators over sum of denominators): the delta "
+        "method with the numerator-denominator covariance. Relative effects: Fieller's "
+        "interval, which excludes 0 exactly when the absolute test rejects.",
+        looks,
+        "CUPED (where the spec asks for it): the same metric in a window of the same length "
+        "ending at each unit's exposure is the covariate, with an indicator for units that had "
+        "no events then (they keep a 0, never dropped); ratios are linearized; one slope for "
+        "both arms, or one per arm when the split is unequal. It is skipped, and the report "
+        "says so, when no unit has pre-period data or the correlation is negligible.",
+        "Caps (where the spec registers one): per-unit values above the registered quantile "
+        "of both arms are set to it, before any comparison.",
         "A unit counts for a metric only once its whole window has ended by as_of; events "
         "count from the unit's exposure to the end of its window, and never at or after as_of.",
         "Guardrails: ok when the interval's harmful end stays inside the margin (non-inferiority "
         "at half the look's level), breached when the harm is significant and at least the "
-        "margin, unclear otherwise.",
+        "margin, unclear otherwise. No correction across guardrails. Secondary metrics never "
+        "decide; their q-values are Benjamini-Hochberg.",
         "Assumptions: units do not affect each other (no interference); the assignment was "
         "random and stable; the metric data are complete up to as_of. Estimates from a stop "
         "at an interim look tend to run high.",

@@ -1,8 +1,15 @@
 """Metric definitions -> one SQL pass -> per-arm sufficient statistics.
 
 The query is built as sqlglot expressions (quoted identifiers; explicit GROUP BY; CASE rather
-than FILTER) and returns only counts, exact sums (``FSUM``) and sums of squares per arm, so
-memory does not grow with the number of events.
+than FILTER). It computes each unit's variables for each metric, then returns only counts,
+exact sums (``FSUM``) and sums of products per arm and day of exposure, so memory does not
+grow with the number of events.
+
+A metric's variables are its outcome (``y``; or ``num`` and ``den`` for a ratio), then, with
+``cuped: true``, the same outcome in the pre-period window (the window's length, ending at
+exposure) and ``history``, 1 when the unit had any event in that pre-period. A metric with
+``cap`` is winsorized at pre-registered quantiles of its variables over mature units of both
+arms, found by a first query over the same per-unit values.
 
 Time rules (DESIGN.md, Time): an event counts for a unit when
 ``exposed_at <= ts < exposed_at + window`` and ``ts < as_of``; an event metric counts a unit
@@ -22,9 +29,19 @@ from sqlglot import exp
 from impact.data import EVENTS_VIEW, UNITS_VIEW, Source, timestamp, where_units
 from impact.errors import DataError
 from impact.spec import LaunchSpec, Metric
-from impact.stats.compare import Moments
+from impact.stats.compare import CrossMoments, Moments
 
-__all__ = ["MetricData", "MetricTable", "Population", "compute", "query"]
+__all__ = [
+    "MetricData",
+    "MetricTable",
+    "Population",
+    "caps_query",
+    "compute",
+    "query",
+    "variables",
+]
+
+WEEK = 7
 
 
 @dataclass(frozen=True)
@@ -33,20 +50,32 @@ class MetricData:
 
     Attributes:
         metric: the metric's definition from the spec.
-        control: moments of the per-unit values of mature control units.
+        variables: the names of the per-unit variables, outcome(s) first.
+        control: cross-moments of the variables over mature control units.
         treatment: the same for the treatment arm.
-        minimum: the smallest per-unit value in either arm (None without units).
-        maximum: the largest per-unit value in either arm.
-        by_day: (control, treatment) moments per day of exposure (empty without exposure
-            times).
+        minimum: the smallest per-unit outcome in either arm (None without units).
+        maximum: the largest per-unit outcome in either arm.
+        by_day: (control, treatment) cross-moments per day of exposure (empty without
+            exposure times).
+        weeks: for the primary metric, (control, treatment) moments of the outcome counted
+            in each week since exposure (the novelty check); empty otherwise.
+        caps: the winsorization limit applied to each capped variable.
     """
 
     metric: Metric
-    control: Moments
-    treatment: Moments
+    variables: tuple[str, ...]
+    control: CrossMoments
+    treatment: CrossMoments
     minimum: float | None
     maximum: float | None
-    by_day: dict[dt.date, tuple[Moments, Moments]] = field(default_factory=dict)
+    by_day: dict[dt.date, tuple[CrossMoments, CrossMoments]] = field(default_factory=dict)
+    weeks: list[tuple[Moments, Moments]] = field(default_factory=list)
+    caps: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def outcomes(self) -> int:
+        """How many of the variables are outcomes (2 for a ratio, else 1)."""
+        return 2 if self.metric.kind == "ratio" else 1
 
 
 @dataclass(frozen=True)
@@ -57,11 +86,13 @@ class Population:
         units: units per arm.
         first_exposure: the earliest exposure among them (None without exposure times).
         last_exposure: the latest.
+        by_day: units (both arms) per day of exposure.
     """
 
     units: dict[str, int]
     first_exposure: dt.datetime | None
     last_exposure: dt.datetime | None
+    by_day: dict[dt.date, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,12 +103,23 @@ class MetricTable:
     metrics: dict[str, MetricData]
 
 
+# --------------------------------------------------------------------------- expressions
+
+
 def _col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table=table, quoted=True)
 
 
 def _days(days: int) -> exp.Interval:
-    return exp.Interval(this=exp.Literal.string(str(days)), unit=exp.var("DAY"))
+    return exp.Interval(this=exp.Literal.string(str(abs(days))), unit=exp.var("DAY"))
+
+
+def _shift(moment: exp.Expr, days: int) -> exp.Expr:
+    if days == 0:
+        return moment
+    if days > 0:
+        return exp.Add(this=moment, expression=_days(days))
+    return exp.Sub(this=moment, expression=_days(days))
 
 
 def _case(condition: exp.Expr, then: exp.Expr, otherwise: exp.Expr) -> exp.Case:
@@ -89,85 +131,185 @@ def _fsum(value: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this="FSUM", expressions=[exp.cast(value, "DOUBLE")])
 
 
-def _per_unit(metric: Metric) -> exp.Expr:
-    """The per-unit value of a metric, as an aggregate over the unit's joined events."""
+ONE, ZERO = exp.Literal.number(1), exp.Literal.number(0)
+
+
+def _aggregate(event: str | None, value: str | None, start: int, end: int) -> exp.Expr:
+    """A unit's aggregate over its events with ``exposed_at + start <= ts < exposed_at + end``.
+
+    ``event`` None means any event; ``value`` None means "had at least one" (0/1).
+    """
+    exposed, ts = _col("exposed_at", "u"), _col("ts", "e")
+    conditions: list[exp.Expr] = [ts >= _shift(exposed, start), ts < _shift(exposed, end)]
+    if event is not None:
+        conditions.insert(0, exp.EQ(this=_col("event", "e"), expression=exp.Literal.string(event)))
+    counts = exp.and_(*conditions)
+    if value is None:
+        return exp.Max(this=_case(counts, ONE, ZERO))
+    if value == "count":
+        return exp.Sum(this=_case(counts, ONE, ZERO))
+    amount = exp.func("COALESCE", _col("value", "e"), ZERO)
+    if value == "max":
+        return exp.func("COALESCE", exp.Max(this=_case(counts, amount, exp.null())), ZERO)
+    return _fsum(_case(counts, amount, ZERO))
+
+
+def _sides(metric: Metric) -> list[tuple[str, str | None]]:
+    """(event, value) of each outcome: one for proportions and means, two for ratios."""
+    if metric.kind == "ratio":
+        assert metric.numerator is not None and metric.denominator is not None
+        return [
+            (metric.numerator.event, metric.numerator.value),
+            (metric.denominator.event, metric.denominator.value),
+        ]
+    assert metric.event is not None
+    return [(metric.event, None if metric.kind == "proportion" else metric.value)]
+
+
+def uses_cuped(metric: Metric) -> bool:
+    """Whether the query carries pre-period covariates for a metric (event metrics only)."""
+    return metric.cuped and metric.column is None
+
+
+def variables(metric: Metric) -> list[tuple[str, exp.Expr]]:
+    """A metric's per-unit variables: (name, aggregate expression over the joined events)."""
     if metric.column is not None:
-        return exp.Max(this=exp.cast(_col(metric.column, "u"), "DOUBLE"))
-    assert metric.event is not None and metric.window is not None
-    exposed = _col("exposed_at", "u")
-    ts = _col("ts", "e")
-    counts = exp.and_(
-        exp.EQ(this=_col("event", "e"), expression=exp.Literal.string(metric.event)),
-        ts >= exposed,
-        ts < exp.Add(this=exposed, expression=_days(metric.window)),
-    )
-    one, zero = exp.Literal.number(1), exp.Literal.number(0)
-    if metric.kind == "proportion":
-        return exp.Max(this=_case(counts, one, zero))
-    if metric.value == "count":
-        return exp.Sum(this=_case(counts, one, zero))
-    value = exp.func("COALESCE", _col("value", "e"), zero)
-    if metric.value == "max":
-        return exp.func("COALESCE", exp.Max(this=_case(counts, value, exp.null())), zero)
-    return _fsum(_case(counts, value, zero))
+        return [("y", exp.Max(this=exp.cast(_col(metric.column, "u"), "DOUBLE")))]
+    assert metric.window is not None
+    window = metric.window
+    names = ["num", "den"] if metric.kind == "ratio" else ["y"]
+    sides = _sides(metric)
+    found = [(name, _aggregate(e, v, 0, window)) for name, (e, v) in zip(names, sides, strict=True)]
+    if uses_cuped(metric):
+        found += [
+            (f"pre_{name}", _aggregate(e, v, -window, 0))
+            for name, (e, v) in zip(names, sides, strict=True)
+        ]
+        found.append(("history", _aggregate(None, None, -window, 0)))
+    return found
 
 
-def _mature(metric: Metric, as_of: dt.datetime, alias: str) -> exp.Expr:
+def _weeks(metric: Metric) -> list[tuple[int, int]]:
+    """Novelty check: (start, end) days of each week of a primary event metric's window."""
+    if metric.kind == "ratio" or metric.column is not None or metric.window is None:
+        return []
+    window = metric.window
+    return [(start, min(start + WEEK, window)) for start in range(0, window, WEEK)]
+
+
+def _mature(metric: Metric, as_of: dt.datetime, outcome: exp.Expr) -> exp.Expr:
     """Whether a unit counts for a metric: its window has elapsed, or it has a value."""
     if metric.column is not None:
-        return exp.Not(this=exp.Is(this=_col(alias), expression=exp.null()))
+        return exp.Not(this=exp.Is(this=outcome, expression=exp.null()))
     assert metric.window is not None
-    return exp.Add(this=_col("exposed_at"), expression=_days(metric.window)) <= timestamp(as_of)
+    return _shift(_col("exposed_at"), metric.window) <= timestamp(as_of)
 
 
-def query(spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True) -> exp.Select:
-    """The one query that returns every metric's sufficient statistics per arm.
+# --------------------------------------------------------------------------- queries
 
-    One row per arm and day of exposure (``day`` is null without exposure times). Columns:
-    ``variant``, ``day``, ``units``, ``first_exposure``, ``last_exposure`` and, for metric i,
-    ``n_i``, ``sum_i``, ``sumsq_i``, ``min_i``, ``max_i``.
-    """
+
+def _per_unit(spec: LaunchSpec, as_of: dt.datetime, has_exposure: bool) -> exp.Select:
+    """The CTEs u, e and per_unit, wrapped in a query to which an outer select is added."""
     metrics = spec.metrics.all()
     unit_columns = ["unit_id", "variant", *(["exposed_at"] if has_exposure else [])]
+    columns = list(dict.fromkeys(m.column for m in metrics if m.column))
     units = (
-        exp.select(
-            *[_col(c) for c in unit_columns],
-            *[_col(c) for c in dict.fromkeys(m.column for m in metrics if m.column)],
-        )
+        exp.select(*[_col(c) for c in [*unit_columns, *columns]])
         .from_(exp.to_table(UNITS_VIEW, quoted=True))
         .where(where_units(spec, as_of, has_exposure=has_exposure))
     )
     group = [_col(c, "u") for c in unit_columns]
-    per_unit = exp.select(
-        *group, *[_per_unit(m).as_(f"m{i}", quoted=True) for i, m in enumerate(metrics)]
-    )
-    per_unit = per_unit.from_(exp.to_table("u").as_("u"))
-    event_names = sorted({m.event for m in metrics if m.event is not None})
+    selects: list[exp.Expr] = list(group)
+    for i, metric in enumerate(metrics):
+        selects += [
+            expr.as_(f"v{i}_{j}", quoted=True) for j, (_, expr) in enumerate(variables(metric))
+        ]
+    primary = spec.metrics.primary
+    if primary is not None:
+        selects += [
+            _aggregate(
+                primary.event, None if primary.kind == "proportion" else primary.value, a, b
+            ).as_(f"w{k}", quoted=True)
+            for k, (a, b) in enumerate(_weeks(primary))
+        ]
+    per_unit = exp.select(*selects).from_(exp.to_table("u").as_("u"))
+    event_names = sorted({event for m in metrics for event in m.events})
+    final = exp.select(exp.Star()).from_(exp.to_table("per_unit"))
+    final = final.with_("u", as_=units)
     if event_names:
         start = dt.datetime.combine(spec.data.start or spec.launch_date, dt.time())
+        lookback = max((m.window or 0 for m in metrics if uses_cuped(m)), default=0)
+        wanted = _col("event").isin(*[exp.Literal.string(name) for name in event_names])
+        since = _col("ts") >= timestamp(start - dt.timedelta(days=lookback))
+        # Pre-period covariates look at any event before exposure ("history").
+        kept = wanted if lookback == 0 else exp.or_(wanted, _col("ts") < timestamp(as_of))
+        needs_value = any(v in ("sum", "max") for m in metrics for v in m.values)
         events = (
             exp.select(
                 _col("unit_id"),
                 _col("event"),
                 _col("ts"),
-                *([_col("value")] if any(m.value in ("sum", "max") for m in metrics) else []),
+                *([_col("value")] if needs_value else []),
             )
             .from_(exp.to_table(EVENTS_VIEW, quoted=True))
-            .where(
-                exp.and_(
-                    _col("event").isin(*[exp.Literal.string(name) for name in event_names]),
-                    _col("ts") >= timestamp(start),
-                    _col("ts") < timestamp(as_of),
-                )
-            )
+            .where(exp.and_(exp.paren(kept), since, _col("ts") < timestamp(as_of)))
         )
         per_unit = per_unit.join(
             exp.to_table("e").as_("e"),
             on=exp.EQ(this=_col("unit_id", "e"), expression=_col("unit_id", "u")),
             join_type="left",
         )
-    per_unit = per_unit.group_by(*group)
+        final = final.with_("e", as_=events)
+    return final.with_("per_unit", as_=per_unit.group_by(*group))
 
+
+def caps_query(
+    spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True
+) -> exp.Select | None:
+    """The query of each capped variable's limit: its ``cap`` quantile over mature units.
+
+    Columns ``c{i}_{j}``; None when no metric has a cap.
+    """
+    outputs: list[exp.Expr] = []
+    for i, metric in enumerate(spec.metrics.all()):
+        if metric.cap is None:
+            continue
+        mature = _mature(metric, as_of, _col(f"v{i}_0"))
+        for j, (name, _) in enumerate(variables(metric)):
+            if name == "history":
+                continue
+            value = _case(mature, _col(f"v{i}_{j}"), exp.null())
+            quantile = exp.Anonymous(
+                this="QUANTILE_CONT", expressions=[value, exp.Literal.number(metric.cap)]
+            )
+            outputs.append(quantile.as_(f"c{i}_{j}"))
+    if not outputs:
+        return None
+    base = _per_unit(spec, as_of, has_exposure)
+    return base.select(*outputs, append=False)
+
+
+def query(
+    spec: LaunchSpec,
+    as_of: dt.datetime,
+    *,
+    has_exposure: bool = True,
+    caps: dict[tuple[int, int], float] | None = None,
+) -> exp.Select:
+    """The one query that returns every metric's sufficient statistics.
+
+    One row per arm and day of exposure (``day`` is null without exposure times). Columns:
+    ``variant``, ``day``, ``units``, ``first_exposure``, ``last_exposure``; for metric i with
+    variables j, k: ``n_i``, ``s_i_j``, ``p_i_j_k`` (j <= k), ``min_i``, ``max_i``; for the
+    primary's weeks w: ``ws_w`` and ``wq_w`` (sum and sum of squares).
+
+    Args:
+        spec: the launch spec.
+        as_of: nothing at or after it is read.
+        has_exposure: whether the units table has exposure times.
+        caps: winsorization limits by (metric index, variable index), from ``caps_query``.
+    """
+    caps = caps or {}
     day: exp.Expr = exp.cast(_col("exposed_at"), "DATE") if has_exposure else exp.null()
     outputs: list[exp.Expr] = [
         _col("variant"),
@@ -179,62 +321,112 @@ def query(spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True) ->
             exp.Min(this=_col("exposed_at")).as_("first_exposure"),
             exp.Max(this=_col("exposed_at")).as_("last_exposure"),
         ]
+    metrics = spec.metrics.all()
     for i, metric in enumerate(metrics):
-        value = _col(f"m{i}")
-        mature = _mature(metric, as_of, f"m{i}")
-        one, zero = exp.Literal.number(1), exp.Literal.number(0)
+        count = len(variables(metric))
+        values = []
+        for j in range(count):
+            value: exp.Expr = _col(f"v{i}_{j}")
+            if (i, j) in caps:
+                value = exp.func("LEAST", value, exp.Literal.number(repr(caps[(i, j)])))
+            values.append(value)
+        mature = _mature(metric, as_of, _col(f"v{i}_0"))
+        outputs.append(exp.Sum(this=_case(mature, ONE, ZERO)).as_(f"n_{i}"))
+        for j in range(count):
+            outputs.append(_fsum(_case(mature, values[j], ZERO)).as_(f"s_{i}_{j}"))
+            for k in range(j, count):
+                product = exp.Mul(this=values[j], expression=values[k])
+                outputs.append(_fsum(_case(mature, product, ZERO)).as_(f"p_{i}_{j}_{k}"))
         outputs += [
-            exp.Sum(this=_case(mature, one, zero)).as_(f"n_{i}"),
-            _fsum(_case(mature, value, zero)).as_(f"sum_{i}"),
-            _fsum(_case(mature, exp.Mul(this=value, expression=value), zero)).as_(f"sumsq_{i}"),
-            exp.Min(this=_case(mature, value, exp.null())).as_(f"min_{i}"),
-            exp.Max(this=_case(mature, value, exp.null())).as_(f"max_{i}"),
+            exp.Min(this=_case(mature, values[0], exp.null())).as_(f"min_{i}"),
+            exp.Max(this=_case(mature, values[0], exp.null())).as_(f"max_{i}"),
         ]
-    final = exp.select(*outputs).from_(exp.to_table("per_unit"))
+    primary = spec.metrics.primary
+    if primary is not None:
+        mature = _mature(primary, as_of, _col("v0_0"))
+        for w in range(len(_weeks(primary))):
+            week = _col(f"w{w}")
+            outputs += [
+                _fsum(_case(mature, week, ZERO)).as_(f"ws_{w}"),
+                _fsum(_case(mature, exp.Mul(this=week, expression=week), ZERO)).as_(f"wq_{w}"),
+            ]
+    base = _per_unit(spec, as_of, has_exposure)
+    final = base.select(*outputs, append=False)
     final = final.group_by(_col("variant"), *([day] if has_exposure else []))
-    final = final.with_("u", as_=units)
-    if event_names:
-        final = final.with_("e", as_=events)
-    return final.with_("per_unit", as_=per_unit).order_by(_col("variant"), exp.column("day"))
+    return final.order_by(_col("variant"), exp.column("day"))
+
+
+# --------------------------------------------------------------------------- running
 
 
 def compute(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> MetricTable:
-    """Run the metric query and collect per-arm moments.
+    """Run the metric queries and collect per-arm cross-moments.
 
     Raises:
-        DataError: a proportion metric's per-unit values are not all 0 or 1.
+        DataError: a proportion column's values are not all 0 or 1, or a value column holds
+            NaN or infinity.
     """
     has_exposure = "exposed_at" in source.unit_columns
-    sql = query(spec, as_of, has_exposure=has_exposure).sql("duckdb")
+    caps = _caps(source, spec, as_of, has_exposure)
+    sql = query(spec, as_of, has_exposure=has_exposure, caps=caps).sql("duckdb")
     cursor = source.connection.execute(sql)
     names = [column[0] for column in cursor.description or []]
     rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    arms = (spec.control, spec.treatment)
+    control_rows = [r for r in rows if r["variant"] == spec.control]
+    treatment_rows = [r for r in rows if r["variant"] == spec.treatment]
     exposures = [row["first_exposure"] for row in rows if row.get("first_exposure")]
     latest = [row["last_exposure"] for row in rows if row.get("last_exposure")]
+    days = sorted({row["day"] for row in rows if row["day"] is not None})
     population = Population(
-        units={arm: sum(int(r["units"]) for r in rows if r["variant"] == arm) for arm in arms},
+        units={
+            arm: sum(int(r["units"]) for r in rows if r["variant"] == arm)
+            for arm in (spec.control, spec.treatment)
+        },
         first_exposure=min(exposures) if exposures else None,
         last_exposure=max(latest) if latest else None,
+        by_day={day: sum(int(r["units"]) for r in rows if r["day"] == day) for day in days},
     )
     table: dict[str, MetricData] = {}
+    primary = spec.metrics.primary
     for i, metric in enumerate(spec.metrics.all()):
+        count = len(variables(metric))
         lows = [row[f"min_{i}"] for row in rows if row.get(f"min_{i}") is not None]
         highs = [row[f"max_{i}"] for row in rows if row.get(f"max_{i}") is not None]
-        by_day: dict[dt.date, tuple[Moments, Moments]] = {}
-        for day in sorted({row["day"] for row in rows if row["day"] is not None}):
-            on_day = [row for row in rows if row["day"] == day]
-            by_day[day] = (
-                _moments([r for r in on_day if r["variant"] == spec.control], i),
-                _moments([r for r in on_day if r["variant"] == spec.treatment], i),
+        for bound in (*lows, *highs):
+            if not math.isfinite(bound):
+                raise DataError(
+                    f"{source.events_name or source.units_name}: metric {metric.name} has a "
+                    f"per-unit value of {bound}; the value column holds NaN or infinity: fix "
+                    "or drop those rows"
+                )
+        by_day = {
+            day: (
+                _cross([r for r in control_rows if r["day"] == day], i, count),
+                _cross([r for r in treatment_rows if r["day"] == day], i, count),
             )
+            for day in days
+        }
+        weeks = []
+        if metric is primary:
+            n_c, n_t = _count(control_rows, i), _count(treatment_rows, i)
+            weeks = [
+                (
+                    Moments(n_c, _sum(control_rows, f"ws_{w}"), _sum(control_rows, f"wq_{w}")),
+                    Moments(n_t, _sum(treatment_rows, f"ws_{w}"), _sum(treatment_rows, f"wq_{w}")),
+                )
+                for w in range(len(_weeks(metric)))
+            ]
+        names_i = tuple(name for name, _ in variables(metric))
         data = MetricData(
             metric=metric,
-            control=_moments([r for r in rows if r["variant"] == spec.control], i),
-            treatment=_moments([r for r in rows if r["variant"] == spec.treatment], i),
+            variables=names_i,
+            control=_cross(control_rows, i, count),
+            treatment=_cross(treatment_rows, i, count),
             minimum=min(lows) if lows else None,
             maximum=max(highs) if highs else None,
             by_day=by_day,
+            weeks=weeks,
+            caps={names_i[j]: value for (m, j), value in caps.items() if m == i},
         )
         if metric.kind == "proportion" and metric.column is not None:
             _check_binary(source, metric, data)
@@ -242,13 +434,39 @@ def compute(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> MetricTable
     return MetricTable(population, table)
 
 
-def _moments(rows: list[dict[str, Any]], i: int) -> Moments:
-    """An arm's moments from its per-day rows, summed exactly (math.fsum)."""
-    return Moments(
-        n=sum(int(row[f"n_{i}"] or 0) for row in rows),
-        total=math.fsum(float(row[f"sum_{i}"] or 0.0) for row in rows),
-        total_sq=math.fsum(float(row[f"sumsq_{i}"] or 0.0) for row in rows),
-    )
+def _caps(
+    source: Source, spec: LaunchSpec, as_of: dt.datetime, has_exposure: bool
+) -> dict[tuple[int, int], float]:
+    capped = caps_query(spec, as_of, has_exposure=has_exposure)
+    if capped is None:
+        return {}
+    cursor = source.connection.execute(capped.sql("duckdb"))
+    names = [column[0] for column in cursor.description or []]
+    row = cursor.fetchone() or ()
+    limits: dict[tuple[int, int], float] = {}
+    for name, value in zip(names, row, strict=True):
+        if value is not None and math.isfinite(value):
+            i, j = name[1:].split("_")
+            limits[(int(i), int(j))] = float(value)
+    return limits
+
+
+def _sum(rows: list[dict[str, Any]], column: str) -> float:
+    return math.fsum(float(row[column] or 0.0) for row in rows)
+
+
+def _count(rows: list[dict[str, Any]], i: int) -> int:
+    return sum(int(row[f"n_{i}"] or 0) for row in rows)
+
+
+def _cross(rows: list[dict[str, Any]], i: int, count: int) -> CrossMoments:
+    """An arm's cross-moments from its per-day rows, summed exactly (math.fsum)."""
+    sums = tuple(_sum(rows, f"s_{i}_{j}") for j in range(count))
+    products = [[0.0] * count for _ in range(count)]
+    for j in range(count):
+        for k in range(j, count):
+            products[j][k] = products[k][j] = _sum(rows, f"p_{i}_{j}_{k}")
+    return CrossMoments(_count(rows, i), sums, tuple(tuple(row) for row in products))
 
 
 def _check_binary(source: Source, metric: Metric, data: MetricData) -> None:

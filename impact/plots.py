@@ -15,9 +15,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from impact.review import ReviewResult
+from impact.stats import compare
+from impact.stats.compare import CrossMoments
 from impact.verdict import MetricVerdict, format_effect
 
-__all__ = ["DPI", "Chart", "by_exposure_day", "effects"]
+__all__ = ["DPI", "Chart", "by_exposure_day", "by_week", "effects"]
 
 DPI = 110
 INK = "#1b1b1b"
@@ -130,6 +132,17 @@ def effects(result: ReviewResult) -> Chart:
     return Chart(figure, f"Effects with {level:.4g}% intervals. {alt}.")
 
 
+def _mean_and_variance(ratio: bool, arm: CrossMoments) -> tuple[float, float] | None:
+    """A day's metric value in one arm and the variance of it (None with under 2 units)."""
+    if ratio:
+        return compare.ratio_of_means(arm)
+    moments = arm.moments(0)
+    variance = moments.variance()
+    if variance is None or moments.mean is None:
+        return None
+    return moments.mean, variance / moments.n
+
+
 def by_exposure_day(result: ReviewResult) -> Chart:
     """The primary metric per arm by day of first exposure, with 95% pointwise intervals.
 
@@ -142,23 +155,20 @@ def by_exposure_day(result: ReviewResult) -> Chart:
     figure = Figure(figsize=(7.5, 3.2), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     scale = 100.0 if metric.kind == "proportion" else 1.0
-    unit = "% of units" if metric.kind == "proportion" else "mean per unit"
+    unit = {"proportion": "% of units", "mean": "mean per unit", "ratio": "ratio"}[str(metric.kind)]
     arms = [(result.spec.control, 0, CONTROL, "o"), (result.spec.treatment, 1, TREATMENT, "s")]
     for arm, index, colour, marker in arms:
-        points = [(day, pair[index]) for day, pair in days.items() if pair[index].n >= 2]
+        points = []
+        for day, pair in days.items():
+            estimate = _mean_and_variance(metric.kind == "ratio", pair[index])
+            if estimate is not None:
+                points.append((day, estimate))
         if not points:
             continue
         xs = np.array([day for day, _ in points], dtype="datetime64[D]")
-        means = [m.total / m.n * scale for _, m in points]
-        errors = [1.96 * ((m.variance() or 0.0) / m.n) ** 0.5 * scale for _, m in points]
-        axes.fill_between(
-            xs,
-            [a - e for a, e in zip(means, errors, strict=True)],
-            [a + e for a, e in zip(means, errors, strict=True)],
-            color=colour,
-            alpha=0.15,
-            linewidth=0,
-        )
+        means = np.array([mean for _, (mean, _) in points]) * scale
+        errors = np.array([1.96 * variance**0.5 for _, (_, variance) in points]) * scale
+        axes.fill_between(xs, means - errors, means + errors, color=colour, alpha=0.15, linewidth=0)
         axes.plot(xs, means, marker=marker, markersize=3.5, color=colour, linewidth=1.2, label=arm)
     axes.set_title(f"{metric.name} by day of first exposure", loc="left", fontsize=10, color=INK)
     axes.set_ylabel(unit, fontsize=8, color=INK)
@@ -175,3 +185,40 @@ def by_exposure_day(result: ReviewResult) -> Chart:
         f"{result.spec.treatment} (squares), {len(days)} days"
     )
     return Chart(figure, alt)
+
+
+def by_week(result: ReviewResult) -> Chart | None:
+    """The primary effect counted in each week since exposure (the novelty check)."""
+    if not result.weeks:
+        return None
+    metric = result.primary.metric
+    scale = 100.0 if metric.kind == "proportion" else 1.0
+    unit = "percentage points" if metric.kind == "proportion" else "metric units"
+    figure = Figure(figsize=(7.5, 2.4), dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    labels = [f"week {index + 1}" for index in range(len(result.weeks))]
+    for index, week in enumerate(result.weeks):
+        if week.effect is None:
+            continue
+        if week.ci_lower is not None and week.ci_upper is not None:
+            axes.vlines(
+                index, week.ci_lower * scale, week.ci_upper * scale, color=INTERVAL, linewidth=4
+            )
+        axes.plot([index], [week.effect * scale], "o", color=INK, markersize=6)
+    axes.axhline(0, color=ZERO, linewidth=1)
+    axes.set_xticks(range(len(labels)), labels)
+    axes.set_xlim(-0.6, len(labels) - 0.4)
+    axes.set_ylabel(f"effect ({unit})", fontsize=8, color=INK)
+    axes.set_title(
+        f"{metric.name}: effect by week since exposure (novelty check)",
+        loc="left",
+        fontsize=10,
+        color=INK,
+    )
+    axes.tick_params(colors=INK, labelsize=8)
+    axes.spines[["top", "right"]].set_visible(False)
+    words = "; ".join(
+        f"week {i + 1}: {format_effect(metric, w.effect) if w.effect is not None else 'n/a'}"
+        for i, w in enumerate(result.weeks)
+    )
+    return Chart(figure, f"{metric.name} effect by week since exposure: {words}")

@@ -12,19 +12,21 @@ reads data at or after its ``as_of``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from impact import data, metrics, registry
+from impact import analysis, data, metrics, registry
 from impact import spec as spec_module
+from impact.analysis import Analysis, Power
 from impact.errors import SpecError
 from impact.metrics import MetricTable
 from impact.spec import LaunchSpec, Metric
 from impact.stats import checks as stat_checks
-from impact.stats import compare, multiplicity
+from impact.stats import multiplicity, sequential
 from impact.stats.compare import Comparison
 from impact.verdict import (
     Check,
@@ -32,6 +34,7 @@ from impact.verdict import (
     MetricVerdict,
     Verdict,
     decide,
+    format_effect,
     judge_guardrail,
     judge_primary,
 )
@@ -118,6 +121,9 @@ class ReviewResult:
     checks: list[Check]
     registration: registry.Registration
     verdict: Verdict
+    analyses: dict[str, Analysis]
+    power: Power
+    weeks: list[Comparison]
     newest_event: dt.datetime
     data_fingerprint: str
     started_at: dt.datetime
@@ -134,6 +140,10 @@ class ReviewResult:
             "checkpoint": self.look.label,
             "final": self.look.final,
             "monitoring": not self.look.registered,
+            "sequential": {
+                "information": list(self.look.information),
+                "levels": list(self.look.levels),
+            },
             "as_of": self.look.as_of.date().isoformat(),
             "next_review": self.look.next_review.isoformat() if self.look.next_review else None,
             "outcome": self.verdict.outcome,
@@ -146,6 +156,16 @@ class ReviewResult:
                 **_comparison_json(primary.comparison),
                 "target": str(primary.metric.target),
                 "n": {"control": n.control.n, "treatment": n.treatment.n},
+                "cuped": self.analyses[primary.metric.name].cuped_json(),
+                "power": {
+                    "target": self.power.target,
+                    "achieved": self.power.achieved,
+                    "mde": self.power.mde,
+                },
+                "weeks": [
+                    {"week": index + 1, **_comparison_json(week)}
+                    for index, week in enumerate(self.weeks)
+                ],
             },
             "guardrails": [
                 {
@@ -154,11 +174,17 @@ class ReviewResult:
                     **_comparison_json(g.comparison),
                     "margin": g.metric.margin.magnitude if g.metric.margin else None,
                     "margin_relative": bool(g.metric.margin and g.metric.margin.relative),
+                    "cuped": self.analyses[g.metric.name].cuped_json(),
                 }
                 for g in self.guardrails
             ],
             "secondary": [
-                {"name": s.metric.name, **_comparison_json(s.comparison), "q_value": s.q_value}
+                {
+                    "name": s.metric.name,
+                    **_comparison_json(s.comparison),
+                    "q_value": s.q_value,
+                    "cuped": self.analyses[s.metric.name].cuped_json(),
+                }
                 for s in self.secondary
             ],
             "checks": [
@@ -269,15 +295,33 @@ def run(
         source.close()
     registration = registry.check(spec)
     checks = _checks(spec, table, registration)
+    look = _sequential(spec, look, table)
+    assert spec.data.split is not None
+    per_arm = len(set(spec.data.split.values())) > 1  # CUPED slope per arm for unequal splits
+    analyses = {
+        name: analysis.analyse(metric_data, alpha=look.alpha, per_arm=per_arm)
+        for name, metric_data in table.metrics.items()
+    }
     primary_metric = spec.metrics.primary
     assert primary_metric is not None
-    primary = judge_primary(primary_metric, _compare(table, primary_metric, look.alpha))
+    primary = judge_primary(primary_metric, analyses[primary_metric.name].comparison)
     guardrails = [
-        judge_guardrail(metric, _compare(table, metric, look.alpha))
+        judge_guardrail(metric, analyses[metric.name].comparison)
         for metric in spec.metrics.guardrails
     ]
-    secondary = _secondary(spec, table, look.alpha)
-    verdict = decide(spec, look, primary, guardrails, checks, _too_little(spec, table, primary))
+    secondary = _secondary(spec, analyses)
+    power = analysis.power_at(
+        analyses[primary_metric.name], alpha=look.alpha, wanted=spec.decision.power
+    )
+    verdict = decide(
+        spec,
+        look,
+        primary,
+        guardrails,
+        checks,
+        _too_little(spec, table, primary),
+        _power_note(primary_metric, power, spec.decision.power),
+    )
     return ReviewResult(
         spec=spec,
         look=look,
@@ -289,6 +333,9 @@ def run(
         checks=checks,
         registration=registration,
         verdict=verdict,
+        analyses=analyses,
+        power=power,
+        weeks=analysis.novelty(table.metrics[primary_metric.name], alpha=look.alpha),
         newest_event=newest,
         data_fingerprint=fingerprint,
         started_at=started_at,
@@ -296,14 +343,62 @@ def run(
     )
 
 
-def _compare(table: MetricTable, metric: Metric, alpha: float) -> Comparison:
-    moments = table.metrics[metric.name]
-    test = compare.proportions if metric.kind == "proportion" else compare.means
-    return test(moments.control, moments.treatment, alpha=alpha)
+def _sequential(spec: LaunchSpec, look: Look, table: MetricTable) -> Look:
+    """The look's level from Lan-DeMets O'Brien-Fleming spending on the information fraction.
+
+    The information at a look is the number of units whose primary window has ended by its
+    as_of. At an interim look the final information is projected from the accrual so far
+    (units exposed per day over the last week); at the final look every fraction is observed,
+    so the boundary is recomputed and the looks spend exactly alpha in total. A monitoring
+    run (not a registered review) uses the spec's alpha and never decides.
+    """
+    if not look.registered:
+        return look
+    primary = spec.metrics.primary
+    assert primary is not None
+    window = dt.timedelta(days=primary.window or 0)
+    per_day = table.population.by_day
+
+    def mature_by(days: int) -> int:
+        cutoff = (spec.as_of(days) - window).date()
+        return sum(n for day, n in per_day.items() if day < cutoff)
+
+    looks = [days for days in spec.reviews if days <= look.days]
+    observed = [mature_by(days) for days in looks]
+    if look.final:
+        total = float(observed[-1])
+    else:
+        final_cutoff = (spec.as_of(spec.reviews[-1]) - window).date()
+        today = look.as_of.date()
+        recent = [n for day, n in per_day.items() if day >= today - dt.timedelta(days=7)]
+        rate = sum(recent) / 7
+        remaining = max((final_cutoff - today).days, 0)
+        total = sum(n for day, n in per_day.items() if day < final_cutoff) + rate * remaining
+    if total <= 0 or observed[-1] == 0:
+        return look
+    ceiling = 1.0 if look.final else 0.99  # an interim look never spends all of alpha
+    fractions = [min(max(n / total, 1e-6), ceiling) for n in observed]
+    for k in range(1, len(fractions)):
+        fractions[k] = max(fractions[k], fractions[k - 1])
+    levels = sequential.nominal_levels(fractions, spec.decision.alpha)
+    return dataclasses.replace(
+        look, alpha=levels[-1], information=tuple(fractions), levels=tuple(levels)
+    )
 
 
-def _secondary(spec: LaunchSpec, table: MetricTable, alpha: float) -> list[SecondaryResult]:
-    comparisons = [(m, _compare(table, m, alpha)) for m in spec.metrics.secondary]
+def _power_note(metric: Metric, power: Power, wanted: float) -> str | None:
+    if power.achieved is None or power.mde is None or power.target is None:
+        return None
+    return (
+        f"power: the test had {power.achieved:.0%} power to detect the target "
+        f"({format_effect(metric, metric.good_sign * power.target)}); at this sample it "
+        f"detects {format_effect(metric, metric.good_sign * power.mde)} with {wanted:.0%} "
+        "power" + (", so waiting for more units can help" if power.achieved < wanted else "")
+    )
+
+
+def _secondary(spec: LaunchSpec, analyses: dict[str, Analysis]) -> list[SecondaryResult]:
+    comparisons = [(m, analyses[m.name].comparison) for m in spec.metrics.secondary]
     tested = [c.p_value for _, c in comparisons if c.p_value is not None]
     q_values = iter(multiplicity.benjamini_hochberg(tested))
     return [

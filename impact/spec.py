@@ -276,6 +276,7 @@ class Metric(_Model):
     denominator: Side | None = None
     window: Duration | None = None
     baseline: float | None = None
+    baseline_sd: float | None = None
     target: EffectValue | None = None
     margin: EffectValue | None = None
     direction: Literal["increase", "decrease"]
@@ -290,33 +291,50 @@ class Metric(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Metric:
         if self.kind is None:
-            raise ValueError("kind is required; write proportion or mean")
+            raise ValueError("kind is required; write proportion, mean or ratio")
         if self.kind == "ratio":
-            raise ValueError(f"kind: ratio {_NOT_YET}; use proportion or mean")
-        if self.cuped:
-            raise ValueError(f"cuped: true {_NOT_YET}; remove it or write cuped: false")
-        if self.cap is not None:
-            raise ValueError(f"cap {_NOT_YET}; remove it")
-        if self.numerator is not None or self.denominator is not None:
-            raise ValueError("numerator and denominator belong to kind: ratio")
-        if (self.event is None) == (self.column is None):
-            raise ValueError(
-                "needs exactly one of event (an event name) or column (a per-unit column)"
-            )
+            if self.numerator is None or self.denominator is None:
+                raise ValueError(
+                    "a ratio needs numerator and denominator, such as numerator: {event: "
+                    "purchase, value: sum} and denominator: {event: purchase, value: count}"
+                )
+            if self.event is not None or self.column is not None or self.value is not None:
+                raise ValueError(
+                    "a ratio names its events in numerator and denominator; "
+                    "remove event, column and value"
+                )
+            if self.window is None:
+                raise ValueError("a ratio metric needs a window, such as window: 14d")
+        else:
+            if self.numerator is not None or self.denominator is not None:
+                raise ValueError("numerator and denominator belong to kind: ratio")
+            if (self.event is None) == (self.column is None):
+                raise ValueError(
+                    "needs exactly one of event (an event name) or column (a per-unit column)"
+                )
         if self.column is not None:
             if self.window is not None:
                 raise ValueError("a column metric has no window; remove window")
             if self.value is not None:
                 raise ValueError("a column metric has no value; remove value")
-        else:
+        elif self.kind != "ratio":
             if self.window is None:
                 raise ValueError("an event metric needs a window, such as window: 14d")
             if self.kind == "proportion" and self.value is not None:
                 raise ValueError("a proportion counts units with the event; remove value")
             if self.kind == "mean" and self.value is None:
                 raise ValueError("a mean metric needs value: sum, count or max")
+        if self.cap is not None:
+            if self.kind == "proportion":
+                raise ValueError("cap applies to means and ratios; a proportion has no outliers")
+            if not 0.5 < self.cap < 1:
+                raise ValueError(
+                    f"cap {self.cap:g} must be a quantile between 0.5 and 1, such as 0.99"
+                )
         if self.baseline is not None and self.kind == "proportion" and not 0 < self.baseline < 1:
             raise ValueError(f"baseline {self.baseline:g} must be a share between 0 and 1")
+        if self.baseline_sd is not None and self.baseline_sd <= 0:
+            raise ValueError(f"baseline_sd {self.baseline_sd:g} must be positive")
         good = 1 if self.direction == "increase" else -1
         if self.target is not None and self.target.sign not in (0, good):
             raise ValueError(
@@ -330,6 +348,22 @@ class Metric(_Model):
                 f"{str(self.margin)[1:]} or drop the sign"
             )
         return self
+
+    @property
+    def events(self) -> list[str]:
+        """The event names the metric reads (none for a column metric)."""
+        if self.kind == "ratio":
+            assert self.numerator is not None and self.denominator is not None
+            return list(dict.fromkeys([self.numerator.event, self.denominator.event]))
+        return [self.event] if self.event is not None else []
+
+    @property
+    def values(self) -> list[str]:
+        """How the metric aggregates event values: sum, count or max, per side."""
+        if self.kind == "ratio":
+            assert self.numerator is not None and self.denominator is not None
+            return [self.numerator.value, self.denominator.value]
+        return [self.value] if self.value is not None else []
 
     @property
     def good_sign(self) -> int:
@@ -459,7 +493,7 @@ class LaunchSpec(_Model):
             )
         if self.metrics.primary is None:
             raise ValueError("an experiment needs metrics.primary")
-        if data.events is None and any(m.event is not None for m in self.metrics.all()):
+        if data.events is None and any(m.events for m in self.metrics.all()):
             raise ValueError("data.events is required when a metric names an event")
         if data.start is not None and data.start < self.launch_date:
             raise ValueError(

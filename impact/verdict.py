@@ -273,6 +273,9 @@ class Look:
         final: whether it is the last registered review.
         next_review: the date of the next registered review (None after the final one).
         alpha: the two-sided level used at this look.
+        information: the information fraction of each registered look so far (empty for
+            a monitoring run).
+        levels: the nominal level of each of those looks' boundaries.
     """
 
     days: int
@@ -281,6 +284,8 @@ class Look:
     final: bool
     next_review: dt.date | None
     alpha: float
+    information: tuple[float, ...] = ()
+    levels: tuple[float, ...] = ()
 
     @property
     def label(self) -> str:
@@ -304,6 +309,7 @@ def decide(
     guardrails: list[MetricVerdict],
     checks: list[Check],
     too_little_data: str | None,
+    power_note: str | None = None,
 ) -> Verdict:
     """Apply the outcome order of DESIGN.md to a look.
 
@@ -314,14 +320,18 @@ def decide(
         guardrails: the judged guardrails.
         checks: data and registration checks.
         too_little_data: why there are too few units (an arm under min_units), or None.
+        power_note: what the primary comparison could detect, added to the reasons of an
+            iterate or keep_running outcome.
     """
     words = spec.decision
     metric_reasons = [primary.reason, *(g.reason for g in guardrails)]
     failed = [check for check in checks if check.blocking and not check.passed]
     warnings = [check.detail for check in checks if not check.blocking and not check.passed]
 
-    def verdict(outcome: Outcome, action: str, lead: list[str]) -> Verdict:
-        return Verdict(outcome, action, tuple([*lead, *metric_reasons, *warnings]))
+    def verdict(
+        outcome: Outcome, action: str, lead: list[str], tail: tuple[str, ...] = ()
+    ) -> Verdict:
+        return Verdict(outcome, action, tuple([*lead, *metric_reasons, *tail, *warnings]))
 
     if failed:
         return verdict("invalid", "fix the problem and rerun", [c.detail for c in failed])
@@ -344,12 +354,13 @@ def decide(
         return verdict("revert", words.on_failure, [])
     if primary.status == "target_met" and all(g.status == "ok" for g in guardrails):
         return verdict("ship", words.on_success, [])
+    extra = (power_note,) if power_note else ()
     if not look.final:
         return verdict(
-            "keep_running", "keep running", [f"interim review at {look.label}; {next_words}"]
+            "keep_running", "keep running", [f"interim review at {look.label}; {next_words}"], extra
         )
     if primary.status == "no_meaningful_effect":
         if spec.on_no_effect == "revert":
             return verdict("revert", words.on_failure, [])
         return verdict("iterate", words.on_inconclusive, [])
-    return verdict("iterate", words.on_inconclusive, [])
+    return verdict("iterate", words.on_inconclusive, [], extra)

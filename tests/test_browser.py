@@ -65,8 +65,11 @@ def _hostile_spec() -> dict[str, Any]:
     document["data"]["split"] = {"<i>control</i>": 0.5, "treat<script>alert('v')</script>": 0.5}
     document["data"]["segment"] = "platform <> '<script>alert(\"segment\")</script>'"
     document["metrics"]["primary"]["description"] = attack.format("description", "d")
-    for metric in (document["metrics"]["primary"], *document["metrics"]["secondary"][:2]):
-        metric["event"] = "buy<img src=x onerror=alert('e')>"
+    hostile_event = "buy<img src=x onerror=alert('e')>"
+    for metric in (document["metrics"]["primary"], *document["metrics"]["secondary"]):
+        for side in (metric, metric.get("numerator", {}), metric.get("denominator", {})):
+            if side.get("event") == "purchase":
+                side["event"] = hostile_event
     document["decision"]["on_success"] = "<b onmouseover=alert('action')>ship</b>"
     return document
 

@@ -243,7 +243,7 @@ def test_integer_unit_ids_join_string_ids(tmp_path: Path, spec_dict: dict[str, A
     events = _events().assign(unit_id=["0", "1", "2", "3", "5"])
     loaded = _setup(tmp_path, spec_dict, units, events)
     table = metrics.compute(data.connect(loaded), loaded, AS_OF)
-    assert table.metrics["checkout_conversion"].control.total == 1  # unit 0 bought
+    assert table.metrics["checkout_conversion"].control.sums[0] == 1  # unit 0 bought
 
 
 def test_proportion_column_must_be_binary(tmp_path: Path, spec_dict: dict[str, Any]) -> None:

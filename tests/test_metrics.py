@@ -139,7 +139,10 @@ def test_event_metrics_equal_pandas(
         segment=segment,
     )
     got = table.metrics["m"]
-    for arm, moments in (("control", got.control), ("treatment", got.treatment)):
+    for arm, moments in (
+        ("control", got.control.moments()),
+        ("treatment", got.treatment.moments()),
+    ):
         n, total, total_sq = expected[arm]
         assert moments.n == n
         assert moments.total == pytest.approx(total, rel=1e-12)
@@ -188,8 +191,8 @@ def test_window_and_as_of_edges(tmp_path: Path, spec_dict: dict[str, Any]) -> No
     loaded = _spec(tmp_path, spec_dict, primary)
     table = metrics.compute(data.connect(loaded), loaded, AS_OF)
     got = table.metrics["m"]
-    assert (got.control.n, got.control.total) == (1, 1.0)
-    assert (got.treatment.n, got.treatment.total) == (2, 1020.0)
+    assert (got.control.n, got.control.sums) == (1, (1.0,))
+    assert (got.treatment.n, got.treatment.sums) == (2, (1020.0,))
     assert table.population.units == {"control": 2, "treatment": 2}
 
 
@@ -210,8 +213,8 @@ def test_column_metric_counts_units_with_a_value(
         (units.exposed_at >= LAUNCH) & (units.exposed_at < AS_OF) & units.retained.notna()
     ]
     for arm, moments in (
-        ("control", table.metrics["retention"].control),
-        ("treatment", table.metrics["retention"].treatment),
+        ("control", table.metrics["retention"].control.moments()),
+        ("treatment", table.metrics["retention"].treatment.moments()),
     ):
         values = chosen[chosen.variant == arm].retained
         assert (moments.n, moments.total) == (len(values), values.sum())

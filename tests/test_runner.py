@@ -77,7 +77,10 @@ def test_verdict_is_valid_and_equals_the_truth(
         assert low < effects[guardrail["name"]]["effect"] < high
     assert verdict["registration"]["registered"] and verdict["registration"]["fixture"]
     names = [s["name"] for s in verdict["secondary"]]
-    assert names == ["revenue_per_user", "purchases_per_user"]
+    assert names == ["revenue_per_user", "purchases_per_user", "order_value"]
+    assert primary["cuped"]["applied"] and primary["cuped"]["variance_reduction"] > 0.05
+    assert verdict["sequential"]["information"][-1] == 1.0
+    assert 0.04 < primary["alpha"] < 0.05  # the final look's level after an interim look
 
 
 def test_report_shows_the_verdict_and_loads_nothing_remote(

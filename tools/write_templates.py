@@ -43,6 +43,7 @@ cells = [
     ),
     new_markdown_cell("## Primary metric"),
     new_code_cell("display.primary(result)"),
+    new_code_cell("plots.by_week(result)"),
     new_code_cell("plots.by_exposure_day(result)"),
     new_markdown_cell("## Guardrails"),
     new_code_cell("display.guardrails(result)"),

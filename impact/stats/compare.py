@@ -16,11 +16,23 @@ Examples:
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from scipy import stats as scipy_stats
 
-__all__ = ["Comparison", "Moments", "fieller", "means", "proportions"]
+__all__ = [
+    "Comparison",
+    "CrossMoments",
+    "Moments",
+    "difference",
+    "fieller",
+    "means",
+    "proportions",
+    "ratio_of_means",
+    "ratios",
+    "unavailable",
+    "welch_dof",
+]
 
 
 class Moments(NamedTuple):
@@ -47,6 +59,33 @@ class Moments(NamedTuple):
             return None
         mean = self.total / self.n
         return max(self.total_sq - self.n * mean * mean, 0.0) / (self.n - ddof)
+
+
+class CrossMoments(NamedTuple):
+    """Sufficient statistics of several per-unit variables in one arm.
+
+    Attributes:
+        n: number of units.
+        sums: the sum of each variable.
+        products: the sums of products of each pair of variables (a symmetric matrix).
+    """
+
+    n: int
+    sums: tuple[float, ...]
+    products: tuple[tuple[float, ...], ...]
+
+    def moments(self, index: int = 0) -> Moments:
+        """The moments of one variable."""
+        return Moments(self.n, self.sums[index], self.products[index][index])
+
+    def covariance(self) -> list[list[float]]:
+        """The sample covariance matrix (n - 1 in the denominator)."""
+        k = len(self.sums)
+        means = [total / self.n for total in self.sums]
+        return [
+            [(self.products[i][j] - self.n * means[i] * means[j]) / (self.n - 1) for j in range(k)]
+            for i in range(k)
+        ]
 
 
 class Comparison(NamedTuple):
@@ -95,15 +134,23 @@ def means(control: Moments, treatment: Moments, *, alpha: float) -> Comparison:
     """
     var_c, var_t = control.variance(), treatment.variance()
     if var_c is None or var_t is None:
-        return _unavailable(control, treatment, alpha, "fewer than 2 units in an arm")
+        return unavailable(control.mean, treatment.mean, alpha, "fewer than 2 units in an arm")
     v_c, v_t = var_c / control.n, var_t / treatment.n
     if v_c + v_t == 0:
-        return _unavailable(control, treatment, alpha, "the metric does not vary in either arm")
-    dof = (v_c + v_t) ** 2 / (
-        (v_c * v_c / (control.n - 1) if v_c else 0.0)
-        + (v_t * v_t / (treatment.n - 1) if v_t else 0.0)
+        return unavailable(
+            control.mean, treatment.mean, alpha, "the metric does not vary in either arm"
+        )
+    dof = welch_dof(v_c, control.n - 1, v_t, treatment.n - 1)
+    return difference(
+        control.total / control.n, v_c, treatment.total / treatment.n, v_t, alpha=alpha, dof=dof
     )
-    return _compare(control, treatment, v_c, v_t, scipy_stats.t(dof), alpha, dof)
+
+
+def welch_dof(v_c: float, dof_c: int, v_t: float, dof_t: int) -> float:
+    """Welch-Satterthwaite degrees of freedom from each arm's variance of the mean."""
+    return (v_c + v_t) ** 2 / (
+        (v_c * v_c / dof_c if v_c else 0.0) + (v_t * v_t / dof_t if v_t else 0.0)
+    )
 
 
 def proportions(control: Moments, treatment: Moments, *, alpha: float) -> Comparison:
@@ -112,14 +159,49 @@ def proportions(control: Moments, treatment: Moments, *, alpha: float) -> Compar
     ``total`` is the number of units with the event; ``total_sq`` equals it for 0/1 values.
     """
     if control.n == 0 or treatment.n == 0:
-        return _unavailable(control, treatment, alpha, "an arm has no units")
+        return unavailable(control.mean, treatment.mean, alpha, "an arm has no units")
     p_c, p_t = control.total / control.n, treatment.total / treatment.n
     v_c, v_t = p_c * (1 - p_c) / control.n, p_t * (1 - p_t) / treatment.n
     if v_c + v_t == 0:
-        return _unavailable(
-            control, treatment, alpha, "every unit has the same value in both arms (no variation)"
+        return unavailable(
+            p_c, p_t, alpha, "every unit has the same value in both arms (no variation)"
         )
-    return _compare(control, treatment, v_c, v_t, scipy_stats.norm(), alpha, None)
+    return difference(p_c, v_c, p_t, v_t, alpha=alpha)
+
+
+def ratio_of_means(arm: CrossMoments) -> tuple[float, float] | None:
+    """An arm's ratio sum(a) / sum(b) and the delta-method variance of it.
+
+    Variables 0 and 1 of ``arm`` are the per-unit numerator a and denominator b. The variance
+    is Var(a - R b) / (n * mean(b)^2), which includes the numerator-denominator covariance.
+    None when the arm has fewer than 2 units or its denominator sums to 0.
+    """
+    if arm.n < 2 or arm.sums[1] == 0:
+        return None
+    ratio = arm.sums[0] / arm.sums[1]
+    cov = arm.covariance()
+    linear_var = cov[0][0] - 2 * ratio * cov[0][1] + ratio * ratio * cov[1][1]
+    mean_b = arm.sums[1] / arm.n
+    return ratio, max(linear_var, 0.0) / (arm.n * mean_b * mean_b)
+
+
+def ratios(control: CrossMoments, treatment: CrossMoments, *, alpha: float) -> Comparison:
+    """Difference of ratio metrics (sum of numerators over sum of denominators per arm).
+
+    Delta method with the numerator-denominator covariance, normal quantile.
+    """
+    c, t = ratio_of_means(control), ratio_of_means(treatment)
+    if c is None or t is None:
+        zero = [arm for arm, r in (("control", c), ("treatment", t)) if r is None]
+        return unavailable(
+            control.sums[0] / control.sums[1] if control.sums[1] else None,
+            treatment.sums[0] / treatment.sums[1] if treatment.sums[1] else None,
+            alpha,
+            f"the denominator is zero, or fewer than 2 units, in {' and '.join(zero)}",
+        )
+    if c[1] + t[1] == 0:
+        return unavailable(c[0], t[0], alpha, "the metric does not vary in either arm")
+    return difference(c[0], c[1], t[0], t[1], alpha=alpha)
 
 
 def fieller(
@@ -150,23 +232,27 @@ def fieller(
     return low - 1, high - 1
 
 
-def _compare(
-    control: Moments,
-    treatment: Moments,
-    v_c: float,
-    v_t: float,
-    distribution: Any,
+def difference(
+    mean_c: float,
+    var_mean_c: float,
+    mean_t: float,
+    var_mean_t: float,
+    *,
     alpha: float,
-    dof: float | None,
+    dof: float | None = None,
 ) -> Comparison:
-    """The comparison given each arm's variance of the mean and the reference distribution."""
-    mean_c, mean_t = control.total / control.n, treatment.total / treatment.n
+    """Treatment minus control from each arm's mean and the variance of that mean.
+
+    The interval and test use the t distribution on ``dof`` degrees of freedom, or the
+    normal when ``dof`` is None; the relative interval is Fieller's with the same quantile.
+    """
+    distribution = scipy_stats.norm() if dof is None else scipy_stats.t(dof)
     effect = mean_t - mean_c
-    se = math.sqrt(v_c + v_t)
+    se = math.sqrt(var_mean_c + var_mean_t)
     quantile = float(distribution.ppf(1 - alpha / 2))
     p_value = float(2 * distribution.sf(abs(effect) / se))
     relative = effect / mean_c if mean_c != 0 else None
-    interval = fieller(mean_c, v_c, mean_t, v_t, quantile)
+    interval = fieller(mean_c, var_mean_c, mean_t, var_mean_t, quantile)
     note = ""
     if interval is None:
         note = (
@@ -189,8 +275,8 @@ def _compare(
     )
 
 
-def _unavailable(control: Moments, treatment: Moments, alpha: float, note: str) -> Comparison:
-    mean_c, mean_t = control.mean, treatment.mean
+def unavailable(mean_c: float | None, mean_t: float | None, alpha: float, note: str) -> Comparison:
+    """A comparison that cannot be computed, with the reason in words."""
     effect = mean_t - mean_c if mean_c is not None and mean_t is not None else None
     return Comparison(
         control=mean_c,
