@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -17,18 +18,26 @@ from typing import Any, TypeVar
 import click
 
 from impact import demo as demo_module
+from impact import plan as plan_module
 from impact import registry, runner, scaffold
 from impact import spec as spec_module
-from impact.errors import EXIT_BAD_INPUT, ImpactError, SpecError
+from impact.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, ImpactError, SpecError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = """\b
 Exit codes:
-  0  done, whatever the verdict
-  1  failed while running (the failed notebook is kept under notebooks/<id>/failed/)
-  2  bad input, or data not ready for the checkpoint
+  0    done, whatever the verdict
+  1    failed while running (the failed notebook is kept under notebooks/<id>/failed/)
+  2    bad input, or data not ready for the checkpoint
+  3    another run of the same review holds its lock
+  130  interrupted (SIGINT or SIGTERM); nothing was published
 """
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """Treat SIGTERM (a scheduler stopping the run) like Ctrl-C."""
+    raise KeyboardInterrupt
 
 
 def _one_line_errors(command: F) -> F:
@@ -36,11 +45,17 @@ def _one_line_errors(command: F) -> F:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        previous = signal.signal(signal.SIGTERM, _terminate)
         try:
             return command(*args, **kwargs)
         except ImpactError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted; nothing was published", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
 
@@ -78,7 +93,8 @@ def validate(spec_path: Path) -> None:
         click.echo(f"  secondary: {metric.name}")
 
 
-def _print_published(published: runner.Published) -> None:
+def _print_published(published: runner.Published | None) -> None:
+    assert published is not None  # only scheduled runs skip a review already done
     verdict = published.verdict
     click.echo(
         f"{verdict['spec_id']} {verdict['checkpoint']}: {verdict['outcome']} "
@@ -271,3 +287,36 @@ def status(spec_path: Path) -> None:
     for change in state.changed_fields:
         kind = "DECIDING: the verdict will be invalid" if change["deciding"] else "wording only"
         click.echo(f"  changed {change['field']}: {change['old']!r} -> {change['new']!r} ({kind})")
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@click.option(
+    "--daily-units",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="Eligible units exposed per day once launched (both arms).",
+)
+@_one_line_errors
+def plan(spec_path: Path, daily_units: float) -> None:
+    """Units and days SPEC's final review needs for its target and margins."""
+    loaded = spec_module.load(spec_path)
+    found = plan_module.plan(loaded, daily_units=daily_units)
+    reviews = ", ".join(spec_module.format_duration(days) for days in loaded.reviews)
+    click.echo(
+        f"{loaded.id}: {daily_units:,.0f} units a day, reviews at {reviews}; the final look's "
+        f"level is {found.final_level:.4g} (alpha {loaded.decision.alpha:g} spent over the looks)"
+    )
+    for item in found.metrics:
+        head = f"  {item.role} {item.metric.name}"
+        if item.units is None:
+            click.echo(f"{head}: cannot plan: {item.note}")
+            continue
+        click.echo(
+            f"{head}: {item.units:,} units ({item.units / 2:,.0f} per arm at an even split) "
+            f"for {item.effect:g} at {item.power:.1%} power -> {item.days} days after launch"
+        )
+    for warning in found.warnings:
+        click.echo(f"  warning: {warning}")
+    if not found.warnings:
+        click.echo("  the final review comes late enough for every metric planned")

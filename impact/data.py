@@ -23,7 +23,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from impact.errors import DataError, SpecError
+from impact.errors import DataError, DataNotReady, SpecError
 from impact.spec import LaunchSpec
 
 __all__ = ["Source", "check_contract", "check_ready", "connect", "quote"]
@@ -381,6 +381,17 @@ def _check_metrics(source: Source, spec: LaunchSpec) -> None:
     present = dict(
         con.execute(f"SELECT event, count(*) FROM {EVENTS_VIEW} GROUP BY event").fetchall()
     )
+    if needs_value:
+        valued = sorted({event for m in spec.metrics.all() for event in m.events})
+        listed = ", ".join(exp.Literal.string(event).sql("duckdb") for event in valued)
+        broken = con.execute(
+            f"SELECT count(*) FROM {EVENTS_VIEW} WHERE event IN ({listed}) AND NOT isfinite(value)"
+        ).fetchone()
+        if broken and broken[0]:
+            raise DataError(
+                f"{source.events_name}: column value has {broken[0]} NaN or infinite values in "
+                "the metrics' events; fix them, or drop those rows (a missing value counts as 0)"
+            )
     for event, metric_name in wanted.items():
         if present.get(event):
             continue
@@ -415,7 +426,7 @@ def check_ready(source: Source, spec: LaunchSpec, as_of: dt.datetime, label: str
         return newest or as_of
     if newest is None or newest < as_of - dt.timedelta(days=1):
         seen = f"{newest:%Y-%m-%d %H:%M}" if newest else "nothing"
-        raise DataError(
+        raise DataNotReady(
             f"{source.events_name}: data are not complete for the {label} review: the newest "
             f"event before as_of {as_of:%Y-%m-%d %H:%M} UTC is {seen}; events are needed up "
             f"to {as_of - dt.timedelta(days=1):%Y-%m-%d %H:%M}. Rerun when the data have "

@@ -5,8 +5,11 @@ The hierarchy::
     ImpactError                 anything impact reports to a user in one line
     ├── SpecError               a launch spec or a command-line argument is wrong   (exit 2)
     ├── DataError               the data break the contract or are not ready yet    (exit 2)
+    │   └── DataNotReady        the data end before the checkpoint needs them       (exit 2)
     ├── RegistrationError       a lock file is unreadable or was edited by hand     (exit 2)
+    ├── ReviewLocked            another run of the same review holds its lock       (exit 3)
     └── ReviewFailed            a review notebook failed while running              (exit 1)
+        └── ReviewInterrupted   the run was interrupted (SIGINT, SIGTERM)           (exit 130)
 
 Every message says what is wrong, where (file, field path, table, column) and what would be
 right, so that the CLI can print it as one line with no traceback.
@@ -19,17 +22,24 @@ from pathlib import Path
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_LOCKED",
     "EXIT_OK",
     "DataError",
+    "DataNotReady",
     "ImpactError",
     "RegistrationError",
     "ReviewFailed",
+    "ReviewInterrupted",
+    "ReviewLocked",
     "SpecError",
 ]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_LOCKED = 3
+EXIT_INTERRUPTED = 130
 
 
 class ImpactError(Exception):
@@ -58,10 +68,20 @@ class DataError(ImpactError):
     exit_code = EXIT_BAD_INPUT
 
 
+class DataNotReady(DataError):
+    """The data end before the checkpoint needs them: the review stays due."""
+
+
 class RegistrationError(ImpactError):
     """A registration lock is missing where required, unreadable, or altered."""
 
     exit_code = EXIT_BAD_INPUT
+
+
+class ReviewLocked(ImpactError):
+    """Another run of the same review (spec and checkpoint) is under way."""
+
+    exit_code = EXIT_LOCKED
 
 
 class ReviewFailed(ImpactError):
@@ -92,3 +112,9 @@ class ReviewFailed(ImpactError):
         self.cell_index = cell_index
         self.ename = ename
         self.evalue = evalue
+
+
+class ReviewInterrupted(ReviewFailed):
+    """The run was interrupted; its notebook so far is kept, nothing was published."""
+
+    exit_code = EXIT_INTERRUPTED

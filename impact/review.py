@@ -39,7 +39,15 @@ from impact.verdict import (
     judge_primary,
 )
 
-__all__ = ["ReviewResult", "SecondaryResult", "look_at", "parse_today", "prepare", "run"]
+__all__ = [
+    "ReviewResult",
+    "SecondaryResult",
+    "look_at",
+    "parse_today",
+    "prepare",
+    "run",
+    "sequential_look",
+]
 
 SCHEMA_VERSION = 1
 VERSION = "0.1.0"
@@ -137,6 +145,8 @@ class ReviewResult:
             "schema_version": SCHEMA_VERSION,
             "spec_id": self.spec.id,
             "title": self.spec.title,
+            "owner": self.spec.owner,
+            "design": self.spec.design,
             "checkpoint": self.look.label,
             "final": self.look.final,
             "monitoring": not self.look.registered,
@@ -295,7 +305,7 @@ def run(
         source.close()
     registration = registry.check(spec)
     checks = _checks(spec, table, registration)
-    look = _sequential(spec, look, table)
+    look = sequential_look(spec, look, table)
     assert spec.data.split is not None
     per_arm = len(set(spec.data.split.values())) > 1  # CUPED slope per arm for unequal splits
     analyses = {
@@ -343,7 +353,7 @@ def run(
     )
 
 
-def _sequential(spec: LaunchSpec, look: Look, table: MetricTable) -> Look:
+def sequential_look(spec: LaunchSpec, look: Look, table: MetricTable) -> Look:
     """The look's level from Lan-DeMets O'Brien-Fleming spending on the information fraction.
 
     The information at a look is the number of units whose primary window has ended by its

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -37,20 +39,40 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from traitlets import default
 
-from impact import message
+from impact import message, portfolio
 from impact import review as review_module
-from impact.errors import DataError, ImpactError, RegistrationError, ReviewFailed, SpecError
-from impact.verdict import MIME_TYPE
+from impact.errors import (
+    DataError,
+    DataNotReady,
+    ImpactError,
+    RegistrationError,
+    ReviewFailed,
+    ReviewInterrupted,
+    ReviewLocked,
+    SpecError,
+)
+from impact.spec import LaunchSpec
+from impact.verdict import MIME_TYPE, Look
 
-__all__ = ["Published", "export_html", "extract", "review", "validate_verdict"]
+__all__ = [
+    "Published",
+    "export_html",
+    "extract",
+    "failure_note",
+    "review",
+    "validate_verdict",
+    "verdict_path",
+]
 
 RUNS_FOLDER = ".impact-runs"
+KERNEL_LOG = "kernel.log"
 KERNEL = "python3"
 CELL_TIMEOUT = 600  # seconds per cell
 # Errors raised inside a notebook that mean bad input rather than a failure.
 _INPUT_ERRORS: dict[str, type[ImpactError]] = {
     "SpecError": SpecError,
     "DataError": DataError,
+    "DataNotReady": DataNotReady,
     "RegistrationError": RegistrationError,
 }
 
@@ -75,12 +97,31 @@ class Published:
 
 
 class _LocalKernelManager(AsyncKernelManager):
-    """A kernel on IPC sockets: no TCP ports to collide with parallel runs, nothing on the
-    network."""
+    """A kernel on IPC sockets (no TCP ports to collide with parallel runs, nothing on the
+    network) whose own log goes to ``kernel.log`` in the run folder, not the user's terminal."""
 
     @default("transport")
     def _default_transport(self) -> str:
         return "ipc"
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        folder = Path(kw.get("cwd") or ".")
+        log = (folder / KERNEL_LOG).open("ab")
+        try:
+            kw["stdout"] = kw["stderr"] = log
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:
+            log.close()  # the kernel holds its own copy of the descriptor
+
+
+def verdict_path(output: Path, spec_id: str, label: str) -> Path:
+    """Where a checkpoint's verdict.json is published."""
+    return output / "reports" / spec_id / f"{label}.json"
+
+
+def failure_note(output: Path, spec_id: str, label: str) -> Path:
+    """Where the one-line error of a checkpoint's last failed run is kept."""
+    return output / "notebooks" / spec_id / "failed" / f"{label}.last-error.txt"
 
 
 def _templates() -> Path:
@@ -195,8 +236,12 @@ def review(
     kernel_name: str = KERNEL,
     timeout: int = CELL_TIMEOUT,
     clock: dt.datetime | None = None,
-) -> Published:
+    only_if_missing: bool = False,
+) -> Published | None:
     """Run one review end to end and publish its notebook, report and verdict.json.
+
+    With ``only_if_missing`` (scheduled runs), a checkpoint whose verdict.json exists once the
+    review's lock is held is not run again, and None is returned.
 
     Raises:
         SpecError, DataError, RegistrationError: bad input or data not ready (exit 2).
@@ -208,6 +253,65 @@ def review(
     source.close()
     output = Path(output_dir)
     stamp = started.strftime("%Y%m%dT%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
+    with _review_lock(output, spec.id, look.label):
+        if only_if_missing and verdict_path(output, spec.id, look.label).exists():
+            return None
+        note = failure_note(output, spec.id, look.label)
+        try:
+            published = _run(
+                spec, look, day, spec_path, data_source, output, stamp, kernel_name, timeout
+            )
+        except ReviewFailed as error:
+            if not isinstance(error, ReviewInterrupted):
+                with contextlib.suppress(OSError):
+                    note.parent.mkdir(parents=True, exist_ok=True)
+                    note.write_text(f"{error}\n", encoding="utf-8")
+            raise
+        note.unlink(missing_ok=True)
+    portfolio.write(output, today=day)
+    return published
+
+
+@contextlib.contextmanager
+def _review_lock(output: Path, spec_id: str, label: str) -> Iterator[None]:
+    """Hold ``.impact-runs/<id>-<N>d.lock`` for the run; another holder means exit 3.
+
+    The lock is an advisory ``flock`` on a file in the output folder: the kernel releases it
+    when the process ends, so a crashed run never leaves a stale lock behind.
+    """
+    folder = output / RUNS_FOLDER
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = (folder / f"{spec_id}-{label}.lock").open("a")
+    except OSError as error:
+        raise ReviewFailed(
+            f"{folder}: cannot write in the output folder ({error.strerror}); choose a writable "
+            "--output-dir"
+        ) from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ReviewLocked(
+                f"{spec_id} {label}: another run of this review is under way (lock "
+                f"{handle.name}); wait for it to finish"
+            ) from None
+        yield
+    finally:
+        handle.close()
+
+
+def _run(
+    spec: LaunchSpec,
+    look: Look,
+    day: dt.date,
+    spec_path: str | Path,
+    data_source: str | None,
+    output: Path,
+    stamp: str,
+    kernel_name: str,
+    timeout: int,
+) -> Published:
     run_dir = output / RUNS_FOLDER / f"{spec.id}-{look.label}-{stamp}"
     run_dir.mkdir(parents=True)
     executed = run_dir / f"{look.label}.ipynb"
@@ -230,6 +334,12 @@ def review(
                 log_output=False,
                 kernel_manager_class=_LocalKernelManager,
             )
+        except KeyboardInterrupt:
+            kept = _keep_failed(executed, output, spec.id, look.label, stamp)
+            raise ReviewInterrupted(
+                f"{spec.id} {look.label}: interrupted; nothing was published; {_where(kept)}",
+                notebook=kept,
+            ) from None
         except papermill.PapermillExecutionError as error:
             kept = _keep_failed(executed, output, spec.id, look.label, stamp)
             if error.ename in _INPUT_ERRORS:
@@ -272,14 +382,13 @@ def review(
         destinations = {
             executed: output / "notebooks" / spec.id / f"{look.label}.ipynb",
             html: output / "reports" / spec.id / f"{look.label}.html",
-            verdict_file: output / "reports" / spec.id / f"{look.label}.json",
+            verdict_file: verdict_path(output, spec.id, look.label),
             summary: output / "reports" / spec.id / f"{look.label}.md",
         }
         for staged, destination in destinations.items():
             _publish(staged, destination, stamp)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
-        _remove_if_empty(output / RUNS_FOLDER)
     return Published(
         notebook=destinations[executed],
         report=destinations[html],
@@ -300,6 +409,9 @@ def _keep_failed(executed: Path, output: Path, spec_id: str, label: str, stamp: 
     failed.mkdir(parents=True, exist_ok=True)
     kept = failed / f"{label}-{stamp}.ipynb"
     shutil.move(executed, kept)
+    log = executed.parent / KERNEL_LOG
+    if log.exists():
+        shutil.move(log, kept.with_suffix(".kernel.log"))
     try:
         report = _error_html(nbformat.read(kept, as_version=4))
         kept.with_suffix(".html").write_text(report, encoding="utf-8")
@@ -312,8 +424,3 @@ def _where(kept: Path | None) -> str:
     if kept is None:
         return "no notebook was written (the kernel did not start)"
     return f"notebook kept at {kept}"
-
-
-def _remove_if_empty(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        folder.rmdir()

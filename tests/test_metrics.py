@@ -244,3 +244,96 @@ def test_query_renders_in_other_dialects(tmp_path: Path, spec_dict: dict[str, An
     query = metrics.query(loaded, AS_OF)
     for dialect in ("postgres", "snowflake", "bigquery", "spark"):
         assert "per_unit" in query.sql(dialect)
+
+
+def _per_unit(
+    units: pd.DataFrame,
+    events: pd.DataFrame,
+    event: str,
+    value: str | None,
+    start: pd.Timedelta,
+    end: pd.Timedelta,
+) -> pd.Series:
+    chosen = units[(units.exposed_at >= LAUNCH) & (units.exposed_at < AS_OF)]
+    merged = events.merge(chosen[["unit_id", "exposed_at"]], on="unit_id")
+    if event:
+        merged = merged[merged.event == event]
+    inside = merged[
+        (merged.ts >= merged.exposed_at + start)
+        & (merged.ts < merged.exposed_at + end)
+        & (merged.ts < AS_OF)
+    ]
+    grouped = inside.groupby("unit_id")
+    series = (
+        grouped.size().clip(upper=1).astype(float)
+        if value is None
+        else (grouped.size().astype(float) if value == "count" else grouped.value.sum())
+    )
+    return chosen.set_index("unit_id").join(series.rename("v")).v.fillna(0.0)
+
+
+def test_ratio_cuped_cap_and_weeks_equal_pandas(
+    tmp_path: Path, spec_dict: dict[str, Any], frames: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    units, events = frames
+    spec_dict["data"]["source"] = "data"
+    spec_dict["metrics"] = {
+        "primary": {
+            "name": "m",
+            "kind": "mean",
+            "event": "buy",
+            "value": "sum",
+            "window": "14d",
+            "target": 0.01,
+            "direction": "increase",
+            "cuped": True,
+            "cap": 0.9,
+        },
+        "secondary": [
+            {
+                "name": "r",
+                "kind": "ratio",
+                "numerator": {"event": "buy", "value": "sum"},
+                "denominator": {"event": "visit", "value": "count"},
+                "window": "7d",
+                "direction": "increase",
+            }
+        ],
+    }
+    loaded = spec_module.load(write_spec(tmp_path, spec_dict))
+    table = metrics.compute(data.connect(loaded), loaded, AS_OF)
+    chosen = units[(units.exposed_at >= LAUNCH) & (units.exposed_at < AS_OF)].set_index("unit_id")
+    day = pd.Timedelta(days=1)
+    # primary: capped mean with CUPED covariates, mature = window of 14 days ended
+    mature = chosen.exposed_at + 14 * day <= AS_OF
+    y = _per_unit(units, events, "buy", "sum", 0 * day, 14 * day)
+    pre = _per_unit(units, events, "buy", "sum", -14 * day, 0 * day)
+    history = _per_unit(units, events, "", None, -14 * day, 0 * day)
+    caps = {
+        name: float(np.quantile(values[mature], 0.9)) for name, values in (("y", y), ("pre_y", pre))
+    }
+    got = table.metrics["m"]
+    assert got.variables == ("y", "pre_y", "history")
+    assert got.caps == pytest.approx(caps)
+    columns = [y.clip(upper=caps["y"]), pre.clip(upper=caps["pre_y"]), history]
+    for arm, moments in (("control", got.control), ("treatment", got.treatment)):
+        rows = mature & (chosen.variant == arm)
+        matrix = np.column_stack([c[rows] for c in columns])
+        assert moments.n == rows.sum()
+        assert moments.sums == pytest.approx(tuple(matrix.sum(axis=0)), rel=1e-12)
+        assert np.array(moments.products) == pytest.approx(matrix.T @ matrix, rel=1e-12)
+    # the novelty check: the same mature units, events of each week of the window
+    for week, (start, end) in enumerate(((0, 7), (7, 14))):
+        weekly = _per_unit(units, events, "buy", "sum", start * day, end * day)
+        for arm, moments in zip(("control", "treatment"), got.weeks[week], strict=True):
+            rows = mature & (chosen.variant == arm)
+            assert moments.total == pytest.approx(weekly[rows].sum(), rel=1e-12)
+    # secondary: a ratio with two events
+    mature = chosen.exposed_at + 7 * day <= AS_OF
+    num = _per_unit(units, events, "buy", "sum", 0 * day, 7 * day)
+    den = _per_unit(units, events, "visit", "count", 0 * day, 7 * day)
+    ratio = table.metrics["r"]
+    for arm, moments in (("control", ratio.control), ("treatment", ratio.treatment)):
+        rows = mature & (chosen.variant == arm)
+        assert moments.sums == pytest.approx((num[rows].sum(), den[rows].sum()), rel=1e-12)
+        assert moments.products[0][1] == pytest.approx((num[rows] * den[rows]).sum(), rel=1e-12)

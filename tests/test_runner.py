@@ -55,7 +55,7 @@ def test_review_exits_0_and_prints_where_the_report_is(
     report = workspace / "reports" / "demo-checkout" / "56d.html"
     assert f"report:  {report.resolve()}" in first_run.stdout
     assert (workspace / "notebooks" / "demo-checkout" / "56d.ipynb").is_file()
-    assert not (workspace / ".impact-runs").exists()
+    assert not [p for p in (workspace / ".impact-runs").iterdir() if p.is_dir()]
 
 
 def test_verdict_is_valid_and_equals_the_truth(
@@ -197,7 +197,7 @@ def test_a_failed_run_keeps_its_notebook_and_the_last_good_report(
             kernel_name="no-such-kernel",
         )
     assert report.read_bytes() == before
-    assert not (workspace / ".impact-runs").exists()
+    assert not [p for p in (workspace / ".impact-runs").iterdir() if p.is_dir()]
 
 
 def test_data_not_ready_is_bad_input(tmp_path: Path) -> None:

@@ -1,0 +1,205 @@
+"""reports/index.html: every launch, its latest verdict, what is due next, and the hit rate.
+
+The page is built from the published verdicts alone (``reports/<id>/<N>d.json``), so any
+review, scheduled or by hand, can rebuild it. Like the reports, it is one self-contained
+HTML file: no scripts, inline styles, every string escaped.
+
+The hit rate: of the launches whose deciding review (the final one, or an interim look that
+shipped or reverted) is not invalid, the share whose primary metric met its target.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["HitRate", "deciding", "hit_rate", "load_verdicts", "render", "write"]
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1b1b;
+  max-width: 72rem; margin: 0 auto; padding: 1rem; line-height: 1.45; }
+table { border-collapse: collapse; width: 100%; font-size: 0.92rem; }
+th, td { border-bottom: 1px solid #d0d0d0; padding: 0.35rem 0.5rem; text-align: left;
+  vertical-align: top; }
+.hit { font-size: 1.1rem; }
+.note { color: #555; font-size: 0.88rem; }
+@media (max-width: 480px) { table { font-size: 0.8rem; } th, td { padding: 0.2rem; } }
+"""
+MARK = {"ship": "✔", "iterate": "↻", "revert": "✖", "keep_running": "…", "invalid": "⚠"}
+
+
+def load_verdicts(output: Path) -> list[dict[str, Any]]:
+    """Every published verdict under ``output/reports`` (history folders excluded)."""
+    found = []
+    for path in sorted((output / "reports").glob("*/*.json")):
+        try:
+            verdict = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(verdict, dict) and verdict.get("schema_version") == 1:
+            verdict["_report"] = f"{path.parent.name}/{path.stem}.html"
+            found.append(verdict)
+    return found
+
+
+def _days(verdict: dict[str, Any]) -> int:
+    return int(str(verdict["checkpoint"]).rstrip("d"))
+
+
+def _by_launch(verdicts: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    launches: dict[str, list[dict[str, Any]]] = {}
+    for verdict in verdicts:
+        launches.setdefault(verdict["spec_id"], []).append(verdict)
+    return {key: sorted(value, key=_days) for key, value in sorted(launches.items())}
+
+
+def deciding(reviews: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A launch's deciding review: the first interim ship or revert, else the final review."""
+    registered = [v for v in reviews if not v.get("monitoring")]
+    for verdict in registered:
+        if verdict["outcome"] in ("ship", "revert"):
+            return verdict
+    finals = [v for v in registered if v.get("final")]
+    return finals[0] if finals else None
+
+
+@dataclass(frozen=True)
+class HitRate:
+    """k of n launches met their target (n excludes undecided and invalid launches)."""
+
+    hits: int
+    decided: int
+
+    def __str__(self) -> str:
+        if not self.decided:
+            return "no decided launches yet"
+        return f"{self.hits / self.decided:.0%} ({self.hits} of {self.decided})"
+
+
+def hit_rate(verdicts: Iterable[dict[str, Any]], *, since: dt.date | None = None) -> HitRate:
+    """The share of decided, valid launches whose primary met its target.
+
+    Args:
+        verdicts: published verdicts of any launches and checkpoints.
+        since: count only launches whose deciding review's as_of is on or after this date.
+    """
+    hits = decided = 0
+    for reviews in _by_launch(verdicts).values():
+        verdict = deciding(reviews)
+        if verdict is None or verdict["outcome"] == "invalid":
+            continue
+        if since is not None and dt.date.fromisoformat(verdict["as_of"]) < since:
+            continue
+        decided += 1
+        primary = verdict.get("primary") or {}
+        adoption = verdict.get("adoption") or {}
+        hits += primary.get("status") == "target_met" if primary else bool(adoption.get("met"))
+    return HitRate(hits, decided)
+
+
+def _el(tag: str, text: str = "", **attributes: str) -> ET.Element:
+    element = ET.Element(tag, {key.rstrip("_"): value for key, value in attributes.items()})
+    element.text = text
+    return element
+
+
+def _row(cells: list[ET.Element | str], header: bool = False) -> ET.Element:
+    row = ET.Element("tr")
+    for cell in cells:
+        holder = ET.SubElement(row, "th" if header else "td")
+        if isinstance(cell, str):
+            holder.text = cell
+        else:
+            holder.append(cell)
+    return row
+
+
+def render(verdicts: list[dict[str, Any]], *, today: dt.date) -> str:
+    """The portfolio page as HTML text."""
+    launches = _by_launch(verdicts)
+    html = ET.Element("html", lang="en")
+    head = ET.SubElement(html, "head")
+    head.append(_el("meta", charset="utf-8"))
+    head.append(_el("meta", name="viewport", content="width=device-width, initial-scale=1"))
+    head.append(_el("title", "Launch portfolio"))
+    head.append(_el("style", STYLE))
+    body = ET.SubElement(html, "body")
+    body.append(_el("h1", "Launch portfolio"))
+    six_months = today - dt.timedelta(days=183)
+    hit = _el("p", "", class_="hit")
+    hit.append(_el("strong", "Hit rate: "))
+    ET.SubElement(hit, "span").text = (
+        f"{hit_rate(verdicts)} of decided launches met their target; last 6 months: "
+        f"{hit_rate(verdicts, since=six_months)}."
+    )
+    body.append(hit)
+    body.append(
+        _el(
+            "p",
+            "A launch counts once its deciding review (the final one, or an interim look that "
+            "shipped or reverted) is in and not invalid.",
+            class_="note",
+        )
+    )
+    table = ET.SubElement(body, "table")
+    table.append(
+        _row(["launch", "owner", "design", "latest verdict", "review", "next review"], True)
+    )
+    upcoming = []
+    for spec_id, reviews in launches.items():
+        latest = reviews[-1]
+        link = _el(
+            "a",
+            f"{MARK.get(latest['outcome'], '')} {latest['outcome'].replace('_', ' ')}",
+            href=latest["_report"],
+        )
+        verdict_cell = ET.Element("span")
+        verdict_cell.append(link)
+        link.tail = f" ({latest['action']})"
+        title = f"{latest.get('title', spec_id)} ({spec_id})"
+        decided = deciding(reviews)
+        next_review = latest.get("next_review")
+        if decided is not None and decided["outcome"] in ("ship", "revert"):
+            next_review = None
+        table.append(
+            _row(
+                [
+                    title,
+                    str(latest.get("owner", "")),
+                    str(latest.get("design", "")),
+                    verdict_cell,
+                    f"{latest['checkpoint']} (as of {latest['as_of']})",
+                    next_review or "none",
+                ]
+            )
+        )
+        if next_review:
+            upcoming.append((next_review, title))
+    body.append(_el("h2", "Upcoming reviews"))
+    listing = ET.SubElement(body, "ul")
+    for date, title in sorted(upcoming):
+        listing.append(_el("li", f"{date}: {title}"))
+    if not upcoming:
+        listing.append(_el("li", "none scheduled among the reviewed launches"))
+    body.append(_el("p", "Launches not reviewed yet are listed by impact due.", class_="note"))
+    return "<!DOCTYPE html>\n" + ET.tostring(html, encoding="unicode", method="html") + "\n"
+
+
+def write(output: Path, *, today: dt.date | None = None) -> Path:
+    """Rebuild ``output/reports/index.html`` atomically; return its path."""
+    verdicts = load_verdicts(output)
+    reference = today or max(
+        (dt.date.fromisoformat(v["as_of"]) for v in verdicts), default=dt.date(1970, 1, 1)
+    )
+    path = output / "reports" / "index.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".index.{os.getpid()}.html")
+    staged.write_text(render(verdicts, today=reference), encoding="utf-8")
+    os.replace(staged, path)
+    return path

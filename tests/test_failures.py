@@ -1,0 +1,121 @@
+"""Failures while running: another run holds the lock, an interrupt, a failing cell."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import DEMO_SPEC
+
+from impact import demo, runner
+from impact.errors import ReviewFailed
+
+TODAY = "2026-11-26"
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("failures")
+    demo.generate(root / "data" / "demo", units=4000)
+    (root / "specs").mkdir()
+    shutil.copyfile(DEMO_SPEC, root / "specs" / "demo-checkout.yaml")
+    runner.review(root / "specs" / "demo-checkout.yaml", today=TODAY, output_dir=root)
+    return root
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "impact", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _report(workspace: Path) -> bytes:
+    return (workspace / "reports" / "demo-checkout" / "56d.html").read_bytes()
+
+
+def test_a_second_run_of_the_same_review_exits_3(workspace: Path) -> None:
+    lock = workspace / ".impact-runs" / "demo-checkout-56d.lock"
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        process = _cli("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=workspace)
+        _, err = process.communicate(timeout=120)
+    assert process.returncode == 3, err
+    assert err.strip() == (
+        f"error: demo-checkout 56d: another run of this review is under way (lock {lock.relative_to(workspace)}); wait for it to finish"
+    )
+
+
+def test_runs_of_different_reviews_do_not_interfere(workspace: Path) -> None:
+    first = _cli(
+        "review", "specs/demo-checkout.yaml", "--today", TODAY, "--checkpoint", "28d", cwd=workspace
+    )
+    second = _cli(
+        "review", "specs/demo-checkout.yaml", "--today", TODAY, "--checkpoint", "42d", cwd=workspace
+    )
+    for process in (first, second):
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    assert json.loads((workspace / "reports" / "demo-checkout" / "42d.json").read_text())[
+        "monitoring"
+    ]
+
+
+def test_sigterm_exits_130_keeps_the_notebook_and_the_last_report(workspace: Path) -> None:
+    before = _report(workspace)
+    failed = workspace / "notebooks" / "demo-checkout" / "failed"
+    already = set(failed.glob("*.ipynb")) if failed.exists() else set()
+    process = _cli("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=workspace)
+    runs = workspace / ".impact-runs"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if any(p.is_dir() and list(p.glob("*.ipynb")) for p in runs.iterdir()):
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert _report(workspace) == before
+    assert set(failed.glob("*.ipynb")) - already
+    assert not [p for p in runs.iterdir() if p.is_dir()]
+
+
+def test_a_failing_cell_keeps_its_notebook_and_an_error_report(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _report(workspace)
+    templates = tmp_path / "templates"
+    shutil.copytree(Path(runner.__file__).parent / "templates", templates)
+    notebook = nbformat.read(templates / "experiment.ipynb", as_version=4)
+    notebook.cells.insert(3, nbformat.v4.new_code_cell("raise RuntimeError('boom')"))
+    nbformat.write(notebook, templates / "experiment.ipynb")
+    monkeypatch.setattr(runner, "_templates", lambda: templates)
+    with pytest.raises(
+        ReviewFailed, match=r"the review failed in cell 4 \(RuntimeError: boom\); notebook kept at"
+    ) as raised:
+        runner.review(workspace / "specs" / "demo-checkout.yaml", today=TODAY, output_dir=workspace)
+    kept = raised.value.notebook
+    assert kept is not None and kept.is_file() and kept.with_suffix(".html").is_file()
+    assert "boom" in kept.with_suffix(".html").read_text()
+    assert raised.value.exit_code == 1
+    assert _report(workspace) == before
+
+
+def test_an_unwritable_output_folder_is_one_line(workspace: Path, tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where a folder should be")
+    with pytest.raises(ReviewFailed, match=r"cannot write in the output folder"):
+        runner.review(workspace / "specs" / "demo-checkout.yaml", today=TODAY, output_dir=blocked)
