@@ -16,12 +16,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from tqdm import tqdm
 
 from impact import demo as demo_module
 from impact import plan as plan_module
-from impact import registry, runner, scaffold
+from impact import portfolio, registry, runner, scaffold, schedule
+from impact import review as review_module
 from impact import spec as spec_module
-from impact.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, ImpactError, SpecError
+from impact.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    ImpactError,
+    SpecError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -320,3 +329,118 @@ def plan(spec_path: Path, daily_units: float) -> None:
         click.echo(f"  warning: {warning}")
     if not found.warnings:
         click.echo("  the final review comes late enough for every metric planned")
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("specs_dir", default="specs", type=click.Path(path_type=Path))
+@click.option("--today", help="The clock, YYYY-MM-DD (default: today's UTC date).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where reports/ are.",
+)
+@_one_line_errors
+def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> None:
+    """List every review of the specs under SPECS_DIR: upcoming, due, done, decided, failed.
+
+    Specs that do not load are listed as errors; the exit code is then 2.
+    """
+    day = review_module.parse_today(today)
+    specs, problems = schedule.find_specs(specs_dir)
+    found = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
+    if as_json:
+        listing = {
+            "today": day.isoformat(),
+            "reviews": [entry.to_json() for entry in found],
+            "errors": [{"spec": str(p.path), "error": p.message} for p in problems],
+        }
+        click.echo(json.dumps(listing, indent=2))
+    else:
+        click.echo(f"{'launch':28} {'review':7} {'date':10}  {'state':9} detail")
+        for entry in found:
+            click.echo(
+                f"{entry.spec.id:28} {entry.label:7} {entry.date}  {entry.state:9} {entry.detail}"
+            )
+        for problem in problems:
+            click.echo(f"error: {problem.message}")
+    if problems:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@main.command(name="run", epilog=EXIT_CODES)
+@click.argument("specs_dir", default="specs", type=click.Path(path_type=Path))
+@click.option(
+    "--due",
+    "only_due",
+    is_flag=True,
+    required=True,
+    help="Run every review that is due (or failed before) and not done.",
+)
+@click.option("--today", help="The clock, YYYY-MM-DD (default: today's UTC date).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Reviews run at once, each in its own process.",
+)
+@click.option(
+    "--notify",
+    metavar="URL",
+    help='Post each new verdict as {"text": ...} to this webhook (Slack, Teams).',
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where notebooks/ and reports/ go.",
+)
+@_one_line_errors
+def run_due(
+    specs_dir: Path,
+    only_due: bool,
+    today: str | None,
+    jobs: int,
+    notify: str | None,
+    output_dir: Path,
+) -> None:
+    """Run the due reviews of the specs under SPECS_DIR; print a summary.
+
+    Exit 0 when every review ran (or is waiting for data), 1 when any failed, 3 when one was
+    locked by another run and none failed.
+    """
+    day = review_module.parse_today(today)
+    wanted, problems = schedule.due_entries(specs_dir, today=day, output=output_dir)
+    for problem in problems:
+        click.echo(f"error: {problem.message}", err=True)
+    records: list[schedule.RunRecord] = []
+    interactive = sys.stderr.isatty()
+    with tqdm(total=len(wanted), disable=not interactive, unit="review") as progress:
+        for record in schedule.run_due(wanted, today=day, output=output_dir, jobs=jobs):
+            records.append(record)
+            progress.update()
+            if not interactive:
+                click.echo(
+                    f"{record.spec_id} {record.label}: {record.status} {record.detail}", err=True
+                )
+            if notify and record.summary:
+                try:
+                    schedule.notify(notify, record.summary)
+                except OSError as error:
+                    click.echo(f"warning: could not notify {notify}: {error}", err=True)
+    portfolio.write(output_dir, today=day)
+    click.echo(f"{'launch':28} {'review':7} {'status':10} detail")
+    for record in sorted(records, key=lambda r: (r.spec_id, r.label)):
+        detail = record.detail if record.status == "done" else record.detail[:160]
+        click.echo(f"{record.spec_id:28} {record.label:7} {record.status:10} {detail}")
+    if not records:
+        click.echo("nothing is due")
+    statuses = {record.status for record in records}
+    if statuses & {"failed", "bad_input"} or problems:
+        sys.exit(EXIT_FAILED)
+    if "locked" in statuses:
+        sys.exit(EXIT_LOCKED)

@@ -33,6 +33,7 @@ __all__ = [
     "ReviewInterrupted",
     "ReviewLocked",
     "SpecError",
+    "one_line",
 ]
 
 EXIT_OK = 0
@@ -42,10 +43,21 @@ EXIT_LOCKED = 3
 EXIT_INTERRUPTED = 130
 
 
+def one_line(text: str) -> str:
+    """The text with line breaks escaped, so that a message stays on one line."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 class ImpactError(Exception):
-    """Base class: a problem impact explains in one line."""
+    """Base class: a problem impact explains in one line.
+
+    Line breaks in the message (a key or value from a spec can hold one) are escaped.
+    """
 
     exit_code: int = EXIT_FAILED
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(one_line(str(message)), *args)
 
 
 class SpecError(ImpactError):
@@ -59,7 +71,7 @@ class SpecError(ImpactError):
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
-        self.problems = problems or [message]
+        self.problems = [one_line(problem) for problem in problems or [message]]
 
 
 class DataError(ImpactError):

@@ -120,6 +120,16 @@ def _row(cells: list[ET.Element | str], header: bool = False) -> ET.Element:
     return row
 
 
+def _registration(verdict: dict[str, Any]) -> str:
+    registration = verdict.get("registration") or {}
+    if not registration.get("registered"):
+        return "not registered"
+    if any(change.get("deciding") for change in registration.get("changed_fields", [])):
+        return "changed after registration"
+    late = " after launch" if registration.get("registered_after_launch") else ""
+    return f"registered {str(registration.get('registered_at', ''))[:10]}{late}"
+
+
 def render(verdicts: list[dict[str, Any]], *, today: dt.date) -> str:
     """The portfolio page as HTML text."""
     launches = _by_launch(verdicts)
@@ -173,6 +183,7 @@ def render(verdicts: list[dict[str, Any]], *, today: dt.date) -> str:
                     title,
                     str(latest.get("owner", "")),
                     str(latest.get("design", "")),
+                    _registration(latest),
                     verdict_cell,
                     f"{latest['checkpoint']} (as of {latest['as_of']})",
                     next_review or "none",

@@ -15,20 +15,35 @@ spec with an id already taken.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import json
+import multiprocessing
+import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
+from impact import message, runner
 from impact import spec as spec_module
-from impact.errors import SpecError
+from impact.errors import DataNotReady, ImpactError, ReviewFailed, ReviewLocked, SpecError
 from impact.runner import failure_note, verdict_path
 from impact.spec import LaunchSpec
 
-__all__ = ["Entry", "Problem", "entries", "find_specs"]
+__all__ = [
+    "Entry",
+    "Problem",
+    "RunRecord",
+    "due_entries",
+    "entries",
+    "find_specs",
+    "notify",
+    "run_due",
+    "run_one",
+]
 
 State = Literal["upcoming", "due", "done", "decided", "failed"]
 DECIDING = ("ship", "revert")
@@ -140,3 +155,94 @@ def _outcome(path: Path) -> str:
         return str(json.loads(path.read_text(encoding="utf-8")).get("outcome", "?"))
     except (OSError, ValueError):
         return "unreadable verdict.json"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What happened to one due review in ``impact run --due``.
+
+    Attributes:
+        spec_id: the launch.
+        label: the checkpoint.
+        status: done, skipped (done by another run meanwhile), not_ready, locked,
+            bad_input or failed.
+        detail: the outcome (done) or the one-line error.
+        exit_code: the exit code this review alone would have had.
+        summary: verdict.md's text for a new verdict (for notifications), else "".
+    """
+
+    spec_id: str
+    label: str
+    status: str
+    detail: str
+    exit_code: int
+    summary: str = ""
+
+
+def run_one(spec_path: str, spec_id: str, label: str, today: str, output: str) -> RunRecord:
+    """Run one scheduled review; every outcome becomes a record, never an exception.
+
+    A module-level function, so worker processes can run it.
+    """
+    try:
+        published = runner.review(
+            spec_path, checkpoint=label, today=today, output_dir=output, only_if_missing=True
+        )
+    except DataNotReady as error:
+        return RunRecord(spec_id, label, "not_ready", str(error), error.exit_code)
+    except ReviewLocked as error:
+        return RunRecord(spec_id, label, "locked", str(error), error.exit_code)
+    except ReviewFailed as error:
+        return RunRecord(spec_id, label, "failed", str(error), error.exit_code)
+    except ImpactError as error:
+        return RunRecord(spec_id, label, "bad_input", str(error), error.exit_code)
+    if published is None:
+        return RunRecord(spec_id, label, "skipped", "done by another run", 0)
+    verdict = published.verdict
+    text = message.markdown(verdict, str(published.report.resolve()))
+    return RunRecord(verdict["spec_id"], label, "done", verdict["outcome"], 0, text)
+
+
+def due_entries(folder: Path, *, today: dt.date, output: Path) -> tuple[list[Entry], list[Problem]]:
+    """The checkpoints ``impact run --due`` should run: due and failed ones."""
+    specs, problems = find_specs(folder)
+    wanted = [
+        entry
+        for loaded in specs
+        for entry in entries(loaded, today=today, output=output)
+        if entry.state in ("due", "failed")
+    ]
+    return wanted, problems
+
+
+def run_due(wanted: list[Entry], *, today: dt.date, output: Path, jobs: int) -> Iterator[RunRecord]:
+    """Run the wanted reviews in ``jobs`` worker processes, yielding records as they finish.
+
+    One failing review never stops the others; each review holds its own lock, so two
+    schedulers never run the same review twice.
+    """
+    calls = [(str(e.spec.path), e.spec.id, e.label, today.isoformat(), str(output)) for e in wanted]
+    if jobs <= 1:
+        for call in calls:
+            yield run_one(*call)
+        return
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [pool.submit(run_one, *call) for call in calls]
+        for future in concurrent.futures.as_completed(futures):
+            yield future.result()
+
+
+def notify(url: str, text: str, *, timeout: float = 10.0) -> None:
+    """POST ``{"text": text}``: the payload Slack and Teams incoming webhooks accept.
+
+    Raises:
+        OSError: the webhook could not be reached or refused the message.
+    """
+    body = json.dumps({"text": text}).encode("utf-8")
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        if response.status >= 300:
+            raise OSError(f"the webhook answered {response.status}")

@@ -119,3 +119,39 @@ def test_an_unwritable_output_folder_is_one_line(workspace: Path, tmp_path: Path
     blocked.write_text("a file where a folder should be")
     with pytest.raises(ReviewFailed, match=r"cannot write in the output folder"):
         runner.review(workspace / "specs" / "demo-checkout.yaml", today=TODAY, output_dir=blocked)
+
+
+@pytest.mark.parametrize(
+    ("cell", "timeout", "message"),
+    [
+        ("import os\nos._exit(1)", 600, r"the notebook could not run \(DeadKernelError"),
+        ("import time\ntime.sleep(30)", 2, r"the notebook could not run \(CellTimeoutError"),
+    ],
+    ids=["dead kernel", "timeout"],
+)
+def test_a_dead_kernel_or_a_timeout_fails_cleanly(
+    workspace: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cell: str,
+    timeout: int,
+    message: str,
+) -> None:
+    before = _report(workspace)
+    templates = tmp_path / "templates"
+    shutil.copytree(Path(runner.__file__).parent / "templates", templates)
+    notebook = nbformat.read(templates / "experiment.ipynb", as_version=4)
+    notebook.cells.insert(3, nbformat.v4.new_code_cell(cell))
+    nbformat.write(notebook, templates / "experiment.ipynb")
+    monkeypatch.setattr(runner, "_templates", lambda: templates)
+    with pytest.raises(ReviewFailed, match=message) as raised:
+        runner.review(
+            workspace / "specs" / "demo-checkout.yaml",
+            today=TODAY,
+            output_dir=workspace,
+            timeout=timeout,
+        )
+    assert raised.value.exit_code == 1
+    assert raised.value.notebook is not None and raised.value.notebook.is_file()
+    assert _report(workspace) == before
+    assert not [p for p in (workspace / ".impact-runs").iterdir() if p.is_dir()]

@@ -1,0 +1,71 @@
+"""Scheduling speed: 20 small launches run with --jobs 2 against --jobs 1, in one run.
+
+    .venv/bin/python benchmarks/portfolio.py [--launches 20] [--units 3000]
+
+Prints both wall times and their ratio (the machine is shared, so only the ratio is
+meaningful).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from impact import demo
+
+SPEC = Path(__file__).resolve().parent.parent / "specs" / "demo-checkout.yaml"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--launches", type=int, default=20)
+    parser.add_argument("--units", type=int, default=3000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        data = base / "data"
+        demo.generate(data, units=args.units)
+        timings = {}
+        for jobs in (1, 2):
+            root = base / f"jobs{jobs}"
+            (root / "specs").mkdir(parents=True)
+            for index in range(args.launches):
+                document = yaml.safe_load(SPEC.read_text())
+                document["id"] = f"launch-{index:02d}"
+                document["data"]["source"] = str(data)
+                (root / "specs" / f"launch-{index:02d}.yaml").write_text(yaml.safe_dump(document))
+            started = time.perf_counter()
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "impact",
+                    "run",
+                    "--due",
+                    "specs",
+                    "--today",
+                    "2026-11-26",
+                    "--jobs",
+                    str(jobs),
+                ],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            timings[jobs] = time.perf_counter() - started
+            if done.returncode != 0:
+                sys.exit(f"--jobs {jobs} failed: {done.stderr[-500:]}")
+            reviews = len(list((root / "reports").glob("*/*.json")))
+            print(f"--jobs {jobs}: {reviews} reviews in {timings[jobs]:.1f} s", flush=True)
+        print(f"ratio --jobs 2 / --jobs 1: {timings[2] / timings[1]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,280 @@
+"""Scheduling: due states, run --due in parallel, webhooks, the portfolio and its hit rate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import DEMO_SPEC
+
+from impact import demo, portfolio, runner, schedule
+from impact import spec as spec_module
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("data") / "demo"
+    demo.generate(folder, units=3000)
+    return folder
+
+
+def _launches(root: Path, data: Path, count: int = 3) -> Path:
+    """``count`` launches on the same data, with launch dates a week apart."""
+    specs = root / "specs"
+    (specs / "team").mkdir(parents=True)
+    for index in range(count):
+        document = yaml.safe_load(DEMO_SPEC.read_text())
+        document["id"] = f"launch-{index}"
+        document["title"] = f"Launch {index}"
+        document["data"]["source"] = str(data)
+        folder = specs / "team" if index % 2 else specs
+        (folder / f"launch-{index}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    return specs
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "impact", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+
+
+@pytest.mark.parametrize(
+    ("today", "states"),
+    [
+        ("2026-09-28", ["upcoming", "upcoming"]),
+        ("2026-09-29", ["due", "upcoming"]),
+        ("2026-10-26", ["due", "upcoming"]),
+        ("2026-10-27", ["due", "due"]),
+    ],
+)
+def test_states_at_the_checkpoint_boundaries(
+    tmp_path: Path, data: Path, today: str, states: list[str]
+) -> None:
+    specs = _launches(tmp_path, data, count=1)
+    loaded = spec_module.load(specs / "launch-0.yaml")
+    found = schedule.entries(loaded, today=dt.date.fromisoformat(today), output=tmp_path)
+    assert [e.state for e in found] == states
+    assert [e.date.isoformat() for e in found] == ["2026-09-29", "2026-10-27"]
+
+
+def _verdict(output: Path, spec_id: str, label: str, outcome: str) -> None:
+    path = runner.verdict_path(output, spec_id, label)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"schema_version": 1, "outcome": outcome}))
+
+
+def test_done_decided_and_failed(tmp_path: Path, data: Path) -> None:
+    loaded = spec_module.load(_launches(tmp_path, data, count=1) / "launch-0.yaml")
+    today = dt.date(2026, 11, 26)
+    _verdict(tmp_path, "launch-0", "28d", "ship")
+    assert [
+        (e.state, e.detail) for e in schedule.entries(loaded, today=today, output=tmp_path)
+    ] == [
+        ("done", "ship"),
+        ("decided", "ship at 28d"),
+    ]
+    _verdict(tmp_path, "launch-0", "28d", "keep_running")
+    note = runner.failure_note(tmp_path, "launch-0", "56d")
+    note.parent.mkdir(parents=True)
+    note.write_text("launch-0 56d: the review failed in cell 4 (RuntimeError: boom)\n")
+    assert [e.state for e in schedule.entries(loaded, today=today, output=tmp_path)] == [
+        "done",
+        "failed",
+    ]
+
+
+def test_a_folder_with_invalid_specs_is_listed_whole(tmp_path: Path, data: Path) -> None:
+    specs = _launches(tmp_path, data, count=3)
+    (specs / "broken.yaml").write_text("spec_version: 1\nid: [unclosed\n")
+    (specs / "copy.yaml").write_text((specs / "launch-0.yaml").read_text())
+    (specs / "notes.yaml").write_text("just: a yaml file\n")
+    done = _cli("due", "specs", "--today", "2026-11-26", "--json", cwd=tmp_path)
+    assert done.returncode == 2
+    listing = json.loads(done.stdout)
+    assert sorted({r["spec_id"] for r in listing["reviews"]}) == [
+        "launch-0",
+        "launch-1",
+        "launch-2",
+    ]
+    errors = {Path(e["spec"]).name: e["error"] for e in listing["errors"]}
+    # files are read in sorted order: copy.yaml takes the id first
+    assert set(errors) == {"broken.yaml", "launch-0.yaml"}
+    assert "invalid YAML" in errors["broken.yaml"]
+    assert "id: 'launch-0' is taken by" in errors["launch-0.yaml"]
+
+
+def _strip(verdict: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in verdict.items() if k != "run"}
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    received: list[dict[str, Any]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_run_due_with_jobs_1_and_2_gives_the_same_verdicts(
+    tmp_path: Path, data: Path, webhook: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, received = webhook
+    results = {}
+    for jobs in (1, 2):
+        root = tmp_path / f"jobs{jobs}"
+        _launches(root, data, count=3)
+        args = ["run", "--due", "specs", "--today", "2026-11-26", "--jobs", str(jobs)]
+        if jobs == 2:
+            args += ["--notify", url]
+        done = _cli(*args, cwd=root)
+        assert done.returncode == 0, done.stderr
+        results[jobs] = {
+            p.relative_to(root).as_posix(): _strip(json.loads(p.read_text()))
+            for p in sorted((root / "reports").glob("*/*.json"))
+        }
+        again = _cli("run", "--due", "specs", "--today", "2026-11-26", cwd=root)
+        assert again.returncode == 0 and "nothing is due" in again.stdout  # idempotent
+        index = (root / "reports" / "index.html").read_text()
+        assert "Launch 0 (launch-0)" in index and "<script" not in index
+    assert len(results[1]) == 6
+    assert results[1] == results[2]
+    assert len(received) == 6
+    assert all(set(message) == {"text"} for message in received)
+    assert any(message["text"].startswith("*Launch 1*: 56d final review:") for message in received)
+
+
+def test_a_failing_review_leaves_the_others(tmp_path: Path, data: Path) -> None:
+    specs = _launches(tmp_path, data, count=2)
+    broken = specs / "launch-0.yaml"
+    broken.write_text(broken.read_text().replace("event: purchase\n", "event: purchse\n", 1))
+    done = _cli("run", "--due", "specs", "--today", "2026-11-26", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "launch-0" in done.stdout and "bad_input" in done.stdout
+    assert (tmp_path / "reports" / "launch-1" / "56d.json").is_file()
+    assert not (tmp_path / "reports" / "launch-0").exists()
+
+
+def test_two_schedulers_never_run_a_review_twice(tmp_path: Path, data: Path) -> None:
+    _launches(tmp_path, data, count=2)
+    command = [sys.executable, "-m", "impact", "run", "--due", "specs", "--today", "2026-11-26"]
+    first = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    second = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    for process in (first, second):
+        process.communicate(timeout=900)
+        assert process.returncode in (0, 3)
+    assert len(list((tmp_path / "reports").glob("*/*.json"))) == 4
+    assert not list((tmp_path / "reports").glob("*/*.history"))  # nothing was published twice
+
+
+def _made(
+    spec_id: str,
+    checkpoint: str,
+    outcome: str,
+    status: str,
+    *,
+    final: bool,
+    as_of: str = "2026-10-27",
+) -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "spec_id": spec_id,
+        "title": spec_id,
+        "checkpoint": checkpoint,
+        "final": final,
+        "as_of": as_of,
+        "outcome": outcome,
+        "action": outcome,
+        "primary": {"status": status},
+        "next_review": None,
+        "_report": f"{spec_id}/{checkpoint}.html",
+    }
+
+
+def test_hit_rate_on_a_hand_made_portfolio() -> None:
+    verdicts = [
+        _made("a", "28d", "ship", "target_met", final=False),  # decided early: a hit
+        _made("a", "56d", "ship", "target_met", final=True),
+        _made("b", "28d", "keep_running", "inconclusive", final=False),
+        _made("b", "56d", "iterate", "below_target", final=True),  # a miss
+        _made("c", "56d", "invalid", "target_met", final=True),  # invalid: not counted
+        _made("d", "28d", "keep_running", "inconclusive", final=False),  # undecided
+        _made("e", "28d", "revert", "harm", final=False, as_of="2025-01-01"),  # a miss, long ago
+    ]
+    assert portfolio.hit_rate(verdicts) == portfolio.HitRate(1, 3)
+    assert portfolio.hit_rate(verdicts, since=dt.date(2026, 5, 1)) == portfolio.HitRate(1, 2)
+    assert str(portfolio.HitRate(1, 3)) == "33% (1 of 3)"
+    page = portfolio.render(
+        [*verdicts, _made("<script>x</script>", "56d", "ship", "target_met", final=True)],
+        today=dt.date(2026, 11, 26),
+    )
+    assert "<script>x" not in page and "&lt;script&gt;x" in page
+
+
+def test_templates_run_under_plain_papermill(tmp_path: Path, data: Path) -> None:
+    specs = _launches(tmp_path, data, count=1)
+    template = Path(runner.__file__).parent / "templates" / "experiment.ipynb"
+    out = tmp_path / "out.ipynb"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(template),
+            str(out),
+            "-p",
+            "spec_path",
+            str(specs / "launch-0.yaml"),
+            "-p",
+            "today",
+            "2026-11-26",
+            "-p",
+            "checkpoint",
+            "56d",
+            "--cwd",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    extracted = _cli("extract", str(out), cwd=tmp_path)
+    assert extracted.returncode == 0
+    verdict = json.loads(extracted.stdout)
+    runner.validate_verdict(verdict)
+    assert verdict["spec_id"] == "launch-0" and verdict["checkpoint"] == "56d"
+    shutil.rmtree(tmp_path / "specs")
