@@ -44,6 +44,20 @@ Exit codes:
 """
 
 
+TODAY = click.option("--today", help="The clock, YYYY-MM-DD (default: today's UTC date).")
+
+
+def _output_dir(help_text: str) -> Callable[[F], F]:
+    """The --output-dir option (default: the current folder)."""
+    return click.option(
+        "--output-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help=help_text,
+    )
+
+
 def _terminate(signum: int, frame: object) -> None:
     """Treat SIGTERM (a scheduler stopping the run) like Ctrl-C."""
     raise KeyboardInterrupt
@@ -121,14 +135,8 @@ def _print_published(published: runner.Published | None) -> None:
     help="A registered review (28d, 4w) or another duration for a monitoring run; "
     "default: the latest review whose as_of has passed.",
 )
-@click.option("--today", help="The review's clock, YYYY-MM-DD (default: today's UTC date).")
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Where notebooks/ and reports/ go.",
-)
+@TODAY
+@_output_dir("Where notebooks/ and reports/ go.")
 @click.option("--data-source", help="Read this folder or file instead of the spec's data.source.")
 @_one_line_errors
 def review(
@@ -174,7 +182,7 @@ def extract(notebook: Path) -> None:
     show_default=True,
     help="Users who might visit; those who do become units.",
 )
-@click.option("--today", help="The review's clock, YYYY-MM-DD (default: today's UTC date).")
+@TODAY
 @_one_line_errors
 def demo(out: Path, units: int, today: str | None) -> None:
     """Generate the demo launch's data, review it, and print where the report is."""
@@ -333,15 +341,9 @@ def plan(spec_path: Path, daily_units: float) -> None:
 
 @main.command(epilog=EXIT_CODES)
 @click.argument("specs_dir", default="specs", type=click.Path(path_type=Path))
-@click.option("--today", help="The clock, YYYY-MM-DD (default: today's UTC date).")
+@TODAY
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Where reports/ are.",
-)
+@_output_dir("Where reports/ are.")
 @_one_line_errors
 def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> None:
     """List every review of the specs under SPECS_DIR: upcoming, due, done, decided, failed.
@@ -351,6 +353,8 @@ def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> 
     day = review_module.parse_today(today)
     specs, problems = schedule.find_specs(specs_dir)
     found = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
+    schedule.save_listing(output_dir, found, today=day)
+    portfolio.write(output_dir, today=day)
     if as_json:
         listing = {
             "today": day.isoformat(),
@@ -379,7 +383,7 @@ def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> 
     required=True,
     help="Run every review that is due (or failed before) and not done.",
 )
-@click.option("--today", help="The clock, YYYY-MM-DD (default: today's UTC date).")
+@TODAY
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
@@ -392,13 +396,7 @@ def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> 
     metavar="URL",
     help='Post each new verdict as {"text": ...} to this webhook (Slack, Teams).',
 )
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Where notebooks/ and reports/ go.",
-)
+@_output_dir("Where notebooks/ and reports/ go.")
 @_one_line_errors
 def run_due(
     specs_dir: Path,
@@ -432,6 +430,9 @@ def run_due(
                     schedule.notify(notify, record.summary)
                 except OSError as error:
                     click.echo(f"warning: could not notify {notify}: {error}", err=True)
+    specs, _ = schedule.find_specs(specs_dir)
+    listed = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
+    schedule.save_listing(output_dir, listed, today=day)
     portfolio.write(output_dir, today=day)
     click.echo(f"{'launch':28} {'review':7} {'status':10} detail")
     for record in sorted(records, key=lambda r: (r.spec_id, r.label)):

@@ -281,18 +281,25 @@ def criteria(result: ReviewResult) -> HTMLBlock:
     return _root(_table(headers, rows, numeric={3, 4}))
 
 
+def _cells(m: Metric, c: Comparison) -> list[ET.Element | str]:
+    """Name, control, treatment, effect, interval and relative effect of a comparison."""
+    return [
+        m.name,
+        _value(m, c.control),
+        _value(m, c.treatment),
+        _effect(m, c.effect),
+        _interval(m, c.ci_lower, c.ci_upper),
+        _effect(m, c.relative_effect, "relative"),
+    ]
+
+
 def _metric_rows(items: list[MetricVerdict]) -> list[list[ET.Element | str]]:
     rows: list[list[ET.Element | str]] = []
     for item in items:
         m, c = item.metric, item.comparison
         rows.append(
             [
-                m.name,
-                _value(m, c.control),
-                _value(m, c.treatment),
-                _effect(m, c.effect),
-                _interval(m, c.ci_lower, c.ci_upper),
-                _effect(m, c.relative_effect, "relative"),
+                *_cells(m, c),
                 _interval(m, c.relative_ci_lower, c.relative_ci_upper, "relative"),
                 _p(c.p_value),
                 _status(item.status),
@@ -447,21 +454,10 @@ def secondary(result: ReviewResult) -> HTMLBlock:
     """Secondary metrics with Benjamini-Hochberg q-values; labelled exploratory."""
     if not result.secondary:
         return _root(_el("p", "No secondary metrics were registered."))
-    rows: list[list[ET.Element | str]] = []
-    for item in result.secondary:
-        m, c = item.metric, item.comparison
-        rows.append(
-            [
-                m.name,
-                _value(m, c.control),
-                _value(m, c.treatment),
-                _effect(m, c.effect),
-                _interval(m, c.ci_lower, c.ci_upper),
-                _effect(m, c.relative_effect, "relative"),
-                _p(c.p_value),
-                _p(item.q_value),
-            ]
-        )
+    rows: list[list[ET.Element | str]] = [
+        [*_cells(item.metric, item.comparison), _p(item.comparison.p_value), _p(item.q_value)]
+        for item in result.secondary
+    ]
     headers = ["metric", "control", "treatment", "effect", "CI", "relative", "p", "q (BH)"]
     return _root(
         _el(

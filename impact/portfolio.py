@@ -19,7 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HitRate", "deciding", "hit_rate", "load_verdicts", "render", "write"]
+__all__ = [
+    "SCHEDULE",
+    "HitRate",
+    "deciding",
+    "hit_rate",
+    "load_schedule",
+    "load_verdicts",
+    "render",
+    "write",
+]
+
+SCHEDULE = "schedule.json"  # what impact due or impact run --due last saw, in reports/
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1b1b;
@@ -46,6 +57,15 @@ def load_verdicts(output: Path) -> list[dict[str, Any]]:
             verdict["_report"] = f"{path.parent.name}/{path.stem}.html"
             found.append(verdict)
     return found
+
+
+def load_schedule(output: Path) -> list[dict[str, Any]]:
+    """The checkpoints ``impact due`` or ``impact run --due`` last listed (empty if none)."""
+    try:
+        listing = json.loads((output / "reports" / SCHEDULE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [entry for entry in listing.get("reviews", []) if isinstance(entry, dict)]
 
 
 def _days(verdict: dict[str, Any]) -> int:
@@ -130,8 +150,20 @@ def _registration(verdict: dict[str, Any]) -> str:
     return f"registered {str(registration.get('registered_at', ''))[:10]}{late}"
 
 
-def render(verdicts: list[dict[str, Any]], *, today: dt.date) -> str:
-    """The portfolio page as HTML text."""
+def render(
+    verdicts: list[dict[str, Any]],
+    *,
+    today: dt.date,
+    scheduled: list[dict[str, Any]] | None = None,
+) -> str:
+    """The portfolio page as HTML text.
+
+    Args:
+        verdicts: the published verdicts.
+        today: the reference day for "the last 6 months".
+        scheduled: the checkpoints the scheduler last listed; launches without a verdict
+            yet and their coming reviews come from here.
+    """
     launches = _by_launch(verdicts)
     html = ET.Element("html", lang="en")
     head = ET.SubElement(html, "head")
@@ -192,9 +224,19 @@ def render(verdicts: list[dict[str, Any]], *, today: dt.date) -> str:
         )
         if next_review:
             upcoming.append((next_review, title))
+    reviewed = set(launches)
+    waiting: dict[str, tuple[str, str]] = {}
+    for entry in scheduled or []:
+        if entry.get("state") in ("upcoming", "due", "failed"):
+            title = f"{entry.get('title', entry['spec_id'])} ({entry['spec_id']})"
+            upcoming.append((str(entry["date"]), f"{title}, {entry['checkpoint']}"))
+            if entry["spec_id"] not in reviewed:
+                waiting.setdefault(entry["spec_id"], (title, str(entry["date"])))
+    for title, date in waiting.values():
+        table.append(_row([title, "", "", "", "not reviewed yet", "", date]))
     body.append(_el("h2", "Upcoming reviews"))
     listing = ET.SubElement(body, "ul")
-    for date, title in sorted(upcoming):
+    for date, title in sorted(set(upcoming)):
         listing.append(_el("li", f"{date}: {title}"))
     if not upcoming:
         listing.append(_el("li", "none scheduled among the reviewed launches"))
@@ -211,6 +253,7 @@ def write(output: Path, *, today: dt.date | None = None) -> Path:
     path = output / "reports" / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     staged = path.with_name(f".index.{os.getpid()}.html")
-    staged.write_text(render(verdicts, today=reference), encoding="utf-8")
+    page = render(verdicts, today=reference, scheduled=load_schedule(output))
+    staged.write_text(page, encoding="utf-8")
     os.replace(staged, path)
     return path

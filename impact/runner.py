@@ -369,26 +369,54 @@ def _run(
             kept = _keep_failed(executed, output, spec.id, look.label, stamp)
             raise ReviewFailed(f"{error}; {_where(kept)}", notebook=kept) from None
         notebook.metadata["title"] = f"{spec.title} · {look.label} review"
-        html = run_dir / f"{look.label}.html"
-        html.write_text(export_html(notebook), encoding="utf-8")
-        verdict_file = run_dir / f"{look.label}.json"
-        verdict_file.write_text(
-            json.dumps(verdict, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
-            encoding="utf-8",
-        )
-        summary = run_dir / f"{look.label}.md"
-        summary.write_text(message.markdown(verdict, f"{look.label}.html") + "\n", "utf-8")
-        nbformat.write(notebook, executed)
-        destinations = {
-            executed: output / "notebooks" / spec.id / f"{look.label}.ipynb",
-            html: output / "reports" / spec.id / f"{look.label}.html",
-            verdict_file: verdict_path(output, spec.id, look.label),
-            summary: output / "reports" / spec.id / f"{look.label}.md",
-        }
-        for staged, destination in destinations.items():
-            _publish(staged, destination, stamp)
+        try:
+            published = _stage_and_publish(
+                notebook, verdict, executed, run_dir, output, spec.id, look.label, stamp
+            )
+        except OSError as error:
+            raise ReviewFailed(
+                f"{spec.id} {look.label}: could not write the review's files ({error.strerror}: "
+                f"{error.filename}); free space or choose another --output-dir. Earlier "
+                "reports are kept, in place or in <N>d.history/"
+            ) from None
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
+    return published
+
+
+def _stage_and_publish(
+    notebook: nbformat.NotebookNode,
+    verdict: dict[str, Any],
+    executed: Path,
+    run_dir: Path,
+    output: Path,
+    spec_id: str,
+    label: str,
+    stamp: str,
+) -> Published:
+    """Write the report, verdict.json and verdict.md in the run folder, then publish all four.
+
+    Each file is moved into place by an atomic rename, its earlier version first linked into
+    ``<N>d.history/``; a reader never sees a half-written file.
+    """
+    html = run_dir / f"{label}.html"
+    html.write_text(export_html(notebook), encoding="utf-8")
+    verdict_file = run_dir / f"{label}.json"
+    verdict_file.write_text(
+        json.dumps(verdict, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+        encoding="utf-8",
+    )
+    summary = run_dir / f"{label}.md"
+    summary.write_text(message.markdown(verdict, f"{label}.html") + "\n", "utf-8")
+    nbformat.write(notebook, executed)
+    destinations = {
+        executed: output / "notebooks" / spec_id / f"{label}.ipynb",
+        html: output / "reports" / spec_id / f"{label}.html",
+        verdict_file: verdict_path(output, spec_id, label),
+        summary: output / "reports" / spec_id / f"{label}.md",
+    }
+    for staged, destination in destinations.items():
+        _publish(staged, destination, stamp)
     return Published(
         notebook=destinations[executed],
         report=destinations[html],

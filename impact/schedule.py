@@ -19,6 +19,7 @@ import concurrent.futures
 import datetime as dt
 import json
 import multiprocessing
+import os
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ __all__ = [
     "notify",
     "run_due",
     "run_one",
+    "save_listing",
 ]
 
 State = Literal["upcoming", "due", "done", "decided", "failed"]
@@ -72,6 +74,7 @@ class Entry:
         return {
             "spec": str(self.spec.path),
             "spec_id": self.spec.id,
+            "title": self.spec.title,
             "checkpoint": self.label,
             "date": self.date.isoformat(),
             "state": self.state,
@@ -246,3 +249,13 @@ def notify(url: str, text: str, *, timeout: float = 10.0) -> None:
     with urllib.request.urlopen(request, timeout=timeout) as response:
         if response.status >= 300:
             raise OSError(f"the webhook answered {response.status}")
+
+
+def save_listing(output: Path, found: list[Entry], *, today: dt.date) -> None:
+    """Keep what the scheduler saw in ``reports/schedule.json`` for the portfolio page."""
+    path = output / "reports" / "schedule.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    listing = {"today": today.isoformat(), "reviews": [entry.to_json() for entry in found]}
+    staged = path.with_name(f".schedule.{os.getpid()}.json")
+    staged.write_text(json.dumps(listing, indent=2) + "\n", encoding="utf-8")
+    os.replace(staged, path)

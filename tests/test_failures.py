@@ -155,3 +155,21 @@ def test_a_dead_kernel_or_a_timeout_fails_cleanly(
     assert raised.value.notebook is not None and raised.value.notebook.is_file()
     assert _report(workspace) == before
     assert not [p for p in (workspace / ".impact-runs").iterdir() if p.is_dir()]
+
+
+def test_a_full_disk_fails_cleanly(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    before = _report(workspace)
+
+    def full(*args: object, **kwargs: object) -> str:
+        raise OSError(errno.ENOSPC, "No space left on device", "56d.html")
+
+    monkeypatch.setattr(runner, "export_html", full)
+    with pytest.raises(
+        ReviewFailed,
+        match=r"could not write the review's files \(No space left on device: 56d\.html\)",
+    ):
+        runner.review(workspace / "specs" / "demo-checkout.yaml", today=TODAY, output_dir=workspace)
+    assert _report(workspace) == before
+    assert not [p for p in (workspace / ".impact-runs").iterdir() if p.is_dir()]

@@ -278,3 +278,13 @@ def test_templates_run_under_plain_papermill(tmp_path: Path, data: Path) -> None
     runner.validate_verdict(verdict)
     assert verdict["spec_id"] == "launch-0" and verdict["checkpoint"] == "56d"
     shutil.rmtree(tmp_path / "specs")
+
+
+def test_the_portfolio_lists_launches_not_reviewed_yet(tmp_path: Path, data: Path) -> None:
+    _launches(tmp_path, data, count=2)
+    listed = _cli("due", "specs", "--today", "2026-09-15", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    index = (tmp_path / "reports" / "index.html").read_text()
+    assert "not reviewed yet" in index
+    assert "2026-09-29: Launch 0 (launch-0), 28d" in index
+    assert "no decided launches yet" in index
