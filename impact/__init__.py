@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from importlib import metadata
+
 from impact.errors import DataError, ImpactError, RegistrationError, ReviewFailed, SpecError
 from impact.spec import LaunchSpec, load
 
-__version__ = "0.1.0"
+__version__ = metadata.version("impact")
 
 __all__ = [
     "DataError",

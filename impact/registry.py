@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 LOCK_VERSION = 1
-VERSION = "0.1.0"
+VERSION = metadata.version("impact")
 # Fields whose change alters only words, never the verdict.
 WORDING = ("title", "owner", "description", "hypothesis")
 

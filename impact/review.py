@@ -17,6 +17,7 @@ import datetime as dt
 import math
 import time
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 from impact import analysis, data, metrics, registry
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-VERSION = "0.1.0"
+VERSION = metadata.version("impact")
 
 
 def parse_today(today: str | dt.date | None) -> dt.date:
