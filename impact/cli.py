@@ -412,7 +412,13 @@ def run_due(
     locked by another run and none failed.
     """
     day = review_module.parse_today(today)
-    wanted, problems = schedule.due_entries(specs_dir, today=day, output=output_dir)
+    specs, problems = schedule.find_specs(specs_dir)
+    wanted = [
+        entry
+        for loaded in specs
+        for entry in schedule.entries(loaded, today=day, output=output_dir)
+        if entry.state in ("due", "failed")
+    ]
     for problem in problems:
         click.echo(f"error: {problem.message}", err=True)
     records: list[schedule.RunRecord] = []
@@ -430,7 +436,6 @@ def run_due(
                     schedule.notify(notify, record.summary)
                 except OSError as error:
                     click.echo(f"warning: could not notify {notify}: {error}", err=True)
-    specs, _ = schedule.find_specs(specs_dir)
     listed = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
     schedule.save_listing(output_dir, listed, today=day)
     portfolio.write(output_dir, today=day)

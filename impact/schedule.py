@@ -38,7 +38,6 @@ __all__ = [
     "Entry",
     "Problem",
     "RunRecord",
-    "due_entries",
     "entries",
     "find_specs",
     "notify",
@@ -204,18 +203,6 @@ def run_one(spec_path: str, spec_id: str, label: str, today: str, output: str) -
     verdict = published.verdict
     text = message.markdown(verdict, str(published.report.resolve()))
     return RunRecord(verdict["spec_id"], label, "done", verdict["outcome"], 0, text)
-
-
-def due_entries(folder: Path, *, today: dt.date, output: Path) -> tuple[list[Entry], list[Problem]]:
-    """The checkpoints ``impact run --due`` should run: due and failed ones."""
-    specs, problems = find_specs(folder)
-    wanted = [
-        entry
-        for loaded in specs
-        for entry in entries(loaded, today=today, output=output)
-        if entry.state in ("due", "failed")
-    ]
-    return wanted, problems
 
 
 def run_due(wanted: list[Entry], *, today: dt.date, output: Path, jobs: int) -> Iterator[RunRecord]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,3 +27,15 @@ def write_spec(folder: Path, document: dict[str, Any] | str, name: str = "spec.y
     text = document if isinstance(document, str) else yaml.safe_dump(document, sort_keys=False)
     path.write_text(text)
     return path
+
+
+def impact_cli(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run the real `impact` command (python -m impact) and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "impact", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

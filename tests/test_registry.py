@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
-from conftest import DEMO_SPEC, ROOT, write_spec
+from conftest import DEMO_SPEC, ROOT, impact_cli, write_spec
 
 from impact import registry, review, scaffold
 from impact import spec as spec_module
@@ -275,39 +273,31 @@ def test_json_schema_accepts_demo_specs_and_rejects_unknown_keys() -> None:
             jsonschema.validate(document, schema)
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "impact", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_cli_register_amend_status(tmp_path: Path) -> None:
     path = tmp_path / "launch.yaml"
     path.write_text(DEMO_SPEC.read_text())
-    first = _cli("register", "launch.yaml", cwd=tmp_path)
+    first = impact_cli("register", "launch.yaml", cwd=tmp_path)
     assert first.returncode == 0 and "registered demo-checkout at" in first.stdout
     assert "launch_date 2026-09-01 has passed" in first.stdout  # the real clock is after it
-    again = _cli("register", "launch.yaml", cwd=tmp_path)
+    again = impact_cli("register", "launch.yaml", cwd=tmp_path)
     assert again.returncode == 2 and again.stderr.startswith(
         "error: launch.lock.json: demo-checkout is registered already"
     )
     path.write_text(path.read_text().replace("alpha: 0.05", "alpha: 0.1"))
-    status = _cli("status", "launch.yaml", cwd=tmp_path)
+    status = impact_cli("status", "launch.yaml", cwd=tmp_path)
     assert (
         "changed decision.alpha: 0.05 -> 0.1 (DECIDING: the verdict will be invalid)"
         in status.stdout
     )
-    amended = _cli("amend", "launch.yaml", "--reason", "two looks need more room", cwd=tmp_path)
+    amended = impact_cli(
+        "amend", "launch.yaml", "--reason", "two looks need more room", cwd=tmp_path
+    )
     assert amended.returncode == 0 and "decision.alpha: 0.05 -> 0.1 (deciding)" in amended.stdout
-    status = _cli("status", "launch.yaml", cwd=tmp_path)
+    status = impact_cli("status", "launch.yaml", cwd=tmp_path)
     assert "amendment 1" in status.stdout and "the spec matches its lock" in status.stdout
     lock = tmp_path / "launch.lock.json"
     lock.write_text(lock.read_text().replace("0.1", "0.2", 1))
-    broken = _cli("status", "launch.yaml", cwd=tmp_path)
+    broken = impact_cli("status", "launch.yaml", cwd=tmp_path)
     assert (
         broken.returncode == 2
         and "edited by hand" in broken.stderr
@@ -316,13 +306,13 @@ def test_cli_register_amend_status(tmp_path: Path) -> None:
 
 
 def test_cli_schema_and_new(tmp_path: Path) -> None:
-    out = _cli("schema", "--out", "spec.schema.json", cwd=tmp_path)
+    out = impact_cli("schema", "--out", "spec.schema.json", cwd=tmp_path)
     assert out.returncode == 0
     assert (
         json.loads((tmp_path / "spec.schema.json").read_text())["title"]
         == "impact launch spec, format v1"
     )
-    made = _cli("new", "--id", "my-test", cwd=tmp_path)
+    made = impact_cli("new", "--id", "my-test", cwd=tmp_path)
     assert made.returncode == 0 and (tmp_path / "specs" / "my-test.yaml").is_file()
-    bad = _cli("new", "--id", "My Test", cwd=tmp_path)
+    bad = impact_cli("new", "--id", "My Test", cwd=tmp_path)
     assert bad.returncode == 2 and "is not a valid id" in bad.stderr

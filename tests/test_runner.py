@@ -6,24 +6,16 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEMO_SPEC
+from conftest import DEMO_SPEC, impact_cli
 
 from impact import demo, runner
 from impact.errors import DataError, ReviewFailed
 
 TODAY = "2026-11-26"
-IMPACT = [sys.executable, "-m", "impact"]
-
-
-def _impact(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*IMPACT, *args], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
-    )
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +32,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def first_run(workspace: Path) -> subprocess.CompletedProcess[str]:
-    return _impact("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=workspace)
+    return impact_cli("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=workspace)
 
 
 def _verdict(workspace: Path, label: str = "56d") -> dict[str, Any]:
@@ -101,7 +93,7 @@ def test_rerun_gives_the_same_verdict_and_keeps_history(
     workspace: Path, first_run: subprocess.CompletedProcess[str]
 ) -> None:
     before = _verdict(workspace)
-    again = _impact("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=workspace)
+    again = impact_cli("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=workspace)
     assert again.returncode == 0, again.stderr
     after = _verdict(workspace)
     assert {k: v for k, v in before.items() if k != "run"} == {
@@ -119,19 +111,19 @@ def test_extract_gives_the_published_verdict(
     workspace: Path, first_run: subprocess.CompletedProcess[str]
 ) -> None:
     notebook = workspace / "notebooks" / "demo-checkout" / "56d.ipynb"
-    extracted = _impact("extract", str(notebook), cwd=workspace)
+    extracted = impact_cli("extract", str(notebook), cwd=workspace)
     assert extracted.returncode == 0, extracted.stderr
     assert json.loads(extracted.stdout) == _verdict(workspace)
 
 
 def test_interim_and_monitoring_runs(workspace: Path) -> None:
-    interim = _impact(
+    interim = impact_cli(
         "review", "specs/demo-checkout.yaml", "--checkpoint", "4w", "--today", TODAY, cwd=workspace
     )
     assert interim.returncode == 0, interim.stderr
     verdict = _verdict(workspace, "28d")
     assert verdict["final"] is False and verdict["next_review"] == "2026-10-27"
-    monitoring = _impact(
+    monitoring = impact_cli(
         "review", "specs/demo-checkout.yaml", "--checkpoint", "35d", "--today", TODAY, cwd=workspace
     )
     assert monitoring.returncode == 0, monitoring.stderr
@@ -169,7 +161,7 @@ def test_bad_input_exits_2_with_one_line(
         assert edit[0] in text
         text = text.replace(edit[0], edit[1], 1)
     spec.write_text(text)
-    result = _impact("review", str(spec), "--today", TODAY, *args, cwd=workspace)
+    result = impact_cli("review", str(spec), "--today", TODAY, *args, cwd=workspace)
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
@@ -179,7 +171,7 @@ def test_bad_input_exits_2_with_one_line(
 
 
 def test_missing_spec_exits_2(workspace: Path) -> None:
-    result = _impact("review", "specs/nope.yaml", cwd=workspace)
+    result = impact_cli("review", "specs/nope.yaml", cwd=workspace)
     assert result.returncode == 2
     assert result.stderr.strip() == "error: specs/nope.yaml: no such spec file; check the path"
 
@@ -219,7 +211,7 @@ def test_changing_the_registered_target_makes_the_verdict_invalid(
     original = spec.read_text()
     try:
         spec.write_text(original.replace("target: +0.02", "target: +0.01"))
-        result = _impact("review", str(spec), "--today", TODAY, cwd=workspace)
+        result = impact_cli("review", str(spec), "--today", TODAY, cwd=workspace)
         assert result.returncode == 0, result.stderr
         assert "demo-checkout 56d: invalid" in result.stdout
         html = (workspace / "reports" / "demo-checkout" / "56d.html").read_text()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DEMO_SPEC
+from conftest import DEMO_SPEC, impact_cli
 
 from impact import demo, portfolio, runner, schedule
 from impact import spec as spec_module
@@ -40,17 +40,6 @@ def _launches(root: Path, data: Path, count: int = 3) -> Path:
         folder = specs / "team" if index % 2 else specs
         (folder / f"launch-{index}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
     return specs
-
-
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "impact", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
 
 
 @pytest.mark.parametrize(
@@ -103,7 +92,7 @@ def test_a_folder_with_invalid_specs_is_listed_whole(tmp_path: Path, data: Path)
     (specs / "broken.yaml").write_text("spec_version: 1\nid: [unclosed\n")
     (specs / "copy.yaml").write_text((specs / "launch-0.yaml").read_text())
     (specs / "notes.yaml").write_text("just: a yaml file\n")
-    done = _cli("due", "specs", "--today", "2026-11-26", "--json", cwd=tmp_path)
+    done = impact_cli("due", "specs", "--today", "2026-11-26", "--json", cwd=tmp_path)
     assert done.returncode == 2
     listing = json.loads(done.stdout)
     assert sorted({r["spec_id"] for r in listing["reviews"]}) == [
@@ -155,13 +144,13 @@ def test_run_due_with_jobs_1_and_2_gives_the_same_verdicts(
         args = ["run", "--due", "specs", "--today", "2026-11-26", "--jobs", str(jobs)]
         if jobs == 2:
             args += ["--notify", url]
-        done = _cli(*args, cwd=root)
+        done = impact_cli(*args, cwd=root)
         assert done.returncode == 0, done.stderr
         results[jobs] = {
             p.relative_to(root).as_posix(): _strip(json.loads(p.read_text()))
             for p in sorted((root / "reports").glob("*/*.json"))
         }
-        again = _cli("run", "--due", "specs", "--today", "2026-11-26", cwd=root)
+        again = impact_cli("run", "--due", "specs", "--today", "2026-11-26", cwd=root)
         assert again.returncode == 0 and "nothing is due" in again.stdout  # idempotent
         index = (root / "reports" / "index.html").read_text()
         assert "Launch 0 (launch-0)" in index and "<script" not in index
@@ -176,7 +165,7 @@ def test_a_failing_review_leaves_the_others(tmp_path: Path, data: Path) -> None:
     specs = _launches(tmp_path, data, count=2)
     broken = specs / "launch-0.yaml"
     broken.write_text(broken.read_text().replace("event: purchase\n", "event: purchse\n", 1))
-    done = _cli("run", "--due", "specs", "--today", "2026-11-26", cwd=tmp_path)
+    done = impact_cli("run", "--due", "specs", "--today", "2026-11-26", cwd=tmp_path)
     assert done.returncode == 1
     assert "launch-0" in done.stdout and "bad_input" in done.stdout
     assert (tmp_path / "reports" / "launch-1" / "56d.json").is_file()
@@ -272,7 +261,7 @@ def test_templates_run_under_plain_papermill(tmp_path: Path, data: Path) -> None
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    extracted = _cli("extract", str(out), cwd=tmp_path)
+    extracted = impact_cli("extract", str(out), cwd=tmp_path)
     assert extracted.returncode == 0
     verdict = json.loads(extracted.stdout)
     runner.validate_verdict(verdict)
@@ -282,7 +271,7 @@ def test_templates_run_under_plain_papermill(tmp_path: Path, data: Path) -> None
 
 def test_the_portfolio_lists_launches_not_reviewed_yet(tmp_path: Path, data: Path) -> None:
     _launches(tmp_path, data, count=2)
-    listed = _cli("due", "specs", "--today", "2026-09-15", cwd=tmp_path)
+    listed = impact_cli("due", "specs", "--today", "2026-09-15", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     index = (tmp_path / "reports" / "index.html").read_text()
     assert "not reviewed yet" in index
