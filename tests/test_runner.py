@@ -6,9 +6,11 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 from conftest import DEMO_SPEC, impact_cli
 
@@ -221,3 +223,38 @@ def test_changing_the_registered_target_makes_the_verdict_invalid(
         )
     finally:
         spec.write_text(original)
+
+
+def test_the_template_runs_unchanged_with_its_defaults(tmp_path: Path) -> None:
+    """As in JupyterLab: opened from templates/, no parameters, it reviews the demo launch."""
+    root = DEMO_SPEC.parent.parent
+    if not (root / "data" / "demo" / "events.parquet").is_file():
+        demo.generate(root / "data" / "demo")  # what `make demo` leaves there
+    out = tmp_path / "default.ipynb"
+    done = subprocess.run(
+        [sys.executable, "-m", "papermill", "experiment.ipynb", str(out), "--cwd", "."],
+        cwd=root / "templates",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    verdict = runner.extract(out)
+    assert verdict["spec_id"] == "demo-checkout" and verdict["checkpoint"] == "56d"
+
+
+def test_papermill_receives_only_the_four_string_parameters(
+    workspace: Path, first_run: subprocess.CompletedProcess[str]
+) -> None:
+    notebook = nbformat.read(workspace / "notebooks" / "demo-checkout" / "56d.ipynb", as_version=4)
+    injected = next(
+        c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])
+    )
+    names = {}
+    for line in injected.source.splitlines():
+        if "=" in line and not line.startswith("#"):
+            name, value = (part.strip() for part in line.split("=", 1))
+            names[name] = value
+    assert set(names) == {"spec_path", "checkpoint", "today", "data_source"}
+    assert all(value == "None" or value.startswith('"') for value in names.values())
