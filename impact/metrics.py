@@ -239,10 +239,12 @@ def _per_unit(spec: LaunchSpec, as_of: dt.datetime, has_exposure: bool) -> exp.S
     if event_names:
         start = dt.datetime.combine(spec.data.start or spec.launch_date, dt.time())
         lookback = max((m.window or 0 for m in metrics if uses_cuped(m)), default=0)
-        wanted = _col("event").isin(*[exp.Literal.string(name) for name in event_names])
-        since = _col("ts") >= timestamp(start - dt.timedelta(days=lookback))
-        # Pre-period covariates look at any event before exposure ("history").
-        kept = wanted if lookback == 0 else exp.or_(wanted, _col("ts") < timestamp(as_of))
+        read: list[exp.Expr] = [
+            _col("ts") >= timestamp(start - dt.timedelta(days=lookback)),
+            _col("ts") < timestamp(as_of),
+        ]
+        if lookback == 0:  # with CUPED, "history" looks at any event before exposure
+            read.insert(0, _col("event").isin(*[exp.Literal.string(n) for n in event_names]))
         needs_value = any(v in ("sum", "max") for m in metrics for v in m.values)
         events = (
             exp.select(
@@ -252,7 +254,7 @@ def _per_unit(spec: LaunchSpec, as_of: dt.datetime, has_exposure: bool) -> exp.S
                 *([_col("value")] if needs_value else []),
             )
             .from_(exp.to_table(EVENTS_VIEW, quoted=True))
-            .where(exp.and_(exp.paren(kept), since, _col("ts") < timestamp(as_of)))
+            .where(exp.and_(*read))
         )
         per_unit = per_unit.join(
             exp.to_table("e").as_("e"),
