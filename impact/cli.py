@@ -98,7 +98,7 @@ def validate(spec_path: Path) -> None:
         loaded = spec_module.load(spec_path)
     except SpecError as error:
         for problem in error.problems:
-            click.echo(f"error: {spec_path}: {problem}", err=True)
+            click.echo(f"error: {problem}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     primary = loaded.metrics.primary
     click.echo(f"{spec_path}: valid launch spec {loaded.id!r} ({loaded.design})")

@@ -64,7 +64,8 @@ class SpecError(ImpactError):
     """A launch spec, or an argument naming part of it, is wrong.
 
     Attributes:
-        problems: every problem found, one line each (the message names the first).
+        problems: every problem found, one full line each with the file (the message names
+            the first).
     """
 
     exit_code = EXIT_BAD_INPUT

@@ -617,7 +617,7 @@ def load(path: str | Path) -> LaunchSpec:
         raise SpecError(
             f"{path}: {placeholders[0]}: still a placeholder; replace <fill in: ...> with the "
             f"value{more}",
-            [f"{where}: still a placeholder" for where in placeholders],
+            [f"{path}: {where}: still a placeholder" for where in placeholders],
         )
     return from_dict(document, path)
 
@@ -649,7 +649,9 @@ def from_dict(document: dict[str, Any], path: Path) -> LaunchSpec:
     except ValidationError as error:
         problems = [_describe(item) for item in error.errors()]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise SpecError(f"{path}: {problems[0]}{more}", problems) from None
+        raise SpecError(
+            f"{path}: {problems[0]}{more}", [f"{path}: {p}" for p in problems]
+        ) from None
     spec._path = path
     return spec
 

@@ -258,3 +258,24 @@ def test_column_metric(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
     }
     primary = spec.load(write_spec(tmp_path, spec_dict)).metrics.primary
     assert primary is not None and primary.column == "retention_7" and primary.window is None
+
+
+def test_validate_prints_every_problem_once_with_its_file(
+    tmp_path: Path, spec_dict: dict[str, Any]
+) -> None:
+    from click.testing import CliRunner
+
+    from impact.cli import main
+
+    spec_dict["decision"]["alpha"] = 2
+    spec_dict["decision"]["power"] = 2
+    path = write_spec(tmp_path, spec_dict)
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {path}: decision.alpha: 2 must be between 0 and 1, such as 0.05",
+        f"error: {path}: decision.power: 2 must be between 0 and 1, such as 0.05",
+    ]
+    broken = write_spec(tmp_path, "id: [unclosed\n", "broken.yaml")
+    result = CliRunner().invoke(main, ["validate", str(broken)])
+    assert result.stderr.count(str(broken)) == 1
