@@ -1,0 +1,123 @@
+"""End-to-end review time and peak memory against a single DuckDB query (the floor).
+
+    .venv/bin/python benchmarks/speed.py [--units 1000000] [--rounds 3]
+
+Generates the demo launch at the given size (outside the repository), then times, alternately
+and in one run: `impact review` of the demo spec (Parquet to HTML, a fresh process), and one
+DuckDB query that computes only the primary metric's per-arm counts over the same files.
+Peak memory is the largest resident set of the review's process tree (psutil, polled every
+50 ms). The machine is shared, so read the ratio, not the seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import psutil
+import pyarrow.parquet as pq
+
+from impact import demo
+
+SPEC = Path(__file__).resolve().parent.parent / "specs" / "demo-checkout.yaml"
+FLOOR = """
+WITH u AS (
+  SELECT unit_id, variant, exposed_at FROM read_parquet('{units}')
+  WHERE exposed_at >= TIMESTAMP '2026-09-01' AND exposed_at < TIMESTAMP '2026-10-27'),
+e AS (
+  SELECT unit_id, ts FROM read_parquet('{events}')
+  WHERE event = 'purchase' AND ts < TIMESTAMP '2026-10-27')
+SELECT variant, count(*), sum(converted) FROM (
+  SELECT u.unit_id, u.variant,
+         max(CASE WHEN e.ts >= u.exposed_at AND e.ts < u.exposed_at + INTERVAL 14 DAY
+             THEN 1 ELSE 0 END) AS converted
+  FROM u LEFT JOIN e ON e.unit_id = u.unit_id
+  WHERE u.exposed_at + INTERVAL 14 DAY <= TIMESTAMP '2026-10-27'
+  GROUP BY u.unit_id, u.variant)
+GROUP BY variant
+"""
+
+
+def _review(root: Path) -> tuple[float, float]:
+    """Seconds and peak resident memory (MB) of one `impact review` process tree."""
+    shutil.rmtree(root / "reports", ignore_errors=True)
+    shutil.rmtree(root / "notebooks", ignore_errors=True)
+    started = time.perf_counter()
+    process = psutil.Popen(
+        [
+            sys.executable,
+            "-m",
+            "impact",
+            "review",
+            "specs/demo-checkout.yaml",
+            "--today",
+            "2026-11-26",
+        ],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    peak = 0
+    while process.poll() is None:
+        try:
+            tree = [process, *process.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        sys.exit(
+            f"impact review failed: {process.stderr.read().decode()[-500:] if process.stderr else ''}"
+        )
+    return seconds, peak / 2**20
+
+
+def _floor(data: Path) -> float:
+    started = time.perf_counter()
+    with duckdb.connect() as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        connection.execute(
+            FLOOR.format(units=data / "units.parquet", events=data / "events.parquet")
+        ).fetchall()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--units", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        data = root / "data" / "demo"
+        demo.generate(data, units=args.units)
+        (root / "specs").mkdir()
+        shutil.copyfile(SPEC, root / "specs" / SPEC.name)
+        events = pq.read_metadata(data / "events.parquet").num_rows
+        print(f"{args.units:,} users, {events:,} events")
+        reviews, floors, peaks = [], [], []
+        for _ in range(args.rounds):
+            seconds, peak = _review(root)
+            reviews.append(seconds)
+            peaks.append(peak)
+            floors.append(_floor(data))
+        review, floor = statistics.median(reviews), statistics.median(floors)
+        print(
+            f"impact review, end to end: median {review:.1f} s over {args.rounds} runs; peak memory {max(peaks):,.0f} MB"
+        )
+        print(f"one DuckDB query (primary metric only): median {floor:.2f} s")
+        print(f"ratio review / floor: {review / floor:.1f}")
+
+
+if __name__ == "__main__":
+    main()
