@@ -1,7 +1,10 @@
 """The `impact` command.
 
+Commands import ``impact.runner`` (nbformat, papermill and nbconvert: about a second to load)
+only when they run or read a notebook, so that the others answer at once.
+
 Exit codes: 0 done (whatever the verdict); 1 failed while running; 2 bad input or data not
-ready.
+ready; 3 another run holds the review's lock; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,14 +16,14 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from tqdm import tqdm
 
 from impact import demo as demo_module
 from impact import plan as plan_module
-from impact import portfolio, registry, runner, scaffold, schedule
+from impact import portfolio, registry, scaffold, schedule
 from impact import review as review_module
 from impact import spec as spec_module
 from impact.errors import (
@@ -31,6 +34,9 @@ from impact.errors import (
     ImpactError,
     SpecError,
 )
+
+if TYPE_CHECKING:
+    from impact import runner
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -147,6 +153,8 @@ def review(
     data_source: str | None,
 ) -> None:
     """Run a review of SPEC and publish its report and verdict.json."""
+    from impact import runner  # lazy: see the module docstring
+
     published = runner.review(
         spec_path,
         checkpoint=checkpoint,
@@ -164,6 +172,8 @@ def extract(notebook: Path) -> None:
     """Print the verdict.json of an executed review NOTEBOOK (e.g. from plain papermill)."""
     if not notebook.is_file():
         raise SpecError(f"{notebook}: no such notebook; give the path of an executed review")
+    from impact import runner  # lazy: see the module docstring
+
     click.echo(json.dumps(runner.extract(notebook), indent=2, ensure_ascii=False))
 
 
@@ -190,6 +200,8 @@ def demo(out: Path, units: int, today: str | None) -> None:
     truth = demo_module.generate(data_folder, units=units)
     click.echo(f"demo data: {truth.units:,} units in {data_folder}")
     spec_path = demo_module.write_demo_spec(out / "specs")
+    from impact import runner  # lazy: see the module docstring
+
     published = runner.review(spec_path, today=today, output_dir=out)
     _print_published(published)
 

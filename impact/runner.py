@@ -51,6 +51,7 @@ from impact.errors import (
     ReviewLocked,
     SpecError,
 )
+from impact.layout import RUNS_FOLDER, failure_note, verdict_path
 from impact.spec import LaunchSpec
 from impact.verdict import MIME_TYPE, Look
 
@@ -58,13 +59,10 @@ __all__ = [
     "Published",
     "export_html",
     "extract",
-    "failure_note",
     "review",
     "validate_verdict",
-    "verdict_path",
 ]
 
-RUNS_FOLDER = ".impact-runs"
 KERNEL_LOG = "kernel.log"
 KERNEL = "python3"
 CELL_TIMEOUT = 600  # seconds per cell
@@ -112,16 +110,6 @@ class _LocalKernelManager(AsyncKernelManager):
             await super()._async_launch_kernel(kernel_cmd, **kw)
         finally:
             log.close()  # the kernel holds its own copy of the descriptor
-
-
-def verdict_path(output: Path, spec_id: str, label: str) -> Path:
-    """Where a checkpoint's verdict.json is published."""
-    return output / "reports" / spec_id / f"{label}.json"
-
-
-def failure_note(output: Path, spec_id: str, label: str) -> Path:
-    """Where the one-line error of a checkpoint's last failed run is kept."""
-    return output / "notebooks" / spec_id / "failed" / f"{label}.last-error.txt"
 
 
 def _templates() -> Path:

@@ -28,10 +28,10 @@ from typing import Any, Literal
 
 import yaml
 
-from impact import message, runner
+from impact import message
 from impact import spec as spec_module
 from impact.errors import DataNotReady, ImpactError, ReviewFailed, ReviewLocked, SpecError
-from impact.runner import failure_note, verdict_path
+from impact.layout import failure_note, verdict_path
 from impact.spec import LaunchSpec
 
 __all__ = [
@@ -186,6 +186,9 @@ def run_one(spec_path: str, spec_id: str, label: str, today: str, output: str) -
 
     A module-level function, so worker processes can run it.
     """
+    # Imported here, so that listing reviews (impact due) never loads the notebook stack.
+    from impact import runner
+
     try:
         published = runner.review(
             spec_path, checkpoint=label, today=today, output_dir=output, only_if_missing=True

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from conftest import DEMO_SPEC, impact_cli
 
-from impact import demo, portfolio, runner, schedule
+from impact import demo, layout, portfolio, runner, schedule
 from impact import spec as spec_module
 
 
@@ -62,7 +62,7 @@ def test_states_at_the_checkpoint_boundaries(
 
 
 def _verdict(output: Path, spec_id: str, label: str, outcome: str) -> None:
-    path = runner.verdict_path(output, spec_id, label)
+    path = layout.verdict_path(output, spec_id, label)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"schema_version": 1, "outcome": outcome}))
 
@@ -78,7 +78,7 @@ def test_done_decided_and_failed(tmp_path: Path, data: Path) -> None:
         ("decided", "ship at 28d"),
     ]
     _verdict(tmp_path, "launch-0", "28d", "keep_running")
-    note = runner.failure_note(tmp_path, "launch-0", "56d")
+    note = layout.failure_note(tmp_path, "launch-0", "56d")
     note.parent.mkdir(parents=True)
     note.write_text("launch-0 56d: the review failed in cell 4 (RuntimeError: boom)\n")
     assert [e.state for e in schedule.entries(loaded, today=today, output=tmp_path)] == [
