@@ -18,7 +18,7 @@ import math
 import time
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import Any, NamedTuple
 
 from impact import analysis, data, metrics, registry
 from impact import spec as spec_module
@@ -41,6 +41,7 @@ from impact.verdict import (
 )
 
 __all__ = [
+    "Prepared",
     "ReviewResult",
     "SecondaryResult",
     "look_at",
@@ -252,13 +253,23 @@ def _clean(value: Any) -> Any:
     return value
 
 
+class Prepared(NamedTuple):
+    """What ``prepare`` found: the inputs of a review, all checked."""
+
+    spec: LaunchSpec
+    look: Look
+    source: data.Source
+    newest_event: dt.datetime
+    registration: registry.Registration
+
+
 def prepare(
     spec_path: str,
     checkpoint: str | None = None,
     today: str | dt.date | None = None,
     data_source: str | None = None,
-) -> tuple[LaunchSpec, Look, data.Source, dt.datetime]:
-    """Everything a review checks before statistics: spec, checkpoint, data contract, readiness.
+) -> Prepared:
+    """Everything a review checks before statistics: spec, checkpoint, lock, data, readiness.
 
     The caller closes the returned source.
 
@@ -267,7 +278,7 @@ def prepare(
     """
     spec = spec_module.load(spec_path)
     look = look_at(spec, checkpoint, parse_today(today))
-    registry.check(spec)  # a corrupted lock is bad input, found before any work
+    registration = registry.check(spec)  # a corrupted lock is bad input, found before any work
     source = data.connect(spec, data_source)
     try:
         data.check_contract(source, spec, look.as_of)
@@ -275,7 +286,7 @@ def prepare(
     except BaseException:
         source.close()
         raise
-    return spec, look, source, newest
+    return Prepared(spec, look, source, newest, registration)
 
 
 def run(
@@ -298,13 +309,12 @@ def run(
     """
     started_at = clock or dt.datetime.now(dt.UTC)
     started = time.perf_counter()
-    spec, look, source, newest = prepare(spec_path, checkpoint, today, data_source)
+    spec, look, source, newest, registration = prepare(spec_path, checkpoint, today, data_source)
     try:
         table = metrics.compute(source, spec, look.as_of)
         fingerprint = source.fingerprint()
     finally:
         source.close()
-    registration = registry.check(spec)
     checks = _checks(spec, table, registration)
     look = sequential_look(spec, look, table)
     assert spec.data.split is not None

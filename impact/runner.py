@@ -237,7 +237,7 @@ def review(
     """
     started = clock or dt.datetime.now(dt.UTC)
     day = review_module.parse_today(today)
-    spec, look, source, _ = review_module.prepare(str(spec_path), checkpoint, day, data_source)
+    spec, look, source, _, _ = review_module.prepare(str(spec_path), checkpoint, day, data_source)
     source.close()
     output = Path(output_dir)
     stamp = started.strftime("%Y%m%dT%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
