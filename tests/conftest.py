@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,21 @@ DEMO_SPEC = ROOT / "specs" / "demo-checkout.yaml"
 def spec_dict() -> dict[str, Any]:
     """The demo spec as a plain dict, ready to be changed and written."""
     return copy.deepcopy(yaml.safe_load(DEMO_SPEC.read_text()))
+
+
+def demo_launch(root: Path, *, units: int = 60_000, lock: bool = False) -> Path:
+    """A demo launch under ``root``: data/demo generated, the demo spec (and its lock) copied
+    into specs/. Returns the spec's path."""
+    from impact import demo
+
+    demo.generate(root / "data" / "demo", units=units)
+    (root / "specs").mkdir(exist_ok=True)
+    spec = root / "specs" / DEMO_SPEC.name
+    shutil.copyfile(DEMO_SPEC, spec)
+    if lock:
+        source = DEMO_SPEC.with_name(f"{DEMO_SPEC.stem}.lock.json")
+        shutil.copyfile(source, spec.with_name(source.name))
+    return spec
 
 
 def write_spec(folder: Path, document: dict[str, Any] | str, name: str = "spec.yaml") -> Path:

@@ -19,9 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from conftest import DEMO_SPEC
+from conftest import DEMO_SPEC, demo_launch
 
-from impact import demo
 from impact.cli import main
 
 TODAY = "2026-11-26"
@@ -30,9 +29,7 @@ TODAY = "2026-11-26"
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("base")
-    demo.generate(root / "data" / "demo", units=3000)
-    (root / "specs").mkdir()
-    shutil.copyfile(DEMO_SPEC, root / "specs" / "demo-checkout.yaml")
+    demo_launch(root, units=3000)
     return root
 
 

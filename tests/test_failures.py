@@ -13,9 +13,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import DEMO_SPEC
+from conftest import demo_launch
 
-from impact import demo, runner
+from impact import runner
 from impact.errors import ReviewFailed
 
 TODAY = "2026-11-26"
@@ -24,10 +24,7 @@ TODAY = "2026-11-26"
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("failures")
-    demo.generate(root / "data" / "demo", units=4000)
-    (root / "specs").mkdir()
-    shutil.copyfile(DEMO_SPEC, root / "specs" / "demo-checkout.yaml")
-    runner.review(root / "specs" / "demo-checkout.yaml", today=TODAY, output_dir=root)
+    runner.review(demo_launch(root, units=4000), today=TODAY, output_dir=root)
     return root
 
 

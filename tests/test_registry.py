@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from conftest import DEMO_SPEC, ROOT, impact_cli, write_spec
+from conftest import DEMO_SPEC, ROOT, demo_launch, impact_cli, write_spec
 
 from impact import registry, review, scaffold
 from impact import spec as spec_module
@@ -117,12 +117,8 @@ def test_changes_after_registration(
 
 
 def test_a_deciding_change_makes_the_verdict_invalid_with_the_diff(tmp_path: Path) -> None:
-    from impact import demo
 
-    demo.generate(tmp_path / "data" / "demo", units=3000)
-    (tmp_path / "specs").mkdir()
-    spec = tmp_path / "specs" / "demo-checkout.yaml"
-    spec.write_text(DEMO_SPEC.read_text())
+    spec = demo_launch(tmp_path, units=3000)
     registry.register(spec_module.load(spec), now=BEFORE_LAUNCH)
     spec.write_text(spec.read_text().replace("target: +0.02", "target: +0.005"))
     result = review.run(str(spec), today="2026-11-26")

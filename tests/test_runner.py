@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from conftest import DEMO_SPEC, impact_cli
+from conftest import DEMO_SPEC, demo_launch, impact_cli
 
 from impact import demo, runner
 from impact.errors import DataError, ReviewFailed
@@ -24,11 +23,7 @@ TODAY = "2026-11-26"
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the demo: data, spec and truth, in a folder of its own."""
     root = tmp_path_factory.mktemp("demo")
-    demo.generate(root / "data" / "demo")
-    (root / "specs").mkdir()
-    shutil.copyfile(DEMO_SPEC, root / "specs" / "demo-checkout.yaml")
-    lock = DEMO_SPEC.with_name("demo-checkout.lock.json")
-    shutil.copyfile(lock, root / "specs" / lock.name)
+    demo_launch(root, lock=True)
     return root
 
 
@@ -195,10 +190,7 @@ def test_a_failed_run_keeps_its_notebook_and_the_last_good_report(
 
 
 def test_data_not_ready_is_bad_input(tmp_path: Path) -> None:
-    demo.generate(tmp_path / "data" / "demo", units=2000)
-    (tmp_path / "specs").mkdir()
-    spec = tmp_path / "specs" / "demo-checkout.yaml"
-    shutil.copyfile(DEMO_SPEC, spec)
+    spec = demo_launch(tmp_path, units=2000)
     text = spec.read_text().replace("reviews: [28d, 56d]", "reviews: [28d, 70d]")
     spec.write_text(text)
     with pytest.raises(DataError, match=r"data are not complete for the 70d review"):
