@@ -26,7 +26,17 @@ from sqlglot import exp
 from impact.errors import DataError, DataNotReady, SpecError
 from impact.spec import LaunchSpec
 
-__all__ = ["Source", "check_contract", "check_ready", "connect", "quote"]
+__all__ = [
+    "Source",
+    "check_contract",
+    "check_ready",
+    "connect",
+    "fingerprint",
+    "is_numeric",
+    "open_connection",
+    "open_table",
+    "quote",
+]
 
 UNITS_VIEW = "impact_units"
 EVENTS_VIEW = "impact_events"
@@ -66,17 +76,55 @@ class Source:
 
     def fingerprint(self) -> str:
         """The sha256 of the tables' files (names and contents), to tell data apart."""
-        if self.location.is_dir():
-            files = sorted(p for p in self.location.iterdir() if p.suffix in (".parquet", ".csv"))
-        else:
-            files = [self.location]
-        digest = hashlib.sha256()
-        for path in files:
-            digest.update(path.name.encode())
-            with path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-        return digest.hexdigest()
+        return fingerprint(self.location)
+
+
+def fingerprint(location: Path) -> str:
+    """The sha256 of a data source's files (names and contents), to tell data apart."""
+    if location.is_dir():
+        files = sorted(p for p in location.iterdir() if p.suffix in (".parquet", ".csv"))
+    else:
+        files = [location]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def open_connection(location: Path) -> duckdb.DuckDBPyConnection:
+    """A UTC DuckDB session over a data source (a .duckdb file is attached as ``source``).
+
+    Raises:
+        DataError: the source does not exist or is neither a folder nor a .duckdb file.
+    """
+    if not location.exists():
+        raise DataError(
+            f"{location}: data.source does not exist; run `impact demo` for the demo data "
+            "or fix data.source in the spec"
+        )
+    if not location.is_dir() and location.suffix not in (".duckdb", ".db"):
+        raise DataError(
+            f"{location}: data.source must be a folder of Parquet/CSV files or a .duckdb file"
+        )
+    connection = duckdb.connect(":memory:")
+    connection.execute("SET TimeZone = 'UTC'")
+    if not location.is_dir():
+        connection.execute(f"ATTACH {_literal(str(location))} AS source (READ_ONLY)")
+    return connection
+
+
+def open_table(connection: duckdb.DuckDBPyConnection, location: Path, table: str, view: str) -> str:
+    """Create ``view`` over the source's ``table``; return how messages name the table.
+
+    Raises:
+        DataError: no such table, or its file cannot be read.
+    """
+    if location.is_dir():
+        return _file_view(connection, location, table, view)
+    return _table_view(connection, location, table, view)
 
 
 def connect(spec: LaunchSpec, data_source: str | None = None) -> Source:
@@ -87,33 +135,14 @@ def connect(spec: LaunchSpec, data_source: str | None = None) -> Source:
             wrong type.
     """
     location = Path(data_source) if data_source else spec.resolve(spec.data.source)
-    if not location.exists():
-        raise DataError(
-            f"{location}: data.source does not exist; run `impact demo` for the demo data "
-            "or fix data.source in the spec"
-        )
-    connection = duckdb.connect(":memory:")
+    connection = open_connection(location)
     try:
-        connection.execute("SET TimeZone = 'UTC'")
-        if location.is_dir():
-            units_name = _file_view(connection, location, spec.data.units, "raw_units")
-            events_name = (
-                _file_view(connection, location, spec.data.events, "raw_events")
-                if spec.data.events
-                else None
-            )
-        elif location.suffix in (".duckdb", ".db"):
-            connection.execute(f"ATTACH {_literal(str(location))} AS source (READ_ONLY)")
-            units_name = _table_view(connection, location, spec.data.units, "raw_units")
-            events_name = (
-                _table_view(connection, location, spec.data.events, "raw_events")
-                if spec.data.events
-                else None
-            )
-        else:
-            raise DataError(
-                f"{location}: data.source must be a folder of Parquet/CSV files or a .duckdb file"
-            )
+        units_name = open_table(connection, location, spec.data.units, "raw_units")
+        events_name = (
+            open_table(connection, location, spec.data.events, "raw_events")
+            if spec.data.events
+            else None
+        )
         renames = spec.data.columns
         unit_columns = _contract_view(
             connection, "raw_units", UNITS_VIEW, units_name, _UNIT_COLUMNS, renames, spec
@@ -203,7 +232,7 @@ def _contract_view(
         if ours in _TIME_COLUMNS:
             selects.append(_timestamp(connection, raw, name, theirs, ours, kind))
         elif ours == "value" and view == EVENTS_VIEW:
-            if not _is_numeric(kind):
+            if not is_numeric(kind):
                 raise DataError(
                     f"{name}: column {theirs!r} is {kind}; value must be numeric (revenue, "
                     "minutes, ...)"
@@ -220,7 +249,7 @@ def _contract_view(
 _TIME_COLUMNS = ("exposed_at", "ts")
 
 
-def _is_numeric(kind: str) -> bool:
+def is_numeric(kind: str) -> bool:
     return kind.upper().split("(")[0] in (
         "TINYINT",
         "SMALLINT",

@@ -49,9 +49,31 @@ VERSION = metadata.version("impact")
 WORDING = ("title", "owner", "description", "hypothesis")
 
 
+# Fields added to format v1 after its first release, with their defaults. A field at its
+# default is left out of the canonical form, so a spec written before the field existed
+# keeps its hash and its lock stays valid.
+_GROWN_DATA = {"pre_period": None}
+_GROWN_METRIC = {"controls": [], "seasonality": None, "trend": False, "flow": False}
+
+
 def canonical(spec: LaunchSpec) -> dict[str, Any]:
-    """The spec's canonical form: validated values, defaults filled in."""
-    return spec.model_dump(mode="json")
+    """The spec's canonical form: validated values, defaults filled in.
+
+    Fields that later releases added are left out while at their default (see _GROWN_*).
+    """
+    document = spec.model_dump(mode="json")
+    _drop_defaults(document["data"], _GROWN_DATA)
+    metrics = document["metrics"]
+    for metric in [metrics["primary"], *metrics["guardrails"], *metrics["secondary"]]:
+        if metric is not None:
+            _drop_defaults(metric, _GROWN_METRIC)
+    return document
+
+
+def _drop_defaults(section: dict[str, Any], defaults: dict[str, Any]) -> None:
+    for key, default in defaults.items():
+        if key in section and section[key] == default:
+            del section[key]
 
 
 def sha256(document: dict[str, Any]) -> str:

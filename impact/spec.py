@@ -218,6 +218,7 @@ class DataSpec(_Model):
     split: dict[str, float] | None = None
     start: dt.date | None = None
     segment: str | None = None
+    pre_period: Duration | None = None
 
     @field_validator("source")
     @classmethod
@@ -229,7 +230,7 @@ class DataSpec(_Model):
     @field_validator("columns")
     @classmethod
     def _known_columns(cls, value: dict[str, str]) -> dict[str, str]:
-        known = ("unit_id", "variant", "exposed_at", "event", "ts", "value")
+        known = ("unit_id", "variant", "exposed_at", "event", "ts", "value", "date")
         for key in value:
             if key not in known:
                 hint = difflib.get_close_matches(key, known, n=1)
@@ -282,6 +283,10 @@ class Metric(_Model):
     direction: Literal["increase", "decrease"]
     cuped: bool = False
     cap: float | None = None
+    controls: list[str] = Field(default_factory=list)
+    seasonality: Duration | None = None
+    trend: bool = False
+    flow: bool = False
 
     @field_validator("name")
     @classmethod
@@ -291,8 +296,8 @@ class Metric(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Metric:
         if self.kind is None:
-            raise ValueError("kind is required; write proportion, mean or ratio")
-        if self.kind == "ratio":
+            self._check_series()  # a prepost metric; LaunchSpec checks the design
+        elif self.kind == "ratio":
             if self.numerator is None or self.denominator is None:
                 raise ValueError(
                     "a ratio needs numerator and denominator, such as numerator: {event: "
@@ -312,7 +317,9 @@ class Metric(_Model):
                 raise ValueError(
                     "needs exactly one of event (an event name) or column (a per-unit column)"
                 )
-        if self.column is not None:
+        if self.kind is None:
+            pass
+        elif self.column is not None:
             if self.window is not None:
                 raise ValueError("a column metric has no window; remove window")
             if self.value is not None:
@@ -335,6 +342,35 @@ class Metric(_Model):
             raise ValueError(f"baseline {self.baseline:g} must be a share between 0 and 1")
         if self.baseline_sd is not None and self.baseline_sd <= 0:
             raise ValueError(f"baseline_sd {self.baseline_sd:g} must be positive")
+        self._check_signs()
+        return self
+
+    def _check_series(self) -> None:
+        """The rules of a daily-series metric (design: prepost)."""
+        if self.numerator is not None or self.denominator is not None:
+            raise ValueError("a prepost metric reads one daily series; remove numerator")
+        if (self.event is None) == (self.column is None):
+            raise ValueError(
+                "a prepost metric needs exactly one of column (a column of the daily series "
+                "table) or event (a daily series derived from events)"
+            )
+        if self.window is not None:
+            raise ValueError(
+                "kind is required; write proportion, mean or ratio (only a design: prepost "
+                "metric, a daily series, has neither kind nor window)"
+            )
+        if self.column is not None and self.value is not None:
+            raise ValueError("a column metric has no value; remove value")
+        if self.cuped or self.cap is not None:
+            raise ValueError("cuped and cap belong to experiments; remove them")
+        if self.event is not None and self.controls:
+            raise ValueError(
+                "controls are columns of the daily series table; an event metric has none"
+            )
+        if self.name in self.controls or (self.column and self.column in self.controls):
+            raise ValueError("a control must be another series than the metric itself")
+
+    def _check_signs(self) -> None:
         good = 1 if self.direction == "increase" else -1
         if self.target is not None and self.target.sign not in (0, good):
             raise ValueError(
@@ -474,13 +510,32 @@ class LaunchSpec(_Model):
 
     @model_validator(mode="after")
     def _design(self) -> LaunchSpec:
-        if self.design != "experiment":
+        if self.design == "adoption":
             raise ValueError(f"design: {self.design} {_NOT_YET}; use design: experiment")
         if self.adoption is not None:
             raise ValueError(f"the adoption block {_NOT_YET}; remove it")
+        if self.design == "prepost":
+            self._check_prepost()
+        else:
+            self._check_experiment()
+        if self.data.start is not None and self.data.start < self.launch_date:
+            raise ValueError(
+                f"data.start {self.data.start} is before launch_date {self.launch_date}; "
+                "start is the first day analysed after launch"
+            )
+        return self
+
+    def _check_experiment(self) -> None:
         data = self.data
-        if data.series is not None:
-            raise ValueError("data.series belongs to design: prepost; remove it")
+        for field in ("series", "pre_period"):
+            if getattr(data, field) is not None:
+                raise ValueError(f"data.{field} belongs to design: prepost; remove it")
+        for where, metric in self._metrics_with_paths():
+            if metric.kind is None:
+                raise ValueError(f"{where}.kind is required; write proportion, mean or ratio")
+            for field in ("controls", "seasonality", "trend", "flow"):
+                if metric.model_fields_set.intersection({field}):
+                    raise ValueError(f"{where}.{field} belongs to design: prepost; remove it")
         if data.control is None or data.split is None:
             raise ValueError(
                 "an experiment needs data.control and data.split, such as "
@@ -495,12 +550,36 @@ class LaunchSpec(_Model):
             raise ValueError("an experiment needs metrics.primary")
         if data.events is None and any(m.events for m in self.metrics.all()):
             raise ValueError("data.events is required when a metric names an event")
-        if data.start is not None and data.start < self.launch_date:
+
+    def _check_prepost(self) -> None:
+        data = self.data
+        for field in ("control", "split", "segment", "start"):
+            if getattr(data, field) is not None:
+                raise ValueError(
+                    f"data.{field} belongs to experiments; a prepost review has no arms, remove it"
+                )
+        if self.metrics.primary is None:
+            raise ValueError("a prepost review needs metrics.primary")
+        for where, metric in self._metrics_with_paths():
+            if metric.kind is not None:
+                raise ValueError(
+                    f"{where}.kind belongs to experiments; a prepost metric is a daily series "
+                    "(column: or event:), remove kind"
+                )
+        columns = [m for m in self.metrics.all() if m.column is not None]
+        if columns and data.series is None:
             raise ValueError(
-                f"data.start {data.start} is before launch_date {self.launch_date}; "
-                "start is the first day analysed after launch"
+                "a prepost review reads data.series, a daily table (date and one column per "
+                "series), such as series: daily"
             )
-        return self
+        if any(m.event is not None for m in self.metrics.all()) and data.events is None:
+            raise ValueError("data.events is required when a metric names an event")
+
+    def _metrics_with_paths(self) -> list[tuple[str, Metric]]:
+        found = [("metrics.primary", self.metrics.primary)] if self.metrics.primary else []
+        found += [(f"metrics.guardrails[{i}]", m) for i, m in enumerate(self.metrics.guardrails)]
+        found += [(f"metrics.secondary[{i}]", m) for i, m in enumerate(self.metrics.secondary)]
+        return found
 
     # ---- derived values
 

@@ -196,9 +196,7 @@ def fit(
 
     def objective(log_params: np.ndarray) -> float:
         variances = np.exp(log_params)
-        prior = sum(
-            -(PRIOR_SHAPE + 1) * log_params[i] - PRIOR_SCALE / variances[i] for i in drifts
-        )
+        prior = sum(-(PRIOR_SHAPE + 1) * log_params[i] - PRIOR_SCALE / variances[i] for i in drifts)
         value = -(float(model.loglike(variances)) + prior)
         return value if math.isfinite(value) else 1e300
 
@@ -238,7 +236,9 @@ def forecast(model_fit: Fit, start: int, steps: int) -> Forecast:
     real launch); the fit's parameters are reused either way.
     """
     y = model_fit.y[:start]
-    endog = np.concatenate([_standardize(y, model_fit.centre[0], model_fit.scale[0]), np.full(steps, np.nan)])
+    endog = np.concatenate(
+        [_standardize(y, model_fit.centre[0], model_fit.scale[0]), np.full(steps, np.nan)]
+    )
     exog = None
     if model_fit.controls is not None:
         if model_fit.controls.shape[0] < start + steps:
@@ -306,7 +306,9 @@ def effect(actual: np.ndarray, counterfactual: Forecast, alpha: float) -> Effect
     )
 
 
-def placebo_starts(days: int, steps: int, *, count: int = 20, min_fit: int | None = None) -> list[int]:
+def placebo_starts(
+    days: int, steps: int, *, count: int = 20, min_fit: int | None = None
+) -> list[int]:
     """Up to ``count`` fake launch days inside a pre-period of ``days`` days, evenly spaced.
 
     A placebo window of ``steps`` days must end inside the pre-period, and at least
@@ -321,7 +323,7 @@ def placebo_starts(days: int, steps: int, *, count: int = 20, min_fit: int | Non
     if last < first:
         return []
     spots = np.linspace(first, last, num=min(count, last - first + 1))
-    return sorted({int(round(spot)) for spot in spots})
+    return sorted({int(np.rint(spot)) for spot in spots})
 
 
 @dataclass(frozen=True)
