@@ -24,11 +24,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["DATA_END", "LAUNCH", "Truth", "generate", "write_demo_spec"]
+__all__ = ["DATA_END", "LAUNCH", "Truth", "generate", "generate_series", "write_demo_spec"]
 
 LAUNCH = dt.datetime(2026, 9, 1)
 DATA_END = dt.datetime(2026, 10, 27)  # the as_of of the 56d review: data up to it
 DEMO_SPEC = "demo-checkout.yaml"
+DEMO_SPECS = {"experiment": DEMO_SPEC, "prepost": "demo-prepost.yaml"}
+SERIES_HISTORY_DAYS = 365  # days of the prepost demo before launch
+ORDERS_LIFT = 0.06  # the prepost demo's true effect: 6% more orders per day
 SECONDS_PER_DAY = 86_400
 WINDOW_DAYS = 14
 
@@ -248,14 +251,61 @@ def _effects(p_control: np.ndarray, p_treatment: np.ndarray) -> dict[str, dict[s
     }
 
 
-def write_demo_spec(folder: Path) -> Path:
-    """Copy the demo spec (and its lock, when shipped) into ``folder``; return the spec."""
+def generate_series(out: Path, *, seed: int = 2, history: int = SERIES_HISTORY_DAYS) -> Truth:
+    """Write the prepost demo: ``daily.parquet`` and ``truth.json`` into ``out``.
+
+    A free-shipping banner shown to everyone on 2026-09-01. Daily orders follow a slowly
+    drifting demand with a weekly pattern; two control series (visits to the market's
+    comparison sites, searches for the product category) follow the same demand and are
+    untouched by the launch; the refund rate (refunds per 100 orders) does not change.
+    From launch on, orders are ``ORDERS_LIFT`` higher than they would have been.
+    """
+    rng = np.random.default_rng(seed)
+    start = LAUNCH - dt.timedelta(days=history)
+    days = history + (DATA_END - LAUNCH).days
+    dates = [start + dt.timedelta(days=i) for i in range(days)]
+    weekday = np.array([WEEKDAY_WEIGHT[d.weekday()] for d in dates])
+    demand = 1000 + np.cumsum(rng.normal(0.2, 2.0, days))
+    market_visits = 20 * demand * weekday + rng.normal(0, 150, days)
+    search_interest = 0.5 * demand + rng.normal(0, 3, days)
+    counterfactual = 0.8 * demand * weekday + rng.normal(0, 20, days)
+    launched = np.arange(days) >= history
+    orders = np.round(counterfactual * np.where(launched, 1 + ORDERS_LIFT, 1.0))
+    refunds_per_100 = 5.0 + rng.normal(0, 0.4, days)
+    out.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {
+            "date": pa.array([d.date() for d in dates], pa.date32()),
+            "orders": orders,
+            "refunds_per_100_orders": np.round(refunds_per_100, 3),
+            "market_visits": np.round(market_visits),
+            "search_interest": np.round(search_interest, 1),
+        }
+    )
+    pq.write_table(table, out / "daily.parquet")
+    expected = float(np.mean(0.8 * demand[launched] * weekday[launched]))
+    effects = {
+        "orders": {
+            "counterfactual": expected,
+            "effect": expected * ORDERS_LIFT,
+            "relative_effect": ORDERS_LIFT,
+        },
+        "refunds_per_100_orders": {"counterfactual": 5.0, "effect": 0.0, "relative_effect": 0.0},
+    }
+    truth = Truth(units=0, seed=seed, effects=effects, expected_outcome="ship")
+    (out / "truth.json").write_text(json.dumps(truth.to_json(), indent=2) + "\n")
+    return truth
+
+
+def write_demo_spec(folder: Path, design: str = "experiment") -> Path:
+    """Copy a demo spec (and its lock, when shipped) into ``folder``; return the spec."""
+    name = DEMO_SPECS[design]
     folder.mkdir(parents=True, exist_ok=True)
     shipped = resources.files("impact") / "specs"
     for entry in shipped.iterdir():
-        if entry.name.startswith(Path(DEMO_SPEC).stem):
+        if entry.name.startswith(Path(name).stem + "."):
             target = folder / entry.name
             if not target.exists():
                 with resources.as_file(entry) as source:
                     shutil.copyfile(source, target)
-    return folder / DEMO_SPEC
+    return folder / name

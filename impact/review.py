@@ -44,9 +44,11 @@ __all__ = [
     "Prepared",
     "ReviewResult",
     "SecondaryResult",
+    "clean",
     "look_at",
     "parse_today",
     "prepare",
+    "registration_check",
     "run",
     "sequential_look",
 ]
@@ -219,7 +221,7 @@ class ReviewResult:
                 "today": self.today.isoformat(),
             },
         }
-        return _clean(payload)
+        return clean(payload)
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -240,16 +242,16 @@ def _comparison_json(c: Comparison) -> dict[str, Any]:
     }
 
 
-def _clean(value: Any) -> Any:
+def clean(value: Any) -> Any:
     """Round floats to 12 significant digits; a non-finite number becomes null."""
     if isinstance(value, float):
         if not math.isfinite(value):
             return None
         return float(f"{value:.12g}")
     if isinstance(value, dict):
-        return {key: _clean(item) for key, item in value.items()}
+        return {key: clean(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(item) for item in value]
+        return [clean(item) for item in value]
     return value
 
 
@@ -469,11 +471,11 @@ def _checks(
     else:
         detail = f"units per arm {observed} match the planned split {planned} (p = {p:.2g})"
     checks = [Check("sample_ratio", p >= 0.01, ratio.p_value, detail, blocking=p < alpha)]
-    checks.append(_registration_check(spec, registration))
+    checks.append(registration_check(spec, registration))
     return checks
 
 
-def _registration_check(spec: LaunchSpec, registration: registry.Registration) -> Check:
+def registration_check(spec: LaunchSpec, registration: registry.Registration) -> Check:
     if not registration.registered:
         return Check(
             "registration",

@@ -297,40 +297,8 @@ class Metric(_Model):
     def _consistent(self) -> Metric:
         if self.kind is None:
             self._check_series()  # a prepost metric; LaunchSpec checks the design
-        elif self.kind == "ratio":
-            if self.numerator is None or self.denominator is None:
-                raise ValueError(
-                    "a ratio needs numerator and denominator, such as numerator: {event: "
-                    "purchase, value: sum} and denominator: {event: purchase, value: count}"
-                )
-            if self.event is not None or self.column is not None or self.value is not None:
-                raise ValueError(
-                    "a ratio names its events in numerator and denominator; "
-                    "remove event, column and value"
-                )
-            if self.window is None:
-                raise ValueError("a ratio metric needs a window, such as window: 14d")
         else:
-            if self.numerator is not None or self.denominator is not None:
-                raise ValueError("numerator and denominator belong to kind: ratio")
-            if (self.event is None) == (self.column is None):
-                raise ValueError(
-                    "needs exactly one of event (an event name) or column (a per-unit column)"
-                )
-        if self.kind is None:
-            pass
-        elif self.column is not None:
-            if self.window is not None:
-                raise ValueError("a column metric has no window; remove window")
-            if self.value is not None:
-                raise ValueError("a column metric has no value; remove value")
-        elif self.kind != "ratio":
-            if self.window is None:
-                raise ValueError("an event metric needs a window, such as window: 14d")
-            if self.kind == "proportion" and self.value is not None:
-                raise ValueError("a proportion counts units with the event; remove value")
-            if self.kind == "mean" and self.value is None:
-                raise ValueError("a mean metric needs value: sum, count or max")
+            self._check_kind()
         if self.cap is not None:
             if self.kind == "proportion":
                 raise ValueError("cap applies to means and ratios; a proportion has no outliers")
@@ -344,6 +312,41 @@ class Metric(_Model):
             raise ValueError(f"baseline_sd {self.baseline_sd:g} must be positive")
         self._check_signs()
         return self
+
+    def _check_kind(self) -> None:
+        """The rules of a per-unit metric (experiments)."""
+        if self.kind == "ratio":
+            if self.numerator is None or self.denominator is None:
+                raise ValueError(
+                    "a ratio needs numerator and denominator, such as numerator: {event: "
+                    "purchase, value: sum} and denominator: {event: purchase, value: count}"
+                )
+            if self.event is not None or self.column is not None or self.value is not None:
+                raise ValueError(
+                    "a ratio names its events in numerator and denominator; "
+                    "remove event, column and value"
+                )
+            if self.window is None:
+                raise ValueError("a ratio metric needs a window, such as window: 14d")
+            return
+        if self.numerator is not None or self.denominator is not None:
+            raise ValueError("numerator and denominator belong to kind: ratio")
+        if (self.event is None) == (self.column is None):
+            raise ValueError(
+                "needs exactly one of event (an event name) or column (a per-unit column)"
+            )
+        if self.column is not None:
+            if self.window is not None:
+                raise ValueError("a column metric has no window; remove window")
+            if self.value is not None:
+                raise ValueError("a column metric has no value; remove value")
+            return
+        if self.window is None:
+            raise ValueError("an event metric needs a window, such as window: 14d")
+        if self.kind == "proportion" and self.value is not None:
+            raise ValueError("a proportion counts units with the event; remove value")
+        if self.kind == "mean" and self.value is None:
+            raise ValueError("a mean metric needs value: sum, count or max")
 
     def _check_series(self) -> None:
         """The rules of a daily-series metric (design: prepost)."""
@@ -383,7 +386,6 @@ class Metric(_Model):
                 f"metric may move the harmful way: write {'-' if good > 0 else '+'}"
                 f"{str(self.margin)[1:]} or drop the sign"
             )
-        return self
 
     @property
     def events(self) -> list[str]:

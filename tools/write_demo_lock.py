@@ -1,4 +1,4 @@
-"""Rewrite the demo's registration lock under a frozen clock (run after editing the demo spec).
+"""Rewrite the demos' registration locks under a frozen clock (run after editing the demo spec).
 
     .venv/bin/python tools/write_demo_lock.py
 
@@ -15,9 +15,10 @@ from pathlib import Path
 from impact import registry, spec
 
 FROZEN = dt.datetime(2026, 8, 20, 10, 0, tzinfo=dt.UTC)  # twelve days before the demo launch
-SPEC = Path(__file__).resolve().parent.parent / "specs" / "demo-checkout.yaml"
+SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 if __name__ == "__main__":
-    loaded = spec.load(SPEC)
-    registry.lock_path(loaded).unlink(missing_ok=True)
-    print(registry.register(loaded, now=FROZEN, fixture=True))
+    for name in ("demo-checkout.yaml", "demo-prepost.yaml"):
+        loaded = spec.load(SPECS / name)
+        registry.lock_path(loaded).unlink(missing_ok=True)
+        print(registry.register(loaded, now=FROZEN, fixture=True))

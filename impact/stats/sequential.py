@@ -22,7 +22,7 @@ import numpy as np
 from scipy import optimize
 from scipy import stats as scipy_stats
 
-__all__ = ["boundaries", "nominal_levels", "spending"]
+__all__ = ["boundaries", "nominal_levels", "spending", "split_levels"]
 
 GRID = 401  # points per look: levels agree with 3201 points to 1e-10
 
@@ -109,3 +109,22 @@ def nominal_levels(fractions: Sequence[float], alpha: float) -> list[float]:
         0.0 if math.isinf(c) else float(2 * scipy_stats.norm.sf(c))
         for c in boundaries(fractions, alpha)
     ]
+
+
+def split_levels(fractions: Sequence[float], alpha: float) -> list[float]:
+    """Each look's share of alpha as the spending function allots it: alpha(t_k) - alpha(t_k-1).
+
+    Used where the looks' statistics are not a running sum of independent data (a prepost
+    forecast over a growing window): the levels add up to alpha, so by Bonferroni the total
+    false-positive rate is at most alpha (conservative).
+
+    Examples:
+        >>> [round(level, 4) for level in split_levels([0.5, 1.0], 0.05)]
+        [0.0056, 0.0444]
+    """
+    levels, spent = [], 0.0
+    for fraction in fractions:
+        total = spending(fraction, alpha)
+        levels.append(max(total - spent, 0.0))
+        spent = max(spent, total)
+    return levels

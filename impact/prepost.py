@@ -1,0 +1,486 @@
+"""One prepost review: a launch without a control group, against a modelled counterfactual.
+
+What a prepost template's cells call::
+
+    result = prepost.run("specs/demo-prepost.yaml", checkpoint="56d", today="2026-11-26")
+    result.verdict.outcome      # "ship"
+    result.to_json()            # the verdict.json payload
+
+Each metric's daily series is modelled on the pre-period (``impact.stats.prepost``); the
+effect is the post-period's actual minus the counterfactual. The decision rule is the
+experiment's, applied to the average effect per day, with three prepost rules from
+DESIGN.md: a model whose placebo windows find effects too often is miscalibrated (the
+verdict is invalid); an effect no more extreme than the placebos' is at best inconclusive;
+two looks split alpha as the spending function allots it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from impact import registry, series
+from impact import spec as spec_module
+from impact.errors import DataError
+from impact.review import (
+    VERSION,
+    SecondaryResult,
+    clean,
+    look_at,
+    parse_today,
+    registration_check,
+)
+from impact.spec import LaunchSpec, Metric
+from impact.stats import multiplicity, sequential
+from impact.stats import prepost as model
+from impact.stats.compare import Comparison
+from impact.verdict import (
+    Check,
+    Look,
+    MetricVerdict,
+    Verdict,
+    decide,
+    judge_guardrail,
+    judge_primary,
+)
+
+__all__ = ["Modelled", "PrepostResult", "levels", "prepare", "run"]
+
+SCHEMA_VERSION = 1
+MIN_PLACEBOS = 10  # fewer placebo windows cannot show miscalibration; it is stated instead
+CLAIMS = ("target_met", "below_target", "harm")  # statuses that claim an effect
+OBSERVATIONAL = (
+    "observational evidence: without a control group, the effect is the gap between what "
+    "happened and what the model forecast from the days before launch. It is wrong if "
+    "something else changed at launch (a campaign, a holiday, an outage, a change in a "
+    "control series), or if the pre-period does not describe what would have followed."
+)
+
+
+@dataclass(frozen=True)
+class Modelled:
+    """One metric's series against its counterfactual.
+
+    Attributes:
+        metric: the metric's definition.
+        fit: the model fit on the pre-period.
+        forecast: the counterfactual of each post-period day.
+        effect: actual minus counterfactual, at the look's level.
+        placebos: the placebo windows (at the spec's alpha).
+        holdout: the forecast of the pre-period's last stretch, or None when too short.
+        comparison: the effect as a Comparison (control = counterfactual), for the verdict.
+    """
+
+    metric: Metric
+    fit: model.Fit
+    forecast: model.Forecast
+    effect: model.Effect
+    placebos: model.Placebos
+    holdout: model.Holdout | None
+    comparison: Comparison
+
+    def to_json(self) -> dict[str, Any]:
+        """The prepost keys of a metric in verdict.json."""
+        effect = self.effect
+        return {
+            "cumulative_effect": effect.cumulative if self.metric.flow else None,
+            "cumulative_ci": list(effect.cumulative_ci) if self.metric.flow else [None, None],
+            "placebo": {
+                "windows": self.placebos.count,
+                "excluding_zero": self.placebos.excluded,
+                "rank_p_value": self.placebos.rank_p,
+            },
+            "holdout": None
+            if self.holdout is None
+            else {
+                "days": self.holdout.days,
+                "mape": self.holdout.mape,
+                "coverage": self.holdout.coverage,
+            },
+            "model": {
+                "seasonality": self.fit.seasonality,
+                "trend": self.fit.trend,
+                "controls": list(self.metric.controls),
+                "converged": self.fit.converged,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class PrepostResult:
+    """Everything a prepost review found, ready for display and for verdict.json."""
+
+    spec: LaunchSpec
+    look: Look
+    today: dt.date
+    series: series.Series
+    models: dict[str, Modelled]
+    primary: MetricVerdict
+    guardrails: list[MetricVerdict]
+    secondary: list[SecondaryResult]
+    checks: list[Check]
+    registration: registry.Registration
+    verdict: Verdict
+    started_at: dt.datetime
+    seconds: float
+
+    @property
+    def data_fingerprint(self) -> str:
+        """The sha256 of the data source's files."""
+        return self.series.fingerprint
+
+    def to_json(self) -> dict[str, Any]:
+        """The verdict.json payload (schema ``impact/schemas/verdict.v1.json``)."""
+        primary = self.primary
+        dates = self.series.dates
+        payload = {
+            "schema_version": SCHEMA_VERSION,
+            "spec_id": self.spec.id,
+            "title": self.spec.title,
+            "owner": self.spec.owner,
+            "design": self.spec.design,
+            "checkpoint": self.look.label,
+            "final": self.look.final,
+            "monitoring": not self.look.registered,
+            "sequential": {
+                "information": list(self.look.information),
+                "levels": list(self.look.levels),
+            },
+            "as_of": self.look.as_of.date().isoformat(),
+            "next_review": self.look.next_review.isoformat() if self.look.next_review else None,
+            "outcome": self.verdict.outcome,
+            "action": self.verdict.action,
+            "reasons": list(self.verdict.reasons),
+            "primary": {
+                "name": primary.metric.name,
+                "kind": "series",
+                "status": primary.status,
+                **_comparison_json(primary.comparison),
+                "target": str(primary.metric.target),
+                "n": {"pre": self.series.pre_days, "post": self.series.post_days},
+                **self.models[primary.metric.name].to_json(),
+            },
+            "guardrails": [
+                {
+                    "name": g.metric.name,
+                    "status": g.status,
+                    **_comparison_json(g.comparison),
+                    "margin": g.metric.margin.magnitude if g.metric.margin else None,
+                    "margin_relative": bool(g.metric.margin and g.metric.margin.relative),
+                    **self.models[g.metric.name].to_json(),
+                }
+                for g in self.guardrails
+            ],
+            "secondary": [
+                {
+                    "name": s.metric.name,
+                    **_comparison_json(s.comparison),
+                    "q_value": s.q_value,
+                    **self.models[s.metric.name].to_json(),
+                }
+                for s in self.secondary
+            ],
+            "checks": [
+                {"name": c.name, "passed": c.passed, "p_value": c.p_value, "detail": c.detail}
+                for c in self.checks
+            ],
+            "adoption": None,
+            "registration": self.registration.to_json(),
+            "data": {
+                "first_day": dates[0].date().isoformat(),
+                "launch_day": dates[self.series.launch].date().isoformat(),
+                "last_day": dates[-1].date().isoformat(),
+            },
+            "run": {
+                "impact_version": VERSION,
+                "data_fingerprint": self.data_fingerprint,
+                "started_at": self.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "seconds": round(self.seconds, 3),
+                "today": self.today.isoformat(),
+            },
+        }
+        return clean(payload)
+
+
+def _comparison_json(c: Comparison) -> dict[str, Any]:
+    return {
+        "control": c.control,
+        "treatment": c.treatment,
+        "effect": c.effect,
+        "ci": [c.ci_lower, c.ci_upper],
+        "relative_effect": c.relative_effect,
+        "relative_ci": [c.relative_ci_lower, c.relative_ci_upper],
+        "p_value": c.p_value,
+        "alpha": c.alpha,
+        "note": c.note or None,
+    }
+
+
+class Prepared(NamedTuple):
+    """What ``prepare`` found: the inputs of a prepost review, all checked."""
+
+    spec: LaunchSpec
+    look: Look
+    series: series.Series
+    registration: registry.Registration
+
+
+def prepare(
+    spec_path: str,
+    checkpoint: str | None = None,
+    today: str | dt.date | None = None,
+    data_source: str | None = None,
+) -> Prepared:
+    """Everything a prepost review checks before statistics: spec, checkpoint, lock, data.
+
+    Raises:
+        SpecError, DataError, RegistrationError: bad input or data not ready (exit 2).
+    """
+    spec = spec_module.load(spec_path)
+    look = look_at(spec, checkpoint, parse_today(today))
+    registration = registry.check(spec)
+    daily = series.load(spec, look.as_of, data_source)
+    needed = min_pre_days(spec)
+    if daily.pre_days < needed:
+        raise DataError(
+            f"{daily.location}: {daily.pre_days} days before launch_date {spec.launch_date}; "
+            f"the model needs at least {needed} (three seasonal periods and two weeks)"
+        )
+    return Prepared(spec, look, daily, registration)
+
+
+def min_pre_days(spec: LaunchSpec) -> int:
+    """The shortest pre-period the model is fit on: 14 days, and 3 seasonal periods."""
+    longest = max((m.seasonality or 0 for m in spec.metrics.all()), default=0)
+    return max(14, 3 * longest)
+
+
+def levels(spec: LaunchSpec, look: Look) -> Look:
+    """The look's level: the registered looks split alpha as spending allots it.
+
+    The information fraction of a look is its post-period days over the final look's. A
+    monitoring run uses the spec's alpha and never decides.
+    """
+    if not look.registered:
+        return look
+    fractions = [days / spec.reviews[-1] for days in spec.reviews if days <= look.days]
+    split = sequential.split_levels(fractions, spec.decision.alpha)
+    return dataclasses.replace(
+        look, alpha=split[-1], information=tuple(fractions), levels=tuple(split)
+    )
+
+
+def run(
+    spec_path: str,
+    checkpoint: str | None = None,
+    today: str | dt.date | None = None,
+    data_source: str | None = None,
+    *,
+    clock: dt.datetime | None = None,
+) -> PrepostResult:
+    """Run one prepost review (the arguments are those of ``review.run``)."""
+    started_at = clock or dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    spec, look, daily, registration = prepare(spec_path, checkpoint, today, data_source)
+    look = levels(spec, look)
+    alpha = spec.decision.alpha
+    models = {m.name: _model(m, daily, look.alpha, alpha) for m in spec.metrics.all()}
+    primary_metric = spec.metrics.primary
+    assert primary_metric is not None
+    primary = _capped(
+        judge_primary(primary_metric, models[primary_metric.name].comparison),
+        models[primary_metric.name].placebos,
+        alpha,
+    )
+    guardrails = [judge_guardrail(m, models[m.name].comparison) for m in spec.metrics.guardrails]
+    tested = [models[m.name].comparison.p_value for m in spec.metrics.secondary]
+    q_values = multiplicity.benjamini_hochberg([p for p in tested if p is not None])
+    secondary = [
+        SecondaryResult(m, models[m.name].comparison, q)
+        for m, q in zip(spec.metrics.secondary, q_values, strict=True)
+    ]
+    checks = _checks(spec, daily, models, alpha)
+    checks.append(registration_check(spec, registration))
+    verdict = decide(spec, look, primary, guardrails, checks, None)
+    return PrepostResult(
+        spec=spec,
+        look=look,
+        today=parse_today(today),
+        series=daily,
+        models=models,
+        primary=primary,
+        guardrails=guardrails,
+        secondary=secondary,
+        checks=checks,
+        registration=registration,
+        verdict=verdict,
+        started_at=started_at,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _model(metric: Metric, daily: series.Series, level: float, alpha: float) -> Modelled:
+    values = daily.values[metric.name]
+    controls = (
+        np.column_stack([daily.controls[c] for c in metric.controls]) if metric.controls else None
+    )
+    fitted = model.fit(
+        values[: daily.launch], controls, seasonality=metric.seasonality, trend=metric.trend
+    )
+    forecast = model.forecast(fitted, daily.launch, daily.post_days)
+    effect = model.effect(values[daily.launch :], forecast, level)
+    at_alpha = model.effect(values[daily.launch :], forecast, alpha)
+    placebos = model.placebos(fitted, daily.post_days, alpha, at_alpha)
+    holdout = model.holdout(fitted, daily.post_days, alpha)
+    note = (
+        ""
+        if effect.relative_ci is not None
+        else (
+            "the counterfactual mean is not told apart from 0, so the relative interval is "
+            "unbounded"
+        )
+    )
+    relative_ci = effect.relative_ci or (None, None)
+    comparison = Comparison(
+        control=effect.counterfactual,
+        treatment=effect.actual,
+        effect=effect.average,
+        ci_lower=effect.ci[0],
+        ci_upper=effect.ci[1],
+        se=effect.sd,
+        p_value=effect.p_value,
+        dof=None,
+        relative_effect=effect.relative,
+        relative_ci_lower=relative_ci[0],
+        relative_ci_upper=relative_ci[1],
+        alpha=level,
+        note=note,
+    )
+    return Modelled(metric, fitted, forecast, effect, placebos, holdout, comparison)
+
+
+def rank_cap(placebos: model.Placebos, alpha: float) -> bool:
+    """Whether the real effect is no more extreme than the placebos allow a claim.
+
+    The rank p-value must be at most alpha; with fewer than 1/alpha - 1 placebos it cannot
+    be, and the real effect must then be beyond every placebo.
+    """
+    if placebos.rank_p is None:
+        return False
+    return placebos.rank_p > max(alpha, 1 / (placebos.count + 1))
+
+
+def _capped(judged: MetricVerdict, placebos: model.Placebos, alpha: float) -> MetricVerdict:
+    if judged.status not in CLAIMS or not rank_cap(placebos, alpha):
+        return judged
+    reason = (
+        f"{judged.reason.rstrip('.')}; but {placebos.count} placebo launches before the real "
+        f"one found effects as large (placebo rank p = {placebos.rank_p:.2f}), so this is "
+        "inconclusive."
+    )
+    return dataclasses.replace(judged, status="inconclusive", reason=reason)
+
+
+def _checks(
+    spec: LaunchSpec, daily: series.Series, models: dict[str, Modelled], alpha: float
+) -> list[Check]:
+    checks: list[Check] = []
+    deciding = [m for m in spec.metrics.all() if m.target is not None or m.margin is not None]
+    for metric in deciding:
+        placebos = models[metric.name].placebos
+        share = placebos.share_excluded
+        if placebos.count < MIN_PLACEBOS:
+            checks.append(
+                Check(
+                    f"placebo:{metric.name}",
+                    False,
+                    None,
+                    f"{metric.name}: only {placebos.count} placebo windows of "
+                    f"{daily.post_days} days fit in the pre-period ({MIN_PLACEBOS} are needed to "
+                    "check the model's calibration); a longer pre-period would allow it",
+                    blocking=False,
+                )
+            )
+        elif share is not None and share > 2 * alpha:
+            checks.append(
+                Check(
+                    f"placebo:{metric.name}",
+                    False,
+                    None,
+                    f"{metric.name}: the model is miscalibrated: {placebos.excluded} of "
+                    f"{placebos.count} placebo launches before the real one show an effect "
+                    f"(more than {2 * alpha:.0%}), so its intervals are too narrow. Add control "
+                    "series, seasonality or a trend, or change the pre-period, and register "
+                    "the change",
+                    blocking=True,
+                )
+            )
+        else:
+            checks.append(
+                Check(
+                    f"placebo:{metric.name}",
+                    True,
+                    placebos.rank_p,
+                    f"{metric.name}: {placebos.excluded} of {placebos.count} placebo launches "
+                    f"before the real one show an effect (at most {2 * alpha:.0%} allowed); the "
+                    f"real effect's placebo rank p-value is {placebos.rank_p:.2f}",
+                    blocking=False,
+                )
+            )
+    if daily.pre_days < 3 * daily.post_days:
+        checks.append(
+            Check(
+                "pre_period",
+                False,
+                None,
+                f"the pre-period ({daily.pre_days} days) is shorter than three times the "
+                f"post-period ({daily.post_days} days): the forecast leans on little history",
+                blocking=False,
+            )
+        )
+    for metric in spec.metrics.all():
+        fitted = models[metric.name].fit
+        if fitted.warnings or not fitted.converged:
+            checks.append(
+                Check(
+                    f"fit:{metric.name}",
+                    False,
+                    None,
+                    f"{metric.name}: the model fit warned: {'; '.join(fitted.warnings)}",
+                    blocking=False,
+                )
+            )
+    checks.extend(_moved_controls(spec, daily, alpha))
+    return checks
+
+
+def _moved_controls(spec: LaunchSpec, daily: series.Series, alpha: float) -> list[Check]:
+    """A control that moved at launch may carry part of the effect: each is flagged."""
+    checks = []
+    for column, values in daily.controls.items():
+        seasonality = max(
+            (m.seasonality or 0 for m in spec.metrics.all() if column in m.controls), default=0
+        )
+        fitted = model.fit(values[: daily.launch], seasonality=seasonality or None)
+        moved = model.effect(
+            values[daily.launch :], model.forecast(fitted, daily.launch, daily.post_days), alpha
+        )
+        if moved.excludes_zero():
+            relative = f" ({moved.relative:+.1%})" if moved.relative is not None else ""
+            checks.append(
+                Check(
+                    f"control:{column}",
+                    False,
+                    moved.p_value,
+                    f"control {column} moved at launch by {moved.average:+.4g} per day"
+                    f"{relative}, beyond its own forecast (p = {moved.p_value:.2g}): if the "
+                    "launch reached it, the counterfactual absorbs part of the effect",
+                    blocking=False,
+                )
+            )
+    return checks
