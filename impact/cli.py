@@ -190,16 +190,31 @@ def extract(notebook: Path) -> None:
     type=click.IntRange(min=500),
     default=60_000,
     show_default=True,
-    help="Users who might visit; those who do become units.",
+    help="Users who might visit; those who do become units (experiment demo).",
+)
+@click.option(
+    "--design",
+    type=click.Choice(["experiment", "prepost"]),
+    default="experiment",
+    show_default=True,
+    help="experiment: an A/B test of a one-page checkout; prepost: a banner shown to "
+    "everyone, reviewed against a modelled counterfactual.",
 )
 @TODAY
 @_one_line_errors
-def demo(out: Path, units: int, today: str | None) -> None:
-    """Generate the demo launch's data, review it, and print where the report is."""
-    data_folder = out / "data" / "demo"
-    truth = demo_module.generate(data_folder, units=units)
-    click.echo(f"demo data: {truth.units:,} units in {data_folder}")
-    spec_path = demo_module.write_demo_spec(out / "specs")
+def demo(out: Path, units: int, design: str, today: str | None) -> None:
+    """Generate a demo launch's data, review it, and print where the report is."""
+    if design == "prepost":
+        data_folder = out / "data" / "demo-prepost"
+        demo_module.generate_series(data_folder)
+        click.echo(
+            f"demo data: {demo_module.SERIES_HISTORY_DAYS} days before launch in {data_folder}"
+        )
+    else:
+        data_folder = out / "data" / "demo"
+        truth = demo_module.generate(data_folder, units=units)
+        click.echo(f"demo data: {truth.units:,} units in {data_folder}")
+    spec_path = demo_module.write_demo_spec(out / "specs", design)
     from impact import runner  # lazy: see the module docstring
 
     published = runner.review(spec_path, today=today, output_dir=out)

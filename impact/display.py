@@ -16,7 +16,9 @@ from typing import Any
 import duckdb
 import pandas
 import scipy
+import statsmodels
 
+from impact.prepost import OBSERVATIONAL, PrepostResult
 from impact.review import ReviewResult
 from impact.spec import Metric
 from impact.stats.compare import Comparison
@@ -29,6 +31,8 @@ __all__ = [
     "data_summary",
     "guardrails",
     "methods",
+    "model_checks",
+    "observational",
     "payload",
     "primary",
     "provenance",
@@ -191,10 +195,20 @@ def _level(comparison: Comparison) -> str:
     return f"{(1 - comparison.alpha) * 100:.4g}% CI"
 
 
+Reviewed = ReviewResult | PrepostResult
+
+
+def _arm_headers(result: Reviewed) -> tuple[str, str]:
+    """What the two columns of a comparison are: arms, or counterfactual and actual."""
+    if isinstance(result, PrepostResult):
+        return "counterfactual per day", "actual per day"
+    return "control", "treatment"
+
+
 # --------------------------------------------------------------------------- blocks
 
 
-def verdict_card(result: ReviewResult) -> HTMLBlock:
+def verdict_card(result: Reviewed) -> HTMLBlock:
     """The first screen: outcome, the spec's action, every reason, registration, next review."""
     verdict, spec, look = result.verdict, result.spec, result.look
     kind = "final review" if look.final else "interim review"
@@ -243,7 +257,7 @@ def verdict_card(result: ReviewResult) -> HTMLBlock:
     return _root(style, card)
 
 
-def criteria(result: ReviewResult) -> HTMLBlock:
+def criteria(result: Reviewed) -> HTMLBlock:
     """What was pre-registered beside what was observed, one row per deciding metric."""
     rows: list[list[ET.Element | str]] = []
     judged = [("primary", result.primary), *[("guardrail", g) for g in result.guardrails]]
@@ -308,17 +322,17 @@ def _metric_rows(items: list[MetricVerdict]) -> list[list[ET.Element | str]]:
     return rows
 
 
-_METRIC_HEADERS = [
-    "metric",
-    "control",
-    "treatment",
-    "effect",
-    "CI",
-    "relative",
-    "relative CI",
-    "p",
-    "status",
-]
+def _headers(result: Reviewed) -> list[str]:
+    return [
+        "metric",
+        *_arm_headers(result),
+        "effect",
+        "CI",
+        "relative",
+        "relative CI",
+        "p",
+        "status",
+    ]
 
 
 def _with_notes(table: ET.Element, items: list[tuple[Metric, Comparison]]) -> list[ET.Element]:
@@ -326,10 +340,10 @@ def _with_notes(table: ET.Element, items: list[tuple[Metric, Comparison]]) -> li
     return [table, *notes]
 
 
-def _cuped_line(result: ReviewResult, metric: Metric) -> ET.Element | None:
-    found = result.analyses[metric.name]
-    if not metric.cuped:
+def _cuped_line(result: Reviewed, metric: Metric) -> ET.Element | None:
+    if not isinstance(result, ReviewResult) or not metric.cuped:
         return None
+    found = result.analyses[metric.name]
     if found.cuped_applied and found.adjustment is not None:
         adjustment = found.adjustment
         return _el(
@@ -344,7 +358,9 @@ def _cuped_line(result: ReviewResult, metric: Metric) -> ET.Element | None:
     return _el("p", f"{metric.name}: {found.cuped_note}.", class_="note")
 
 
-def _caps_line(result: ReviewResult, metric: Metric) -> ET.Element | None:
+def _caps_line(result: Reviewed, metric: Metric) -> ET.Element | None:
+    if not isinstance(result, ReviewResult):
+        return None
     caps = result.table.metrics[metric.name].caps
     if not caps:
         return None
@@ -357,8 +373,10 @@ def _caps_line(result: ReviewResult, metric: Metric) -> ET.Element | None:
     )
 
 
-def primary(result: ReviewResult) -> HTMLBlock:
+def primary(result: Reviewed) -> HTMLBlock:
     """The primary metric in full: the comparison, CUPED, power and the effect by week."""
+    if isinstance(result, PrepostResult):
+        return _series_primary(result)
     item = result.primary
     metric = item.metric
     n = result.table.metrics[metric.name]
@@ -367,7 +385,7 @@ def primary(result: ReviewResult) -> HTMLBlock:
     parts: list[ET.Element | None] = [
         _el("p", metric.description) if metric.description else None,
         *_with_notes(
-            _table(_METRIC_HEADERS, _metric_rows([item]), {1, 2, 3, 4, 5, 6, 7}),
+            _table(_headers(result), _metric_rows([item]), {1, 2, 3, 4, 5, 6, 7}),
             [(metric, item.comparison)],
         ),
         _el(
@@ -431,12 +449,12 @@ def primary(result: ReviewResult) -> HTMLBlock:
     return _root(*parts)
 
 
-def guardrails(result: ReviewResult) -> HTMLBlock:
+def guardrails(result: Reviewed) -> HTMLBlock:
     """Each guardrail with its margin and status."""
     if not result.guardrails:
         return _root(_el("p", "No guardrails were registered."))
     rows = _metric_rows(result.guardrails)
-    table = _table(_METRIC_HEADERS, rows, {1, 2, 3, 4, 5, 6, 7})
+    table = _table(_headers(result), rows, {1, 2, 3, 4, 5, 6, 7})
     reasons = _el("ul", *[_el("li", g.reason) for g in result.guardrails])
     extra = [
         line
@@ -450,7 +468,7 @@ def guardrails(result: ReviewResult) -> HTMLBlock:
     )
 
 
-def secondary(result: ReviewResult) -> HTMLBlock:
+def secondary(result: Reviewed) -> HTMLBlock:
     """Secondary metrics with Benjamini-Hochberg q-values; labelled exploratory."""
     if not result.secondary:
         return _root(_el("p", "No secondary metrics were registered."))
@@ -458,7 +476,7 @@ def secondary(result: ReviewResult) -> HTMLBlock:
         [*_cells(item.metric, item.comparison), _p(item.comparison.p_value), _p(item.q_value)]
         for item in result.secondary
     ]
-    headers = ["metric", "control", "treatment", "effect", "CI", "relative", "p", "q (BH)"]
+    headers = ["metric", *_arm_headers(result), "effect", "CI", "relative", "p", "q (BH)"]
     return _root(
         _el(
             "p",
@@ -478,8 +496,10 @@ def secondary(result: ReviewResult) -> HTMLBlock:
     )
 
 
-def data_summary(result: ReviewResult) -> HTMLBlock:
-    """The data behind the verdict: units per arm, dates, as_of, checks."""
+def data_summary(result: Reviewed) -> HTMLBlock:
+    """The data behind the verdict: units per arm (or days), dates, as_of, checks."""
+    if isinstance(result, PrepostResult):
+        return _root(_table(["", "value"], _series_data(result), numeric={1}), _checks(result))
     population = result.table.population
     spec = result.spec
     rows: list[list[ET.Element | str]] = [
@@ -512,7 +532,11 @@ def data_summary(result: ReviewResult) -> HTMLBlock:
         rows.append(
             [f"mature units for {name}", f"{m.control.n:,} control, {m.treatment.n:,} treatment"]
         )
-    checks = _table(
+    return _root(_table(["", "value"], rows, numeric={1}), _checks(result))
+
+
+def _checks(result: Reviewed) -> ET.Element:
+    return _table(
         ["check", "result", "detail"],
         [
             [
@@ -524,11 +548,12 @@ def data_summary(result: ReviewResult) -> HTMLBlock:
         ],
         numeric=set(),
     )
-    return _root(_table(["", "value"], rows, numeric={1}), checks)
 
 
-def methods(result: ReviewResult) -> HTMLBlock:
+def methods(result: Reviewed) -> HTMLBlock:
     """The methods behind the numbers and the assumptions the verdict rests on."""
+    if isinstance(result, PrepostResult):
+        return _series_methods(result)
     look, alpha = result.look, result.spec.decision.alpha
     if look.information:
         looks = (
@@ -574,12 +599,12 @@ def methods(result: ReviewResult) -> HTMLBlock:
     return _root(_el("ul", *[_el("li", item) for item in items]))
 
 
-def payload(result: ReviewResult) -> Payload:
+def payload(result: Reviewed) -> Payload:
     """The verdict.json payload as a display output (the runner reads it; the report drops it)."""
     return Payload(result.to_json())
 
 
-def provenance(result: ReviewResult) -> HTMLBlock:
+def provenance(result: Reviewed) -> HTMLBlock:
     """The footer: what this report was computed from, and with what."""
     payload = result.to_json()
     registration = payload["registration"]
@@ -600,7 +625,152 @@ def provenance(result: ReviewResult) -> HTMLBlock:
         [
             "versions",
             f"impact {payload['run']['impact_version']}, Python {platform.python_version()}, "
-            f"duckdb {duckdb.__version__}, pandas {pandas.__version__}, scipy {scipy.__version__}",
+            f"duckdb {duckdb.__version__}, pandas {pandas.__version__}, scipy {scipy.__version__}, "
+            f"statsmodels {statsmodels.__version__}",
         ],
     ]
     return _root(_table(["provenance", ""], rows, numeric=set()), class_="impact-footer")
+
+
+# --------------------------------------------------------------------------- prepost
+
+
+def observational(result: PrepostResult) -> HTMLBlock:
+    """What a review without a control group can and cannot show, said plainly."""
+    return _root(
+        _el("div", _el("strong", "Observational evidence. "), OBSERVATIONAL, class_="impact-flag")
+    )
+
+
+def _series_primary(result: PrepostResult) -> HTMLBlock:
+    item = result.primary
+    metric = item.metric
+    modelled = result.models[metric.name]
+    effect = modelled.effect
+    look = result.look
+    parts: list[ET.Element | None] = [
+        _el("p", metric.description) if metric.description else None,
+        *_with_notes(
+            _table(_headers(result), _metric_rows([item]), {1, 2, 3, 4, 5, 6, 7}),
+            [(metric, item.comparison)],
+        ),
+        _el(
+            "p",
+            f"The average effect per day over the {result.series.post_days} days since launch, "
+            f"against a counterfactual fit on the {result.series.pre_days} days before. "
+            f"{_level(item.comparison)}s (level {item.comparison.alpha:.4g}). {item.reason}",
+            class_="note",
+        ),
+    ]
+    if metric.flow:
+        parts.append(
+            _el(
+                "p",
+                f"Cumulative effect since launch: {_effect(metric, effect.cumulative)} "
+                f"({_interval(metric, *effect.cumulative_ci)}), from the joint forecast "
+                "distribution of all post-launch days.",
+                class_="note",
+            )
+        )
+    if look.information:
+        parts.append(
+            _el(
+                "p",
+                f"Look {len(look.information)} of {len(result.spec.reviews)}: this look spends "
+                f"{look.alpha:.4g} of alpha = {result.spec.decision.alpha:g} (O'Brien-Fleming "
+                "spending on the share of post-launch days, split between the looks).",
+                class_="note",
+            )
+        )
+    return _root(*parts)
+
+
+def model_checks(result: PrepostResult) -> HTMLBlock:
+    """How far the model can be trusted: its parts, placebo windows, held-back forecast."""
+    rows: list[list[ET.Element | str]] = []
+    for name, modelled in result.models.items():
+        fit, placebos, holdout = modelled.fit, modelled.placebos, modelled.holdout
+        parts = ["local level", *(["trend"] if fit.trend else [])]
+        if fit.seasonality:
+            parts.append(f"{fit.seasonality}-day seasonality")
+        if modelled.metric.controls:
+            parts.append("controls " + ", ".join(modelled.metric.controls))
+        held = (
+            MISSING
+            if holdout is None
+            else f"{holdout.days} days: MAPE "
+            + (f"{holdout.mape:.1%}" if holdout.mape is not None else MISSING)
+            + f", {holdout.coverage:.0%} of days inside their {(1 - holdout.alpha):.0%} band"
+        )
+        rows.append(
+            [
+                name,
+                ", ".join(parts),
+                "yes" if fit.converged else "no",
+                f"{placebos.excluded} of {placebos.count}",
+                _p(placebos.rank_p),
+                held,
+            ]
+        )
+    headers = [
+        "series",
+        "model",
+        "converged",
+        "placebos showing an effect",
+        "placebo rank p",
+        "held-back forecast",
+    ]
+    return _root(
+        _el(
+            "p",
+            "Placebo launches: the same model, with the same parameters, forecasting windows "
+            "of the same length inside the pre-period, where nothing launched. A calibrated "
+            f"model finds an effect in about {result.spec.decision.alpha:.0%} of them; more "
+            f"than {2 * result.spec.decision.alpha:.0%} (of at least 10) makes the verdict "
+            "invalid. The placebo rank p-value is the share of placebos at least as extreme "
+            "as the real effect; when it is too large, a claimed effect is only inconclusive.",
+            class_="note",
+        ),
+        _table(headers, rows, numeric={3, 4}),
+    )
+
+
+def _series_data(result: PrepostResult) -> list[list[ET.Element | str]]:
+    daily, spec = result.series, result.spec
+    return [
+        ["first day fitted", f"{daily.dates[0]:%Y-%m-%d}"],
+        ["launch day", f"{daily.dates[daily.launch]:%Y-%m-%d}"],
+        ["last day read", f"{daily.dates[-1]:%Y-%m-%d}"],
+        ["days before launch (fit)", f"{daily.pre_days:,}"],
+        ["days since launch", f"{daily.post_days:,}"],
+        ["as_of (nothing at or after it is read)", f"{result.look.as_of:%Y-%m-%d %H:%M} UTC"],
+        ["series table", spec.data.series or MISSING],
+        ["data source", spec.data.source],
+    ]
+
+
+def _series_methods(result: PrepostResult) -> HTMLBlock:
+    alpha = result.spec.decision.alpha
+    items = [
+        "The counterfactual: a structural time-series model (statsmodels UnobservedComponents) "
+        "of each daily series, with a local level, the trend and the seasonality the spec "
+        "registers, and the control series as regressors whose coefficients are part of the "
+        "state, so their uncertainty reaches the forecast. Its variances are fit on the "
+        "pre-period by maximum likelihood, with a weak prior that keeps the level's variance "
+        "off the edges; the forecast of the post-period from the pre-period is what would have "
+        "happened without the launch.",
+        "The average effect per day is the mean of actual minus counterfactual. Its interval "
+        "(and the cumulative one, for flows) comes from the joint forecast distribution of all "
+        "post-launch days, not from summing each day's variance. The relative effect divides "
+        "by the counterfactual mean; its interval is unbounded when that mean is not told apart "
+        "from 0.",
+        f"Looks: alpha = {alpha:g} is split between the registered reviews as O'Brien-Fleming "
+        "spending on the share of post-launch days allots it (conservative, since the looks "
+        "overlap).",
+        "Placebo launches inside the pre-period check the model's calibration; see the model "
+        "checks above. A control series that itself moved at launch is flagged: if the launch "
+        "reached it, the counterfactual absorbs part of the effect.",
+        "The rule of the verdict is the experiment's, applied to the average effect per day. "
+        "This is observational evidence. " + OBSERVATIONAL,
+    ]
+    return _root(_el("ul", *[_el("li", item) for item in items]))

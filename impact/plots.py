@@ -13,13 +13,15 @@ import io
 
 import numpy as np
 from matplotlib.figure import Figure
+from scipy import stats
 
+from impact.prepost import PrepostResult
 from impact.review import ReviewResult
 from impact.stats import compare
 from impact.stats.compare import CrossMoments
 from impact.verdict import MetricVerdict, format_effect
 
-__all__ = ["DPI", "Chart", "by_exposure_day", "by_week", "effects"]
+__all__ = ["DPI", "Chart", "by_exposure_day", "by_week", "counterfactual", "effects", "placebos"]
 
 DPI = 110
 INK = "#1b1b1b"
@@ -65,7 +67,7 @@ def _style(figure: Figure) -> None:
         axes.set_yticks([])
 
 
-def effects(result: ReviewResult) -> Chart:
+def effects(result: ReviewResult | PrepostResult) -> Chart:
     """Each deciding metric's effect and interval against zero and its target or margin.
 
     One panel per metric, in the metric's units (treatment minus control; percentage points
@@ -116,7 +118,12 @@ def effects(result: ReviewResult) -> Chart:
             fontsize=10,
             color=INK,
         )
-        axes.set_xlabel(f"treatment minus control ({unit})", fontsize=8, color=INK)
+        difference = (
+            "actual minus counterfactual, per day"
+            if isinstance(result, PrepostResult)
+            else "treatment minus control"
+        )
+        axes.set_xlabel(f"{difference} ({unit})", fontsize=8, color=INK)
     level = (1 - result.primary.comparison.alpha) * 100
     figure.suptitle(
         f"Effects with {level:.4g}% intervals against the pre-registered thresholds",
@@ -222,3 +229,106 @@ def by_week(result: ReviewResult) -> Chart | None:
         for i, w in enumerate(result.weeks)
     )
     return Chart(figure, f"{metric.name} effect by week since exposure: {words}")
+
+
+def counterfactual(result: PrepostResult) -> Chart:
+    """The primary series: actual against the counterfactual band, the daily effect and,
+    for flows, the cumulative effect, each with its interval at the look's level."""
+    modelled = result.models[result.primary.metric.name]
+    metric, daily = modelled.metric, result.series
+    level = modelled.effect.alpha
+    z = float(stats.norm.ppf(1 - level / 2))
+    values = daily.values[metric.name]
+    dates = np.array(daily.dates.values, dtype="datetime64[D]")
+    post = dates[daily.launch :]
+    shown = max(daily.launch - 4 * daily.post_days, 0)  # a stretch of history before launch
+    forecast = modelled.forecast
+    panels = 3 if metric.flow else 2
+    figure = Figure(figsize=(7.5, 2.2 * panels + 0.4), dpi=DPI, layout="constrained")
+    axes = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
+    band = z * forecast.sd
+    axes[0].fill_between(
+        post,
+        forecast.mean - band,
+        forecast.mean + band,
+        color=INTERVAL,
+        alpha=0.2,
+        linewidth=0,
+        label=f"counterfactual, {1 - level:.4g} band",
+    )
+    axes[0].plot(post, forecast.mean, color=INTERVAL, linestyle="--", linewidth=1.2)
+    axes[0].plot(dates[shown:], values[shown:], color=INK, linewidth=1.1, label="actual")
+    axes[0].set_title(
+        f"{metric.name}: actual and counterfactual", loc="left", fontsize=10, color=INK
+    )
+    axes[0].legend(fontsize=8, frameon=False, loc="upper left")
+    pointwise = values[daily.launch :] - forecast.mean
+    axes[1].fill_between(
+        post, pointwise - band, pointwise + band, color=INTERVAL, alpha=0.2, linewidth=0
+    )
+    axes[1].plot(post, pointwise, color=INK, linewidth=1.1)
+    axes[1].set_title(
+        "effect per day (actual minus counterfactual)", loc="left", fontsize=10, color=INK
+    )
+    if metric.flow:
+        cumulative = np.cumsum(pointwise)
+        ones = np.tril(np.ones((post.size, post.size)))
+        spread = z * np.sqrt(np.clip(np.einsum("ij,jk,ik->i", ones, forecast.cov, ones), 0, None))
+        axes[2].fill_between(
+            post, cumulative - spread, cumulative + spread, color=INTERVAL, alpha=0.2, linewidth=0
+        )
+        axes[2].plot(post, cumulative, color=INK, linewidth=1.1)
+        axes[2].set_title("cumulative effect since launch", loc="left", fontsize=10, color=INK)
+    for panel in axes:
+        panel.axvline(dates[daily.launch], color=ZERO, linewidth=1, linestyle=":")
+        panel.tick_params(colors=INK, labelsize=8)
+        panel.spines[["top", "right"]].set_visible(False)
+    for panel in axes[1:]:
+        panel.axhline(0, color=ZERO, linewidth=1)
+    figure.autofmt_xdate()
+    effect = modelled.effect
+    alt = (
+        f"{metric.name} per day: actual against the counterfactual from "
+        f"{daily.dates[shown]:%Y-%m-%d}, launch on {daily.dates[daily.launch]:%Y-%m-%d}; "
+        f"average effect {format_effect(metric, effect.average)} per day ({effect.ci[0]:+.4g} to "
+        f"{effect.ci[1]:+.4g})" + (f"; cumulative {effect.cumulative:+,.4g}" if metric.flow else "")
+    )
+    return Chart(figure, alt)
+
+
+def placebos(result: PrepostResult) -> Chart:
+    """Each placebo window's average effect and interval, beside the real one (standardized)."""
+    modelled = result.models[result.primary.metric.name]
+    found = modelled.placebos
+    daily = result.series
+    figure = Figure(figsize=(7.5, 2.8), dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    for index, effect in enumerate(found.effects):
+        axes.vlines(
+            index, effect.ci[0] / effect.sd, effect.ci[1] / effect.sd, color=ZERO, linewidth=3
+        )
+        axes.plot([index], [effect.z], "o", color=ZERO, markersize=4)
+    real = modelled.effect
+    where = len(found.effects) + 1
+    axes.vlines(where, real.ci[0] / real.sd, real.ci[1] / real.sd, color=TREATMENT, linewidth=4)
+    axes.plot([where], [real.z], "s", color=INK, markersize=6)
+    labels = [f"{daily.dates[start]:%b %d}" for start in found.starts[: len(found.effects)]]
+    axes.set_xticks(
+        [*range(len(found.effects)), where], [*labels, "launch"], rotation=60, fontsize=7
+    )
+    axes.axhline(0, color=ZERO, linewidth=1)
+    axes.set_ylabel("effect / its sd", fontsize=8, color=INK)
+    axes.set_title(
+        f"Placebo launches before the real one: {found.excluded} of {found.count} show an effect",
+        loc="left",
+        fontsize=10,
+        color=INK,
+    )
+    axes.tick_params(colors=INK, labelsize=8)
+    axes.spines[["top", "right"]].set_visible(False)
+    alt = (
+        f"{found.count} placebo windows, {found.excluded} with an interval excluding 0; the "
+        f"real effect is {real.z:+.2f} standard deviations"
+        + (f", placebo rank p {found.rank_p:.2f}" if found.rank_p is not None else "")
+    )
+    return Chart(figure, alt)

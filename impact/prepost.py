@@ -55,7 +55,7 @@ SCHEMA_VERSION = 1
 MIN_PLACEBOS = 10  # fewer placebo windows cannot show miscalibration; it is stated instead
 CLAIMS = ("target_met", "below_target", "harm")  # statuses that claim an effect
 OBSERVATIONAL = (
-    "observational evidence: without a control group, the effect is the gap between what "
+    "Without a control group, the effect is the gap between what "
     "happened and what the model forecast from the days before launch. It is wrong if "
     "something else changed at launch (a campaign, a holiday, an outage, a change in a "
     "control series), or if the pre-period does not describe what would have followed."

@@ -1,9 +1,9 @@
 """Run a review notebook with papermill, extract its verdict, export HTML, publish atomically.
 
-The runner knows nothing about statistics: it checks the inputs (``review.prepare``), runs the
-design's template in a private folder, reads the verdict payload the template displays,
-validates it against ``impact/schemas/verdict.v1.json``, exports the report with nbconvert and
-moves the files into place:
+The runner knows nothing about statistics: it checks the inputs (``review.prepare`` or
+``prepost.prepare``), runs the design's template in a private folder, reads the verdict
+payload the template displays, validates it against ``impact/schemas/verdict.v1.json``,
+exports the report with nbconvert and moves the files into place:
 
     notebooks/<id>/<N>d.ipynb      the executed notebook
     reports/<id>/<N>d.html         the report
@@ -39,8 +39,9 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from traitlets import default
 
-from impact import message, portfolio
+from impact import message, portfolio, prepost
 from impact import review as review_module
+from impact import spec as spec_module
 from impact.errors import (
     DataError,
     DataNotReady,
@@ -237,8 +238,7 @@ def review(
     """
     started = clock or dt.datetime.now(dt.UTC)
     day = review_module.parse_today(today)
-    spec, look, source, _, _ = review_module.prepare(str(spec_path), checkpoint, day, data_source)
-    source.close()
+    spec, look = _preflight(str(spec_path), checkpoint, day, data_source)
     output = Path(output_dir)
     stamp = started.strftime("%Y%m%dT%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
     with _review_lock(output, spec.id, look.label):
@@ -258,6 +258,18 @@ def review(
         note.unlink(missing_ok=True)
     portfolio.write(output, today=day)
     return published
+
+
+def _preflight(
+    spec_path: str, checkpoint: str | None, day: dt.date, data_source: str | None
+) -> tuple[LaunchSpec, Look]:
+    """Check the inputs as the design's review will, before a kernel starts (exit 2 early)."""
+    if spec_module.load(spec_path).design == "prepost":
+        checked = prepost.prepare(spec_path, checkpoint, day, data_source)
+        return checked.spec, checked.look
+    prepared = review_module.prepare(spec_path, checkpoint, day, data_source)
+    prepared.source.close()
+    return prepared.spec, prepared.look
 
 
 @contextlib.contextmanager

@@ -11,7 +11,20 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-cells = [
+
+def parameters(spec: str) -> object:
+    """The papermill parameters cell; as written, it reviews the demo launch."""
+    return new_code_cell(
+        "# Parameters: papermill replaces these; as they are, they review the demo launch.\n"
+        f'spec_path = "../specs/{spec}"\n'
+        'checkpoint = None  # a registered review such as "28d"; None for the latest one due\n'
+        "today = None  # the review's clock as YYYY-MM-DD; None for today's UTC date\n"
+        "data_source = None  # a folder or file to read instead of the spec's data.source",
+        metadata={"tags": ["parameters"]},
+    )
+
+
+EXPERIMENT = [
     new_markdown_cell(
         "# Impact review (experiment)\n\n"
         "The verdict first, then the numbers behind it. Run this notebook as it is (it reviews "
@@ -19,14 +32,7 @@ cells = [
         "This cell is left out of the report.",
         metadata={"tags": ["impact-notebook-only"]},
     ),
-    new_code_cell(
-        "# Parameters: papermill replaces these; as they are, they review the demo launch.\n"
-        'spec_path = "../specs/demo-checkout.yaml"\n'
-        'checkpoint = None  # a registered review such as "28d"; None for the latest one due\n'
-        "today = None  # the review's clock as YYYY-MM-DD; None for today's UTC date\n"
-        "data_source = None  # a folder or file to read instead of the spec's data.source",
-        metadata={"tags": ["parameters"]},
-    ),
+    parameters("demo-checkout.yaml"),
     new_code_cell(
         "from impact import display, plots, review\n\n"
         "result = review.run(spec_path, checkpoint, today, data_source)\n"
@@ -57,15 +63,62 @@ cells = [
     new_code_cell("display.provenance(result)"),
     new_code_cell("display.payload(result)", metadata={"tags": ["impact-payload"]}),
 ]
-for index, cell in enumerate(cells):
-    cell["id"] = f"cell-{index:02d}"
-notebook = new_notebook(
-    cells=cells,
-    metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    },
-)
-nbformat.validate(notebook)
+
+
+PREPOST = [
+    new_markdown_cell(
+        "# Impact review (prepost: no control group)\n\n"
+        "The verdict first, then the numbers behind it. Run this notebook as it is (it reviews "
+        "the prepost demo) or through `impact review SPEC`, which fills in the parameters "
+        "below. This cell is left out of the report.",
+        metadata={"tags": ["impact-notebook-only"]},
+    ),
+    parameters("demo-prepost.yaml"),
+    new_code_cell(
+        "from impact import display, plots, prepost\n\n"
+        "result = prepost.run(spec_path, checkpoint, today, data_source)\n"
+        "display.verdict_card(result)",
+        metadata={"tags": ["verdict"]},
+    ),
+    new_code_cell("display.observational(result)"),
+    new_markdown_cell("## What was pre-registered, and what happened"),
+    new_code_cell("display.criteria(result)"),
+    new_code_cell("plots.effects(result)"),
+    new_markdown_cell(
+        "**Contents:** [Primary metric](#Primary-metric) · [Guardrails](#Guardrails) · "
+        "[Secondary metrics](#Secondary-metrics) · [Can the model be trusted?]"
+        "(#Can-the-model-be-trusted?) · [The data behind it](#The-data-behind-it) · "
+        "[Methods and assumptions](#Methods-and-assumptions) · [Provenance](#Provenance)"
+    ),
+    new_markdown_cell("## Primary metric"),
+    new_code_cell("display.primary(result)"),
+    new_code_cell("plots.counterfactual(result)"),
+    new_markdown_cell("## Guardrails"),
+    new_code_cell("display.guardrails(result)"),
+    new_markdown_cell("## Secondary metrics"),
+    new_code_cell("display.secondary(result)"),
+    new_markdown_cell("## Can the model be trusted?"),
+    new_code_cell("display.model_checks(result)"),
+    new_code_cell("plots.placebos(result)"),
+    new_markdown_cell("## The data behind it"),
+    new_code_cell("display.data_summary(result)"),
+    new_markdown_cell("## Methods and assumptions"),
+    new_code_cell("display.methods(result)"),
+    new_markdown_cell("## Provenance"),
+    new_code_cell("display.provenance(result)"),
+    new_code_cell("display.payload(result)", metadata={"tags": ["impact-payload"]}),
+]
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "impact" / "templates"
-nbformat.write(notebook, TEMPLATES / "experiment.ipynb")
+for name, cells in (("experiment", EXPERIMENT), ("prepost", PREPOST)):
+    for index, cell in enumerate(cells):
+        cell["id"] = f"cell-{index:02d}"
+    notebook = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+    )
+    nbformat.validate(notebook)
+    nbformat.write(notebook, TEMPLATES / f"{name}.ipynb")
