@@ -1,0 +1,162 @@
+"""The prepost model against R CausalImpact's published results, analytic variances and itself.
+
+Reference series: tests/data/causalimpact (from WillianFuks/tfcausalimpact, Apache-2.0, see
+LICENSE-tfcausalimpact), with R CausalImpact's results as published there:
+
+- comparison_data.csv: relative effect -0.83% [-2.6%, 1%], tail p 0.20: no effect;
+- google_data.csv: average absolute effect 27 [18, 36], relative 21% [14%, 28%], p 0.001.
+
+Our model is a (penalized) maximum-likelihood structural model, not R's Bayesian one: the
+conclusion must agree and the intervals must overlap.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas
+import pytest
+from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+from impact.stats import prepost
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "causalimpact"
+
+
+def _reference(name: str, response: str, controls: list[str], last_pre: str):  # type: ignore[no-untyped-def]
+    frame = pandas.read_csv(DATA / name)
+    date = "date" if "date" in frame else "DATE"
+    frame[date] = pandas.to_datetime(frame[date])
+    frame = frame.set_index(date)
+    days = int((frame.index <= last_pre).sum())
+    fitted = prepost.fit(frame[response].to_numpy()[:days], frame[controls].to_numpy())
+    steps = len(frame) - days
+    forecast = prepost.forecast(fitted, days, steps)
+    effect = prepost.effect(frame[response].to_numpy()[days:], forecast, 0.05)
+    return fitted, effect, prepost.placebos(fitted, steps, 0.05, effect)
+
+
+def _overlap(ours: tuple[float, float], theirs: tuple[float, float]) -> bool:
+    return ours[0] <= theirs[1] and theirs[0] <= ours[1]
+
+
+def test_google_data_agrees_with_r() -> None:
+    fitted, effect, _ = _reference("google_data.csv", "y", ["x1", "x2"], "2020-03-01")
+    assert fitted.converged and not fitted.warnings
+    assert effect.excludes_zero() and effect.average > 0  # R: a positive effect, p 0.001
+    assert effect.p_value < 0.01
+    assert _overlap(effect.ci, (18, 36))
+    assert effect.relative_ci is not None
+    assert _overlap(effect.relative_ci, (0.14, 0.28))
+    assert effect.average == pytest.approx(26.1, abs=0.5)  # R: 27
+
+
+def test_comparison_data_agrees_with_r() -> None:
+    controls = ["NOT_CHANGED_1", "NOT_CHANGED_2", "NOT_CHANGED_3"]
+    fitted, effect, placebos = _reference(
+        "comparison_data.csv", "CHANGED", controls, "2019-07-14"
+    )
+    assert fitted.converged
+    assert not effect.excludes_zero()  # R: no effect, tail p 0.20
+    assert effect.p_value > 0.05
+    assert effect.relative_ci is not None
+    assert _overlap(effect.relative_ci, (-0.026, 0.01))
+    # Not invalid: at least 10 placebo windows, and at most 2 * alpha of them exclude 0.
+    assert placebos.count == 20
+    assert placebos.share_excluded is not None and placebos.share_excluded <= 0.10
+
+
+def test_identical_numbers_on_every_run() -> None:
+    first = _reference("google_data.csv", "y", ["x1", "x2"], "2020-03-01")
+    second = _reference("google_data.csv", "y", ["x1", "x2"], "2020-03-01")
+    assert first[1] == second[1]
+    assert np.array_equal(first[0].params, second[0].params)
+    assert first[2].excluded == second[2].excluded and first[2].rank_p == second[2].rank_p
+
+
+def test_joint_variance_of_a_local_level_matches_the_closed_form() -> None:
+    """For a local level, sum_k y_k = h a + sum_i (h - i) eta_i + sum_k eps_k, so
+    Var(sum) = h^2 P + q sum_{i<h} (h - i)^2 + h r, with P the predicted state variance
+    that statsmodels' own filter gives at the first forecast day."""
+    rng = np.random.default_rng(3)
+    y = 10 + np.cumsum(rng.normal(0, 0.3, 120)) + rng.normal(0, 1, 120)
+    fitted = prepost.fit(y)
+    steps = 21
+    forecast = prepost.forecast(fitted, y.size, steps)
+    scale = fitted.scale[0]
+    standardized = (y - fitted.centre[0]) / scale
+    endog = np.concatenate([standardized, np.full(steps, np.nan)])
+    model = UnobservedComponents(endog, level="llevel")
+    result = model.filter(fitted.params)
+    p_first = float(result.filter_results.predicted_state_cov[0, 0, y.size])
+    r, q = fitted.params  # sigma2.irregular, sigma2.level
+    closed = steps**2 * p_first + q * sum((steps - i) ** 2 for i in range(1, steps)) + steps * r
+    assert float(np.sum(forecast.cov)) == pytest.approx(closed * scale**2, rel=1e-9)
+    # The pointwise variances alone would miss the shared level: the joint one is larger.
+    assert float(np.sum(forecast.cov)) > 2 * float(np.sum(np.diag(forecast.cov)))
+
+
+def test_the_mean_forecast_matches_statsmodels() -> None:
+    frame = pandas.read_csv(DATA / "google_data.csv")
+    y, x = frame["y"].to_numpy(), frame[["x1", "x2"]].to_numpy()
+    fitted = prepost.fit(y[:61], x)
+    ours = prepost.forecast(fitted, 61, 30)
+    exog = (x - fitted.centre[1:]) / fitted.scale[1:]
+    model = UnobservedComponents(
+        (y[:61] - fitted.centre[0]) / fitted.scale[0],
+        level="llevel",
+        exog=exog[:61],
+        mle_regression=False,
+    )
+    theirs = model.filter(fitted.params).get_forecast(30, exog=exog[61:])
+    expected = theirs.predicted_mean * fitted.scale[0] + fitted.centre[0]
+    assert np.allclose(ours.mean, expected, rtol=1e-9)
+    assert np.allclose(ours.sd**2, theirs.var_pred_mean * fitted.scale[0] ** 2, rtol=1e-7)
+
+
+def test_an_unmodelled_trend_fails_the_placebo_check_and_a_trend_passes_it() -> None:
+    rng = np.random.default_rng(0)
+    y = 0.5 * np.arange(228) + rng.normal(0, 1, 228)
+    without = prepost.fit(y[:200])
+    found = prepost.placebos(without, 28, 0.05)
+    assert found.count == 20 and found.excluded > 2  # miscalibrated: more than 2 * alpha
+    with_trend = prepost.fit(y[:200], trend=True)
+    assert prepost.placebos(with_trend, 28, 0.05).excluded <= 2
+
+
+def test_relative_interval_is_unbounded_when_the_counterfactual_is_near_zero() -> None:
+    rng = np.random.default_rng(5)
+    y = rng.normal(0, 1, 100)
+    fitted = prepost.fit(y[:80])
+    effect = prepost.effect(y[80:], prepost.forecast(fitted, 80, 20), 0.05)
+    assert effect.relative_ci is None
+    assert math.isfinite(effect.average) and effect.ci[0] < effect.ci[1]
+
+
+def test_cumulative_interval_is_the_average_interval_times_the_days() -> None:
+    rng = np.random.default_rng(8)
+    y = 50 + rng.normal(0, 2, 130)
+    fitted = prepost.fit(y[:100], seasonality=7)
+    effect = prepost.effect(y[100:], prepost.forecast(fitted, 100, 30), 0.05)
+    assert effect.cumulative == pytest.approx(30 * effect.average)
+    assert effect.cumulative_ci[0] == pytest.approx(30 * effect.ci[0])
+    assert effect.cumulative_ci[1] == pytest.approx(30 * effect.ci[1])
+
+
+def test_a_degenerate_series_is_reported_not_raised() -> None:
+    y = np.full(60, 7.0)
+    fitted = prepost.fit(y)  # constant: every variance at its bound; nothing escapes
+    forecast = prepost.forecast(fitted, 60, 10)
+    assert np.allclose(forecast.mean, 7.0)
+    assert isinstance(fitted.warnings, tuple)
+
+
+def test_missing_pre_period_days_are_skipped() -> None:
+    rng = np.random.default_rng(2)
+    y = 20 + rng.normal(0, 1, 90)
+    y[[10, 11, 40]] = np.nan
+    fitted = prepost.fit(y[:70])
+    effect = prepost.effect(y[70:], prepost.forecast(fitted, 70, 20), 0.05)
+    assert math.isfinite(effect.average) and not effect.excludes_zero()
