@@ -89,11 +89,17 @@ def load(spec: LaunchSpec, as_of: dt.datetime, data_source: str | None = None) -
     finally:
         connection.close()
     table = pandas.concat(frames, axis=1) if len(frames) > 1 else frames[0]
+    name = spec.data.series or spec.data.events or ""
+    where = f"{location}:{name}"
+    if first is not None and not table.empty and table.index.min() > first:
+        raise DataError(
+            f"{where}: data.pre_period asks for {spec.data.pre_period} days before launch "
+            f"(from {first:%Y-%m-%d}), but the series starts on {table.index.min():%Y-%m-%d}; "
+            "shorten pre_period or add the missing history"
+        )
     start = table.index.min() if first is None else first
     dates = pandas.date_range(start, end - pandas.Timedelta(days=1), freq="D")
     table = table.reindex(dates)
-    name = spec.data.series or spec.data.events or ""
-    where = f"{location}:{name}"
     launch_index = int(dates.searchsorted(launch))
     if launch_index < 1 or not table.index.min() < launch:
         raise DataError(

@@ -84,6 +84,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         root = tmp_path_factory.mktemp(name)
         spec = _workspace(root, document, hostile=hostile)
         made[name] = runner.review(spec, today="2026-11-26", output_dir=root).report
+    root = tmp_path_factory.mktemp("prepost")
+    demo.generate_series(root / "data" / "demo-prepost")
+    spec = demo.write_demo_spec(root / "specs", "prepost")
+    made["prepost"] = runner.review(spec, today="2026-11-26", output_dir=root).report
     return made
 
 
@@ -97,7 +101,7 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.mark.parametrize("name", ["demo", "hostile"])
+@pytest.mark.parametrize("name", ["demo", "hostile", "prepost"])
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS)
 def test_report_in_a_browser(
     browser: Any, reports: dict[str, Path], name: str, width: int, height: int
@@ -135,6 +139,10 @@ def test_report_in_a_browser(
         assert "<script>alert('title')</script>" in card.inner_text()
     for anchor in ("Primary-metric", "Guardrails", "Methods-and-assumptions", "Provenance"):
         assert page.locator(f'[id="{anchor}"]').count() == 1, anchor
+    if name == "prepost":
+        assert page.locator('[id="Can-the-model-be-trusted?"]').count() == 1
+        assert "Observational evidence" in page.locator(".impact-flag").first.inner_text()
+        assert page.locator('img[alt*="placebo windows"]').count() == 1
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}.png"))
     page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}-full.png"), full_page=True)

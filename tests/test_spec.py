@@ -184,8 +184,18 @@ BAD = [
     ),
     ("baseline_sd negative", "metrics.primary.baseline_sd", -1, r"baseline_sd -1 must be positive"),
     ("prepost with arms", "design", "prepost", r"data\.control belongs to experiments"),
-    ("experiment without kind", "metrics.primary.kind", _DELETE, r"metrics\.primary: kind is required"),
-    ("controls in an experiment", "metrics.primary.controls", ["x"], r"controls belongs to design: prepost"),
+    (
+        "experiment without kind",
+        "metrics.primary.kind",
+        _DELETE,
+        r"metrics\.primary: kind is required",
+    ),
+    (
+        "controls in an experiment",
+        "metrics.primary.controls",
+        ["x"],
+        r"controls belongs to design: prepost",
+    ),
     ("series in an experiment", "data.series", "daily", r"data\.series belongs to design: prepost"),
     (
         "adoption not yet",

@@ -55,9 +55,7 @@ def test_google_data_agrees_with_r() -> None:
 
 def test_comparison_data_agrees_with_r() -> None:
     controls = ["NOT_CHANGED_1", "NOT_CHANGED_2", "NOT_CHANGED_3"]
-    fitted, effect, placebos = _reference(
-        "comparison_data.csv", "CHANGED", controls, "2019-07-14"
-    )
+    fitted, effect, placebos = _reference("comparison_data.csv", "CHANGED", controls, "2019-07-14")
     assert fitted.converged
     assert not effect.excludes_zero()  # R: no effect, tail p 0.20
     assert effect.p_value > 0.05

@@ -1,0 +1,360 @@
+"""Prepost reviews end to end: the demo against its truth, the rules, and every bad input.
+
+The bad-input catalog (the "Prepost" table of docs/errors.md) runs the real command line on a
+copy of the prepost demo with one thing broken: exit 2, one line naming the file, field or
+column, and nothing published.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import ROOT
+
+from impact import demo, prepost, runner, series, spec
+from impact.cli import main
+from impact.errors import DataError, DataNotReady
+
+TODAY = "2026-11-26"
+PREPOST_SPEC = ROOT / "specs" / "demo-prepost.yaml"
+
+
+@pytest.fixture(scope="module")
+def launch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("prepost")
+    demo.generate_series(root / "data" / "demo-prepost")
+    return demo.write_demo_spec(root / "specs", "prepost")
+
+
+def _copy(launch: Path, tmp_path: Path) -> Path:
+    shutil.copytree(launch.parent.parent, tmp_path, dirs_exist_ok=True)
+    return tmp_path / "specs" / launch.name
+
+
+def _daily(root: Path) -> Path:
+    return root / "data" / "demo-prepost" / "daily.parquet"
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+@pytest.mark.parametrize("checkpoint", ["28d", "56d"])
+def test_the_demo_ships_and_covers_its_true_effect(launch: Path, checkpoint: str) -> None:
+    result = prepost.run(str(launch), checkpoint, TODAY)
+    truth = json.loads((launch.parent.parent / "data" / "demo-prepost" / "truth.json").read_text())
+    assert result.verdict.outcome == "ship"
+    assert result.primary.status == "target_met"
+    comparison = result.primary.comparison
+    true_lift = truth["effects"]["orders"]["relative_effect"]
+    assert comparison.relative_ci_lower is not None and comparison.relative_ci_upper is not None
+    assert comparison.relative_ci_lower < true_lift < comparison.relative_ci_upper
+    assert [g.status for g in result.guardrails] == ["ok"]
+    payload = result.to_json()
+    runner.validate_verdict(payload)
+    primary = payload["primary"]
+    assert primary["kind"] == "series" and primary["n"]["pre"] == 365
+    assert primary["cumulative_effect"] == pytest.approx(primary["effect"] * primary["n"]["post"])
+    assert primary["placebo"]["windows"] == 20
+    assert payload["guardrails"][0]["cumulative_effect"] is None  # not a flow
+    assert result.registration.registered and not result.registration.tampered
+
+
+def test_looks_split_alpha_as_spending_allots_it(launch: Path) -> None:
+    first = prepost.run(str(launch), "28d", TODAY).look
+    final = prepost.run(str(launch), "56d", TODAY).look
+    assert first.alpha == pytest.approx(0.0055746, abs=1e-7)
+    assert final.alpha == pytest.approx(0.05 - 0.0055746, abs=1e-7)
+    assert sum(final.levels) == pytest.approx(0.05)
+
+
+def test_a_monitoring_run_never_decides(launch: Path) -> None:
+    result = prepost.run(str(launch), "35d", TODAY)
+    assert result.verdict.outcome == "keep_running"
+    assert result.look.alpha == 0.05
+
+
+def test_identical_numbers_on_every_run(launch: Path) -> None:
+    clock = pd.Timestamp("2026-11-26T08:00:00Z").to_pydatetime()
+    first = prepost.run(str(launch), "56d", TODAY, clock=clock).to_json()
+    second = prepost.run(str(launch), "56d", TODAY, clock=clock).to_json()
+    first["run"].pop("seconds"), second["run"].pop("seconds")
+    assert first == second
+
+
+def test_an_unmodelled_trend_makes_the_verdict_invalid(tmp_path: Path, launch: Path) -> None:
+    path = _copy(launch, tmp_path)
+    daily = pd.read_parquet(_daily(tmp_path))
+    daily["orders"] = daily["orders"] + 3.0 * np.arange(len(daily))  # a strong unmodelled trend
+    daily.to_parquet(_daily(tmp_path))
+    document = yaml.safe_load(path.read_text())
+    document["metrics"]["primary"]["controls"] = []
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.with_name("demo-prepost.lock.json").unlink()
+    result = prepost.run(str(path), "56d", TODAY)
+    assert result.verdict.outcome == "invalid"
+    blocking = [c for c in result.checks if c.blocking and not c.passed]
+    assert blocking and "miscalibrated" in blocking[0].detail
+
+
+def test_a_control_that_moves_at_launch_is_flagged(tmp_path: Path, launch: Path) -> None:
+    path = _copy(launch, tmp_path)
+    daily = pd.read_parquet(_daily(tmp_path))
+    after = pd.to_datetime(daily["date"]) >= "2026-09-01"
+    daily.loc[after, "search_interest"] *= 1.3
+    daily.to_parquet(_daily(tmp_path))
+    result = prepost.run(str(path), "56d", TODAY)
+    flags = [c for c in result.checks if c.name == "control:search_interest"]
+    assert flags and not flags[0].passed and not flags[0].blocking
+    assert "moved at launch" in flags[0].detail
+
+
+def test_the_rank_cap_needs_an_effect_beyond_the_placebos() -> None:
+    def placebos(count: int, rank_p: float) -> Any:
+        return prepost.model.Placebos(tuple(range(count)), (), 0, rank_p)
+
+    assert not prepost.rank_cap(placebos(20, 1 / 21), 0.05)  # beyond all 20
+    assert prepost.rank_cap(placebos(20, 3 / 21), 0.05)
+    assert not prepost.rank_cap(placebos(4, 1 / 5), 0.05)  # few windows: beyond all of them
+    assert prepost.rank_cap(placebos(4, 2 / 5), 0.05)
+
+
+def test_series_derived_from_events_match_pandas(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    rows = 4000
+    start = pd.Timestamp("2026-07-01")
+    events = pd.DataFrame(
+        {
+            "unit_id": rng.integers(0, 300, rows).astype(str),
+            "event": rng.choice(["visit", "purchase"], rows, p=[0.8, 0.2]),
+            "ts": start + pd.to_timedelta(rng.integers(0, 90 * 86400, rows), unit="s"),
+            "value": rng.gamma(2, 10, rows),
+        }
+    )
+    (tmp_path / "data").mkdir()
+    events.to_parquet(tmp_path / "data" / "events.parquet")
+    document = yaml.safe_load(PREPOST_SPEC.read_text())
+    document["data"] = {"source": "data", "events": "events"}
+    document["launch_date"] = "2026-08-20"
+    document["reviews"] = ["14d"]
+    document["metrics"] = {
+        "primary": {"name": "buyers", "event": "purchase", "direction": "increase", "target": 0.01},
+        "secondary": [
+            {"name": "revenue", "event": "purchase", "value": "sum", "direction": "increase"},
+            {"name": "purchases", "event": "purchase", "value": "count", "direction": "increase"},
+        ],
+    }
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    loaded = spec.load(path)
+    daily = series.load(loaded, loaded.as_of(14))
+
+    events["day"] = events["ts"].dt.floor("D")
+    events = events[events["ts"] < pd.Timestamp("2026-09-03")]
+    bought = events["event"] == "purchase"
+    per_unit = events.assign(
+        bought=bought.astype(float),
+        revenue=np.where(bought, events["value"], 0.0),
+    ).groupby(["day", "unit_id"])[["bought", "revenue"]]
+    expected = pd.DataFrame(
+        {
+            "buyers": per_unit.max()["bought"].groupby("day").mean(),
+            "revenue": per_unit.sum()["revenue"].groupby("day").mean(),
+            "purchases": per_unit.sum()["bought"].groupby("day").mean(),
+        }
+    )
+    assert list(daily.dates) == list(expected.index)
+    for name in ("buyers", "revenue", "purchases"):
+        assert np.allclose(daily.values[name], expected[name].to_numpy(), rtol=1e-12), name
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+BAD_SPECS = [
+    ("kind in prepost", ("metrics", "primary", "kind"), "mean", r"kind belongs to experiments"),
+    ("window in prepost", ("metrics", "primary", "window"), "14d", r"kind is required"),
+    ("arms in prepost", ("data", "split"), {"a": 0.5, "b": 0.5}, r"data\.split belongs to"),
+    ("no series table", ("data", "series"), None, r"reads data\.series, a daily table"),
+    ("control is the metric", ("metrics", "primary", "controls"), ["orders"], r"another series"),
+    ("cuped in prepost", ("metrics", "primary", "cuped"), True, r"cuped and cap belong"),
+    ("bad seasonality", ("metrics", "primary", "seasonality"), 7, r"has no unit; write 7d"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "where", "value", "message"), BAD_SPECS, ids=[row[0] for row in BAD_SPECS]
+)
+def test_prepost_spec_rules(
+    tmp_path: Path, case: str, where: tuple[str, ...], value: object, message: str
+) -> None:
+    document = yaml.safe_load(PREPOST_SPEC.read_text())
+    parent = document
+    for key in where[:-1]:
+        parent = parent[key]
+    if value is None:
+        del parent[where[-1]]
+    else:
+        parent[where[-1]] = value
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(spec.SpecError, match=message) as raised:
+        spec.load(path)
+    assert "\n" not in str(raised.value)
+
+
+def test_the_canonical_form_of_older_specs_is_unchanged() -> None:
+    """Fields added for prepost stay out of an experiment's canonical form (its hash)."""
+    from impact import registry
+
+    document = registry.canonical(spec.load(ROOT / "specs" / "demo-checkout.yaml"))
+    assert "pre_period" not in document["data"]
+    assert not {"controls", "seasonality", "trend", "flow"} & set(document["metrics"]["primary"])
+
+
+# --------------------------------------------------------------------------- bad data
+
+
+Edit = Callable[[Path], None]
+
+
+def _frame(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Edit:
+    def edit(root: Path) -> None:
+        change(pd.read_parquet(_daily(root))).to_parquet(_daily(root))
+
+    return edit
+
+
+def _spec_text(old: str, new: str) -> Edit:
+    def edit(root: Path) -> None:
+        path = root / "specs" / "demo-prepost.yaml"
+        text = path.read_text()
+        assert old in text
+        path.write_text(text.replace(old, new, 1))
+
+    return edit
+
+
+def _both(*edits: Edit) -> Edit:
+    def edit(root: Path) -> None:
+        for one in edits:
+            one(root)
+
+    return edit
+
+
+def _set_day(column: str, day: str, value: float) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def change(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[pd.to_datetime(frame["date"]) == day, column] = value
+        return frame
+
+    return change
+
+
+CATALOG: list[tuple[str, Edit, str]] = [
+    (
+        "no date column",
+        _frame(lambda f: f.rename(columns={"date": "day"})),
+        r"daily\.parquet: no column 'date'; a daily series table needs a date column",
+    ),
+    (
+        "no metric column",
+        _frame(lambda f: f.drop(columns=["orders"])),
+        r"daily\.parquet: no column 'orders', which the spec names as a series",
+    ),
+    (
+        "text series",
+        _frame(lambda f: f.assign(orders=f["orders"].astype(str))),
+        r"column 'orders' is VARCHAR; a series must be numeric",
+    ),
+    (
+        "repeated day",
+        _frame(lambda f: pd.concat([f, f.iloc[[10]]])),
+        r"the date 2025-09-11 appears more than once; a daily series has one row per day",
+    ),
+    (
+        "missing post-launch day",
+        _frame(_set_day("orders", "2026-09-10", np.nan)),
+        r"orders has no value on 2026-09-10, after launch",
+    ),
+    (
+        "missing control day",
+        _frame(_set_day("market_visits", "2026-03-03", np.nan)),
+        r"control 'market_visits' has no value on 2026-03-03",
+    ),
+    (
+        "series not complete",
+        _frame(lambda f: f[pd.to_datetime(f["date"]) < "2026-10-20"]),
+        r"the newest day is 2026-10-19, but the review reads every day before 2026-10-27",
+    ),
+    (
+        "history shorter than pre_period",
+        _frame(lambda f: f[pd.to_datetime(f["date"]) >= "2026-01-01"]),
+        r"data\.pre_period asks for 365 days before launch \(from 2025-09-01\), but the series "
+        r"starts on 2026-01-01",
+    ),
+    (
+        "pre-period too short",
+        _both(
+            _frame(lambda f: f[pd.to_datetime(f["date"]) >= "2026-08-25"]),
+            _spec_text("  pre_period: 365d", ""),
+        ),
+        r"7 days before launch_date 2026-09-01; the model needs at least 21",
+    ),
+    (
+        "infinite value",
+        _frame(_set_day("orders", "2026-01-05", np.inf)),
+        r"'orders' is not a finite number on 2026-01-05",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "edit", "message"), CATALOG, ids=[row[0] for row in CATALOG])
+def test_bad_prepost_data(
+    tmp_path: Path, launch: Path, case: str, edit: Edit, message: str
+) -> None:
+    path = _copy(launch, tmp_path)
+    edit(tmp_path)
+    result = CliRunner().invoke(
+        main,
+        [
+            "review",
+            str(path),
+            "--checkpoint",
+            "56d",
+            "--today",
+            TODAY,
+            "--output-dir",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert re.search(message, lines[0]), lines[0]
+    assert not (tmp_path / "reports" / "demo-prepost").exists()
+
+
+def test_not_ready_is_its_own_error(tmp_path: Path, launch: Path) -> None:
+    path = _copy(launch, tmp_path)
+    _frame(lambda f: f[pd.to_datetime(f["date"]) < "2026-10-20"])(tmp_path)
+    loaded = spec.load(path)
+    with pytest.raises(DataNotReady):
+        series.load(loaded, loaded.as_of(56))
+    with pytest.raises(DataError):
+        series.load(loaded, loaded.as_of(56), str(tmp_path / "nowhere"))
+
+
+def test_the_prepost_catalog_is_documented() -> None:
+    documented = (ROOT / "docs" / "errors.md").read_text()
+    missing = [case for case, *_ in CATALOG if f"| {case} |" not in documented]
+    assert not missing, missing
