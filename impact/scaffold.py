@@ -14,7 +14,7 @@ from impact.errors import SpecError
 
 __all__ = ["DESIGNS", "PLACEHOLDER", "render", "write"]
 
-DESIGNS = ("experiment",)
+DESIGNS = ("experiment", "prepost")
 PLACEHOLDER = "<fill in"
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -72,12 +72,57 @@ decision:
   on_inconclusive: iterate
 """
 
+_PREPOST = """\
+# Launch spec for {id}: what success means, written before launch.
+# A prepost review: the launch goes to everyone, so each daily series is compared with a
+# forecast from the days before launch. Fill in every <fill in: ...>, check with
+# `impact validate {file}`, then freeze it with `impact register {file}` before the launch
+# date. Field reference: docs/spec.md (design: prepost)
+# yaml-language-server: $schema=impact-spec.schema.json
+spec_version: 1
+id: {id}                               # names the output folders: lower-case, digits, dashes
+title: "<fill in: what launches, in a few words>"
+owner: "<fill in: who answers for this launch, e.g. sam@example.com>"
+hypothesis:                            # We believe that [users] [problem] and that [solution] will produce [result].
+  users: "<fill in: who, e.g. shoppers comparing prices>"
+  problem: "<fill in: what goes wrong for them today>"
+  solution: "<fill in: what we launch>"
+  result: "<fill in: the measurable change we expect, e.g. +3% orders per day>"
+launch_date: {launch}                  # the day it launches to everyone (UTC)
+design: prepost                        # no control group: a modelled counterfactual
+reviews: [28d, 56d]                    # checkpoints after launch; the last is final
+data:
+  source: ../data/{id}                 # a folder of Parquet/CSV files or a .duckdb file, relative to this spec
+  series: daily                        # one row per day: date and one numeric column per series
+  # columns: {{date: day}}               # rename your date column
+  # pre_period: 365d                   # fit on this much history (default: all of it)
+metrics:
+  primary:                             # the one series that decides
+    name: "<fill in: metric name, e.g. orders>"
+    column: "<fill in: its column in the daily table, e.g. orders>"
+    controls: []                       # columns the launch cannot move (a market index, another product), chosen now
+    seasonality: 7d                    # weekly pattern; remove for none
+    # trend: true                      # add a trend when the series grows or shrinks steadily
+    flow: true                         # the series adds up over days (orders, revenue): report the cumulative effect
+    target: "<fill in: the smallest change per day worth it, e.g. +3% or +25>"
+    direction: increase                # which way is good: increase or decrease
+  guardrails: []                       # e.g. {{name: refund_rate, column: refunds_per_100_orders, direction: decrease, margin: +0.5}}
+  secondary: []
+decision:
+  alpha: 0.05                          # two-sided level, split between the reviews
+  on_success: ship                     # the words shown for each outcome
+  on_failure: revert
+  on_no_effect: iterate                # when the target is ruled out at the final review: revert or iterate
+  on_inconclusive: iterate
+"""
+
 
 def render(spec_id: str, *, design: str, today: dt.date, file_name: str) -> str:
     """The commented spec text for a new launch (launch date four weeks from today)."""
     if design not in DESIGNS:
         raise SpecError(
-            f"--design {design} is not available yet in impact 0.1; use --design experiment"
+            f"--design {design} is not available yet in impact 0.1; use --design experiment "
+            "or prepost"
         )
     if not _SLUG.match(spec_id):
         raise SpecError(
@@ -85,7 +130,8 @@ def render(spec_id: str, *, design: str, today: dt.date, file_name: str) -> str:
             "such as one-page-checkout"
         )
     launch = today + dt.timedelta(days=28)
-    return _EXPERIMENT.format(id=spec_id, launch=launch.isoformat(), file=file_name)
+    template = _PREPOST if design == "prepost" else _EXPERIMENT
+    return template.format(id=spec_id, launch=launch.isoformat(), file=file_name)
 
 
 def write(folder: Path, spec_id: str, *, design: str, today: dt.date) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -254,8 +255,22 @@ def test_new_spec_validates_once_its_placeholders_are_filled(tmp_path: Path) -> 
 
 
 def test_new_refuses_designs_not_built_yet() -> None:
-    with pytest.raises(SpecError, match="--design prepost is not available yet"):
-        scaffold.render("x", design="prepost", today=dt.date(2026, 11, 26), file_name="x.yaml")
+    with pytest.raises(SpecError, match="--design adoption is not available yet"):
+        scaffold.render("x", design="adoption", today=dt.date(2026, 11, 26), file_name="x.yaml")
+
+
+def test_new_prepost_spec_validates_once_filled_in(tmp_path: Path) -> None:
+    path = scaffold.write(tmp_path, "banner", design="prepost", today=dt.date(2026, 11, 26))
+    text = path.read_text()
+    with pytest.raises(SpecError, match="still a placeholder"):
+        spec_module.load(path)
+    for placeholder in re.findall(r'"<fill in: [^>]*>"', text):
+        value = "+3%" if "smallest change" in placeholder else "orders"
+        text = text.replace(placeholder, value, 1)
+    path.write_text(text)
+    loaded = spec_module.load(path)
+    assert loaded.design == "prepost" and loaded.metrics.primary is not None
+    assert loaded.metrics.primary.seasonality == 7 and loaded.on_no_effect == "iterate"
 
 
 def test_json_schema_accepts_demo_specs_and_rejects_unknown_keys() -> None:
