@@ -112,8 +112,9 @@ def validate(spec_path: Path) -> None:
     reviews = ", ".join(spec_module.format_duration(days) for days in loaded.reviews)
     click.echo(f"  reviews: {reviews} (the last is final)")
     if primary is not None:
+        what = primary.kind or f"daily series {primary.column or primary.event}"
         click.echo(
-            f"  primary: {primary.name} ({primary.kind}), target {primary.target}, "
+            f"  primary: {primary.name} ({what}), target {primary.target}, "
             f"{primary.direction} is good"
         )
     for guardrail in loaded.metrics.guardrails:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from impact.errors import SpecError
 from impact.spec import LaunchSpec, Metric, format_duration
 from impact.stats import power as power_module
 from impact.stats import sequential
@@ -100,7 +101,17 @@ def _metric(
 
 
 def plan(spec: LaunchSpec, *, daily_units: float) -> Plan:
-    """Units and days each decision metric needs at ``daily_units`` exposures per day."""
+    """Units and days each decision metric needs at ``daily_units`` exposures per day.
+
+    Raises:
+        SpecError: the spec is not an experiment (a prepost review has no units to plan).
+    """
+    if spec.design != "experiment":
+        raise SpecError(
+            f"{spec.path}: impact plan sizes experiments; a {spec.design} review has no arms to "
+            "plan. What it can detect depends on the pre-period's noise: the report's model "
+            "checks show it"
+        )
     primary = spec.metrics.primary
     assert primary is not None
     window = primary.window or 0

@@ -358,3 +358,15 @@ def test_the_prepost_catalog_is_documented() -> None:
     documented = (ROOT / "docs" / "errors.md").read_text()
     missing = [case for case, *_ in CATALOG if f"| {case} |" not in documented]
     assert not missing, missing
+
+
+def test_plan_explains_it_sizes_experiments_only() -> None:
+    result = CliRunner().invoke(main, ["plan", str(PREPOST_SPEC), "--daily-units", "100"])
+    assert result.exit_code == 2
+    assert "impact plan sizes experiments; a prepost review has no arms" in result.stderr
+
+
+def test_validate_names_the_daily_series() -> None:
+    result = CliRunner().invoke(main, ["validate", str(PREPOST_SPEC)])
+    assert result.exit_code == 0
+    assert "primary: orders (daily series orders), target +3%" in result.output
