@@ -31,7 +31,7 @@ def _launch(root: Path) -> Path:
     days = DAYS_BEFORE + DAYS_AFTER
     dates = pd.date_range("2026-09-01", periods=days, freq="D") - pd.Timedelta(days=DAYS_BEFORE)
     demand = 1000 + np.cumsum(rng.normal(0, 2, days))
-    week = np.array([0.9, 0.9, 1.0, 1.0, 1.05, 1.2, 1.1])[dates.dayofweek]
+    week = np.array([0.9, 0.9, 1.0, 1.0, 1.05, 1.2, 1.1])[dates.day_of_week]
     controls = {f"control_{i}": demand * (1 + 0.1 * i) + rng.normal(0, 5, days) for i in (1, 2, 3)}
     orders = 0.8 * demand * week + rng.normal(0, 15, days)
     orders[DAYS_BEFORE:] *= 1.05

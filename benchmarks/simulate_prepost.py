@@ -88,7 +88,7 @@ def _write(
         "*AR(1) noise*: autocorrelated noise the model does not describe.",
         "",
         "`make test` runs 30 series of each well-specified scenario "
-        "(tests/stats/test_prepost_simulation.py).",
+        "(tests/test_prepost_simulation.py).",
         "",
     ]
     DOC.write_text("\n".join(lines))
