@@ -195,17 +195,22 @@ def extract(notebook: Path) -> None:
 )
 @click.option(
     "--design",
-    type=click.Choice(["experiment", "prepost"]),
+    type=click.Choice(["experiment", "prepost", "adoption"]),
     default="experiment",
     show_default=True,
     help="experiment: an A/B test of a one-page checkout; prepost: a banner shown to "
-    "everyone, reviewed against a modelled counterfactual.",
+    "everyone, reviewed against a modelled counterfactual; adoption: who found, tried and "
+    "came back to a feature released to everyone.",
 )
 @TODAY
 @_one_line_errors
 def demo(out: Path, units: int, design: str, today: str | None) -> None:
     """Generate a demo launch's data, review it, and print where the report is."""
-    if design == "prepost":
+    if design == "adoption":
+        data_folder = out / "data" / "demo-adoption"
+        truth = demo_module.generate_adoption(data_folder)
+        click.echo(f"demo data: {truth.units:,} users in {data_folder}")
+    elif design == "prepost":
         data_folder = out / "data" / "demo-prepost"
         demo_module.generate_series(data_folder)
         click.echo(

@@ -144,8 +144,9 @@ def connect(spec: LaunchSpec, data_source: str | None = None) -> Source:
             else None
         )
         renames = spec.data.columns
+        required = _UNIT_COLUMNS if spec.design == "experiment" else ("unit_id",)
         unit_columns = _contract_view(
-            connection, "raw_units", UNITS_VIEW, units_name, _UNIT_COLUMNS, renames, spec
+            connection, "raw_units", UNITS_VIEW, units_name, required, renames, spec
         )
         has_value = False
         if events_name is not None:
@@ -308,6 +309,9 @@ def check_contract(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> None
     null_ids = con.execute(f"SELECT count(*) FROM {UNITS_VIEW} WHERE unit_id IS NULL").fetchone()
     if null_ids and null_ids[0]:
         raise DataError(f"{units}: {null_ids[0]} rows have no unit_id; every unit needs an id")
+    if spec.design == "adoption":
+        _check_adoption(source, spec)
+        return
     two_arms = con.execute(
         f"SELECT unit_id, list(DISTINCT variant ORDER BY variant) FROM {UNITS_VIEW} "
         "GROUP BY unit_id HAVING count(DISTINCT variant) > 1 LIMIT 1"
@@ -353,6 +357,68 @@ def check_contract(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> None
             "check launch_date, data.start and data.segment"
         )
     _check_metrics(source, spec)
+    if spec.adoption is not None:
+        _check_adoption_events(source, spec)
+
+
+def _check_adoption(source: Source, spec: LaunchSpec) -> None:
+    """The contract of an adoption review: one row per unit, eligible units, the events."""
+    con = source.connection
+    units = source.units_name
+    duplicated = con.execute(
+        f"SELECT unit_id, count(*), count(*) OVER () FROM {UNITS_VIEW} "
+        "GROUP BY unit_id HAVING count(*) > 1 LIMIT 1"
+    ).fetchone()
+    if duplicated is not None:
+        raise DataError(
+            f"{units}: unit {duplicated[0]!r} has {duplicated[1]} rows ({duplicated[2]} units "
+            "are repeated); the units table needs one row per unit"
+        )
+    condition = exp.paren(segment(spec)).sql("duckdb") if spec.data.segment else "TRUE"
+    try:
+        eligible = con.execute(f"SELECT count(*) FROM {UNITS_VIEW} WHERE {condition}").fetchone()
+    except duckdb.Error as error:
+        raise SpecError(
+            f"{spec.path}: data.segment: {spec.data.segment!r} fails on the units table "
+            f"({str(error).splitlines()[0]})"
+        ) from None
+    if eligible is None or eligible[0] == 0:
+        where = f" in segment {spec.data.segment!r}" if spec.data.segment else ""
+        raise DataError(
+            f"{units}: no eligible units{where}; the units table holds the population the "
+            "feature is for"
+        )
+    assert spec.adoption is not None
+    attribute = spec.adoption.breakdown
+    if attribute is not None and attribute not in source.unit_columns:
+        raise DataError(
+            f"{units}: no column {attribute!r} for adoption.breakdown; columns here: "
+            f"{', '.join(source.unit_columns)}"
+        )
+    _check_metrics(source, spec)
+    _check_adoption_events(source, spec)
+
+
+def _check_adoption_events(source: Source, spec: LaunchSpec) -> None:
+    """The feature (and exposure) event must exist: a misspelt name is not zero adoption."""
+    assert spec.adoption is not None
+    present = [
+        str(row[0])
+        for row in source.connection.execute(f"SELECT DISTINCT event FROM {EVENTS_VIEW}").fetchall()
+    ]
+    named = {"adoption.feature_event": spec.adoption.feature_event}
+    if spec.adoption.exposure_event is not None:
+        named["adoption.exposure_event"] = spec.adoption.exposure_event
+    for field, event in named.items():
+        if event in present:
+            continue
+        near = difflib.get_close_matches(event, present, n=3, cutoff=0.5)
+        hint = (
+            f"did you mean {' or '.join(repr(n) for n in near)}?"
+            if near
+            else f"events here: {', '.join(sorted(present)[:10])}"
+        )
+        raise DataError(f"{source.events_name}: no rows with event {event!r} ({field}); {hint}")
 
 
 def unit_filter(spec: LaunchSpec, as_of: dt.datetime, source: Source) -> str:
@@ -451,7 +517,7 @@ def check_ready(source: Source, spec: LaunchSpec, as_of: dt.datetime, label: str
         f"SELECT max(ts) FROM {EVENTS_VIEW} WHERE ts < {timestamp(as_of).sql('duckdb')}"
     ).fetchone()
     newest = row[0] if row else None
-    if not any(m.events for m in spec.metrics.all()):
+    if not any(m.events for m in spec.metrics.all()) and spec.adoption is None:
         return newest or as_of
     if newest is None or newest < as_of - dt.timedelta(days=1):
         seen = f"{newest:%Y-%m-%d %H:%M}" if newest else "nothing"

@@ -24,12 +24,26 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["DATA_END", "LAUNCH", "Truth", "generate", "generate_series", "write_demo_spec"]
+__all__ = [
+    "DATA_END",
+    "LAUNCH",
+    "Funnel",
+    "Truth",
+    "generate",
+    "generate_adoption",
+    "generate_series",
+    "write_demo_spec",
+]
 
 LAUNCH = dt.datetime(2026, 9, 1)
 DATA_END = dt.datetime(2026, 10, 27)  # the as_of of the 56d review: data up to it
 DEMO_SPEC = "demo-checkout.yaml"
-DEMO_SPECS = {"experiment": DEMO_SPEC, "prepost": "demo-prepost.yaml"}
+DEMO_SPECS = {
+    "experiment": DEMO_SPEC,
+    "prepost": "demo-prepost.yaml",
+    "adoption": "demo-adoption.yaml",
+}
+ADOPTION_HISTORY_DAYS = 56  # days of activity before launch in the adoption demo
 SERIES_HISTORY_DAYS = 365  # days of the prepost demo before launch
 ORDERS_LIFT = 0.06  # the prepost demo's true effect: 6% more orders per day
 SECONDS_PER_DAY = 86_400
@@ -293,6 +307,130 @@ def generate_series(out: Path, *, seed: int = 2, history: int = SERIES_HISTORY_D
         "refunds_per_100_orders": {"counterfactual": 5.0, "effect": 0.0, "relative_effect": 0.0},
     }
     truth = Truth(units=0, seed=seed, effects=effects, expected_outcome="ship")
+    (out / "truth.json").write_text(json.dumps(truth.to_json(), indent=2) + "\n")
+    return truth
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """The true funnel of a generated adoption launch: each step's share of the one before.
+
+    Attributes:
+        exposed: P(sees the entry point) for an eligible unit.
+        tried: P(uses the feature | saw it).
+        repeat: P(uses it in two or more weeks | tried it).
+        usage_effect: relative rise of a user's daily activity after first use (0: none).
+    """
+
+    exposed: float
+    tried: float
+    repeat: float
+    usage_effect: float = 0.0
+
+
+DEMO_FUNNEL = Funnel(exposed=0.72, tried=0.68, repeat=0.25, usage_effect=0.15)
+
+
+def generate_adoption(
+    out: Path, *, units: int = 20_000, seed: int = 3, funnel: Funnel = DEMO_FUNNEL
+) -> Truth:
+    """Write the adoption demo: ``units.parquet``, ``events.parquet`` and ``truth.json``.
+
+    A one-page checkout released to every user on 2026-09-01. Users open the app on a share
+    of days (each user's own rate, from eight weeks before launch until they churn); some
+    see the new checkout's entry point (``saw_checkout_entry``) in the days after launch,
+    some of those use it (``used_one_page_checkout``), in one week or in several; purchases
+    follow activity. Whether a user sees, tries or repeats is drawn independently of their
+    activity, so any gap in retention comes from ``funnel.usage_effect`` alone (after first
+    use, it raises the user's activity and delays their churn by that share).
+    """
+    rng = np.random.default_rng(seed)
+    start = LAUNCH - dt.timedelta(days=ADOPTION_HISTORY_DAYS)
+    total_days = ADOPTION_HISTORY_DAYS + (DATA_END - LAUNCH).days
+    post_seconds = (DATA_END - LAUNCH).total_seconds()
+    rate = rng.beta(1.2, 6, units)  # share of days a user opens the app
+    churn = (rng.exponential(120, units) - ADOPTION_HISTORY_DAYS) * SECONDS_PER_DAY
+    platform = rng.choice(["ios", "android", "web"], units, p=[0.45, 0.4, 0.15])
+    exposed = rng.random(units) < funnel.exposed
+    seen_at = np.minimum(rng.exponential(6, units), 45) * SECONDS_PER_DAY
+    tried = exposed & (rng.random(units) < funnel.tried)
+    first_use = seen_at + np.minimum(rng.exponential(2, units), 5) * SECONDS_PER_DAY
+    repeats = tried & (rng.random(units) < funnel.repeat)
+
+    columns: dict[str, list[np.ndarray]] = {"unit": [], "event": [], "ts": [], "value": []}
+
+    def add(unit: np.ndarray, event: str, seconds: np.ndarray, value: np.ndarray) -> None:
+        columns["unit"].append(unit)
+        columns["event"].append(np.full(unit.size, event))
+        columns["ts"].append(seconds)
+        columns["value"].append(value)
+
+    launch_offset = ADOPTION_HISTORY_DAYS * SECONDS_PER_DAY
+    for day in range(total_days):
+        moment = day * SECONDS_PER_DAY - launch_offset  # seconds since launch, day start
+        boosted = np.where(tried & (first_use < moment), 1 + funnel.usage_effect, 1.0)
+        alive = churn * np.where(tried & (first_use < moment), 1 + funnel.usage_effect, 1.0)
+        chance = np.where(moment < alive, np.minimum(rate * boosted, 1.0), 0.0)
+        active = np.flatnonzero(rng.random(units) < chance)
+        when = moment + rng.random(active.size) * SECONDS_PER_DAY
+        add(active, "app_open", when, np.zeros(active.size))
+        buying = active[rng.random(active.size) < 0.08]
+        add(
+            buying,
+            "purchase",
+            moment + rng.random(buying.size) * SECONDS_PER_DAY,
+            np.round(rng.lognormal(np.log(BASKET_MEAN), BASKET_SIGMA, buying.size), 2),
+        )
+    seen = np.flatnonzero(exposed)
+    add(seen, "saw_checkout_entry", seen_at[seen], np.zeros(seen.size))
+    users = np.flatnonzero(tried)
+    add(users, "used_one_page_checkout", first_use[users], np.zeros(users.size))
+    again = np.flatnonzero(repeats)
+    later = first_use[again] + (7 + rng.random(again.size) * 14) * SECONDS_PER_DAY
+    keep = later < post_seconds
+    add(again[keep], "used_one_page_checkout", later[keep], np.zeros(int(keep.sum())))
+    once = np.flatnonzero(tried & ~repeats)
+    same_week = (
+        first_use[once]
+        + rng.random(once.size)
+        * ((7 - (first_use[once] / SECONDS_PER_DAY) % 7) * SECONDS_PER_DAY)
+        * 0.99
+    )
+    add(once, "used_one_page_checkout", same_week, np.zeros(once.size))
+
+    unit = np.concatenate(columns["unit"])
+    seconds = np.concatenate(columns["ts"])
+    keep = seconds < post_seconds
+    order = np.argsort(seconds[keep], kind="stable")
+    times = np.datetime64(LAUNCH, "us") + (seconds[keep][order] * 1e6).astype("timedelta64[us]")
+    out.mkdir(parents=True, exist_ok=True)
+    pq.write_table(
+        pa.table(
+            {
+                "unit_id": pa.array([f"u{i:06d}" for i in range(units)]),
+                "platform": pa.array(platform),
+                "signed_up": pa.array(np.full(units, start.date()), pa.date32()),
+            }
+        ),
+        out / "units.parquet",
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "unit_id": pa.array([f"u{i:06d}" for i in unit[keep][order]]),
+                "event": pa.array(np.concatenate(columns["event"])[keep][order]),
+                "ts": pa.array(times, pa.timestamp("us")),
+                "value": pa.array(np.concatenate(columns["value"])[keep][order]),
+            }
+        ),
+        out / "events.parquet",
+    )
+    effects = {
+        "exposed": {"share": funnel.exposed},
+        "tried": {"share": funnel.exposed * funnel.tried},
+        "repeat": {"share": funnel.exposed * funnel.tried * funnel.repeat},
+    }
+    truth = Truth(units=units, seed=seed, effects=effects, expected_outcome="iterate")
     (out / "truth.json").write_text(json.dumps(truth.to_json(), indent=2) + "\n")
     return truth
 

@@ -15,13 +15,25 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
+from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
 from impact.stats import compare
+from impact.stats.adoption import Share
 from impact.stats.compare import CrossMoments
 from impact.verdict import MetricVerdict, format_effect
 
-__all__ = ["DPI", "Chart", "by_exposure_day", "by_week", "counterfactual", "effects", "placebos"]
+__all__ = [
+    "DPI",
+    "Chart",
+    "by_exposure_day",
+    "by_week",
+    "counterfactual",
+    "effects",
+    "funnel",
+    "placebos",
+    "retention",
+]
 
 DPI = 110
 INK = "#1b1b1b"
@@ -330,5 +342,104 @@ def placebos(result: PrepostResult) -> Chart:
         f"{found.count} placebo windows, {found.excluded} with an interval excluding 0; the "
         f"real effect is {real.z:+.2f} standard deviations"
         + (f", placebo rank p {found.rank_p:.2f}" if found.rank_p is not None else "")
+    )
+    return Chart(figure, alt)
+
+
+def funnel(result: ReviewResult | AdoptionReview) -> Chart | None:
+    """The adoption funnel: each step's share of eligible units with its interval and its
+    threshold (None without an adoption block)."""
+    found = result.adoption
+    if found is None:
+        return None
+    block, steps = found.block, found.funnel
+    bars: list[tuple[str, float, float | None, float | None, float | None]] = [
+        ("eligible", 1.0, None, None, None)
+    ]
+    shares: list[tuple[str, Share | None, float]] = (
+        [("exposed", steps.exposed, block.thresholds.exposed)] if steps.exposed else []
+    )
+    shares += [("tried", steps.tried, block.thresholds.tried)]
+    shares += [("repeat", steps.repeat, block.thresholds.repeat)]
+    for name, share, threshold in shares:
+        assert share is not None
+        bars.append((name, share.value or 0.0, share.lower, share.upper, threshold))
+    figure = Figure(figsize=(7.5, 0.55 * len(bars) + 1.0), dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    for index, (step, value, low, high, line) in enumerate(bars):
+        axes.barh(index, value * 100, color=INTERVAL if step != "eligible" else ZERO, alpha=0.8)
+        if low is not None and high is not None:
+            axes.hlines(index, low * 100, high * 100, color=INK, linewidth=2)
+        if line is not None:
+            axes.vlines(
+                line * 100, index - 0.4, index + 0.4, color=TARGET, linewidth=2, linestyle="--"
+            )
+            met = value >= line
+            axes.annotate(
+                f"{value:.1%} ({'met' if met else 'short of'} {line:.0%})",
+                (max(value, line) * 100 + 1, index),
+                va="center",
+                fontsize=8,
+                color=INK,
+            )
+    axes.set_yticks(range(len(bars)), [name for name, *_ in bars])
+    axes.invert_yaxis()
+    axes.set_xlim(0, 115)
+    axes.set_xlabel("% of eligible units (dashed: the registered threshold)", fontsize=8, color=INK)
+    axes.set_title(
+        f"Adoption funnel: {steps.diagnosis.replace('_', ' ')}", loc="left", fontsize=10, color=INK
+    )
+    axes.tick_params(colors=INK, labelsize=8)
+    axes.spines[["top", "right"]].set_visible(False)
+    words = "; ".join(
+        f"{step} {value:.1%}" + (f" (threshold {line:.0%})" if line else "")
+        for step, value, _, _, line in bars[1:]
+    )
+    return Chart(
+        figure,
+        f"Adoption funnel of {steps.eligible:,} eligible units: {words}; "
+        f"diagnosis {steps.diagnosis.replace('_', ' ')}",
+    )
+
+
+def retention(result: ReviewResult | AdoptionReview) -> Chart | None:
+    """Weekly retention of adopters (tried in week 1) and the others active in week 1."""
+    found = result.adoption
+    if found is None or not found.retention.weeks:
+        return None
+    kept = found.retention
+    figure = Figure(figsize=(7.5, 3.0), dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    for shares, colour, marker, label in (
+        (
+            kept.adopters,
+            TREATMENT,
+            "s",
+            f"adopters (tried in week 1, n = {kept.adopters[0].total:,})",
+        ),
+        (kept.others, CONTROL, "o", f"others active in week 1 (n = {kept.others[0].total:,})"),
+    ):
+        values = np.array([(s.value or 0.0) * 100 for s in shares])
+        low = np.array([(s.lower or 0.0) * 100 for s in shares])
+        high = np.array([(s.upper or 0.0) * 100 for s in shares])
+        axes.fill_between(kept.weeks, low, high, color=colour, alpha=0.15, linewidth=0)
+        axes.plot(kept.weeks, values, marker=marker, color=colour, label=label, linewidth=1.3)
+    axes.set_xticks(list(kept.weeks), [f"week {w}" for w in kept.weeks])
+    axes.set_ylabel("% active that week", fontsize=8, color=INK)
+    axes.set_ylim(0, 100)
+    axes.set_title(
+        "Retention after the landmark week (association, not an effect)",
+        loc="left",
+        fontsize=10,
+        color=INK,
+    )
+    axes.legend(fontsize=8, frameon=False, loc="lower left")
+    axes.tick_params(colors=INK, labelsize=8)
+    axes.spines[["top", "right"]].set_visible(False)
+    last = len(kept.weeks) - 1
+    alt = (
+        f"Share active each week from week 2 to week {kept.weeks[-1]}: adopters "
+        f"{(kept.adopters[last].value or 0):.0%} and others {(kept.others[last].value or 0):.0%} "
+        f"in week {kept.weeks[-1]}"
     )
     return Chart(figure, alt)

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, NamedTuple
 
+from impact import adoption as adoption_module
 from impact import analysis, data, metrics, registry
 from impact import spec as spec_module
+from impact.adoption import AdoptionResult
 from impact.analysis import Analysis, Power
 from impact.errors import SpecError
 from impact.metrics import MetricTable
@@ -140,6 +142,7 @@ class ReviewResult:
     data_fingerprint: str
     started_at: dt.datetime
     seconds: float
+    adoption: AdoptionResult | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The verdict.json payload (schema ``impact/schemas/verdict.v1.json``)."""
@@ -205,7 +208,7 @@ class ReviewResult:
                 {"name": c.name, "passed": c.passed, "p_value": c.p_value, "detail": c.detail}
                 for c in self.checks
             ],
-            "adoption": None,
+            "adoption": self.adoption.to_json() if self.adoption else None,
             "registration": self.registration.to_json(),
             "data": {
                 "units": self.table.population.units,
@@ -314,10 +317,28 @@ def run(
     spec, look, source, newest, registration = prepare(spec_path, checkpoint, today, data_source)
     try:
         table = metrics.compute(source, spec, look.as_of)
+        found = (
+            adoption_module.measure(source, spec, look.as_of, spec.decision.alpha)
+            if spec.adoption
+            else None
+        )
         fingerprint = source.fingerprint()
     finally:
         source.close()
     checks = _checks(spec, table, registration)
+    if found is not None and found.contamination and found.contamination[0]:
+        used, of = found.contamination
+        checks.append(
+            Check(
+                "contamination",
+                False,
+                None,
+                f"contamination: {used:,} of {of:,} {spec.control} units ({used / of:.1%}) used "
+                f"the feature ({found.block.feature_event}); the comparison understates its "
+                "effect. Check how the control arm reached it",
+                blocking=False,
+            )
+        )
     look = sequential_look(spec, look, table)
     assert spec.data.split is not None
     per_arm = len(set(spec.data.split.values())) > 1  # CUPED slope per arm for unequal splits
@@ -345,6 +366,11 @@ def run(
         _too_little(spec, table, primary),
         _power_note(primary_metric, power, spec.decision.power),
     )
+    if found is not None and primary.status != "target_met":
+        # Reported, never deciding: low adoption explains a flat primary metric.
+        state = "met" if found.funnel.met else "not met"
+        note = f"adoption ({state}): {adoption_module.sentence(found)}"
+        verdict = dataclasses.replace(verdict, reasons=(*verdict.reasons, note))
     return ReviewResult(
         spec=spec,
         look=look,
@@ -363,6 +389,7 @@ def run(
         data_fingerprint=fingerprint,
         started_at=started_at,
         seconds=time.perf_counter() - started,
+        adoption=found,
     )
 
 

@@ -40,6 +40,7 @@ from pydantic import (
 from impact.errors import SpecError
 
 __all__ = [
+    "Adoption",
     "DataSpec",
     "Decision",
     "Effect",
@@ -47,6 +48,7 @@ __all__ = [
     "LaunchSpec",
     "Metric",
     "Metrics",
+    "Thresholds",
     "format_duration",
     "json_schema",
     "load",
@@ -447,6 +449,50 @@ class Metrics(_Model):
         return self
 
 
+class Thresholds(_Model):
+    """The adoption funnel's thresholds, as shares of eligible units."""
+
+    exposed: float = 0.5
+    tried: float
+    repeat: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        for name in ("exposed", "tried", "repeat"):
+            value = getattr(self, name)
+            if not 0 < value <= 1:
+                raise ValueError(f"{name} {value:g} must be a share between 0 and 1, such as 0.3")
+        if not self.repeat <= self.tried <= self.exposed:
+            raise ValueError(
+                f"the funnel narrows: write repeat ({self.repeat:g}) <= tried ({self.tried:g}) "
+                f"<= exposed ({self.exposed:g})"
+            )
+        return self
+
+
+class Adoption(_Model):
+    """Who found the feature, who tried it, who came back (DESIGN.md's adoption rules)."""
+
+    feature_event: str
+    exposure_event: str | None = None
+    repeat_weeks: int = 2
+    thresholds: Thresholds
+    breakdown: str | None = None
+
+    @field_validator("repeat_weeks")
+    @classmethod
+    def _weeks(cls, value: int) -> int:
+        if value < 2:
+            raise ValueError(f"{value} is too few; repeat use means at least 2 distinct weeks")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Adoption:
+        if self.exposure_event is not None and self.exposure_event == self.feature_event:
+            raise ValueError("exposure_event and feature_event must be different events")
+        return self
+
+
 class Decision(_Model):
     """Levels, sample floors and the words used for each outcome."""
 
@@ -488,7 +534,7 @@ class LaunchSpec(_Model):
     reviews: list[Duration] = Field(default_factory=lambda: [28, 56])
     data: DataSpec
     metrics: Metrics = Field(default_factory=Metrics)
-    adoption: dict[str, Any] | None = None
+    adoption: Adoption | None = None
     decision: Decision = Field(default_factory=Decision)
 
     _path: Path = PrivateAttr(default=Path("spec.yaml"))
@@ -513,10 +559,8 @@ class LaunchSpec(_Model):
     @model_validator(mode="after")
     def _design(self) -> LaunchSpec:
         if self.design == "adoption":
-            raise ValueError(f"design: {self.design} {_NOT_YET}; use design: experiment")
-        if self.adoption is not None:
-            raise ValueError(f"the adoption block {_NOT_YET}; remove it")
-        if self.design == "prepost":
+            self._check_adoption()
+        elif self.design == "prepost":
             self._check_prepost()
         else:
             self._check_experiment()
@@ -555,6 +599,11 @@ class LaunchSpec(_Model):
 
     def _check_prepost(self) -> None:
         data = self.data
+        if self.adoption is not None:
+            raise ValueError(
+                "the adoption block reads units and events; a prepost review reads a daily "
+                "series, so review adoption with design: adoption"
+            )
         for field in ("control", "split", "segment", "start"):
             if getattr(data, field) is not None:
                 raise ValueError(
@@ -576,6 +625,30 @@ class LaunchSpec(_Model):
             )
         if any(m.event is not None for m in self.metrics.all()) and data.events is None:
             raise ValueError("data.events is required when a metric names an event")
+
+    def _check_adoption(self) -> None:
+        data = self.data
+        if self.adoption is None:
+            raise ValueError(
+                "design: adoption needs the adoption block: feature_event and thresholds, such "
+                "as adoption: {feature_event: used_search, thresholds: {tried: 0.3, repeat: 0.15}}"
+            )
+        for field in ("control", "split", "series"):
+            if getattr(data, field) is not None:
+                raise ValueError(
+                    f"data.{field} belongs to other designs; an adoption review has no arms, "
+                    "remove it"
+                )
+        if data.events is None:
+            raise ValueError("design: adoption needs data.events, where the feature is used")
+        for where, metric in self._metrics_with_paths():
+            if metric.kind is None:
+                raise ValueError(f"{where}.kind is required; write proportion, mean or ratio")
+        if self.metrics.guardrails:
+            raise ValueError(
+                "metrics.guardrails belong to experiments and prepost reviews; an adoption "
+                "review decides on its thresholds, remove them"
+            )
 
     def _metrics_with_paths(self) -> list[tuple[str, Metric]]:
         found = [("metrics.primary", self.metrics.primary)] if self.metrics.primary else []

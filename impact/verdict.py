@@ -33,6 +33,7 @@ __all__ = [
     "Oriented",
     "Verdict",
     "decide",
+    "decide_adoption",
     "format_effect",
     "guardrail_status",
     "judge_guardrail",
@@ -364,3 +365,46 @@ def decide(
             return verdict("revert", words.on_failure, [])
         return verdict("iterate", words.on_inconclusive, [])
     return verdict("iterate", words.on_inconclusive, [], extra)
+
+
+def decide_adoption(
+    spec: LaunchSpec,
+    look: Look,
+    met: bool,
+    diagnosis: str,
+    checks: list[Check],
+    too_little_data: str | None,
+) -> Verdict:
+    """The outcome of a design: adoption review.
+
+    invalid (a blocking check failed, or too little data at the final look); keep_running (a
+    monitoring run, or too little data at an interim look); ship when every threshold is met;
+    keep_running at an interim look; otherwise iterate, with the diagnosis as the reason.
+
+    Args:
+        spec: the launch spec (for the words of each outcome).
+        look: the checkpoint being reviewed.
+        met: whether every threshold of the funnel is met.
+        diagnosis: the diagnosis in one sentence.
+        checks: registration (and data) checks.
+        too_little_data: why there are too few eligible units, or None.
+    """
+    words = spec.decision
+    failed = [check.detail for check in checks if check.blocking and not check.passed]
+    warnings = tuple(check.detail for check in checks if not check.blocking and not check.passed)
+    if failed:
+        return Verdict("invalid", "fix the problem and rerun", (*failed, diagnosis, *warnings))
+    if too_little_data and look.final:
+        return Verdict("invalid", "collect more data", (too_little_data, *warnings))
+    next_words = f"next review on {look.next_review}" if look.next_review else ""
+    if not look.registered:
+        lead = f"monitoring run at {look.label}: not a registered review, so it never decides"
+        return Verdict("keep_running", "keep running", (lead, diagnosis, *warnings))
+    if too_little_data:
+        return Verdict("keep_running", "keep running", (too_little_data, next_words, *warnings))
+    if met:
+        return Verdict("ship", words.on_success, (diagnosis, *warnings))
+    if not look.final:
+        lead = f"interim review at {look.label}; {next_words}"
+        return Verdict("keep_running", "keep running", (lead, diagnosis, *warnings))
+    return Verdict("iterate", words.on_inconclusive, (diagnosis, *warnings))

@@ -198,10 +198,10 @@ BAD = [
     ),
     ("series in an experiment", "data.series", "daily", r"data\.series belongs to design: prepost"),
     (
-        "adoption not yet",
+        "adoption without thresholds",
         "adoption",
         {"feature_event": "x"},
-        r"adoption block is not available yet",
+        r"adoption\.thresholds: is required",
     ),
     ("sql url not yet", "data.source", "postgresql://db/x", r"SQL URL .* is not available yet"),
     (

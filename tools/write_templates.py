@@ -44,7 +44,8 @@ EXPERIMENT = [
     new_code_cell("plots.effects(result)"),
     new_markdown_cell(
         "**Contents:** [Primary metric](#Primary-metric) · [Guardrails](#Guardrails) · "
-        "[Secondary metrics](#Secondary-metrics) · [The data behind it](#The-data-behind-it) · "
+        "[Secondary metrics](#Secondary-metrics) · [Adoption](#Adoption) · "
+        "[The data behind it](#The-data-behind-it) · "
         "[Methods and assumptions](#Methods-and-assumptions) · [Provenance](#Provenance)"
     ),
     new_markdown_cell("## Primary metric"),
@@ -55,6 +56,10 @@ EXPERIMENT = [
     new_code_cell("display.guardrails(result)"),
     new_markdown_cell("## Secondary metrics"),
     new_code_cell("display.secondary(result)"),
+    new_markdown_cell("## Adoption"),
+    new_code_cell("display.adoption(result)"),
+    new_code_cell("plots.funnel(result)"),
+    new_code_cell("plots.retention(result)"),
     new_markdown_cell("## The data behind it"),
     new_code_cell("display.data_summary(result)"),
     new_markdown_cell("## Methods and assumptions"),
@@ -109,8 +114,36 @@ PREPOST = [
     new_code_cell("display.payload(result)", metadata={"tags": ["impact-payload"]}),
 ]
 
+ADOPTION = [
+    new_markdown_cell(
+        "# Impact review (adoption)\n\n"
+        "The verdict first, then the funnel behind it. Run this notebook as it is (it reviews "
+        "the adoption demo) or through `impact review SPEC`, which fills in the parameters "
+        "below. This cell is left out of the report.",
+        metadata={"tags": ["impact-notebook-only"]},
+    ),
+    parameters("demo-adoption.yaml"),
+    new_code_cell(
+        "from impact import adoption_review, display, plots\n\n"
+        "result = adoption_review.run(spec_path, checkpoint, today, data_source)\n"
+        "display.verdict_card(result)",
+        metadata={"tags": ["verdict"]},
+    ),
+    new_markdown_cell("## Who found the feature, who tried it, who came back"),
+    new_code_cell("plots.funnel(result)"),
+    new_code_cell("display.adoption(result)"),
+    new_code_cell("plots.retention(result)"),
+    new_markdown_cell("## The data behind it"),
+    new_code_cell("display.data_summary(result)"),
+    new_markdown_cell("## Methods and assumptions"),
+    new_code_cell("display.methods(result)"),
+    new_markdown_cell("## Provenance"),
+    new_code_cell("display.provenance(result)"),
+    new_code_cell("display.payload(result)", metadata={"tags": ["impact-payload"]}),
+]
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "impact" / "templates"
-for name, cells in (("experiment", EXPERIMENT), ("prepost", PREPOST)):
+for name, cells in (("experiment", EXPERIMENT), ("prepost", PREPOST), ("adoption", ADOPTION)):
     for index, cell in enumerate(cells):
         cell["id"] = f"cell-{index:02d}"
     notebook = new_notebook(

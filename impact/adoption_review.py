@@ -1,0 +1,126 @@
+"""One adoption review (design: adoption): the funnel against its pre-registered thresholds.
+
+What the adoption template's cells call::
+
+    result = adoption_review.run("specs/demo-adoption.yaml", checkpoint="56d", today="2026-11-26")
+    result.verdict.outcome      # "iterate"
+    result.to_json()            # the verdict.json payload, with "primary": null
+
+The outcome is ship when every threshold is met, otherwise (at the final review) iterate with
+the diagnosis as the reason: which step of the funnel falls short.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from impact import adoption, registry
+from impact.adoption import AdoptionResult
+from impact.review import VERSION, clean, parse_today, prepare, registration_check
+from impact.spec import LaunchSpec
+from impact.verdict import Check, Look, Verdict, decide_adoption
+
+__all__ = ["AdoptionReview", "run"]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AdoptionReview:
+    """Everything an adoption review found, ready for display and for verdict.json."""
+
+    spec: LaunchSpec
+    look: Look
+    today: dt.date
+    adoption: AdoptionResult
+    checks: list[Check]
+    registration: registry.Registration
+    verdict: Verdict
+    newest_event: dt.datetime
+    data_fingerprint: str
+    started_at: dt.datetime
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The verdict.json payload (schema ``impact/schemas/verdict.v1.json``)."""
+        payload = {
+            "schema_version": SCHEMA_VERSION,
+            "spec_id": self.spec.id,
+            "title": self.spec.title,
+            "owner": self.spec.owner,
+            "design": self.spec.design,
+            "checkpoint": self.look.label,
+            "final": self.look.final,
+            "monitoring": not self.look.registered,
+            "as_of": self.look.as_of.date().isoformat(),
+            "next_review": self.look.next_review.isoformat() if self.look.next_review else None,
+            "outcome": self.verdict.outcome,
+            "action": self.verdict.action,
+            "reasons": list(self.verdict.reasons),
+            "primary": None,
+            "guardrails": [],
+            "secondary": [],
+            "checks": [
+                {"name": c.name, "passed": c.passed, "p_value": c.p_value, "detail": c.detail}
+                for c in self.checks
+            ],
+            "adoption": self.adoption.to_json(),
+            "registration": self.registration.to_json(),
+            "data": {
+                "units": {"eligible": self.adoption.funnel.eligible},
+                "newest_event": self.newest_event.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+            "run": {
+                "impact_version": VERSION,
+                "data_fingerprint": self.data_fingerprint,
+                "started_at": self.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "seconds": round(self.seconds, 3),
+                "today": self.today.isoformat(),
+            },
+        }
+        return clean(payload)
+
+
+def run(
+    spec_path: str,
+    checkpoint: str | None = None,
+    today: str | dt.date | None = None,
+    data_source: str | None = None,
+    *,
+    clock: dt.datetime | None = None,
+) -> AdoptionReview:
+    """Run one adoption review (the arguments are those of ``review.run``)."""
+    started_at = clock or dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    spec, look, source, newest, registration = prepare(spec_path, checkpoint, today, data_source)
+    try:
+        found = adoption.measure(source, spec, look.as_of, spec.decision.alpha)
+        fingerprint = source.fingerprint()
+    finally:
+        source.close()
+    checks = [registration_check(spec, registration)]
+    floor = spec.decision.min_units
+    too_little = (
+        f"too little data: {found.funnel.eligible} eligible units, fewer than min_units ({floor})"
+        if found.funnel.eligible < floor
+        else None
+    )
+    verdict = decide_adoption(
+        spec, look, found.funnel.met, adoption.sentence(found), checks, too_little
+    )
+    return AdoptionReview(
+        spec=spec,
+        look=look,
+        today=parse_today(today),
+        adoption=found,
+        checks=checks,
+        registration=registration,
+        verdict=verdict,
+        newest_event=newest,
+        data_fingerprint=fingerprint,
+        started_at=started_at,
+        seconds=time.perf_counter() - started,
+    )
