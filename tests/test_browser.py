@@ -88,6 +88,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     demo.generate_series(root / "data" / "demo-prepost")
     spec = demo.write_demo_spec(root / "specs", "prepost")
     made["prepost"] = runner.review(spec, today="2026-11-26", output_dir=root).report
+    root = tmp_path_factory.mktemp("adoption")
+    demo.generate_adoption(root / "data" / "demo-adoption", units=5000)
+    spec = demo.write_demo_spec(root / "specs", "adoption")
+    made["adoption"] = runner.review(spec, today="2026-11-26", output_dir=root).report
     return made
 
 
@@ -101,7 +105,7 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.mark.parametrize("name", ["demo", "hostile", "prepost"])
+@pytest.mark.parametrize("name", ["demo", "hostile", "prepost", "adoption"])
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS)
 def test_report_in_a_browser(
     browser: Any, reports: dict[str, Path], name: str, width: int, height: int
@@ -137,8 +141,14 @@ def test_report_in_a_browser(
     assert heading.inner_text().strip() in {"✔ Ship", "↻ Iterate", "… Keep running"}
     if name == "hostile":
         assert "<script>alert('title')</script>" in card.inner_text()
-    for anchor in ("Primary-metric", "Guardrails", "Methods-and-assumptions", "Provenance"):
+    anchors = ["Methods-and-assumptions", "Provenance"]
+    if name != "adoption":
+        anchors += ["Primary-metric", "Guardrails"]
+    for anchor in anchors:
         assert page.locator(f'[id="{anchor}"]').count() == 1, anchor
+    if name == "adoption":
+        assert "Diagnosis:" in page.locator(".impact-flag").first.inner_text()
+        assert page.locator('img[alt^="Adoption funnel"]').count() == 1
     if name == "prepost":
         assert page.locator('[id="Can-the-model-be-trusted?"]').count() == 1
         assert "Observational evidence" in page.locator(".impact-flag").first.inner_text()
