@@ -14,7 +14,7 @@ from impact.errors import SpecError
 
 __all__ = ["DESIGNS", "PLACEHOLDER", "render", "write"]
 
-DESIGNS = ("experiment", "prepost")
+DESIGNS = ("experiment", "prepost", "adoption")
 PLACEHOLDER = "<fill in"
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -116,21 +116,56 @@ decision:
   on_inconclusive: iterate
 """
 
+_ADOPTION = """\
+# Launch spec for {id}: what adoption success means, written before launch.
+# An adoption review: who found the feature, who tried it, who came back. Fill in every
+# <fill in: ...>, check with `impact validate {file}`, then freeze it with
+# `impact register {file}` before the launch date. Field reference: docs/spec.md (adoption)
+# yaml-language-server: $schema=impact-spec.schema.json
+spec_version: 1
+id: {id}                               # names the output folders: lower-case, digits, dashes
+title: "<fill in: what launches, in a few words>"
+owner: "<fill in: who answers for this launch, e.g. lee@example.com>"
+hypothesis:                            # We believe that [users] [problem] and that [solution] will produce [result].
+  users: "<fill in: who the feature is for>"
+  problem: "<fill in: what goes wrong for them today>"
+  solution: "<fill in: what we launch>"
+  result: "<fill in: the adoption we expect, e.g. 30% try it within 8 weeks>"
+launch_date: {launch}                  # the day it launches (UTC)
+design: adoption                       # no variants: the funnel against its thresholds
+reviews: [28d, 56d]                    # checkpoints after launch; the last is final
+data:
+  source: ../data/{id}                 # a folder of Parquet/CSV files or a .duckdb file, relative to this spec
+  units: units                         # everyone the feature is for: unit_id [, attributes], one row per unit
+  events: events                       # table with unit_id, event, ts [, value]
+  # segment: "platform = 'ios'"        # SQL filter on the units table (trusted SQL)
+adoption:
+  feature_event: "<fill in: the event of using the feature, e.g. used_search_filters>"
+  # exposure_event: saw_filters_button # the entry point was on screen: tells discoverability from communication
+  repeat_weeks: 2                      # recurrent = used in at least this many distinct weeks
+  thresholds:                          # shares of eligible units, decided now
+    # exposed: 0.5                     # with an exposure_event
+    tried: "<fill in: share who should try it, e.g. 0.3>"
+    repeat: "<fill in: share who should come back, e.g. 0.15>"
+  # breakdown: platform                # the funnel per value of this units column
+decision:
+  min_units: 30                        # fewer eligible units is "too little data"
+  on_success: ship                     # the words shown for each outcome
+  on_inconclusive: iterate             # the words shown when a threshold is missed
+"""
+
 
 def render(spec_id: str, *, design: str, today: dt.date, file_name: str) -> str:
     """The commented spec text for a new launch (launch date four weeks from today)."""
     if design not in DESIGNS:
-        raise SpecError(
-            f"--design {design} is not available yet in impact 0.1; use --design experiment "
-            "or prepost"
-        )
+        raise SpecError(f"--design {design} is not a design; use experiment, prepost or adoption")
     if not _SLUG.match(spec_id):
         raise SpecError(
             f'--id "{spec_id}" is not a valid id; use lower-case letters, digits and dashes, '
             "such as one-page-checkout"
         )
     launch = today + dt.timedelta(days=28)
-    template = _PREPOST if design == "prepost" else _EXPERIMENT
+    template = {"prepost": _PREPOST, "adoption": _ADOPTION}.get(design, _EXPERIMENT)
     return template.format(id=spec_id, launch=launch.isoformat(), file=file_name)
 
 

@@ -254,9 +254,22 @@ def test_new_spec_validates_once_its_placeholders_are_filled(tmp_path: Path) -> 
         scaffold.write(tmp_path, "faster-search", design="experiment", today=dt.date(2026, 11, 26))
 
 
-def test_new_refuses_designs_not_built_yet() -> None:
-    with pytest.raises(SpecError, match="--design adoption is not available yet"):
-        scaffold.render("x", design="adoption", today=dt.date(2026, 11, 26), file_name="x.yaml")
+def test_new_refuses_unknown_designs() -> None:
+    with pytest.raises(SpecError, match="--design rollout is not a design"):
+        scaffold.render("x", design="rollout", today=dt.date(2026, 11, 26), file_name="x.yaml")
+
+
+def test_new_adoption_spec_validates_once_filled_in(tmp_path: Path) -> None:
+    path = scaffold.write(tmp_path, "filters", design="adoption", today=dt.date(2026, 11, 26))
+    text = path.read_text()
+    values = {"share who should try": "0.3", "share who should come back": "0.15"}
+    for placeholder in re.findall(r'"<fill in: [^>]*>"', text):
+        value = next((v for k, v in values.items() if k in placeholder), "used_filters")
+        text = text.replace(placeholder, value, 1)
+    path.write_text(text)
+    loaded = spec_module.load(path)
+    assert loaded.design == "adoption" and loaded.adoption is not None
+    assert loaded.adoption.thresholds.tried == 0.3
 
 
 def test_new_prepost_spec_validates_once_filled_in(tmp_path: Path) -> None:
