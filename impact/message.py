@@ -14,6 +14,13 @@ Examples:
     conversion: +3.00 pp (95% CI +2.00 pp to +4.00 pp), target met (target +0.02)
     Guardrails: refunds ok
     Report: 56d.html
+    >>> verdict.update(primary=None, guardrails=[], outcome="iterate", action="iterate",
+    ...     adoption={"eligible": 12000, "exposed": 0.62, "tried": 0.31, "repeat": 0.12,
+    ...         "met": False, "diagnosis": "value"})
+    >>> print(markdown(verdict, "56d.html"))
+    *Checkout*: 56d final review: *Iterate* (action: iterate)
+    Adoption of 12,000 eligible: exposed 62.0%, tried 31.0%, repeat 12.0% (short: value)
+    Report: 56d.html
 """
 
 from __future__ import annotations
@@ -66,6 +73,16 @@ def markdown(verdict: dict[str, Any], report_link: str) -> str:
             f"({interval}), {primary['status'].replace('_', ' ')} "
             f"(target {_text(primary.get('target', ''))})"
         )
+    adoption = verdict.get("adoption")
+    if adoption:
+        shares = ", ".join(
+            f"{step} {adoption[step]:.1%}"
+            for step in ("exposed", "tried", "repeat")
+            if adoption.get(step) is not None
+        )
+        diagnosis = adoption["diagnosis"].replace("_", " ")
+        state = "every threshold met" if adoption["met"] else f"short: {diagnosis}"
+        lines.append(f"Adoption of {adoption['eligible']:,} eligible: {shares} ({state})")
     guardrails = verdict.get("guardrails") or []
     if guardrails:
         states = ", ".join(f"{_text(g['name'])} {g['status']}" for g in guardrails)
