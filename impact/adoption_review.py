@@ -19,13 +19,19 @@ from typing import Any
 
 from impact import adoption, registry
 from impact.adoption import AdoptionResult
-from impact.review import VERSION, clean, parse_today, prepare, registration_check
+from impact.review import (
+    checks_json,
+    clean,
+    parse_today,
+    payload_head,
+    prepare,
+    registration_check,
+    run_json,
+)
 from impact.spec import LaunchSpec
 from impact.verdict import Check, Look, Verdict, decide_adoption
 
 __all__ = ["AdoptionReview", "run"]
-
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -47,39 +53,18 @@ class AdoptionReview:
     def to_json(self) -> dict[str, Any]:
         """The verdict.json payload (schema ``impact/schemas/verdict.v1.json``)."""
         payload = {
-            "schema_version": SCHEMA_VERSION,
-            "spec_id": self.spec.id,
-            "title": self.spec.title,
-            "owner": self.spec.owner,
-            "design": self.spec.design,
-            "checkpoint": self.look.label,
-            "final": self.look.final,
-            "monitoring": not self.look.registered,
-            "as_of": self.look.as_of.date().isoformat(),
-            "next_review": self.look.next_review.isoformat() if self.look.next_review else None,
-            "outcome": self.verdict.outcome,
-            "action": self.verdict.action,
-            "reasons": list(self.verdict.reasons),
+            **payload_head(self.spec, self.look, self.verdict),
             "primary": None,
             "guardrails": [],
             "secondary": [],
-            "checks": [
-                {"name": c.name, "passed": c.passed, "p_value": c.p_value, "detail": c.detail}
-                for c in self.checks
-            ],
+            "checks": checks_json(self.checks),
             "adoption": self.adoption.to_json(),
             "registration": self.registration.to_json(),
             "data": {
                 "units": {"eligible": self.adoption.funnel.eligible},
                 "newest_event": self.newest_event.strftime("%Y-%m-%dT%H:%M:%SZ"),
             },
-            "run": {
-                "impact_version": VERSION,
-                "data_fingerprint": self.data_fingerprint,
-                "started_at": self.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "seconds": round(self.seconds, 3),
-                "today": self.today.isoformat(),
-            },
+            "run": run_json(self.data_fingerprint, self.started_at, self.seconds, self.today),
         }
         return clean(payload)
 

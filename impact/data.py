@@ -321,15 +321,7 @@ def check_contract(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> None
             f"{units}: unit {two_arms[0]!r} is in two variants ({', '.join(two_arms[1])}); a "
             "unit must stay in one arm: fix the assignment or drop such units"
         )
-    duplicated = con.execute(
-        f"SELECT unit_id, count(*), count(*) OVER () FROM {UNITS_VIEW} "
-        "GROUP BY unit_id HAVING count(*) > 1 LIMIT 1"
-    ).fetchone()
-    if duplicated is not None:
-        raise DataError(
-            f"{units}: unit {duplicated[0]!r} has {duplicated[1]} rows ({duplicated[2]} units "
-            "are repeated); the units table needs one row per unit, such as its first exposure"
-        )
+    _one_row_per_unit(source)
     arms = spec.data.split or {}
     variants = dict(
         con.execute(f"SELECT variant, count(*) FROM {UNITS_VIEW} GROUP BY variant").fetchall()
@@ -361,19 +353,24 @@ def check_contract(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> None
         _check_adoption_events(source, spec)
 
 
-def _check_adoption(source: Source, spec: LaunchSpec) -> None:
-    """The contract of an adoption review: one row per unit, eligible units, the events."""
-    con = source.connection
-    units = source.units_name
-    duplicated = con.execute(
+def _one_row_per_unit(source: Source) -> None:
+    duplicated = source.connection.execute(
         f"SELECT unit_id, count(*), count(*) OVER () FROM {UNITS_VIEW} "
         "GROUP BY unit_id HAVING count(*) > 1 LIMIT 1"
     ).fetchone()
     if duplicated is not None:
         raise DataError(
-            f"{units}: unit {duplicated[0]!r} has {duplicated[1]} rows ({duplicated[2]} units "
-            "are repeated); the units table needs one row per unit"
+            f"{source.units_name}: unit {duplicated[0]!r} has {duplicated[1]} rows "
+            f"({duplicated[2]} units are repeated); the units table needs one row per unit, "
+            "such as its first exposure"
         )
+
+
+def _check_adoption(source: Source, spec: LaunchSpec) -> None:
+    """The contract of an adoption review: one row per unit, eligible units, the events."""
+    con = source.connection
+    units = source.units_name
+    _one_row_per_unit(source)
     condition = exp.paren(segment(spec)).sql("duckdb") if spec.data.segment else "TRUE"
     try:
         eligible = con.execute(f"SELECT count(*) FROM {UNITS_VIEW} WHERE {condition}").fetchone()

@@ -28,12 +28,15 @@ from impact import registry, series
 from impact import spec as spec_module
 from impact.errors import DataError
 from impact.review import (
-    VERSION,
     SecondaryResult,
+    checks_json,
     clean,
+    comparison_json,
     look_at,
     parse_today,
+    payload_head,
     registration_check,
+    run_json,
 )
 from impact.spec import LaunchSpec, Metric
 from impact.stats import multiplicity, sequential
@@ -51,7 +54,6 @@ from impact.verdict import (
 
 __all__ = ["Modelled", "PrepostResult", "levels", "prepare", "run"]
 
-SCHEMA_VERSION = 1
 MIN_PLACEBOS = 10  # fewer placebo windows cannot show miscalibration; it is stated instead
 CLAIMS = ("target_met", "below_target", "harm")  # statuses that claim an effect
 OBSERVATIONAL = (
@@ -139,28 +141,12 @@ class PrepostResult:
         primary = self.primary
         dates = self.series.dates
         payload = {
-            "schema_version": SCHEMA_VERSION,
-            "spec_id": self.spec.id,
-            "title": self.spec.title,
-            "owner": self.spec.owner,
-            "design": self.spec.design,
-            "checkpoint": self.look.label,
-            "final": self.look.final,
-            "monitoring": not self.look.registered,
-            "sequential": {
-                "information": list(self.look.information),
-                "levels": list(self.look.levels),
-            },
-            "as_of": self.look.as_of.date().isoformat(),
-            "next_review": self.look.next_review.isoformat() if self.look.next_review else None,
-            "outcome": self.verdict.outcome,
-            "action": self.verdict.action,
-            "reasons": list(self.verdict.reasons),
+            **payload_head(self.spec, self.look, self.verdict),
             "primary": {
                 "name": primary.metric.name,
                 "kind": "series",
                 "status": primary.status,
-                **_comparison_json(primary.comparison),
+                **comparison_json(primary.comparison),
                 "target": str(primary.metric.target),
                 "n": {"pre": self.series.pre_days, "post": self.series.post_days},
                 **self.models[primary.metric.name].to_json(),
@@ -169,7 +155,7 @@ class PrepostResult:
                 {
                     "name": g.metric.name,
                     "status": g.status,
-                    **_comparison_json(g.comparison),
+                    **comparison_json(g.comparison),
                     "margin": g.metric.margin.magnitude if g.metric.margin else None,
                     "margin_relative": bool(g.metric.margin and g.metric.margin.relative),
                     **self.models[g.metric.name].to_json(),
@@ -179,16 +165,13 @@ class PrepostResult:
             "secondary": [
                 {
                     "name": s.metric.name,
-                    **_comparison_json(s.comparison),
+                    **comparison_json(s.comparison),
                     "q_value": s.q_value,
                     **self.models[s.metric.name].to_json(),
                 }
                 for s in self.secondary
             ],
-            "checks": [
-                {"name": c.name, "passed": c.passed, "p_value": c.p_value, "detail": c.detail}
-                for c in self.checks
-            ],
+            "checks": checks_json(self.checks),
             "adoption": None,
             "registration": self.registration.to_json(),
             "data": {
@@ -196,29 +179,9 @@ class PrepostResult:
                 "launch_day": dates[self.series.launch].date().isoformat(),
                 "last_day": dates[-1].date().isoformat(),
             },
-            "run": {
-                "impact_version": VERSION,
-                "data_fingerprint": self.data_fingerprint,
-                "started_at": self.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "seconds": round(self.seconds, 3),
-                "today": self.today.isoformat(),
-            },
+            "run": run_json(self.data_fingerprint, self.started_at, self.seconds, self.today),
         }
         return clean(payload)
-
-
-def _comparison_json(c: Comparison) -> dict[str, Any]:
-    return {
-        "control": c.control,
-        "treatment": c.treatment,
-        "effect": c.effect,
-        "ci": [c.ci_lower, c.ci_upper],
-        "relative_effect": c.relative_effect,
-        "relative_ci": [c.relative_ci_lower, c.relative_ci_upper],
-        "p_value": c.p_value,
-        "alpha": c.alpha,
-        "note": c.note or None,
-    }
 
 
 class Prepared(NamedTuple):

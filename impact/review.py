@@ -46,12 +46,16 @@ __all__ = [
     "Prepared",
     "ReviewResult",
     "SecondaryResult",
+    "checks_json",
     "clean",
+    "comparison_json",
     "look_at",
     "parse_today",
+    "payload_head",
     "prepare",
     "registration_check",
     "run",
+    "run_json",
     "sequential_look",
 ]
 
@@ -149,28 +153,12 @@ class ReviewResult:
         primary = self.primary
         n = self.table.metrics[primary.metric.name]
         payload = {
-            "schema_version": SCHEMA_VERSION,
-            "spec_id": self.spec.id,
-            "title": self.spec.title,
-            "owner": self.spec.owner,
-            "design": self.spec.design,
-            "checkpoint": self.look.label,
-            "final": self.look.final,
-            "monitoring": not self.look.registered,
-            "sequential": {
-                "information": list(self.look.information),
-                "levels": list(self.look.levels),
-            },
-            "as_of": self.look.as_of.date().isoformat(),
-            "next_review": self.look.next_review.isoformat() if self.look.next_review else None,
-            "outcome": self.verdict.outcome,
-            "action": self.verdict.action,
-            "reasons": list(self.verdict.reasons),
+            **payload_head(self.spec, self.look, self.verdict),
             "primary": {
                 "name": primary.metric.name,
                 "kind": primary.metric.kind,
                 "status": primary.status,
-                **_comparison_json(primary.comparison),
+                **comparison_json(primary.comparison),
                 "target": str(primary.metric.target),
                 "n": {"control": n.control.n, "treatment": n.treatment.n},
                 "cuped": self.analyses[primary.metric.name].cuped_json(),
@@ -180,7 +168,7 @@ class ReviewResult:
                     "mde": self.power.mde,
                 },
                 "weeks": [
-                    {"week": index + 1, **_comparison_json(week)}
+                    {"week": index + 1, **comparison_json(week)}
                     for index, week in enumerate(self.weeks)
                 ],
             },
@@ -188,7 +176,7 @@ class ReviewResult:
                 {
                     "name": g.metric.name,
                     "status": g.status,
-                    **_comparison_json(g.comparison),
+                    **comparison_json(g.comparison),
                     "margin": g.metric.margin.magnitude if g.metric.margin else None,
                     "margin_relative": bool(g.metric.margin and g.metric.margin.relative),
                     "cuped": self.analyses[g.metric.name].cuped_json(),
@@ -198,16 +186,13 @@ class ReviewResult:
             "secondary": [
                 {
                     "name": s.metric.name,
-                    **_comparison_json(s.comparison),
+                    **comparison_json(s.comparison),
                     "q_value": s.q_value,
                     "cuped": self.analyses[s.metric.name].cuped_json(),
                 }
                 for s in self.secondary
             ],
-            "checks": [
-                {"name": c.name, "passed": c.passed, "p_value": c.p_value, "detail": c.detail}
-                for c in self.checks
-            ],
+            "checks": checks_json(self.checks),
             "adoption": self.adoption.to_json() if self.adoption else None,
             "registration": self.registration.to_json(),
             "data": {
@@ -216,13 +201,7 @@ class ReviewResult:
                 "last_exposure": _iso(self.table.population.last_exposure),
                 "newest_event": _iso(self.newest_event),
             },
-            "run": {
-                "impact_version": VERSION,
-                "data_fingerprint": self.data_fingerprint,
-                "started_at": self.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "seconds": round(self.seconds, 3),
-                "today": self.today.isoformat(),
-            },
+            "run": run_json(self.data_fingerprint, self.started_at, self.seconds, self.today),
         }
         return clean(payload)
 
@@ -231,7 +210,49 @@ def _iso(moment: dt.datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
-def _comparison_json(c: Comparison) -> dict[str, Any]:
+def payload_head(spec: LaunchSpec, look: Look, verdict: Verdict) -> dict[str, Any]:
+    """The keys every verdict.json opens with, whatever the design."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "spec_id": spec.id,
+        "title": spec.title,
+        "owner": spec.owner,
+        "design": spec.design,
+        "checkpoint": look.label,
+        "final": look.final,
+        "monitoring": not look.registered,
+        "sequential": {"information": list(look.information), "levels": list(look.levels)},
+        "as_of": look.as_of.date().isoformat(),
+        "next_review": look.next_review.isoformat() if look.next_review else None,
+        "outcome": verdict.outcome,
+        "action": verdict.action,
+        "reasons": list(verdict.reasons),
+    }
+
+
+def checks_json(checks: list[Check]) -> list[dict[str, Any]]:
+    """verdict.json's ``checks``."""
+    return [
+        {"name": c.name, "passed": c.passed, "p_value": c.p_value, "detail": c.detail}
+        for c in checks
+    ]
+
+
+def run_json(
+    fingerprint: str, started_at: dt.datetime, seconds: float, today: dt.date
+) -> dict[str, Any]:
+    """verdict.json's ``run``: what computed it, from what, when and how fast."""
+    return {
+        "impact_version": VERSION,
+        "data_fingerprint": fingerprint,
+        "started_at": started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "seconds": round(seconds, 3),
+        "today": today.isoformat(),
+    }
+
+
+def comparison_json(c: Comparison) -> dict[str, Any]:
+    """A comparison's keys in verdict.json."""
     return {
         "control": c.control,
         "treatment": c.treatment,

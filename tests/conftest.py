@@ -55,3 +55,14 @@ def impact_cli(*args: str, cwd: Path, timeout: float = 900) -> subprocess.Comple
         timeout=timeout,
         check=False,
     )
+
+
+def set_path(document: dict[str, Any], where: tuple[str, ...], value: object) -> None:
+    """Set ``document[where[0]][where[1]]...`` to ``value``; None deletes the key."""
+    parent = document
+    for key in where[:-1]:
+        parent = parent[key]
+    if value is None:
+        del parent[where[-1]]
+    else:
+        parent[where[-1]] = value

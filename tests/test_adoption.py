@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import ROOT, demo_launch
+from conftest import ROOT, demo_launch, set_path
 
 from impact import adoption_review, demo, review, runner, spec
 from impact.cli import main
@@ -286,13 +286,7 @@ def test_adoption_spec_rules(
     tmp_path: Path, case: str, where: tuple[str, ...], value: object, message: str
 ) -> None:
     document = yaml.safe_load(ADOPTION_SPEC.read_text())
-    parent = document
-    for key in where[:-1]:
-        parent = parent[key]
-    if value is None:
-        del parent[where[-1]]
-    else:
-        parent[where[-1]] = value
+    set_path(document, where, value)
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     with pytest.raises(spec.SpecError, match=message):

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import ROOT, set_path
 
 from impact import demo, prepost, runner, series, spec
 from impact.cli import main
@@ -198,13 +198,7 @@ def test_prepost_spec_rules(
     tmp_path: Path, case: str, where: tuple[str, ...], value: object, message: str
 ) -> None:
     document = yaml.safe_load(PREPOST_SPEC.read_text())
-    parent = document
-    for key in where[:-1]:
-        parent = parent[key]
-    if value is None:
-        del parent[where[-1]]
-    else:
-        parent[where[-1]] = value
+    set_path(document, where, value)
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     with pytest.raises(spec.SpecError, match=message) as raised:
