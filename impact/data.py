@@ -309,7 +309,7 @@ def check_contract(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> None
     null_ids = con.execute(f"SELECT count(*) FROM {UNITS_VIEW} WHERE unit_id IS NULL").fetchone()
     if null_ids and null_ids[0]:
         raise DataError(f"{units}: {null_ids[0]} rows have no unit_id; every unit needs an id")
-    if spec.design == "adoption":
+    if spec.design != "experiment":
         _check_adoption(source, spec)
         return
     two_arms = con.execute(
@@ -367,7 +367,8 @@ def _one_row_per_unit(source: Source) -> None:
 
 
 def _check_adoption(source: Source, spec: LaunchSpec) -> None:
-    """The contract of an adoption review: one row per unit, eligible units, the events."""
+    """The contract of an adoption block outside experiments: one row per unit, eligible
+    units, the breakdown column, the events."""
     con = source.connection
     units = source.units_name
     _one_row_per_unit(source)
@@ -392,7 +393,8 @@ def _check_adoption(source: Source, spec: LaunchSpec) -> None:
             f"{units}: no column {attribute!r} for adoption.breakdown; columns here: "
             f"{', '.join(source.unit_columns)}"
         )
-    _check_metrics(source, spec)
+    if spec.design == "adoption":
+        _check_metrics(source, spec)  # a prepost review's metrics are daily series
     _check_adoption_events(source, spec)
 
 

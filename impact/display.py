@@ -826,7 +826,7 @@ def _share_interval(value: Share | None) -> str:
 def adoption(result: Reviewed) -> HTMLBlock:
     """The adoption funnel, its diagnosis, the breakdown, retention and the difference in
     differences; a short line when the spec has no adoption block."""
-    found = result.adoption if isinstance(result, ReviewResult | AdoptionReview) else None
+    found = result.adoption
     if found is None:
         return _root(_el("p", "No adoption block was registered.", class_="note"))
     block, funnel = found.block, found.funnel

@@ -346,7 +346,7 @@ def placebos(result: PrepostResult) -> Chart:
     return Chart(figure, alt)
 
 
-def funnel(result: ReviewResult | AdoptionReview) -> Chart | None:
+def funnel(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | None:
     """The adoption funnel: each step's share of eligible units with its interval and its
     threshold (None without an adoption block)."""
     found = result.adoption
@@ -402,7 +402,7 @@ def funnel(result: ReviewResult | AdoptionReview) -> Chart | None:
     )
 
 
-def retention(result: ReviewResult | AdoptionReview) -> Chart | None:
+def retention(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | None:
     """Weekly retention of adopters (tried in week 1) and the others active in week 1."""
     found = result.adoption
     if found is None or not found.retention.weeks:

@@ -24,8 +24,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from impact import registry, series
+from impact import adoption, data, registry, series
 from impact import spec as spec_module
+from impact.adoption import AdoptionResult
 from impact.errors import DataError
 from impact.review import (
     SecondaryResult,
@@ -130,6 +131,7 @@ class PrepostResult:
     verdict: Verdict
     started_at: dt.datetime
     seconds: float
+    adoption: AdoptionResult | None = None
 
     @property
     def data_fingerprint(self) -> str:
@@ -172,7 +174,7 @@ class PrepostResult:
                 for s in self.secondary
             ],
             "checks": checks_json(self.checks),
-            "adoption": None,
+            "adoption": self.adoption.to_json() if self.adoption else None,
             "registration": self.registration.to_json(),
             "data": {
                 "first_day": dates[0].date().isoformat(),
@@ -185,12 +187,17 @@ class PrepostResult:
 
 
 class Prepared(NamedTuple):
-    """What ``prepare`` found: the inputs of a prepost review, all checked."""
+    """What ``prepare`` found: the inputs of a prepost review, all checked.
+
+    ``source`` is the units and events of the adoption block (None without one); the caller
+    closes it.
+    """
 
     spec: LaunchSpec
     look: Look
     series: series.Series
     registration: registry.Registration
+    source: data.Source | None
 
 
 def prepare(
@@ -214,7 +221,16 @@ def prepare(
             f"{daily.location}: {daily.pre_days} days before launch_date {spec.launch_date}; "
             f"the model needs at least {needed} (three seasonal periods and two weeks)"
         )
-    return Prepared(spec, look, daily, registration)
+    source = None
+    if spec.adoption is not None:
+        source = data.connect(spec, data_source)
+        try:
+            data.check_contract(source, spec, look.as_of)
+            data.check_ready(source, spec, look.as_of, look.label)
+        except BaseException:
+            source.close()
+            raise
+    return Prepared(spec, look, daily, registration, source)
 
 
 def min_pre_days(spec: LaunchSpec) -> int:
@@ -249,7 +265,13 @@ def run(
     """Run one prepost review (the arguments are those of ``review.run``)."""
     started_at = clock or dt.datetime.now(dt.UTC)
     started = time.perf_counter()
-    spec, look, daily, registration = prepare(spec_path, checkpoint, today, data_source)
+    spec, look, daily, registration, source = prepare(spec_path, checkpoint, today, data_source)
+    found = None
+    if source is not None:
+        try:
+            found = adoption.measure(source, spec, look.as_of, spec.decision.alpha)
+        finally:
+            source.close()
     look = levels(spec, look)
     alpha = spec.decision.alpha
     models = {m.name: _model(m, daily, look.alpha, alpha) for m in spec.metrics.all()}
@@ -270,6 +292,10 @@ def run(
     checks = _checks(spec, daily, models, alpha)
     checks.append(registration_check(spec, registration))
     verdict = decide(spec, look, primary, guardrails, checks, None)
+    if found is not None and primary.status != "target_met":
+        state = "met" if found.funnel.met else "not met"
+        note = f"adoption ({state}): {adoption.sentence(found)}"
+        verdict = dataclasses.replace(verdict, reasons=(*verdict.reasons, note))
     return PrepostResult(
         spec=spec,
         look=look,
@@ -284,6 +310,7 @@ def run(
         verdict=verdict,
         started_at=started_at,
         seconds=time.perf_counter() - started,
+        adoption=found,
     )
 
 

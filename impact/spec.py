@@ -599,11 +599,6 @@ class LaunchSpec(_Model):
 
     def _check_prepost(self) -> None:
         data = self.data
-        if self.adoption is not None:
-            raise ValueError(
-                "the adoption block reads units and events; a prepost review reads a daily "
-                "series, so review adoption with design: adoption"
-            )
         for field in ("control", "split", "segment", "start"):
             if getattr(data, field) is not None:
                 raise ValueError(

@@ -364,3 +364,35 @@ def test_validate_names_the_daily_series() -> None:
     result = CliRunner().invoke(main, ["validate", str(PREPOST_SPEC)])
     assert result.exit_code == 0
     assert "primary: orders (daily series orders), target +3%" in result.output
+
+
+def test_an_adoption_block_in_a_prepost_review(tmp_path: Path, launch: Path) -> None:
+    path = _copy(launch, tmp_path)
+    folder = tmp_path / "data" / "demo-prepost"
+    demo.generate_adoption(tmp_path / "adoption", units=3000)
+    for table in ("units.parquet", "events.parquet"):
+        shutil.copyfile(tmp_path / "adoption" / table, folder / table)
+    document = yaml.safe_load(path.read_text())
+    document["data"]["events"] = "events"
+    document["adoption"] = {
+        "feature_event": "used_one_page_checkout",
+        "exposure_event": "saw_checkout_entry",
+        "thresholds": {"exposed": 0.5, "tried": 0.3, "repeat": 0.15},
+    }
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.with_name("demo-prepost.lock.json").unlink()
+    result = prepost.run(str(path), "56d", TODAY)
+    payload = result.to_json()
+    runner.validate_verdict(payload)
+    assert payload["adoption"]["eligible"] == 3000
+    assert payload["adoption"]["diagnosis"] == "value"
+    assert result.primary.status == "target_met"  # the adoption block never decides
+
+
+def test_an_adoption_block_in_prepost_needs_units_and_events(tmp_path: Path, launch: Path) -> None:
+    path = _copy(launch, tmp_path)
+    document = yaml.safe_load(path.read_text())
+    document["adoption"] = {"feature_event": "x", "thresholds": {"tried": 0.3, "repeat": 0.1}}
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(DataError, match=r"no table 'units' \(looked for units\.parquet"):
+        prepost.prepare(str(path), "56d", TODAY)

@@ -40,7 +40,17 @@ ALLOWED: dict[str, set[str]] = {
     },
     "adoption_review": {"errors", "spec", "registry", "review", "adoption", "verdict"},
     "series": {"errors", "spec", "data"},
-    "prepost": {"errors", "spec", "registry", "series", "review", "stats", "verdict"},
+    "prepost": {
+        "errors",
+        "spec",
+        "registry",
+        "data",
+        "series",
+        "review",
+        "adoption",
+        "stats",
+        "verdict",
+    },
     "display": {
         "errors",
         "spec",

@@ -91,7 +91,8 @@ PREPOST = [
     new_code_cell("plots.effects(result)"),
     new_markdown_cell(
         "**Contents:** [Primary metric](#Primary-metric) · [Guardrails](#Guardrails) · "
-        "[Secondary metrics](#Secondary-metrics) · [Can the model be trusted?]"
+        "[Secondary metrics](#Secondary-metrics) · [Adoption](#Adoption) · "
+        "[Can the model be trusted?]"
         "(#Can-the-model-be-trusted?) · [The data behind it](#The-data-behind-it) · "
         "[Methods and assumptions](#Methods-and-assumptions) · [Provenance](#Provenance)"
     ),
@@ -102,6 +103,10 @@ PREPOST = [
     new_code_cell("display.guardrails(result)"),
     new_markdown_cell("## Secondary metrics"),
     new_code_cell("display.secondary(result)"),
+    new_markdown_cell("## Adoption"),
+    new_code_cell("display.adoption(result)"),
+    new_code_cell("plots.funnel(result)"),
+    new_code_cell("plots.retention(result)"),
     new_markdown_cell("## Can the model be trusted?"),
     new_code_cell("display.model_checks(result)"),
     new_code_cell("plots.placebos(result)"),
