@@ -237,11 +237,13 @@ def measure(
     compared = list(range(2, weeks_complete + 1))
     trend_metric, trend_note = _trend_metric(spec, as_of, launch)
     rows = _query(source, spec, as_of, launch, compared, trend_metric)
-    totals = [sum(row[i] for row in rows) for i in range(1, len(rows[0]))] if rows else []
-    if not rows:
-        totals = [0] * (6 + 2 * len(compared) + 10)
+    width = 6 + 2 * len(compared) + (10 if trend_metric else 0)  # the counts after grp
+    totals = [sum(row[i] for row in rows) for i in range(1, width + 1)]
     funnel = _funnel(None, totals, block, alpha)
-    breakdown = tuple(_funnel(str(row[0]), list(row[1:]), block, alpha) for row in rows)
+    breakdown = tuple(
+        _funnel("(missing)" if row[0] is None else str(row[0]), list(row[1:]), block, alpha)
+        for row in rows
+    )
     retention = _retention(totals, compared, alpha)
     trend = _trend(totals, compared, trend_metric, alpha) if trend_metric else None
     if trend_metric and trend is None:
