@@ -33,7 +33,7 @@ from impact.stats import adoption as funnel_stats
 from impact.stats.adoption import Diagnosis, Share
 from impact.stats.compare import Comparison, Moments, means, proportions
 
-__all__ = ["AdoptionResult", "Funnel", "Retention", "Trend", "measure", "sentence"]
+__all__ = ["AdoptionResult", "Funnel", "Retention", "Trend", "measure", "reason", "sentence"]
 
 WEEK_SECONDS = 7 * 86_400
 GAP_WEEKS = (4, 8)
@@ -217,6 +217,13 @@ def sentence(result: AdoptionResult) -> str:
         ),
     }
     return words[funnel.diagnosis]
+
+
+def reason(result: AdoptionResult) -> str:
+    """The line a deciding review adds when its primary metric fell short: low adoption
+    explains a flat metric (it never changes the decision)."""
+    state = "met" if result.funnel.met else "not met"
+    return f"adoption ({state}): {sentence(result)}"
 
 
 def _pct(value: float | None) -> str:

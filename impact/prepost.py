@@ -293,9 +293,7 @@ def run(
     checks.append(registration_check(spec, registration))
     verdict = decide(spec, look, primary, guardrails, checks, None)
     if found is not None and primary.status != "target_met":
-        state = "met" if found.funnel.met else "not met"
-        note = f"adoption ({state}): {adoption.sentence(found)}"
-        verdict = dataclasses.replace(verdict, reasons=(*verdict.reasons, note))
+        verdict = dataclasses.replace(verdict, reasons=(*verdict.reasons, adoption.reason(found)))
     return PrepostResult(
         spec=spec,
         look=look,

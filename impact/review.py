@@ -389,9 +389,8 @@ def run(
     )
     if found is not None and primary.status != "target_met":
         # Reported, never deciding: low adoption explains a flat primary metric.
-        state = "met" if found.funnel.met else "not met"
-        note = f"adoption ({state}): {adoption_module.sentence(found)}"
-        verdict = dataclasses.replace(verdict, reasons=(*verdict.reasons, note))
+        reasons = (*verdict.reasons, adoption_module.reason(found))
+        verdict = dataclasses.replace(verdict, reasons=reasons)
     return ReviewResult(
         spec=spec,
         look=look,

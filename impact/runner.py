@@ -266,6 +266,8 @@ def _preflight(
     """Check the inputs as the design's review will, before a kernel starts (exit 2 early)."""
     if spec_module.load(spec_path).design == "prepost":
         checked = prepost.prepare(spec_path, checkpoint, day, data_source)
+        if checked.source is not None:
+            checked.source.close()
         return checked.spec, checked.look
     prepared = review_module.prepare(spec_path, checkpoint, day, data_source)
     prepared.source.close()
