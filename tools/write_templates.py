@@ -6,6 +6,7 @@ Templates hold no logic: every code cell calls impact and shows the result. Cell
 stable ids and no outputs, so a regenerated template diffs cleanly.
 """
 
+import copy
 from pathlib import Path
 
 import nbformat
@@ -22,6 +23,26 @@ def parameters(spec: str) -> object:
         "data_source = None  # a folder or file to read instead of the spec's data.source",
         metadata={"tags": ["parameters"]},
     )
+
+
+# The adoption section of a deciding review: it shows a line when the spec has no block.
+ADOPTION_SECTION = [
+    new_markdown_cell("## Adoption"),
+    new_code_cell("display.adoption(result)"),
+    new_code_cell("plots.funnel(result)"),
+    new_code_cell("plots.retention(result)"),
+]
+
+# Every report ends with the data, the methods, the provenance and the verdict payload.
+CLOSING = [
+    new_markdown_cell("## The data behind it"),
+    new_code_cell("display.data_summary(result)"),
+    new_markdown_cell("## Methods and assumptions"),
+    new_code_cell("display.methods(result)"),
+    new_markdown_cell("## Provenance"),
+    new_code_cell("display.provenance(result)"),
+    new_code_cell("display.payload(result)", metadata={"tags": ["impact-payload"]}),
+]
 
 
 EXPERIMENT = [
@@ -56,17 +77,8 @@ EXPERIMENT = [
     new_code_cell("display.guardrails(result)"),
     new_markdown_cell("## Secondary metrics"),
     new_code_cell("display.secondary(result)"),
-    new_markdown_cell("## Adoption"),
-    new_code_cell("display.adoption(result)"),
-    new_code_cell("plots.funnel(result)"),
-    new_code_cell("plots.retention(result)"),
-    new_markdown_cell("## The data behind it"),
-    new_code_cell("display.data_summary(result)"),
-    new_markdown_cell("## Methods and assumptions"),
-    new_code_cell("display.methods(result)"),
-    new_markdown_cell("## Provenance"),
-    new_code_cell("display.provenance(result)"),
-    new_code_cell("display.payload(result)", metadata={"tags": ["impact-payload"]}),
+    *ADOPTION_SECTION,
+    *CLOSING,
 ]
 
 
@@ -103,20 +115,11 @@ PREPOST = [
     new_code_cell("display.guardrails(result)"),
     new_markdown_cell("## Secondary metrics"),
     new_code_cell("display.secondary(result)"),
-    new_markdown_cell("## Adoption"),
-    new_code_cell("display.adoption(result)"),
-    new_code_cell("plots.funnel(result)"),
-    new_code_cell("plots.retention(result)"),
+    *ADOPTION_SECTION,
     new_markdown_cell("## Can the model be trusted?"),
     new_code_cell("display.model_checks(result)"),
     new_code_cell("plots.placebos(result)"),
-    new_markdown_cell("## The data behind it"),
-    new_code_cell("display.data_summary(result)"),
-    new_markdown_cell("## Methods and assumptions"),
-    new_code_cell("display.methods(result)"),
-    new_markdown_cell("## Provenance"),
-    new_code_cell("display.provenance(result)"),
-    new_code_cell("display.payload(result)", metadata={"tags": ["impact-payload"]}),
+    *CLOSING,
 ]
 
 ADOPTION = [
@@ -138,17 +141,12 @@ ADOPTION = [
     new_code_cell("plots.funnel(result)"),
     new_code_cell("display.adoption(result)"),
     new_code_cell("plots.retention(result)"),
-    new_markdown_cell("## The data behind it"),
-    new_code_cell("display.data_summary(result)"),
-    new_markdown_cell("## Methods and assumptions"),
-    new_code_cell("display.methods(result)"),
-    new_markdown_cell("## Provenance"),
-    new_code_cell("display.provenance(result)"),
-    new_code_cell("display.payload(result)", metadata={"tags": ["impact-payload"]}),
+    *CLOSING,
 ]
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "impact" / "templates"
-for name, cells in (("experiment", EXPERIMENT), ("prepost", PREPOST), ("adoption", ADOPTION)):
+for name, shared in (("experiment", EXPERIMENT), ("prepost", PREPOST), ("adoption", ADOPTION)):
+    cells = copy.deepcopy(shared)  # sections are shared between templates; ids are not
     for index, cell in enumerate(cells):
         cell["id"] = f"cell-{index:02d}"
     notebook = new_notebook(
