@@ -396,3 +396,24 @@ def test_an_adoption_block_in_prepost_needs_units_and_events(tmp_path: Path, lau
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     with pytest.raises(DataError, match=r"no table 'units' \(looked for units\.parquet"):
         prepost.prepare(str(path), "56d", TODAY)
+
+
+def test_a_fit_that_does_not_converge_is_a_visible_check(
+    launch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scipy import optimize
+
+    real = optimize.minimize
+
+    def stalled(*args: object, **kwargs: object) -> optimize.OptimizeResult:
+        found = real(*args, **kwargs)
+        found.success = False
+        found.message = "ABNORMAL"
+        return found
+
+    monkeypatch.setattr(optimize, "minimize", stalled)
+    result = prepost.run(str(launch), "56d", TODAY)
+    flagged = [c for c in result.checks if c.name == "fit:orders"]
+    assert flagged and not flagged[0].passed and not flagged[0].blocking
+    assert "did not converge: ABNORMAL" in flagged[0].detail
+    assert result.to_json()["primary"]["model"]["converged"] is False

@@ -158,3 +158,23 @@ def test_missing_pre_period_days_are_skipped() -> None:
     fitted = prepost.fit(y[:70])
     effect = prepost.effect(y[70:], prepost.forecast(fitted, 70, 20), 0.05)
     assert math.isfinite(effect.average) and not effect.excludes_zero()
+
+
+def test_an_optimizer_that_does_not_converge_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scipy import optimize
+
+    real = optimize.minimize
+
+    def stalled(*args: object, **kwargs: object) -> optimize.OptimizeResult:
+        found = real(*args, **{**kwargs, "options": {"maxiter": 1}})
+        found.success = False
+        found.message = "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
+        return found
+
+    monkeypatch.setattr(optimize, "minimize", stalled)
+    rng = np.random.default_rng(1)
+    fitted = prepost.fit(50 + rng.normal(0, 1, 60))
+    assert not fitted.converged
+    assert fitted.warnings == (
+        "the optimizer did not converge: STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT",
+    )
