@@ -18,11 +18,13 @@ import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import sqlglot
 from sqlglot import exp
 
+from impact import warehouse
 from impact.errors import DataError, DataNotReady, SpecError
 from impact.spec import LaunchSpec
 
@@ -55,8 +57,9 @@ class Source:
     """An open connection with the contract's views in place.
 
     Attributes:
-        connection: the DuckDB connection (UTC session).
-        location: the folder or file the data come from, for messages.
+        connection: the DuckDB connection, or a PostgreSQL one (UTC sessions).
+        location: the folder or file the data come from, for messages (a URL's text for a
+            warehouse).
         units_name: how messages name the units table (its file, or its table).
         events_name: how messages name the events table.
         unit_columns: the units view's columns (contract names), attributes included.
@@ -69,13 +72,25 @@ class Source:
     events_name: str | None
     unit_columns: list[str]
     has_value: bool
+    dialect: str = "duckdb"
+    url: str | None = None
 
     def close(self) -> None:
         """Close the connection."""
         self.connection.close()
 
+    def execute(self, sql: str) -> Any:
+        """Run a query written in DuckDB's SQL, rendered in the source's own dialect."""
+        if self.dialect != "duckdb":
+            sql = sqlglot.transpile(sql, read="duckdb", write=self.dialect)[0]
+        return self.connection.execute(sql)
+
     def fingerprint(self) -> str:
-        """The sha256 of the tables' files (names and contents), to tell data apart."""
+        """The sha256 of the tables' files (names and contents), to tell data apart; for a
+        warehouse, of its tables' row counts and newest event."""
+        if self.url is not None:
+            views = [UNITS_VIEW] + ([EVENTS_VIEW] if self.events_name else [])
+            return warehouse.fingerprint(self.connection, self.url, views)
         return fingerprint(self.location)
 
 
@@ -134,6 +149,8 @@ def connect(spec: LaunchSpec, data_source: str | None = None) -> Source:
         DataError: the source, a table or a contract column is missing, or a column has the
             wrong type.
     """
+    if warehouse.is_url(data_source or spec.data.source):
+        return _connect_warehouse(data_source or spec.data.source, spec)
     location = Path(data_source) if data_source else spec.resolve(spec.data.source)
     connection = open_connection(location)
     try:
@@ -158,6 +175,62 @@ def connect(spec: LaunchSpec, data_source: str | None = None) -> Source:
         connection.close()
         raise
     return Source(connection, location, units_name, events_name, unit_columns, has_value)
+
+
+def _connect_warehouse(url: str, spec: LaunchSpec) -> Source:
+    """The contract views in a PostgreSQL session (see impact/warehouse.py)."""
+    if spec.design != "experiment" or spec.adoption is not None:
+        raise SpecError(
+            f"{spec.path}: data.source: a database URL is available for experiments without "
+            "an adoption block in impact 0.1; export the tables to Parquet for this review"
+        )
+    connection = warehouse.connect(url, spec)
+    shown = warehouse.safe(url)
+    try:
+        renames = spec.data.columns
+        need_exposure = any(m.events for m in spec.metrics.all())
+        columns: dict[str, list[str]] = {}
+        tables = [(spec.data.units, UNITS_VIEW, _UNIT_COLUMNS)]
+        if spec.data.events:
+            tables.append((spec.data.events, EVENTS_VIEW, _EVENT_COLUMNS))
+        for table, view, required in tables:
+            where = f"{shown}:{table}"
+            types = warehouse.describe(connection, table, url)
+            for column in required:
+                theirs = renames.get(column, column)
+                if theirs not in types and not (column == "exposed_at" and not need_exposure):
+                    raise DataError(
+                        f"{where}: no column {theirs!r}; the data contract needs "
+                        f"{', '.join(required)}; columns here: {', '.join(types)}"
+                    )
+            contract_of = {theirs: ours for ours, theirs in renames.items() if theirs in types}
+            selects = [
+                warehouse.selection(theirs, contract_of.get(theirs, theirs), kind, where)
+                for theirs, kind in types.items()
+                if renames.get(theirs, theirs) == theirs
+            ]
+            name = ".".join(quote(part) for part in table.split("."))
+            connection.execute(
+                f"CREATE TEMP VIEW {view} AS SELECT {', '.join(selects)} FROM {name}"
+            )
+            columns[view] = [
+                contract_of.get(theirs, theirs)
+                for theirs in types
+                if renames.get(theirs, theirs) == theirs
+            ]
+    except BaseException:
+        connection.close()
+        raise
+    return Source(
+        connection,
+        Path(shown),
+        f"{shown}:{spec.data.units}",
+        f"{shown}:{spec.data.events}" if spec.data.events else None,
+        columns[UNITS_VIEW],
+        "value" in columns.get(EVENTS_VIEW, []),
+        dialect="postgres",
+        url=url,
+    )
 
 
 def _literal(text: str) -> str:
@@ -304,15 +377,14 @@ def check_contract(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> None
         DataError: naming the table, column and values at fault, and what would be right.
         SpecError: the ``segment`` filter is not valid SQL.
     """
-    con = source.connection
     units = source.units_name
-    null_ids = con.execute(f"SELECT count(*) FROM {UNITS_VIEW} WHERE unit_id IS NULL").fetchone()
+    null_ids = source.execute(f"SELECT count(*) FROM {UNITS_VIEW} WHERE unit_id IS NULL").fetchone()
     if null_ids and null_ids[0]:
         raise DataError(f"{units}: {null_ids[0]} rows have no unit_id; every unit needs an id")
     if spec.design != "experiment":
         _check_adoption(source, spec)
         return
-    two_arms = con.execute(
+    two_arms = source.execute(
         f"SELECT unit_id, list(DISTINCT variant ORDER BY variant) FROM {UNITS_VIEW} "
         "GROUP BY unit_id HAVING count(DISTINCT variant) > 1 LIMIT 1"
     ).fetchone()
@@ -324,7 +396,7 @@ def check_contract(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> None
     _one_row_per_unit(source)
     arms = spec.data.split or {}
     variants = dict(
-        con.execute(f"SELECT variant, count(*) FROM {UNITS_VIEW} GROUP BY variant").fetchall()
+        source.execute(f"SELECT variant, count(*) FROM {UNITS_VIEW} GROUP BY variant").fetchall()
     )
     unknown = sorted(str(v) for v in variants if v not in arms)
     if unknown:
@@ -338,7 +410,7 @@ def check_contract(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> None
                 f"{units}: arm {arm!r} of data.split has no units; check the assignment "
                 "export, or the arm's name in data.split"
             )
-    population = con.execute(
+    population = source.execute(
         f"SELECT count(*) FROM {UNITS_VIEW} WHERE {unit_filter(spec, as_of, source)}"
     ).fetchone()
     if population is None or population[0] == 0:
@@ -354,7 +426,7 @@ def check_contract(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> None
 
 
 def _one_row_per_unit(source: Source) -> None:
-    duplicated = source.connection.execute(
+    duplicated = source.execute(
         f"SELECT unit_id, count(*), count(*) OVER () FROM {UNITS_VIEW} "
         "GROUP BY unit_id HAVING count(*) > 1 LIMIT 1"
     ).fetchone()
@@ -369,12 +441,11 @@ def _one_row_per_unit(source: Source) -> None:
 def _check_adoption(source: Source, spec: LaunchSpec) -> None:
     """The contract of an adoption block outside experiments: one row per unit, eligible
     units, the breakdown column, the events."""
-    con = source.connection
     units = source.units_name
     _one_row_per_unit(source)
     condition = exp.paren(segment(spec)).sql("duckdb") if spec.data.segment else "TRUE"
     try:
-        eligible = con.execute(f"SELECT count(*) FROM {UNITS_VIEW} WHERE {condition}").fetchone()
+        eligible = source.execute(f"SELECT count(*) FROM {UNITS_VIEW} WHERE {condition}").fetchone()
     except duckdb.Error as error:
         raise SpecError(
             f"{spec.path}: data.segment: {spec.data.segment!r} fails on the units table "
@@ -456,7 +527,6 @@ def timestamp(moment: dt.datetime) -> exp.Expr:
 
 
 def _check_metrics(source: Source, spec: LaunchSpec) -> None:
-    con = source.connection
     for metric in spec.metrics.all():
         if metric.column is not None and metric.column not in source.unit_columns:
             raise DataError(
@@ -473,13 +543,14 @@ def _check_metrics(source: Source, spec: LaunchSpec) -> None:
             "need; add it, or map yours with data.columns: {value: your_column}"
         )
     present = dict(
-        con.execute(f"SELECT event, count(*) FROM {EVENTS_VIEW} GROUP BY event").fetchall()
+        source.execute(f"SELECT event, count(*) FROM {EVENTS_VIEW} GROUP BY event").fetchall()
     )
     if needs_value:
         valued = sorted({event for m in spec.metrics.all() for event in m.events})
         listed = ", ".join(exp.Literal.string(event).sql("duckdb") for event in valued)
-        broken = con.execute(
-            f"SELECT count(*) FROM {EVENTS_VIEW} WHERE event IN ({listed}) AND NOT isfinite(value)"
+        broken = source.execute(
+            f"SELECT count(*) FROM {EVENTS_VIEW} WHERE event IN ({listed}) AND "
+            + _not_finite(source, "value")
         ).fetchone()
         if broken and broken[0]:
             raise DataError(
@@ -501,6 +572,14 @@ def _check_metrics(source: Source, spec: LaunchSpec) -> None:
         )
 
 
+def _not_finite(source: Source, column: str) -> str:
+    """A condition true for NaN and infinite values (DuckDB reads some NaN payloads from
+    Parquet that isnan() misses, so DuckDB uses NOT isfinite)."""
+    if source.dialect == "duckdb":
+        return f"NOT isfinite({column})"
+    return f"{column} IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)"
+
+
 def check_ready(source: Source, spec: LaunchSpec, as_of: dt.datetime, label: str) -> dt.datetime:
     """Return the newest event before ``as_of``; refuse data that end too early.
 
@@ -512,7 +591,7 @@ def check_ready(source: Source, spec: LaunchSpec, as_of: dt.datetime, label: str
     """
     if source.events_name is None:
         return as_of
-    row = source.connection.execute(
+    row = source.execute(
         f"SELECT max(ts) FROM {EVENTS_VIEW} WHERE ts < {timestamp(as_of).sql('duckdb')}"
     ).fetchone()
     newest = row[0] if row else None

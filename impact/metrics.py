@@ -126,6 +126,23 @@ def _case(condition: exp.Expr, then: exp.Expr, otherwise: exp.Expr) -> exp.Case:
     return exp.case().when(condition, then).else_(otherwise)
 
 
+def render(expression: exp.Expr, dialect: str) -> str:
+    """The SQL text of a metric query for an engine.
+
+    DuckDB sums with FSUM (accurate floating-point summation); elsewhere the sums are exact,
+    over NUMERIC, so a review gives the same numbers on every engine.
+    """
+    if dialect != "duckdb":
+        expression = expression.transform(_exact_sum)
+    return expression.sql(dialect)
+
+
+def _exact_sum(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Anonymous) and str(node.this).upper() == "FSUM":
+        return exp.cast(exp.Sum(this=exp.cast(node.expressions[0], "DECIMAL")), "DOUBLE")
+    return node
+
+
 def _fsum(value: exp.Expr) -> exp.Expr:
     """Exact (order-independent) summation, so results do not depend on threads."""
     return exp.Anonymous(this="FSUM", expressions=[exp.cast(value, "DOUBLE")])
@@ -281,9 +298,7 @@ def caps_query(
             if name == "history":
                 continue
             value = _case(mature, _col(f"v{i}_{j}"), exp.null())
-            quantile = exp.Anonymous(
-                this="QUANTILE_CONT", expressions=[value, exp.Literal.number(metric.cap)]
-            )
+            quantile = exp.PercentileCont(this=value, expression=exp.Literal.number(metric.cap))
             outputs.append(quantile.as_(f"c{i}_{j}"))
     if not outputs:
         return None
@@ -370,7 +385,7 @@ def compute(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> MetricTable
     """
     has_exposure = "exposed_at" in source.unit_columns
     caps = _caps(source, spec, as_of, has_exposure)
-    sql = query(spec, as_of, has_exposure=has_exposure, caps=caps).sql("duckdb")
+    sql = render(query(spec, as_of, has_exposure=has_exposure, caps=caps), source.dialect)
     cursor = source.connection.execute(sql)
     names = [column[0] for column in cursor.description or []]
     rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -442,7 +457,7 @@ def _caps(
     capped = caps_query(spec, as_of, has_exposure=has_exposure)
     if capped is None:
         return {}
-    cursor = source.connection.execute(capped.sql("duckdb"))
+    cursor = source.connection.execute(render(capped, source.dialect))
     names = [column[0] for column in cursor.description or []]
     row = cursor.fetchone() or ()
     limits: dict[tuple[int, int], float] = {}

@@ -224,9 +224,14 @@ class DataSpec(_Model):
 
     @field_validator("source")
     @classmethod
-    def _source_is_local(cls, value: str) -> str:
+    def _known_source(cls, value: str) -> str:
         if "://" in value:
-            raise ValueError(f'a SQL URL such as "{value.split("://")[0]}://..." {_NOT_YET}')
+            scheme = value.split("://")[0].split("+")[0]
+            if scheme not in ("postgresql", "postgres"):
+                raise ValueError(
+                    f'a "{scheme}://" URL {_NOT_YET}; use a folder, a .duckdb file or a '
+                    "postgresql:// URL"
+                )
         return value
 
     @field_validator("columns")

@@ -21,7 +21,8 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "spec": {"errors"},
     "registry": {"errors", "spec"},
-    "data": {"errors", "spec"},
+    "warehouse": {"errors", "spec"},
+    "data": {"errors", "spec", "warehouse"},
     "metrics": {"errors", "spec", "data", "stats"},
     "stats": {"stats"},
     "verdict": {"errors", "spec", "stats"},
@@ -131,7 +132,8 @@ def _requirement_names(requirements: list[str]) -> dict[str, str]:
     for requirement in requirements:
         match = pattern.match(requirement)
         assert match, requirement
-        names[match.group(1).lower()] = match.group(2).replace(" ", "")
+        rest = re.sub(r"^\[[^\]]*\]", "", match.group(2))  # extras: pip's business, not conda's
+        names[match.group(1).lower()] = rest.replace(" ", "")
     return names
 
 

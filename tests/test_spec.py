@@ -203,7 +203,7 @@ BAD = [
         {"feature_event": "x"},
         r"adoption\.thresholds: is required",
     ),
-    ("sql url not yet", "data.source", "postgresql://db/x", r"SQL URL .* is not available yet"),
+    ("other sql url", "data.source", "mysql://db/x", r"a \"mysql://\" URL is not available yet"),
     (
         "start before launch",
         "data.start",

@@ -1,0 +1,217 @@
+"""The same review on a real PostgreSQL server and on DuckDB: identical verdict.json numbers.
+
+The server is Debian's PostgreSQL (`make test` installs the `postgresql` package when it is
+missing), started for this module in a temporary folder on a loopback port and stopped after.
+`initdb` refuses to run as root, so as root (CI) the server runs as the `postgres` user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import demo_launch
+
+from impact import review, runner, spec
+from impact.cli import main
+from impact.errors import DataError
+
+TODAY = "2026-11-26"
+BINARIES = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+
+pytestmark = pytest.mark.skipif(
+    not BINARIES, reason="PostgreSQL is missing: run `make test`, which installs it"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _as_server_user(argv: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """A PostgreSQL server on a loopback port; yields its URL."""
+    binaries = Path(BINARIES[-1])
+    folder = Path(tempfile.mkdtemp(prefix="impact-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+    data, port = folder / "data", _free_port()
+    subprocess.run(
+        _as_server_user(
+            [
+                str(binaries / "initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        _as_server_user(
+            [
+                str(binaries / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(folder / "log"),
+                "-w",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            _as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _load(url: str, folder: Path, schema: str) -> None:
+    """Copy the demo's Parquet tables into the server, ``exposed_at`` as timestamptz."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql://", "postgres://"), autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+        con.execute(
+            f"CREATE TABLE {schema}.users (user_id text, variant text, exposed_at timestamptz, "
+            "platform text, country text)"
+        )
+        con.execute(
+            f"CREATE TABLE {schema}.events (user_id text, event text, ts timestamp, "
+            "value double precision)"
+        )
+        units = pd.read_parquet(folder / "units.parquet")
+        events = pd.read_parquet(folder / "events.parquet")
+        for table, frame in (
+            ("users", units[["unit_id", "variant", "exposed_at", "platform", "country"]]),
+            ("events", events[["unit_id", "event", "ts", "value"]]),
+        ):
+            with con.cursor().copy(f"COPY {schema}.{table} FROM STDIN") as copy:
+                for row in frame.itertuples(index=False):
+                    copy.write_row([None if isinstance(v, float) and v != v else v for v in row])
+
+
+@pytest.fixture(scope="module")
+def launches(server: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The demo launch twice: on DuckDB (Parquet) and on the server (renamed columns)."""
+    root = tmp_path_factory.mktemp("warehouse")
+    local = demo_launch(root, units=12_000)
+    _load(server, root / "data" / "demo", "shop")
+    text = local.read_text()  # edited as text: the spec keeps its signs as written
+    for old, new in (
+        ("source: ../data/demo", f"source: {server}"),
+        ("units: units", "units: shop.users\n  columns: {unit_id: user_id}"),
+        ("events: events", "events: shop.events"),
+    ):
+        assert old in text
+        text = text.replace(old, new, 1)
+    remote = local.with_name("warehouse.yaml")
+    remote.write_text(text)
+    return local, remote
+
+
+def _numbers(payload: Any, path: str = "") -> dict[str, Any]:
+    """verdict.json flattened to {path: value}, without what names the source or the run."""
+    if isinstance(payload, dict):
+        skipped = ("run", "registration", "checks", "reasons") if not path else ()
+        flat: dict[str, Any] = {}
+        for name, item in payload.items():
+            if name not in skipped:
+                flat.update(_numbers(item, f"{path}.{name}"))
+        return flat
+    if isinstance(payload, list):
+        flat = {}
+        for index, item in enumerate(payload):
+            flat.update(_numbers(item, f"{path}[{index}]"))
+        return flat
+    return {path: payload}
+
+
+def test_postgres_and_duckdb_give_identical_verdicts(launches: tuple[Path, Path]) -> None:
+    local, remote = launches
+    on_duckdb = review.run(str(local), "56d", TODAY).to_json()
+    on_postgres = review.run(str(remote), "56d", TODAY).to_json()
+    ours, theirs = _numbers(on_postgres), _numbers(on_duckdb)
+    assert {k: (v, theirs.get(k)) for k, v in ours.items() if theirs.get(k) != v} == {}
+    assert ours.keys() == theirs.keys()
+    assert on_postgres["outcome"] == "ship"
+    assert on_postgres["run"]["data_fingerprint"] != on_duckdb["run"]["data_fingerprint"]
+
+
+def test_a_postgres_review_end_to_end(launches: tuple[Path, Path], tmp_path: Path) -> None:
+    _, remote = launches
+    published = runner.review(remote, checkpoint="28d", today=TODAY, output_dir=tmp_path)
+    assert published.verdict["outcome"] in ("keep_running", "ship")
+    assert "postgres@127.0.0.1" in published.report.read_text()
+
+
+def test_the_password_never_shows(server: str, launches: tuple[Path, Path], tmp_path: Path) -> None:
+    _, remote = launches
+    document = yaml.safe_load(remote.read_text())
+    document["data"]["source"] = server.replace("postgres@", "postgres:s3cret@")
+    document["data"]["units"] = "shop.no_such_table"
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(DataError) as raised:
+        review.run(str(path), "56d", TODAY)
+    assert "no table 'shop.no_such_table'" in str(raised.value)
+    assert "s3cret" not in str(raised.value) and "***" in str(raised.value)
+
+
+def test_an_unreachable_server_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    document = yaml.safe_load(
+        (Path(__file__).parent.parent / "specs" / "demo-checkout.yaml").read_text()
+    )
+    document["data"]["source"] = f"postgresql://nobody:pw@127.0.0.1:{_free_port()}/x"
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = CliRunner().invoke(
+        main, ["review", str(path), "--today", TODAY, "--output-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot connect" in lines[0] and "pw@" not in lines[0]
+
+
+def test_a_url_is_for_experiments_only(server: str, tmp_path: Path) -> None:
+    document = yaml.safe_load(
+        (Path(__file__).parent.parent / "specs" / "demo-adoption.yaml").read_text()
+    )
+    document["data"]["source"] = server
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(spec.SpecError, match="a database URL is available for experiments"):
+        review.run(str(path), "56d", TODAY)
