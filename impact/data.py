@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from impact import warehouse
+from impact import spark, warehouse
 from impact.errors import DataError, DataNotReady, SpecError
 from impact.spec import LaunchSpec
 
@@ -151,6 +152,8 @@ def connect(spec: LaunchSpec, data_source: str | None = None) -> Source:
     """
     if warehouse.is_url(data_source or spec.data.source):
         return _connect_warehouse(data_source or spec.data.source, spec)
+    if spark.is_spark(data_source or spec.data.source):
+        return _connect_spark(spec)
     location = Path(data_source) if data_source else spec.resolve(spec.data.source)
     connection = open_connection(location)
     try:
@@ -179,48 +182,119 @@ def connect(spec: LaunchSpec, data_source: str | None = None) -> Source:
 
 def _connect_warehouse(url: str, spec: LaunchSpec) -> Source:
     """The contract views in a PostgreSQL session (see impact/warehouse.py)."""
+    _remote_only_for_experiments(spec)
+    connection = warehouse.connect(url, spec)
+    shown = warehouse.safe(url)
+    try:
+        columns = _remote_views(
+            spec,
+            connection,
+            shown,
+            describe=lambda table: warehouse.describe(connection, table, url),
+            select=warehouse.selection,
+            reference=lambda table: ".".join(quote(part) for part in table.split(".")),
+            create="CREATE TEMP VIEW",
+        )
+    except BaseException:
+        connection.close()
+        raise
+    return _remote_source(spec, connection, shown, columns, "postgres", url)
+
+
+def _connect_spark(spec: LaunchSpec) -> Source:
+    """The contract views in a Spark session (see impact/spark.py)."""
+    _remote_only_for_experiments(spec)
+    connection = spark.connect()
+    base = spec.resolve(".")
+
+    def describe(table: str) -> dict[str, str]:
+        raw = "raw_units" if table == spec.data.units else "raw_events"
+        try:
+            connection.execute(
+                f"CREATE OR REPLACE TEMP VIEW {raw} AS SELECT * FROM "
+                f"{spark.table_reference(table, base)}"
+            )
+            rows = connection.execute(f"DESCRIBE {raw}").fetchall()
+        except DataError:
+            raise
+        except Exception as error:  # AnalysisException and the JVM's other errors
+            reason = " ".join(str(error).split())[:300]
+            raise DataError(f"spark: {table}: cannot be read ({reason})") from None
+        return {
+            str(row[0]): str(row[1]) for row in rows if row[0] and not str(row[0]).startswith("#")
+        }
+
+    try:
+        columns = _remote_views(
+            spec,
+            connection,
+            "spark",
+            describe=describe,
+            select=spark.selection,
+            reference=lambda table: "raw_units" if table == spec.data.units else "raw_events",
+            create="CREATE OR REPLACE TEMP VIEW",
+        )
+    except BaseException:
+        connection.close()
+        raise
+    return _remote_source(spec, connection, "spark", columns, "spark", "spark")
+
+
+def _remote_only_for_experiments(spec: LaunchSpec) -> None:
     if spec.design != "experiment" or spec.adoption is not None:
         raise SpecError(
             f"{spec.path}: data.source: a database URL is available for experiments without "
             "an adoption block in impact 0.1; export the tables to Parquet for this review"
         )
-    connection = warehouse.connect(url, spec)
-    shown = warehouse.safe(url)
-    try:
-        renames = spec.data.columns
-        need_exposure = any(m.events for m in spec.metrics.all())
-        columns: dict[str, list[str]] = {}
-        tables = [(spec.data.units, UNITS_VIEW, _UNIT_COLUMNS)]
-        if spec.data.events:
-            tables.append((spec.data.events, EVENTS_VIEW, _EVENT_COLUMNS))
-        for table, view, required in tables:
-            where = f"{shown}:{table}"
-            types = warehouse.describe(connection, table, url)
-            for column in required:
-                theirs = renames.get(column, column)
-                if theirs not in types and not (column == "exposed_at" and not need_exposure):
-                    raise DataError(
-                        f"{where}: no column {theirs!r}; the data contract needs "
-                        f"{', '.join(required)}; columns here: {', '.join(types)}"
-                    )
-            contract_of = {theirs: ours for ours, theirs in renames.items() if theirs in types}
-            selects = [
-                warehouse.selection(theirs, contract_of.get(theirs, theirs), kind, where)
-                for theirs, kind in types.items()
-                if renames.get(theirs, theirs) == theirs
-            ]
-            name = ".".join(quote(part) for part in table.split("."))
-            connection.execute(
-                f"CREATE TEMP VIEW {view} AS SELECT {', '.join(selects)} FROM {name}"
-            )
-            columns[view] = [
-                contract_of.get(theirs, theirs)
-                for theirs in types
-                if renames.get(theirs, theirs) == theirs
-            ]
-    except BaseException:
-        connection.close()
-        raise
+
+
+def _remote_views(
+    spec: LaunchSpec,
+    connection: Any,
+    shown: str,
+    *,
+    describe: Callable[[str], dict[str, str]],
+    select: Callable[[str, str, str, str], str],
+    reference: Callable[[str], str],
+    create: str,
+) -> dict[str, list[str]]:
+    """Create the contract views in a remote engine; return each view's columns."""
+    renames = spec.data.columns
+    need_exposure = any(m.events for m in spec.metrics.all())
+    columns: dict[str, list[str]] = {}
+    tables = [(spec.data.units, UNITS_VIEW, _UNIT_COLUMNS)]
+    if spec.data.events:
+        tables.append((spec.data.events, EVENTS_VIEW, _EVENT_COLUMNS))
+    for table, view, required in tables:
+        where = f"{shown}:{table}"
+        types = describe(table)
+        for column in required:
+            theirs = renames.get(column, column)
+            if theirs not in types and not (column == "exposed_at" and not need_exposure):
+                raise DataError(
+                    f"{where}: no column {theirs!r}; the data contract needs "
+                    f"{', '.join(required)}; columns here: {', '.join(types)}"
+                )
+        contract_of = {theirs: ours for ours, theirs in renames.items() if theirs in types}
+        kept = [theirs for theirs in types if renames.get(theirs, theirs) == theirs]
+        selects = [
+            select(theirs, contract_of.get(theirs, theirs), types[theirs], where) for theirs in kept
+        ]
+        connection.execute(
+            f"{create} {view} AS SELECT {', '.join(selects)} FROM {reference(table)}"
+        )
+        columns[view] = [contract_of.get(theirs, theirs) for theirs in kept]
+    return columns
+
+
+def _remote_source(
+    spec: LaunchSpec,
+    connection: Any,
+    shown: str,
+    columns: dict[str, list[str]],
+    dialect: str,
+    url: str,
+) -> Source:
     return Source(
         connection,
         Path(shown),
@@ -228,7 +302,7 @@ def _connect_warehouse(url: str, spec: LaunchSpec) -> Source:
         f"{shown}:{spec.data.events}" if spec.data.events else None,
         columns[UNITS_VIEW],
         "value" in columns.get(EVENTS_VIEW, []),
-        dialect="postgres",
+        dialect=dialect,
         url=url,
     )
 
@@ -577,6 +651,8 @@ def _not_finite(source: Source, column: str) -> str:
     Parquet that isnan() misses, so DuckDB uses NOT isfinite)."""
     if source.dialect == "duckdb":
         return f"NOT isfinite({column})"
+    if source.dialect == "spark":
+        return f"(isnan({column}) OR abs({column}) = double('infinity'))"
     return f"{column} IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)"
 
 

@@ -134,12 +134,23 @@ def render(expression: exp.Expr, dialect: str) -> str:
     """
     if dialect != "duckdb":
         expression = expression.transform(_exact_sum)
+    if dialect == "spark":  # Spark's exact quantile with interpolation, as QUANTILE_CONT
+        expression = expression.transform(_spark_percentile)
     return expression.sql(dialect)
+
+
+def _spark_percentile(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.PercentileCont):
+        return exp.Anonymous(this="PERCENTILE", expressions=[node.this, node.expression])
+    return node
 
 
 def _exact_sum(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Anonymous) and str(node.this).upper() == "FSUM":
-        return exp.cast(exp.Sum(this=exp.cast(node.expressions[0], "DECIMAL")), "DOUBLE")
+        # PostgreSQL's NUMERIC has no limit; Spark's DECIMAL needs one: 26 digits before the
+        # point, 12 after.
+        exact = exp.DataType.build("DECIMAL(38, 12)")
+        return exp.cast(exp.Sum(this=exp.cast(node.expressions[0], exact)), "DOUBLE")
     return node
 
 

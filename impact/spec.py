@@ -225,6 +225,8 @@ class DataSpec(_Model):
     @field_validator("source")
     @classmethod
     def _known_source(cls, value: str) -> str:
+        if value.strip().lower() == "spark":
+            return "spark"
         if "://" in value:
             scheme = value.split("://")[0].split("+")[0]
             if scheme not in ("postgresql", "postgres"):

@@ -1,0 +1,81 @@
+"""The same review through PySpark (Spark's local mode) and on DuckDB: identical numbers.
+
+Spark needs Java (`make test` installs Debian's default-jre-headless when it is missing). The
+session starts once per process (about 6 s) and runs in UTC.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import demo_launch
+
+from impact import review, runner
+from impact.errors import DataError
+
+TODAY = "2026-11-26"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("java") is None, reason="Java is missing: run `make test`, which installs it"
+)
+
+
+@pytest.fixture(scope="module")
+def launches(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The demo launch twice: on DuckDB, and through Spark over the same Parquet files."""
+    root = tmp_path_factory.mktemp("spark")
+    local = demo_launch(root, units=6_000)
+    text = local.read_text()
+    for old, new in (
+        ("source: ../data/demo", "source: spark"),
+        ("units: units", "units: ../data/demo/units.parquet"),
+        ("events: events", "events: ../data/demo/events.parquet"),
+    ):
+        assert old in text
+        text = text.replace(old, new, 1)
+    remote = local.with_name("spark.yaml")
+    remote.write_text(text)
+    return local, remote
+
+
+def _numbers(payload: Any, path: str = "") -> dict[str, Any]:
+    if isinstance(payload, dict):
+        flat: dict[str, Any] = {}
+        for name, item in payload.items():
+            if path or name not in ("run", "registration", "checks", "reasons"):
+                flat.update(_numbers(item, f"{path}.{name}"))
+        return flat
+    if isinstance(payload, list):
+        flat = {}
+        for index, item in enumerate(payload):
+            flat.update(_numbers(item, f"{path}[{index}]"))
+        return flat
+    return {path: payload}
+
+
+def test_spark_and_duckdb_give_identical_verdicts(launches: tuple[Path, Path]) -> None:
+    local, remote = launches
+    on_duckdb = _numbers(review.run(str(local), "56d", TODAY).to_json())
+    on_spark = _numbers(review.run(str(remote), "56d", TODAY).to_json())
+    assert {k: (v, on_duckdb.get(k)) for k, v in on_spark.items() if on_duckdb.get(k) != v} == {}
+    assert on_spark.keys() == on_duckdb.keys()
+
+
+def test_a_spark_review_end_to_end(launches: tuple[Path, Path], tmp_path: Path) -> None:
+    _, remote = launches
+    published = runner.review(remote, checkpoint="56d", today=TODAY, output_dir=tmp_path)
+    assert published.verdict["outcome"] in ("ship", "iterate")
+    assert published.verdict["run"]["data_fingerprint"]
+
+
+def test_a_missing_parquet_file_is_a_data_error(
+    launches: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, remote = launches
+    path = remote.with_name("broken.yaml")
+    path.write_text(remote.read_text().replace("demo/events.parquet", "demo/none.parquet"))
+    with pytest.raises(DataError, match=r"none\.parquet: no such Parquet file or folder"):
+        review.run(str(path), "56d", TODAY)
