@@ -19,6 +19,7 @@ import scipy
 import statsmodels
 
 from impact import adoption as adoption_module
+from impact import warehouse
 from impact.adoption_review import AdoptionReview
 from impact.prepost import OBSERVATIONAL, PrepostResult
 from impact.review import ReviewResult
@@ -533,7 +534,7 @@ def data_summary(result: Reviewed) -> HTMLBlock:
         ["newest event read", f"{result.newest_event:%Y-%m-%d %H:%M} UTC"],
         ["analysed from", str(spec.data.start or spec.launch_date)],
         ["segment", spec.data.segment or "all units"],
-        ["data source", spec.data.source],
+        ["data source", warehouse.safe(spec.data.source)],
     ]
     for name, m in result.table.metrics.items():
         rows.append(
@@ -754,7 +755,7 @@ def _series_data(result: PrepostResult) -> list[list[ET.Element | str]]:
         ["days since launch", f"{daily.post_days:,}"],
         ["as_of (nothing at or after it is read)", f"{result.look.as_of:%Y-%m-%d %H:%M} UTC"],
         ["series table", spec.data.series or MISSING],
-        ["data source", spec.data.source],
+        ["data source", warehouse.safe(spec.data.source)],
     ]
 
 
@@ -959,5 +960,5 @@ def _adoption_data(result: AdoptionReview) -> list[list[ET.Element | str]]:
         ["events counted from", f"{spec.launch_date} 00:00 UTC"],
         ["as_of (nothing at or after it is read)", f"{result.look.as_of:%Y-%m-%d %H:%M} UTC"],
         ["newest event read", f"{result.newest_event:%Y-%m-%d %H:%M} UTC"],
-        ["data source", spec.data.source],
+        ["data source", warehouse.safe(spec.data.source)],
     ]

@@ -33,7 +33,9 @@ def is_url(source: str) -> bool:
 
 
 def safe(url: str) -> str:
-    """The URL with its password hidden, for messages and the report."""
+    """The URL with its password hidden, for messages and the report (a path as it is)."""
+    if not is_url(url):
+        return url
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:

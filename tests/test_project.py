@@ -63,6 +63,7 @@ ALLOWED: dict[str, set[str]] = {
         "verdict",
         "stats",
         "analysis",
+        "warehouse",
     },
     "plots": {"errors", "spec", "review", "prepost", "adoption_review", "verdict", "stats"},
     "layout": set(),

@@ -171,11 +171,18 @@ def test_postgres_and_duckdb_give_identical_verdicts(launches: tuple[Path, Path]
     assert on_postgres["run"]["data_fingerprint"] != on_duckdb["run"]["data_fingerprint"]
 
 
-def test_a_postgres_review_end_to_end(launches: tuple[Path, Path], tmp_path: Path) -> None:
+def test_a_postgres_review_end_to_end(
+    server: str, launches: tuple[Path, Path], tmp_path: Path
+) -> None:
     _, remote = launches
-    published = runner.review(remote, checkpoint="28d", today=TODAY, output_dir=tmp_path)
+    with_password = remote.with_name("password.yaml")
+    with_password.write_text(
+        remote.read_text().replace("postgres@127.0.0.1", "postgres:s3cret@127.0.0.1")
+    )
+    published = runner.review(with_password, checkpoint="28d", today=TODAY, output_dir=tmp_path)
     assert published.verdict["outcome"] in ("keep_running", "ship")
-    assert "postgres@127.0.0.1" in published.report.read_text()
+    report = published.report.read_text()
+    assert "postgres:***@127.0.0.1" in report and "s3cret" not in report
 
 
 def test_the_password_never_shows(server: str, launches: tuple[Path, Path], tmp_path: Path) -> None:
