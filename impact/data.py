@@ -58,13 +58,16 @@ class Source:
     """An open connection with the contract's views in place.
 
     Attributes:
-        connection: the DuckDB connection, or a PostgreSQL one (UTC sessions).
-        location: the folder or file the data come from, for messages (a URL's text for a
-            warehouse).
+        connection: the DuckDB connection, a PostgreSQL one or a Spark session's (UTC
+            sessions; each has ``execute(sql)`` returning a cursor).
+        location: the folder or file the data come from, for messages (the URL with its
+            password hidden, or ``spark``).
         units_name: how messages name the units table (its file, or its table).
         events_name: how messages name the events table.
         unit_columns: the units view's columns (contract names), attributes included.
         has_value: whether the events table has a ``value`` column.
+        dialect: the SQL dialect queries are rendered in (duckdb, postgres or spark).
+        url: the database URL or ``spark`` for a remote engine, None for files.
     """
 
     connection: duckdb.DuckDBPyConnection
@@ -243,8 +246,9 @@ def _connect_spark(spec: LaunchSpec) -> Source:
 def _remote_only_for_experiments(spec: LaunchSpec) -> None:
     if spec.design != "experiment" or spec.adoption is not None:
         raise SpecError(
-            f"{spec.path}: data.source: a database URL is available for experiments without "
-            "an adoption block in impact 0.1; export the tables to Parquet for this review"
+            f"{spec.path}: data.source: PostgreSQL and Spark sources are available for "
+            "experiments without an adoption block in impact 0.1; export the tables to Parquet "
+            "for this review"
         )
 
 

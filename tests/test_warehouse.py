@@ -220,5 +220,7 @@ def test_a_url_is_for_experiments_only(server: str, tmp_path: Path) -> None:
     document["data"]["source"] = server
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
-    with pytest.raises(spec.SpecError, match="a database URL is available for experiments"):
+    with pytest.raises(
+        spec.SpecError, match="PostgreSQL and Spark sources are available for experiments"
+    ):
         review.run(str(path), "56d", TODAY)
