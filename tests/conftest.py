@@ -66,3 +66,20 @@ def set_path(document: dict[str, Any], where: tuple[str, ...], value: object) ->
         del parent[where[-1]]
     else:
         parent[where[-1]] = value
+
+
+def verdict_numbers(payload: Any, path: str = "") -> dict[str, Any]:
+    """verdict.json flattened to {path: value}, without what names the source or the run
+    (run, registration, checks and reasons), to compare one review on two engines."""
+    if isinstance(payload, dict):
+        flat: dict[str, Any] = {}
+        for name, item in payload.items():
+            if path or name not in ("run", "registration", "checks", "reasons"):
+                flat.update(verdict_numbers(item, f"{path}.{name}"))
+        return flat
+    if isinstance(payload, list):
+        flat = {}
+        for index, item in enumerate(payload):
+            flat.update(verdict_numbers(item, f"{path}[{index}]"))
+        return flat
+    return {path: payload}

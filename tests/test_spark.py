@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import demo_launch
+from conftest import demo_launch, verdict_numbers
 
 from impact import review, runner
 from impact.errors import DataError
@@ -41,25 +40,10 @@ def launches(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return local, remote
 
 
-def _numbers(payload: Any, path: str = "") -> dict[str, Any]:
-    if isinstance(payload, dict):
-        flat: dict[str, Any] = {}
-        for name, item in payload.items():
-            if path or name not in ("run", "registration", "checks", "reasons"):
-                flat.update(_numbers(item, f"{path}.{name}"))
-        return flat
-    if isinstance(payload, list):
-        flat = {}
-        for index, item in enumerate(payload):
-            flat.update(_numbers(item, f"{path}[{index}]"))
-        return flat
-    return {path: payload}
-
-
 def test_spark_and_duckdb_give_identical_verdicts(launches: tuple[Path, Path]) -> None:
     local, remote = launches
-    on_duckdb = _numbers(review.run(str(local), "56d", TODAY).to_json())
-    on_spark = _numbers(review.run(str(remote), "56d", TODAY).to_json())
+    on_duckdb = verdict_numbers(review.run(str(local), "56d", TODAY).to_json())
+    on_spark = verdict_numbers(review.run(str(remote), "56d", TODAY).to_json())
     assert {k: (v, on_duckdb.get(k)) for k, v in on_spark.items() if on_duckdb.get(k) != v} == {}
     assert on_spark.keys() == on_duckdb.keys()
 

@@ -15,13 +15,12 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import demo_launch
+from conftest import demo_launch, verdict_numbers
 
 from impact import review, runner, spec
 from impact.cli import main
@@ -143,28 +142,11 @@ def launches(server: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     return local, remote
 
 
-def _numbers(payload: Any, path: str = "") -> dict[str, Any]:
-    """verdict.json flattened to {path: value}, without what names the source or the run."""
-    if isinstance(payload, dict):
-        skipped = ("run", "registration", "checks", "reasons") if not path else ()
-        flat: dict[str, Any] = {}
-        for name, item in payload.items():
-            if name not in skipped:
-                flat.update(_numbers(item, f"{path}.{name}"))
-        return flat
-    if isinstance(payload, list):
-        flat = {}
-        for index, item in enumerate(payload):
-            flat.update(_numbers(item, f"{path}[{index}]"))
-        return flat
-    return {path: payload}
-
-
 def test_postgres_and_duckdb_give_identical_verdicts(launches: tuple[Path, Path]) -> None:
     local, remote = launches
     on_duckdb = review.run(str(local), "56d", TODAY).to_json()
     on_postgres = review.run(str(remote), "56d", TODAY).to_json()
-    ours, theirs = _numbers(on_postgres), _numbers(on_duckdb)
+    ours, theirs = verdict_numbers(on_postgres), verdict_numbers(on_duckdb)
     assert {k: (v, theirs.get(k)) for k, v in ours.items() if theirs.get(k) != v} == {}
     assert ours.keys() == theirs.keys()
     assert on_postgres["outcome"] == "ship"
