@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,7 @@ __all__ = [
     "quote",
 ]
 
+MEMORY_LIMIT = "IMPACT_DUCKDB_MEMORY_LIMIT"  # e.g. 1GB: DuckDB's memory cap for a review
 UNITS_VIEW = "impact_units"
 EVENTS_VIEW = "impact_events"
 _UNIT_COLUMNS = ("unit_id", "variant", "exposed_at")
@@ -130,6 +133,18 @@ def open_connection(location: Path) -> duckdb.DuckDBPyConnection:
         )
     connection = duckdb.connect(":memory:")
     connection.execute("SET TimeZone = 'UTC'")
+    limit = os.environ.get(MEMORY_LIMIT, "").strip()
+    if limit:
+        try:
+            connection.execute(f"SET memory_limit = {_literal(limit)}")
+        except duckdb.Error:
+            connection.close()
+            raise DataError(
+                f"{MEMORY_LIMIT}={limit!r} is not a memory size; write one such as 1GB"
+            ) from None
+        # Past the limit, DuckDB spills to disk here instead of failing.
+        spill = Path(tempfile.gettempdir()) / f"impact-duckdb-{os.getpid()}"
+        connection.execute(f"SET temp_directory = {_literal(str(spill))}")
     if not location.is_dir():
         connection.execute(f"ATTACH {_literal(str(location))} AS source (READ_ONLY)")
     return connection

@@ -277,3 +277,18 @@ def test_duckdb_file_source(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
         DataError, match=r"warehouse\.duckdb: no table 'evnts'; tables here: events, units"
     ):
         data.connect(loaded)
+
+
+def test_a_memory_limit_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMPACT_DUCKDB_MEMORY_LIMIT", "512MB")
+    connection = data.open_connection(tmp_path)
+    try:
+        row = connection.execute("SELECT current_setting('memory_limit')").fetchone()
+        assert row is not None and row[0] in ("512.0 MiB", "488.2 MiB", "512.0 MB")
+    finally:
+        connection.close()
+    monkeypatch.setenv("IMPACT_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(DataError, match="IMPACT_DUCKDB_MEMORY_LIMIT='lots' is not a memory size"):
+        data.open_connection(tmp_path)
