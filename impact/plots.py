@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -70,6 +71,12 @@ class Chart:
             f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:100%">'
             f"</figure>"
         )
+
+
+def _plain(axes: Any) -> None:
+    """The house style of a chart's axes: ink-coloured small ticks, no top or right frame."""
+    axes.tick_params(colors=INK, labelsize=8)
+    axes.spines[["top", "right"]].set_visible(False)
 
 
 def _style(figure: Figure) -> None:
@@ -194,8 +201,7 @@ def by_exposure_day(result: ReviewResult) -> Chart:
     axes.set_xlabel(
         "day of first exposure (UTC); units whose window ended by as_of", fontsize=8, color=INK
     )
-    axes.tick_params(colors=INK, labelsize=8)
-    axes.spines[["top", "right"]].set_visible(False)
+    _plain(axes)
     if days:
         axes.legend(fontsize=8, frameon=False)
     figure.autofmt_xdate()
@@ -234,8 +240,7 @@ def by_week(result: ReviewResult) -> Chart | None:
         fontsize=10,
         color=INK,
     )
-    axes.tick_params(colors=INK, labelsize=8)
-    axes.spines[["top", "right"]].set_visible(False)
+    _plain(axes)
     words = "; ".join(
         f"week {i + 1}: {format_effect(metric, w.effect) if w.effect is not None else 'n/a'}"
         for i, w in enumerate(result.weeks)
@@ -293,8 +298,7 @@ def counterfactual(result: PrepostResult) -> Chart:
         axes[2].set_title("cumulative effect since launch", loc="left", fontsize=10, color=INK)
     for panel in axes:
         panel.axvline(dates[daily.launch], color=ZERO, linewidth=1, linestyle=":")
-        panel.tick_params(colors=INK, labelsize=8)
-        panel.spines[["top", "right"]].set_visible(False)
+        _plain(panel)
     for panel in axes[1:]:
         panel.axhline(0, color=ZERO, linewidth=1)
     figure.autofmt_xdate()
@@ -336,8 +340,7 @@ def placebos(result: PrepostResult) -> Chart:
         fontsize=10,
         color=INK,
     )
-    axes.tick_params(colors=INK, labelsize=8)
-    axes.spines[["top", "right"]].set_visible(False)
+    _plain(axes)
     alt = (
         f"{found.count} placebo windows, {found.excluded} with an interval excluding 0; the "
         f"real effect is {real.z:+.2f} standard deviations"
@@ -389,8 +392,7 @@ def funnel(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | Non
     axes.set_title(
         f"Adoption funnel: {steps.diagnosis.replace('_', ' ')}", loc="left", fontsize=10, color=INK
     )
-    axes.tick_params(colors=INK, labelsize=8)
-    axes.spines[["top", "right"]].set_visible(False)
+    _plain(axes)
     words = "; ".join(
         f"{step} {value:.1%}" + (f" (threshold {line:.0%})" if line else "")
         for step, value, _, _, line in bars[1:]
@@ -434,8 +436,7 @@ def retention(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | 
         color=INK,
     )
     axes.legend(fontsize=8, frameon=False, loc="lower left")
-    axes.tick_params(colors=INK, labelsize=8)
-    axes.spines[["top", "right"]].set_visible(False)
+    _plain(axes)
     last = len(kept.weeks) - 1
     alt = (
         f"Share active each week from week 2 to week {kept.weeks[-1]}: adopters "
