@@ -379,6 +379,18 @@ def _caps_line(result: Reviewed, metric: Metric) -> ET.Element | None:
     )
 
 
+def _primary_table(result: Compared, item: MetricVerdict) -> list[ET.Element | None]:
+    """The primary metric's description and its comparison table, with any notes."""
+    metric = item.metric
+    return [
+        _el("p", metric.description) if metric.description else None,
+        *_with_notes(
+            _table(_headers(result), _metric_rows([item]), {1, 2, 3, 4, 5, 6, 7}),
+            [(metric, item.comparison)],
+        ),
+    ]
+
+
 def primary(result: Compared) -> HTMLBlock:
     """The primary metric in full: the comparison, CUPED, power and the effect by week."""
     if isinstance(result, PrepostResult):
@@ -389,11 +401,7 @@ def primary(result: Compared) -> HTMLBlock:
     look = result.look
     power = result.power
     parts: list[ET.Element | None] = [
-        _el("p", metric.description) if metric.description else None,
-        *_with_notes(
-            _table(_headers(result), _metric_rows([item]), {1, 2, 3, 4, 5, 6, 7}),
-            [(metric, item.comparison)],
-        ),
+        *_primary_table(result, item),
         _el(
             "p",
             f"Units whose {metric.window or 0}-day window had ended: "
@@ -659,11 +667,7 @@ def _series_primary(result: PrepostResult) -> HTMLBlock:
     effect = modelled.effect
     look = result.look
     parts: list[ET.Element | None] = [
-        _el("p", metric.description) if metric.description else None,
-        *_with_notes(
-            _table(_headers(result), _metric_rows([item]), {1, 2, 3, 4, 5, 6, 7}),
-            [(metric, item.comparison)],
-        ),
+        *_primary_table(result, item),
         _el(
             "p",
             f"The average effect per day over the {result.series.post_days} days since launch, "
