@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import nbformat
-import psutil
 import pyarrow.parquet as pq
+import speed
 from nbformat.v4 import new_code_cell, new_notebook
 
 from impact import demo
 
-SPEC = Path(__file__).resolve().parent.parent / "specs" / "demo-checkout.yaml"
+SPEC = speed.SPEC
 
 PER_UNIT = """
 WITH u AS (
@@ -96,22 +94,10 @@ def _peer_notebook(folder: Path) -> Path:
     return path
 
 
-def _measure(command: list[list[str]], cwd: Path) -> tuple[float, float]:
+def _measure(commands: list[list[str]], cwd: Path) -> tuple[float, float]:
     """Seconds and peak resident memory (MB) of commands run one after the other."""
-    peak = 0.0
-    started = time.perf_counter()
-    for argv in command:
-        process = psutil.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        while process.poll() is None:
-            try:
-                tree = [process, *process.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree) / 1e6)
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-        if process.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed: {process.stderr.read().decode()[-2000:]}")
-    return time.perf_counter() - started, peak
+    seconds, peak = speed.measure(commands, cwd)
+    return seconds, peak / 1e6
 
 
 def main() -> None:

@@ -45,38 +45,40 @@ GROUP BY variant
 """
 
 
+def measure(commands: list[list[str]], cwd: Path) -> tuple[float, int]:
+    """Seconds and peak resident bytes of commands run one after the other, each process tree
+    polled every 50 ms; exits with the command's error when one fails."""
+    peak = 0
+    started = time.perf_counter()
+    for argv in commands:
+        process = psutil.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while process.poll() is None:
+            try:
+                tree = [process, *process.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+        if process.returncode != 0:
+            error = process.stderr.read().decode()[-2000:] if process.stderr else ""
+            sys.exit(f"{' '.join(argv)} failed: {error}")
+    return time.perf_counter() - started, peak
+
+
 def _review(root: Path) -> tuple[float, float]:
-    """Seconds and peak resident memory (MB) of one `impact review` process tree."""
+    """Seconds and peak resident memory (MiB) of one `impact review` process tree."""
     shutil.rmtree(root / "reports", ignore_errors=True)
     shutil.rmtree(root / "notebooks", ignore_errors=True)
-    started = time.perf_counter()
-    process = psutil.Popen(
-        [
-            sys.executable,
-            "-m",
-            "impact",
-            "review",
-            "specs/demo-checkout.yaml",
-            "--today",
-            "2026-11-26",
-        ],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    peak = 0
-    while process.poll() is None:
-        try:
-            tree = [process, *process.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.05)
-    seconds = time.perf_counter() - started
-    if process.returncode != 0:
-        sys.exit(
-            f"impact review failed: {process.stderr.read().decode()[-500:] if process.stderr else ''}"
-        )
+    command = [
+        sys.executable,
+        "-m",
+        "impact",
+        "review",
+        f"specs/{SPEC.name}",
+        "--today",
+        "2026-11-26",
+    ]
+    seconds, peak = measure([command], root)
     return seconds, peak / 2**20
 
 
