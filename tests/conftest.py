@@ -83,3 +83,14 @@ def verdict_numbers(payload: Any, path: str = "") -> dict[str, Any]:
             flat.update(verdict_numbers(item, f"{path}[{index}]"))
         return flat
     return {path: payload}
+
+
+def replaced(text: str, *pairs: tuple[str, str]) -> str:
+    """``text`` with the first occurrence of each old string replaced; each must be there.
+
+    Specs are edited as text so that they keep their signs and comments as written.
+    """
+    for old, new in pairs:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from conftest import DEMO_SPEC, demo_launch
+from conftest import DEMO_SPEC, demo_launch, replaced
 
 from impact.cli import main
 
@@ -39,9 +39,7 @@ Edit = Callable[[Path], None]
 def _spec(old: str, new: str) -> Edit:
     def edit(root: Path) -> None:
         path = root / "specs" / "demo-checkout.yaml"
-        text = path.read_text()
-        assert old in text, old
-        path.write_text(text.replace(old, new, 1))
+        path.write_text(replaced(path.read_text(), (old, new)))
 
     return edit
 

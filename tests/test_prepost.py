@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import ROOT, set_path
+from conftest import ROOT, replaced, set_path
 
 from impact import demo, prepost, runner, series, spec
 from impact.cli import main
@@ -231,9 +231,7 @@ def _frame(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Edit:
 def _spec_text(old: str, new: str) -> Edit:
     def edit(root: Path) -> None:
         path = root / "specs" / "demo-prepost.yaml"
-        text = path.read_text()
-        assert old in text
-        path.write_text(text.replace(old, new, 1))
+        path.write_text(replaced(path.read_text(), (old, new)))
 
     return edit
 

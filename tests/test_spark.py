@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import demo_launch, verdict_numbers
+from conftest import demo_launch, replaced, verdict_numbers
 
 from impact import review, runner
 from impact.errors import DataError
@@ -27,16 +27,15 @@ def launches(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The demo launch twice: on DuckDB, and through Spark over the same Parquet files."""
     root = tmp_path_factory.mktemp("spark")
     local = demo_launch(root, units=6_000)
-    text = local.read_text()
-    for old, new in (
-        ("source: ../data/demo", "source: spark"),
-        ("units: units", "units: ../data/demo/units.parquet"),
-        ("events: events", "events: ../data/demo/events.parquet"),
-    ):
-        assert old in text
-        text = text.replace(old, new, 1)
     remote = local.with_name("spark.yaml")
-    remote.write_text(text)
+    remote.write_text(
+        replaced(
+            local.read_text(),
+            ("source: ../data/demo", "source: spark"),
+            ("units: units", "units: ../data/demo/units.parquet"),
+            ("events: events", "events: ../data/demo/events.parquet"),
+        )
+    )
     return local, remote
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import demo_launch, verdict_numbers
+from conftest import demo_launch, replaced, verdict_numbers
 
 from impact import review, runner, spec
 from impact.cli import main
@@ -129,16 +129,15 @@ def launches(server: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     root = tmp_path_factory.mktemp("warehouse")
     local = demo_launch(root, units=12_000)
     _load(server, root / "data" / "demo", "shop")
-    text = local.read_text()  # edited as text: the spec keeps its signs as written
-    for old, new in (
-        ("source: ../data/demo", f"source: {server}"),
-        ("units: units", "units: shop.users\n  columns: {unit_id: user_id}"),
-        ("events: events", "events: shop.events"),
-    ):
-        assert old in text
-        text = text.replace(old, new, 1)
     remote = local.with_name("warehouse.yaml")
-    remote.write_text(text)
+    remote.write_text(
+        replaced(
+            local.read_text(),
+            ("source: ../data/demo", f"source: {server}"),
+            ("units: units", "units: shop.users\n  columns: {unit_id: user_id}"),
+            ("events: events", "events: shop.events"),
+        )
+    )
     return local, remote
 
 
