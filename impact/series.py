@@ -30,8 +30,6 @@ from impact.spec import LaunchSpec, Metric
 
 __all__ = ["Series", "load"]
 
-SERIES_VIEW = "impact_series"
-
 
 @dataclass(frozen=True)
 class Series:
