@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,6 @@ __all__ = [
     "MetricData",
     "MetricTable",
     "Population",
-    "caps_query",
     "compute",
     "query",
     "variables",
@@ -293,14 +293,9 @@ def _per_unit(spec: LaunchSpec, as_of: dt.datetime, has_exposure: bool) -> exp.S
     return final.with_("per_unit", as_=per_unit.group_by(*group))
 
 
-def caps_query(
-    spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True
-) -> exp.Select | None:
-    """The query of each capped variable's limit: its ``cap`` quantile over mature units.
-
-    Columns ``c{i}_{j}``; None when no metric has a cap.
-    """
-    outputs: list[exp.Expr] = []
+def _cap_limits(spec: LaunchSpec, as_of: dt.datetime) -> list[exp.Expr]:
+    """Each capped variable's limit: its ``cap`` quantile over mature units, as ``c{i}_{j}``."""
+    limits: list[exp.Expr] = []
     for i, metric in enumerate(spec.metrics.all()):
         if metric.cap is None:
             continue
@@ -310,34 +305,29 @@ def caps_query(
                 continue
             value = _case(mature, _col(f"v{i}_{j}"), exp.null())
             quantile = exp.PercentileCont(this=value, expression=exp.Literal.number(metric.cap))
-            outputs.append(quantile.as_(f"c{i}_{j}"))
-    if not outputs:
-        return None
-    base = _per_unit(spec, as_of, has_exposure)
-    return base.select(*outputs, append=False)
+            limits.append(quantile.as_(f"c{i}_{j}"))
+    return limits
 
 
-def query(
-    spec: LaunchSpec,
-    as_of: dt.datetime,
-    *,
-    has_exposure: bool = True,
-    caps: dict[tuple[int, int], float] | None = None,
-) -> exp.Select:
+def query(spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True) -> exp.Select:
     """The one query that returns every metric's sufficient statistics.
 
     One row per arm and day of exposure (``day`` is null without exposure times). Columns:
     ``variant``, ``day``, ``units``, ``first_exposure``, ``last_exposure``; for metric i with
     variables j, k: ``n_i``, ``s_i_j``, ``p_i_j_k`` (j <= k), ``min_i``, ``max_i``; for the
-    primary's weeks w: ``ws_w`` and ``wq_w`` (sum and sum of squares).
+    primary's weeks w: ``ws_w`` and ``wq_w`` (sum and sum of squares); for each capped
+    variable, its limit ``c{i}_{j}`` (the same on every row; null when no unit is mature).
+
+    Capped variables are winsorized at their limit, which the same statement computes from
+    the per-unit values (a ``caps`` CTE over ``per_unit``), so the events are read once.
 
     Args:
         spec: the launch spec.
         as_of: nothing at or after it is read.
         has_exposure: whether the units table has exposure times.
-        caps: winsorization limits by (metric index, variable index), from ``caps_query``.
     """
-    caps = caps or {}
+    limits = _cap_limits(spec, as_of)
+    capped = [limit.alias_or_name for limit in limits]
     day: exp.Expr = exp.cast(_col("exposed_at"), "DATE") if has_exposure else exp.null()
     outputs: list[exp.Expr] = [
         _col("variant"),
@@ -355,8 +345,8 @@ def query(
         values = []
         for j in range(count):
             value: exp.Expr = _col(f"v{i}_{j}")
-            if (i, j) in caps:
-                value = exp.func("LEAST", value, exp.Literal.number(repr(caps[(i, j)])))
+            if f"c{i}_{j}" in capped:  # LEAST skips a null limit in every dialect
+                value = exp.func("LEAST", value, _col(f"c{i}_{j}", "caps"))
             values.append(value)
         mature = _mature(metric, as_of, _col(f"v{i}_0"))
         outputs.append(exp.Sum(this=_case(mature, ONE, ZERO)).as_(f"n_{i}"))
@@ -378,8 +368,11 @@ def query(
                 _fsum(_case(mature, week, ZERO)).as_(f"ws_{w}"),
                 _fsum(_case(mature, exp.Mul(this=week, expression=week), ZERO)).as_(f"wq_{w}"),
             ]
-    base = _per_unit(spec, as_of, has_exposure)
-    final = base.select(*outputs, append=False)
+    outputs += [exp.Max(this=_col(name, "caps")).as_(name) for name in capped]
+    final = _per_unit(spec, as_of, has_exposure).select(*outputs, append=False)
+    if limits:
+        final = final.with_("caps", as_=exp.select(*limits).from_("per_unit"))
+        final = final.join(exp.to_table("caps"), join_type="cross")
     final = final.group_by(_col("variant"), *([day] if has_exposure else []))
     return final.order_by(_col("variant"), exp.column("day"))
 
@@ -395,11 +388,11 @@ def compute(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> MetricTable
             NaN or infinity.
     """
     has_exposure = "exposed_at" in source.unit_columns
-    caps = _caps(source, spec, as_of, has_exposure)
-    sql = render(query(spec, as_of, has_exposure=has_exposure, caps=caps), source.dialect)
+    sql = render(query(spec, as_of, has_exposure=has_exposure), source.dialect)
     cursor = source.connection.execute(sql)
     names = [column[0] for column in cursor.description or []]
     rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    caps = _caps(rows)
     control_rows = [r for r in rows if r["variant"] == spec.control]
     treatment_rows = [r for r in rows if r["variant"] == spec.treatment]
     exposures = [row["first_exposure"] for row in rows if row.get("first_exposure")]
@@ -462,20 +455,13 @@ def compute(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> MetricTable
     return MetricTable(population, table)
 
 
-def _caps(
-    source: Source, spec: LaunchSpec, as_of: dt.datetime, has_exposure: bool
-) -> dict[tuple[int, int], float]:
-    capped = caps_query(spec, as_of, has_exposure=has_exposure)
-    if capped is None:
-        return {}
-    cursor = source.connection.execute(render(capped, source.dialect))
-    names = [column[0] for column in cursor.description or []]
-    row = cursor.fetchone() or ()
+def _caps(rows: list[dict[str, Any]]) -> dict[tuple[int, int], float]:
+    """The winsorization limits by (metric index, variable index), from any row."""
     limits: dict[tuple[int, int], float] = {}
-    for name, value in zip(names, row, strict=True):
-        if value is not None and math.isfinite(value):
-            i, j = name[1:].split("_")
-            limits[(int(i), int(j))] = float(value)
+    for name, value in (rows[0] if rows else {}).items():
+        index = re.fullmatch(r"c(\d+)_(\d+)", name)
+        if index and value is not None and math.isfinite(value):
+            limits[(int(index[1]), int(index[2]))] = float(value)
     return limits
 
 

@@ -64,7 +64,14 @@ class Chart:
         return buffer.getvalue()
 
     def _repr_html_(self) -> str:
+        return self._html(base64.b64encode(self._repr_png_()).decode("ascii"))
+
+    def _repr_mimebundle_(self, **_: Any) -> dict[str, str]:
+        """The PNG (base64, as Jupyter stores it) and the HTML that embeds it: drawn once."""
         data = base64.b64encode(self._repr_png_()).decode("ascii")
+        return {"image/png": data, "text/html": self._html(data)}
+
+    def _html(self, data: str) -> str:
         alt = html.escape(self.alt, quote=True)
         return (
             f'<figure class="impact-figure" style="margin:0">'

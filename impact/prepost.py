@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from impact import adoption, data, registry, series
+from impact import adoption, data, handover, registry, series
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
 from impact.errors import DataError
@@ -211,6 +211,9 @@ def prepare(
     Raises:
         SpecError, DataError, RegistrationError: bad input or data not ready (exit 2).
     """
+    handed = handover.take(Prepared, spec_path, checkpoint, today, data_source)
+    if handed is not None:
+        return handed
     spec = spec_module.load(spec_path)
     look = look_at(spec, checkpoint, parse_today(today))
     registration = registry.check(spec)

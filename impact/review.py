@@ -21,7 +21,7 @@ from importlib import metadata
 from typing import Any, NamedTuple
 
 from impact import adoption as adoption_module
-from impact import analysis, data, metrics, registry
+from impact import analysis, data, handover, metrics, registry
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
 from impact.analysis import Analysis, Power
@@ -302,6 +302,9 @@ def prepare(
     Raises:
         SpecError, DataError, RegistrationError: bad input or data not ready (exit 2).
     """
+    handed = handover.take(Prepared, spec_path, checkpoint, today, data_source)
+    if handed is not None:
+        return handed
     spec = spec_module.load(spec_path)
     look = look_at(spec, checkpoint, parse_today(today))
     registration = registry.check(spec)  # a corrupted lock is bad input, found before any work

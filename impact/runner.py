@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -39,7 +39,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from traitlets import default
 
-from impact import message, portfolio, prepost
+from impact import engine, handover, message, portfolio, prepost
 from impact import review as review_module
 from impact import spec as spec_module
 from impact.errors import (
@@ -65,7 +65,6 @@ __all__ = [
 ]
 
 KERNEL_LOG = "kernel.log"
-KERNEL = "python3"
 CELL_TIMEOUT = 600  # seconds per cell
 # Errors raised inside a notebook that mean bad input rather than a failure.
 _INPUT_ERRORS: dict[str, type[ImpactError]] = {
@@ -222,15 +221,17 @@ def review(
     today: str | dt.date | None = None,
     output_dir: str | Path = ".",
     data_source: str | None = None,
-    kernel_name: str = KERNEL,
+    kernel_name: str | None = None,
     timeout: int = CELL_TIMEOUT,
     clock: dt.datetime | None = None,
     only_if_missing: bool = False,
 ) -> Published | None:
     """Run one review end to end and publish its notebook, report and verdict.json.
 
-    With ``only_if_missing`` (scheduled runs), a checkpoint whose verdict.json exists once the
-    review's lock is held is not run again, and None is returned.
+    The notebook runs in this process (``impact.engine``); with ``kernel_name`` (or inside
+    another IPython shell, such as JupyterLab's) it runs in a fresh Jupyter kernel of that
+    name instead. With ``only_if_missing`` (scheduled runs), a checkpoint whose verdict.json
+    exists once the review's lock is held is not run again, and None is returned.
 
     Raises:
         SpecError, DataError, RegistrationError: bad input or data not ready (exit 2).
@@ -238,17 +239,33 @@ def review(
     """
     started = clock or dt.datetime.now(dt.UTC)
     day = review_module.parse_today(today)
-    spec, look = _preflight(str(spec_path), checkpoint, day, data_source)
+    spec, look, checked, close = _preflight(str(spec_path), checkpoint, day, data_source)
+    parameters = {
+        "spec_path": str(Path(spec_path).absolute()),
+        "checkpoint": look.label,
+        "today": day.isoformat(),
+        "data_source": str(Path(data_source).absolute()) if data_source else None,
+    }
+    handed: contextlib.AbstractContextManager[None]
+    if kernel_name is None and engine.available():
+        handed = handover.offered(checked, close, parameters)
+        where: dict[str, Any] = {"engine_name": engine.NAME}
+    else:
+        close()  # the kernel checks for itself; a DuckDB file stays free for it
+        handed = contextlib.nullcontext()
+        where = {
+            "kernel_name": kernel_name or "python3",
+            "kernel_manager_class": _LocalKernelManager,
+            "cwd": None,  # the run folder, below
+        }
     output = Path(output_dir)
     stamp = started.strftime("%Y%m%dT%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
-    with _review_lock(output, spec.id, look.label):
+    with handed, _review_lock(output, spec.id, look.label):
         if only_if_missing and verdict_path(output, spec.id, look.label).exists():
             return None
         note = failure_note(output, spec.id, look.label)
         try:
-            published = _run(
-                spec, look, day, spec_path, data_source, output, stamp, kernel_name, timeout
-            )
+            published = _run(spec, look, parameters, output, stamp, where, timeout)
         except ReviewFailed as error:
             if not isinstance(error, ReviewInterrupted):
                 with contextlib.suppress(OSError):
@@ -260,18 +277,29 @@ def review(
     return published
 
 
+def _nothing() -> None:
+    pass
+
+
 def _preflight(
     spec_path: str, checkpoint: str | None, day: dt.date, data_source: str | None
-) -> tuple[LaunchSpec, Look]:
-    """Check the inputs as the design's review will, before a kernel starts (exit 2 early)."""
+) -> tuple[LaunchSpec, Look, object, Callable[[], None]]:
+    """Check the inputs as the design's review will, before the notebook runs (exit 2 early).
+
+    Returns the spec, the look, the checked inputs and how to release them (close the data
+    source) when no notebook takes them over.
+    """
     if spec_module.load(spec_path).design == "prepost":
-        checked = prepost.prepare(spec_path, checkpoint, day, data_source)
-        if checked.source is not None:
-            checked.source.close()
-        return checked.spec, checked.look
+        series_checked = prepost.prepare(spec_path, checkpoint, day, data_source)
+        source = series_checked.source
+        return (
+            series_checked.spec,
+            series_checked.look,
+            series_checked,
+            source.close if source is not None else _nothing,
+        )
     prepared = review_module.prepare(spec_path, checkpoint, day, data_source)
-    prepared.source.close()
-    return prepared.spec, prepared.look
+    return prepared.spec, prepared.look, prepared, prepared.source.close
 
 
 @contextlib.contextmanager
@@ -306,35 +334,28 @@ def _review_lock(output: Path, spec_id: str, label: str) -> Iterator[None]:
 def _run(
     spec: LaunchSpec,
     look: Look,
-    day: dt.date,
-    spec_path: str | Path,
-    data_source: str | None,
+    parameters: dict[str, str | None],
     output: Path,
     stamp: str,
-    kernel_name: str,
+    where: dict[str, Any],
     timeout: int,
 ) -> Published:
+    """Run the template with ``parameters`` where told (an engine or a kernel), publish."""
     run_dir = output / RUNS_FOLDER / f"{spec.id}-{look.label}-{stamp}"
     run_dir.mkdir(parents=True)
     executed = run_dir / f"{look.label}.ipynb"
-    parameters = {
-        "spec_path": str(Path(spec_path).absolute()),
-        "checkpoint": look.label,
-        "today": day.isoformat(),
-        "data_source": str(Path(data_source).absolute()) if data_source else None,
-    }
+    if "cwd" in where:  # a kernel starts in the run folder and logs there
+        where = {**where, "cwd": str(run_dir)}
     try:
         try:
             papermill.execute_notebook(
                 str(_templates() / f"{spec.design}.ipynb"),
                 str(executed),
                 parameters=parameters,
-                kernel_name=kernel_name,
                 execution_timeout=timeout,
-                cwd=str(run_dir),
                 progress_bar=False,
                 log_output=False,
-                kernel_manager_class=_LocalKernelManager,
+                **where,
             )
         except KeyboardInterrupt:
             kept = _keep_failed(executed, output, spec.id, look.label, stamp)

@@ -119,12 +119,28 @@ def test_an_unwritable_output_folder_is_one_line(workspace: Path, tmp_path: Path
 
 
 @pytest.mark.parametrize(
-    ("cell", "timeout", "message"),
+    ("cell", "timeout", "kernel", "message"),
     [
-        ("import os\nos._exit(1)", 600, r"the notebook could not run \(DeadKernelError"),
-        ("import time\ntime.sleep(30)", 2, r"the notebook could not run \(CellTimeoutError"),
+        (
+            "import os\nos._exit(1)",
+            600,
+            "python3",
+            r"the notebook could not run \(DeadKernelError",
+        ),
+        (
+            "import time\ntime.sleep(30)",
+            2,
+            "python3",
+            r"the notebook could not run \(CellTimeoutError",
+        ),
+        (
+            "import time\ntry:\n    time.sleep(30)\nexcept Exception:\n    pass",
+            2,
+            None,
+            r"the notebook could not run \(CellTimeoutError: a cell ran longer than 2 seconds",
+        ),
     ],
-    ids=["dead kernel", "timeout"],
+    ids=["dead kernel", "timeout in a kernel", "timeout in process"],
 )
 def test_a_dead_kernel_or_a_timeout_fails_cleanly(
     workspace: Path,
@@ -132,6 +148,7 @@ def test_a_dead_kernel_or_a_timeout_fails_cleanly(
     monkeypatch: pytest.MonkeyPatch,
     cell: str,
     timeout: int,
+    kernel: str | None,
     message: str,
 ) -> None:
     before = _report(workspace)
@@ -147,6 +164,7 @@ def test_a_dead_kernel_or_a_timeout_fails_cleanly(
             today=TODAY,
             output_dir=workspace,
             timeout=timeout,
+            kernel_name=kernel,
         )
     assert raised.value.exit_code == 1
     assert raised.value.notebook is not None and raised.value.notebook.is_file()
