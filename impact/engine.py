@@ -7,8 +7,10 @@ parameters cell, each cell executed by IPython's own shell (magics, ``display``,
 of a cell's last expression), every output recorded as a kernel would have sent it (streams,
 displays, the cell's result, an error with its traceback), a cell timeout, and Ctrl-C.
 
-Registered with papermill as the ``impact`` engine, so ``papermill --engine impact`` runs
-any notebook this way. The cost of sharing the process: a cell that kills the interpreter
+Importing this module registers it with papermill as the ``impact`` engine
+(``papermill.execute_notebook(..., engine_name="impact")``). It is not a papermill entry
+point: papermill loads those while it is itself being imported, and this module imports
+papermill. The cost of sharing the process: a cell that kills the interpreter
 (``os._exit``, a crash in native code) ends the run with it; ``impact review --kernel
 python3`` runs the notebook in a fresh kernel instead.
 """
@@ -19,6 +21,7 @@ import base64
 import contextlib
 import io
 import signal
+import sys
 import threading
 import types
 import warnings
@@ -57,13 +60,11 @@ class _Outputs:
 class _Stream(io.TextIOBase):
     """``sys.stdout`` or ``sys.stderr`` while a cell runs: text becomes a stream output."""
 
+    encoding = "utf-8"
+
     def __init__(self, outputs: _Outputs, name: str) -> None:
         self._outputs = outputs
         self._name = name
-
-    @property
-    def encoding(self) -> str:
-        return "utf-8"
 
     def writable(self) -> bool:
         return True
@@ -98,7 +99,7 @@ class _ResultHook(DisplayHook):
                 "execute_result",
                 data=_bundle(format_dict),
                 metadata=md_dict or {},
-                execution_count=self.shell.execution_count,
+                execution_count=None,  # the cell's, set when it ends
             )
         )
 
@@ -111,7 +112,7 @@ class _Publisher(DisplayPublisher):
 
     shell: _Shell
 
-    def publish(  # type: ignore[override]
+    def publish(
         self,
         data: dict[str, Any],
         metadata: dict[str, Any] | None = None,
@@ -215,6 +216,9 @@ def _run(shell: _Shell, cell: NotebookNode, timeout: float | None) -> bool:
     ):
         result = shell.run_cell(cell.source, store_history=True)
     cell.execution_count = result.execution_count
+    for output in outputs.items:
+        if output.output_type == "execute_result":
+            output.execution_count = result.execution_count
     cell.outputs = outputs.items
     error = result.error_before_exec or result.error_in_exec
     if isinstance(error, KeyboardInterrupt):
@@ -233,7 +237,20 @@ def _kernel_warnings() -> Iterator[None]:
         for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
             warnings.simplefilter("ignore", category)
         warnings.simplefilter("ignore", ResourceWarning)
+        warnings.showwarning = _show_warning
         yield
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: object = None,
+    line: str | None = None,
+) -> None:
+    """Print a warning to the cell's stderr (whoever replaced ``showwarning`` before)."""
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 @contextlib.contextmanager

@@ -181,7 +181,9 @@ class RunRecord:
     summary: str = ""
 
 
-def run_one(spec_path: str, spec_id: str, label: str, today: str, output: str) -> RunRecord:
+def run_one(
+    spec_path: str, spec_id: str, label: str, today: str, output: str, kernel: str | None = None
+) -> RunRecord:
     """Run one scheduled review; every outcome becomes a record, never an exception.
 
     A module-level function, so worker processes can run it.
@@ -191,7 +193,12 @@ def run_one(spec_path: str, spec_id: str, label: str, today: str, output: str) -
 
     try:
         published = runner.review(
-            spec_path, checkpoint=label, today=today, output_dir=output, only_if_missing=True
+            spec_path,
+            checkpoint=label,
+            today=today,
+            output_dir=output,
+            only_if_missing=True,
+            kernel_name=kernel,
         )
     except DataNotReady as error:
         return RunRecord(spec_id, label, "not_ready", str(error), error.exit_code)
@@ -208,13 +215,19 @@ def run_one(spec_path: str, spec_id: str, label: str, today: str, output: str) -
     return RunRecord(verdict["spec_id"], label, "done", verdict["outcome"], 0, text)
 
 
-def run_due(wanted: list[Entry], *, today: dt.date, output: Path, jobs: int) -> Iterator[RunRecord]:
+def run_due(
+    wanted: list[Entry], *, today: dt.date, output: Path, jobs: int, kernel: str | None = None
+) -> Iterator[RunRecord]:
     """Run the wanted reviews in ``jobs`` worker processes, yielding records as they finish.
 
     One failing review never stops the others; each review holds its own lock, so two
-    schedulers never run the same review twice.
+    schedulers never run the same review twice. With ``kernel``, each notebook runs in a
+    fresh Jupyter kernel of that name rather than in the worker.
     """
-    calls = [(str(e.spec.path), e.spec.id, e.label, today.isoformat(), str(output)) for e in wanted]
+    calls = [
+        (str(e.spec.path), e.spec.id, e.label, today.isoformat(), str(output), kernel)
+        for e in wanted
+    ]
     if jobs <= 1:
         for call in calls:
             yield run_one(*call)
