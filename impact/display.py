@@ -11,12 +11,8 @@ from __future__ import annotations
 import json
 import platform
 import xml.etree.ElementTree as ET
+from importlib import metadata
 from typing import Any
-
-import duckdb
-import pandas
-import scipy
-import statsmodels
 
 from impact import adoption as adoption_module
 from impact import warehouse
@@ -643,8 +639,10 @@ def provenance(result: Reviewed) -> HTMLBlock:
         [
             "versions",
             f"impact {payload['run']['impact_version']}, Python {platform.python_version()}, "
-            f"duckdb {duckdb.__version__}, pandas {pandas.__version__}, scipy {scipy.__version__}, "
-            f"statsmodels {statsmodels.__version__}",
+            + ", ".join(
+                f"{name} {metadata.version(name)}"
+                for name in ("duckdb", "pandas", "scipy", "statsmodels")
+            ),
         ],
     ]
     return _root(_table(["provenance", ""], rows, numeric=set()), class_="impact-footer")

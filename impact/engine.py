@@ -159,6 +159,8 @@ def _shell() -> _Shell:
     config.HistoryManager.enabled = False  # nothing written to ~/.ipython
     config.InteractiveShell.warn_venv = False
     config.InteractiveShell.colors = "nocolor"
+    # No Out[n] cache: results are not kept alive, and resetting never runs gc.collect().
+    config.InteractiveShell.cache_size = 0
     # The notebook's globals live in a module of their own, not in this process's __main__.
     module = types.ModuleType("impact_notebook")
     shell: _Shell = _Shell.instance(config=config, user_module=module)

@@ -14,12 +14,11 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from scipy import stats
 
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
-from impact.stats import compare
+from impact.stats import compare, distributions
 from impact.stats.adoption import Share
 from impact.stats.compare import CrossMoments
 from impact.verdict import MetricVerdict, format_effect
@@ -261,7 +260,7 @@ def counterfactual(result: PrepostResult) -> Chart:
     modelled = result.models[result.primary.metric.name]
     metric, daily = modelled.metric, result.series
     level = modelled.effect.alpha
-    z = float(stats.norm.ppf(1 - level / 2))
+    z = distributions.norm_ppf(1 - level / 2)
     values = daily.values[metric.name]
     dates = np.array(daily.dates.values, dtype="datetime64[D]")
     post = dates[daily.launch :]

@@ -12,6 +12,8 @@ The span is every day before ``as_of`` (from ``launch_date - data.pre_period`` w
 The pre-period may miss a day of the response (the model skips it); the controls must be
 complete, and so must the post-period, whose last day must be in (else the data are not
 ready yet).
+
+pandas is imported where a series is read, so that experiment reviews never load it.
 """
 
 from __future__ import annotations
@@ -19,14 +21,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
-import pandas
 
 from impact import data
 from impact.errors import DataError, DataNotReady
 from impact.spec import LaunchSpec, Metric
+
+if TYPE_CHECKING:
+    import pandas
 
 __all__ = ["Series", "load"]
 
@@ -69,6 +74,8 @@ def load(spec: LaunchSpec, as_of: dt.datetime, data_source: str | None = None) -
         DataError: a missing table or column, a non-numeric or repeated value, a gap.
         DataNotReady: the last day before ``as_of`` is not in yet.
     """
+    import pandas
+
     location = Path(data_source) if data_source else spec.resolve(spec.data.source)
     launch = pandas.Timestamp(spec.launch_date)
     end = pandas.Timestamp(as_of.date())
@@ -138,6 +145,8 @@ def _key(metric: Metric) -> str:
 def _from_table(
     connection: duckdb.DuckDBPyConnection, location: Path, spec: LaunchSpec, end: pandas.Timestamp
 ) -> pandas.DataFrame:
+    import pandas
+
     assert spec.data.series is not None
     name = data.open_table(connection, location, spec.data.series, "raw_series")
     types = {str(r[0]): str(r[1]) for r in connection.execute("DESCRIBE raw_series").fetchall()}
@@ -211,6 +220,8 @@ def _from_events(
     metrics: list[Metric],
     end: pandas.Timestamp,
 ) -> pandas.DataFrame:
+    import pandas
+
     assert spec.data.events is not None
     name = data.open_table(connection, location, spec.data.events, "raw_events")
     types = {str(r[0]): str(r[1]) for r in connection.execute("DESCRIBE raw_events").fetchall()}

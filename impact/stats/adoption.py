@@ -25,7 +25,7 @@ import math
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
-from scipy import stats as scipy_stats
+from impact.stats import distributions
 
 __all__ = ["Diagnosis", "Share", "diagnose", "met", "share"]
 
@@ -62,7 +62,7 @@ def share(count: int, total: int, alpha: float = 0.05) -> Share:
     """
     if total <= 0:
         return Share(count, total, None, None, None)
-    z = float(scipy_stats.norm.ppf(1 - alpha / 2))
+    z = distributions.norm_ppf(1 - alpha / 2)
     p = count / total
     centre = (p + z * z / (2 * total)) / (1 + z * z / total)
     half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from scipy import stats as scipy_stats
+from impact.stats import distributions
 
 __all__ = ["SampleRatio", "sample_ratio"]
 
@@ -42,6 +42,6 @@ def sample_ratio(observed: Mapping[str, int], split: Mapping[str, float]) -> Sam
     if total == 0:
         return SampleRatio(None, counts, expected, arms[0], 0.0)
     chi2 = sum((counts[arm] - expected[arm]) ** 2 / expected[arm] for arm in arms)
-    p_value = float(scipy_stats.chi2.sf(chi2, df=len(arms) - 1))
+    p_value = distributions.chi2_sf(chi2, len(arms) - 1)
     short = min(arms, key=lambda arm: counts[arm] / expected[arm])
     return SampleRatio(p_value, counts, expected, short, 1 - counts[short] / expected[short])

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from scipy import stats as scipy_stats
+from impact.stats import distributions
 
 __all__ = [
     "Comparison",
@@ -246,11 +246,14 @@ def difference(
     The interval and test use the t distribution on ``dof`` degrees of freedom, or the
     normal when ``dof`` is None; the relative interval is Fieller's with the same quantile.
     """
-    distribution = scipy_stats.norm() if dof is None else scipy_stats.t(dof)
     effect = mean_t - mean_c
     se = math.sqrt(var_mean_c + var_mean_t)
-    quantile = float(distribution.ppf(1 - alpha / 2))
-    p_value = float(2 * distribution.sf(abs(effect) / se))
+    if dof is None:
+        quantile = distributions.norm_ppf(1 - alpha / 2)
+        p_value = 2 * float(distributions.norm_sf(abs(effect) / se))
+    else:
+        quantile = distributions.t_ppf(1 - alpha / 2, dof)
+        p_value = 2 * distributions.t_sf(abs(effect) / se, dof)
     relative = effect / mean_c if mean_c != 0 else None
     interval = fieller(mean_c, var_mean_c, mean_t, var_mean_t, quantile)
     note = ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats as scipy_stats
+from impact.stats import distributions
 
 __all__ = ["achieved_power", "mde", "proportion_variances", "sample_size"]
 
@@ -37,7 +37,7 @@ def sample_size(
     """
     if effect == 0:
         raise ValueError("the effect to detect must not be zero")
-    z = scipy_stats.norm.ppf(1 - alpha / 2) + scipy_stats.norm.ppf(power)
+    z = distributions.norm_ppf(1 - alpha / 2) + distributions.norm_ppf(power)
     spread = variance_control / (1 - treatment_share) + variance_treatment / treatment_share
     return math.ceil(z * z * spread / (effect * effect))
 
@@ -46,11 +46,11 @@ def achieved_power(*, se: float, effect: float, alpha: float) -> float:
     """The power a test with standard error ``se`` had to detect ``effect`` (both tails)."""
     if se <= 0:
         return 1.0
-    z = scipy_stats.norm.ppf(1 - alpha / 2)
+    z = distributions.norm_ppf(1 - alpha / 2)
     shift = abs(effect) / se
-    return float(scipy_stats.norm.sf(z - shift) + scipy_stats.norm.cdf(-z - shift))
+    return float(distributions.norm_sf(z - shift) + distributions.norm_cdf(-z - shift))
 
 
 def mde(*, se: float, alpha: float, power: float) -> float:
     """The smallest effect detectable with the given power at standard error ``se``."""
-    return float((scipy_stats.norm.ppf(1 - alpha / 2) + scipy_stats.norm.ppf(power)) * se)
+    return float((distributions.norm_ppf(1 - alpha / 2) + distributions.norm_ppf(power)) * se)

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
-from scipy import stats as scipy_stats
+
+from impact.stats import distributions
 
 __all__ = [
     "Effect",
@@ -275,7 +276,7 @@ def effect(actual: np.ndarray, counterfactual: Forecast, alpha: float) -> Effect
     """Average, cumulative and relative effect of ``actual`` against the counterfactual."""
     actual = np.asarray(actual, dtype=float)
     steps = actual.size
-    z = float(scipy_stats.norm.ppf(1 - alpha / 2))
+    z = distributions.norm_ppf(1 - alpha / 2)
     total_var = float(np.sum(counterfactual.cov))
     sd_total = math.sqrt(max(total_var, 0.0))
     cumulative = float(np.sum(actual - counterfactual.mean))
@@ -284,7 +285,7 @@ def effect(actual: np.ndarray, counterfactual: Forecast, alpha: float) -> Effect
     baseline = float(np.mean(counterfactual.mean))
     mean_actual = float(np.mean(actual))
     if sd > 0:
-        p_value = float(2 * scipy_stats.norm.sf(abs(average) / sd))
+        p_value = 2 * float(distributions.norm_sf(abs(average) / sd))
     else:
         p_value = 1.0 if average == 0 else 0.0
     relative: float | None = average / baseline if baseline != 0 else None
@@ -398,7 +399,7 @@ def holdout(model_fit: Fit, steps: int, alpha: float) -> Holdout | None:
     predicted = forecast(model_fit, start, steps)
     actual = model_fit.y[start:]
     known = np.isfinite(actual)
-    z = float(scipy_stats.norm.ppf(1 - alpha / 2))
+    z = distributions.norm_ppf(1 - alpha / 2)
     inside = np.abs(actual[known] - predicted.mean[known]) <= z * predicted.sd[known]
     mape = None
     if np.all(actual[known] != 0):

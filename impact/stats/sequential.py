@@ -20,7 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy import optimize
-from scipy import stats as scipy_stats
+
+from impact.stats import distributions
 
 __all__ = ["boundaries", "nominal_levels", "spending", "split_levels"]
 
@@ -32,8 +33,8 @@ def spending(t: float, alpha: float) -> float:
     if t <= 0:
         return 0.0
     t = min(t, 1.0)
-    z = scipy_stats.norm.ppf(1 - alpha / 2)
-    return float(2 * scipy_stats.norm.sf(z / math.sqrt(t)))
+    z = distributions.norm_ppf(1 - alpha / 2)
+    return float(2 * distributions.norm_sf(z / math.sqrt(t)))
 
 
 def _simpson(count: int) -> np.ndarray:
@@ -48,9 +49,9 @@ def _crossing(
     """P(not stopped before, and |Z| >= c at fraction t), with W's density on ``grid``."""
     edge = c * math.sqrt(t)
     if grid is None or density is None:
-        return float(2 * scipy_stats.norm.sf(edge / sd))
+        return float(2 * distributions.norm_sf(edge / sd))
     weights = _simpson(grid.size) * (grid[1] - grid[0])
-    tails = scipy_stats.norm.cdf((-edge - grid) / sd) + scipy_stats.norm.sf((edge - grid) / sd)
+    tails = distributions.norm_cdf((-edge - grid) / sd) + distributions.norm_sf((edge - grid) / sd)
     return float(np.sum(weights * density * tails))
 
 
@@ -94,10 +95,10 @@ def boundaries(fractions: Sequence[float], alpha: float) -> list[float]:
         edge = c * math.sqrt(t)
         new_grid = np.linspace(-edge, edge, GRID)
         if grid is None or density is None:
-            new_density = scipy_stats.norm.pdf(new_grid / sd) / sd
+            new_density = distributions.norm_pdf(new_grid / sd) / sd
         else:
             weights = _simpson(grid.size) * (grid[1] - grid[0])
-            kernel = scipy_stats.norm.pdf((new_grid[:, None] - grid[None, :]) / sd) / sd
+            kernel = distributions.norm_pdf((new_grid[:, None] - grid[None, :]) / sd) / sd
             new_density = kernel @ (weights * density)
         grid, density, previous = new_grid, new_density, t
     return result
@@ -106,7 +107,7 @@ def boundaries(fractions: Sequence[float], alpha: float) -> list[float]:
 def nominal_levels(fractions: Sequence[float], alpha: float) -> list[float]:
     """The two-sided nominal level of each look's boundary: every interval at a look uses it."""
     return [
-        0.0 if math.isinf(c) else float(2 * scipy_stats.norm.sf(c))
+        0.0 if math.isinf(c) else float(2 * distributions.norm_sf(c))
         for c in boundaries(fractions, alpha)
     ]
 
