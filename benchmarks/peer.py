@@ -6,8 +6,9 @@
 The peer is what an analyst would write: a papermill notebook that aggregates the demo's
 Parquet files per unit with DuckDB, tests the demo spec's metrics with tea-tasting (CUPED on
 the primary, the sample ratio), draws one plot, then `jupyter nbconvert --to html
---no-input`. Both run as fresh processes over the same files; each round runs both, and the
-medians are compared. Peak memory is the largest resident set of each process tree (psutil,
+--no-input`. Both run as fresh processes over the same files; each round runs both, then
+the floor (benchmarks/speed.py's single DuckDB query of the primary metric), and the medians
+are compared. Peak memory is the largest resident set of each process tree (psutil,
 polled every 50 ms). The machine is shared: read the ratio, not the seconds.
 """
 
@@ -129,16 +130,21 @@ def main() -> None:
                 "peer-out.ipynb",
             ],
         ]
-        ours, theirs = [], []
+        ours, theirs, floors = [], [], []
         for _ in range(args.rounds):
             ours.append(_measure(ours_cmd, root))
             theirs.append(_measure(peer_cmd, root))
+            floors.append(speed._floor(root / "data" / "demo"))
     ours_time = statistics.median(t for t, _ in ours)
     peer_time = statistics.median(t for t, _ in theirs)
+    floor = statistics.median(floors)
     print(f"{truth.units:,} units, {events:,} events; {args.rounds} alternating rounds, medians")
     print(f"impact review:            {ours_time:6.2f} s, peak {max(m for _, m in ours):6.0f} MB")
     print(f"hand-written peer:        {peer_time:6.2f} s, peak {max(m for _, m in theirs):6.0f} MB")
+    print(f"floor (one DuckDB query): {floor:6.2f} s")
     print(f"ratio impact / peer:      {ours_time / peer_time:6.2f} (goal <= 0.6)")
+    print(f"ratio impact / floor:     {ours_time / floor:6.2f}")
+    print(f"ratio peer / floor:       {peer_time / floor:6.2f}")
 
 
 if __name__ == "__main__":

@@ -142,9 +142,10 @@ def open_connection(location: Path) -> duckdb.DuckDBPyConnection:
             raise DataError(
                 f"{MEMORY_LIMIT}={limit!r} is not a memory size; write one such as 1GB"
             ) from None
-        # Past the limit, DuckDB spills to disk here instead of failing.
-        spill = Path(tempfile.gettempdir()) / f"impact-duckdb-{os.getpid()}"
-        connection.execute(f"SET temp_directory = {_literal(str(spill))}")
+    # Past its memory limit DuckDB spills to disk: here, not to a .tmp folder in the
+    # user's current directory (its default for an in-memory database).
+    spill = Path(tempfile.gettempdir()) / f"impact-duckdb-{os.getpid()}"
+    connection.execute(f"SET temp_directory = {_literal(str(spill))}")
     if not location.is_dir():
         connection.execute(f"ATTACH {_literal(str(location))} AS source (READ_ONLY)")
     return connection

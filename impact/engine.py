@@ -187,12 +187,9 @@ class InProcessEngine(Engine):
         output_path, nb_man.output_path = nb_man.output_path, None
         try:
             for index, cell in enumerate(nb_man.nb.cells):
-                if cell.cell_type != "code":
-                    continue
                 nb_man.cell_start(cell, index)
                 try:
-                    failed = _run(shell, cell, execution_timeout)
-                    if failed:
+                    if cell.cell_type == "code" and _run(shell, cell, execution_timeout):
                         nb_man.cell_exception(cell, index)
                         break
                 finally:

@@ -1,9 +1,11 @@
 """Run a review notebook with papermill, extract its verdict, export HTML, publish atomically.
 
 The runner knows nothing about statistics: it checks the inputs (``review.prepare`` or
-``prepost.prepare``), runs the design's template in a private folder, reads the verdict
-payload the template displays, validates it against ``impact/schemas/verdict.v1.json``,
-exports the report with nbconvert and moves the files into place:
+``prepost.prepare``), runs the design's template (in this process with ``impact.engine``,
+the notebook taking the checked inputs over through ``impact.handover``; or in a fresh
+Jupyter kernel) into a private folder, reads the verdict payload the template displays, validates
+it against ``impact/schemas/verdict.v1.json``, exports the report with nbconvert and moves
+the files into place:
 
     notebooks/<id>/<N>d.ipynb      the executed notebook
     reports/<id>/<N>d.html         the report
@@ -246,18 +248,14 @@ def review(
         "today": day.isoformat(),
         "data_source": str(Path(data_source).absolute()) if data_source else None,
     }
+    if kernel_name is None and not engine.available():
+        kernel_name = "python3"  # inside JupyterLab's kernel: run the notebook beside it
     handed: contextlib.AbstractContextManager[None]
-    if kernel_name is None and engine.available():
+    if kernel_name is None:
         handed = handover.offered(checked, close, parameters)
-        where: dict[str, Any] = {"engine_name": engine.NAME}
     else:
         close()  # the kernel checks for itself; a DuckDB file stays free for it
         handed = contextlib.nullcontext()
-        where = {
-            "kernel_name": kernel_name or "python3",
-            "kernel_manager_class": _LocalKernelManager,
-            "cwd": None,  # the run folder, below
-        }
     output = Path(output_dir)
     stamp = started.strftime("%Y%m%dT%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
     with handed, _review_lock(output, spec.id, look.label):
@@ -265,7 +263,7 @@ def review(
             return None
         note = failure_note(output, spec.id, look.label)
         try:
-            published = _run(spec, look, parameters, output, stamp, where, timeout)
+            published = _run(spec, look, parameters, output, stamp, kernel_name, timeout)
         except ReviewFailed as error:
             if not isinstance(error, ReviewInterrupted):
                 with contextlib.suppress(OSError):
@@ -337,15 +335,22 @@ def _run(
     parameters: dict[str, str | None],
     output: Path,
     stamp: str,
-    where: dict[str, Any],
+    kernel_name: str | None,
     timeout: int,
 ) -> Published:
-    """Run the template with ``parameters`` where told (an engine or a kernel), publish."""
+    """Run the template with ``parameters`` (in this process, or in a kernel), then publish."""
     run_dir = output / RUNS_FOLDER / f"{spec.id}-{look.label}-{stamp}"
     run_dir.mkdir(parents=True)
     executed = run_dir / f"{look.label}.ipynb"
-    if "cwd" in where:  # a kernel starts in the run folder and logs there
-        where = {**where, "cwd": str(run_dir)}
+    where: dict[str, Any] = (
+        {"engine_name": engine.NAME}
+        if kernel_name is None
+        else {  # the kernel starts in the run folder and logs there
+            "kernel_name": kernel_name,
+            "kernel_manager_class": _LocalKernelManager,
+            "cwd": str(run_dir),
+        }
+    )
     try:
         try:
             papermill.execute_notebook(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -292,3 +293,15 @@ def test_a_memory_limit_from_the_environment(
     monkeypatch.setenv("IMPACT_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(DataError, match="IMPACT_DUCKDB_MEMORY_LIMIT='lots' is not a memory size"):
         data.open_connection(tmp_path)
+
+
+def test_duckdb_spills_to_the_temporary_folder_not_the_current_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IMPACT_DUCKDB_MEMORY_LIMIT", raising=False)
+    connection = data.open_connection(tmp_path)
+    try:
+        row = connection.execute("SELECT current_setting('temp_directory')").fetchone()
+    finally:
+        connection.close()
+    assert row is not None and Path(row[0]).parent == Path(tempfile.gettempdir())
