@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from tqdm import tqdm
 
-from impact import demo as demo_module
 from impact import plan as plan_module
 from impact import portfolio, registry, scaffold, schedule
 from impact import review as review_module
@@ -215,6 +214,8 @@ def extract(notebook: Path) -> None:
 @_one_line_errors
 def demo(out: Path, units: int, design: str, today: str | None) -> None:
     """Generate a demo launch's data, review it, and print where the report is."""
+    from impact import demo as demo_module  # lazy: pyarrow's writer, for this command only
+
     if design == "adoption":
         data_folder = out / "data" / "demo-adoption"
         truth = demo_module.generate_adoption(data_folder)

@@ -353,7 +353,7 @@ def _run(
     )
     try:
         try:
-            papermill.execute_notebook(
+            notebook = papermill.execute_notebook(
                 str(_templates() / f"{spec.design}.ipynb"),
                 str(executed),
                 parameters=parameters,
@@ -390,7 +390,6 @@ def _run(
                 ename=type(error).__name__,
                 evalue=first_line,
             ) from None
-        notebook = nbformat.read(executed, as_version=4)
         try:
             verdict = extract(notebook)
         except ReviewFailed as error:
