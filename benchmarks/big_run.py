@@ -1,15 +1,21 @@
-"""One review of about 100 million events: completes, with bounded memory; prints its time.
+"""Reviews of about 100 million events: they complete, with bounded memory; prints the figures.
 
     .venv/bin/python benchmarks/big_run.py --out /somewhere/with/space [--chunks 10]
 
 The demo generator holds a launch's events in memory, so the data are written in chunks:
 each chunk is a demo launch of 1,000,000 users (its own seed, its unit ids prefixed with the
-chunk's number), appended to one units and one events Parquet file as row groups; the first
-chunk is also kept on its own (a tenth of the events). Then `impact review` runs over both
-(a fresh process each), with the peak resident memory of its process tree, by DuckDB's
-default memory use and with IMPACT_DUCKDB_MEMORY_LIMIT=512MB; the growth of memory for 10x
-the events is printed for each, and, as the baseline of the same run, the single DuckDB
-query of the primary metric over the large files (benchmarks/speed.py's floor).
+chunk's number), appended to one units and one events Parquet file as row groups. Three data
+sets, each reviewed by `impact review` (a fresh process) with the peak resident memory of its
+process tree:
+
+- small: the first chunk on its own (10.8M events over 940k units), the baseline;
+- dense: the same units with each of their events ten times over (10x the events, same units);
+- large: all chunks (10x the events over 10x the units).
+
+Each is reviewed with DuckDB's default memory use and with IMPACT_DUCKDB_MEMORY_LIMIT=512MB;
+the growth of memory against the small set is printed, and, as the baseline of the same run,
+the single DuckDB query of the primary metric over the large files (benchmarks/speed.py's
+floor).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import shutil
 import time
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import speed
@@ -59,6 +66,18 @@ def _write(out: Path, chunks: int) -> int:
     return events
 
 
+def _repeat_events(source: Path, target: Path, *, times: int) -> None:
+    """The same units, each event written ``times`` times: more events, not more units."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source / "units.parquet", target / "units.parquet")
+    with duckdb.connect() as connection:
+        connection.execute(
+            f"COPY (SELECT e.* FROM read_parquet('{source / 'events.parquet'}') e, "
+            f"range({times})) TO '{target / 'events.parquet'}' "
+            "(FORMAT parquet, ROW_GROUP_SIZE 1000000)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -68,29 +87,30 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     events = _write(args.out, args.chunks)
-    print(f"data written in {time.perf_counter() - started:.0f} s")
-    small = args.out / "small"
-    for root in (args.out, small):
+    print(f"{events:,} events written in {time.perf_counter() - started:.0f} s")
+    small, dense = args.out / "small", args.out / "dense"
+    _repeat_events(small / "data" / "demo", dense / "data" / "demo", times=10)
+    sets = {"small": small, "dense": dense, "large": args.out}
+    for root in sets.values():
         (root / "specs").mkdir(exist_ok=True)
         shutil.copyfile(speed.SPEC, root / "specs" / speed.SPEC.name)
     floor = speed._floor(args.out / "data" / "demo")
+    print(f"floor (one DuckDB query of the primary over the large set): {floor:.1f} s")
     for limit in (None, LIMIT):
         if limit is None:
             os.environ.pop(MEMORY_LIMIT, None)
         else:
             os.environ[MEMORY_LIMIT] = limit
-        small_seconds, small_peak = speed._review(small)
-        seconds, peak = speed._review(args.out)
-        setting = f"{MEMORY_LIMIT}={limit}" if limit else "DuckDB's default memory use"
-        print(f"{setting}:")
-        print(
-            f"  a tenth of the events: impact review {small_seconds:.1f} s, peak {small_peak:,.0f} MB"
-        )
-        print(f"  {events:,} events: impact review {seconds:.1f} s, peak {peak:,.0f} MB")
-        print(f"  10x the events: {peak / small_peak:.2f}x the memory (goal <= 1.5x)")
-        if limit is None:
+        print(f"{MEMORY_LIMIT}={limit}:" if limit else "DuckDB's default memory use:")
+        measured = {name: speed._review(root) for name, root in sets.items()}
+        base = measured["small"][1]
+        for name, (seconds, peak) in measured.items():
+            events = pq.read_metadata(sets[name] / "data" / "demo" / "events.parquet").num_rows
+            units = pq.read_metadata(sets[name] / "data" / "demo" / "units.parquet").num_rows
             print(
-                f"  floor (one DuckDB query of the primary): {floor:.1f} s; ratio {seconds / floor:.1f}"
+                f"  {name:5} {events:>11,} events, {units:>9,} units: {seconds:5.1f} s, "
+                f"peak {peak:5,.0f} MB = {peak / base:.2f}x the small set's"
+                + (f"; review / floor {seconds / floor:.1f}" if name == "large" else "")
             )
 
 

@@ -1,11 +1,11 @@
 """Run a review notebook with papermill, extract its verdict, export HTML, publish atomically.
 
 The runner knows nothing about statistics: it checks the inputs (``review.prepare`` or
-``prepost.prepare``), runs the design's template (in this process with ``impact.engine``,
-the notebook taking the checked inputs over through ``impact.handover``; or in a fresh
-Jupyter kernel) into a private folder, reads the verdict payload the template displays, validates
-it against ``impact/schemas/verdict.v1.json``, exports the report with nbconvert and moves
-the files into place:
+``prepost.prepare``), runs the design's template into a private folder (in this process
+with ``impact.engine``, the notebook taking the checked inputs over through
+``impact.handover``; or in a fresh Jupyter kernel), reads the verdict payload the template
+displays, validates it against ``impact/schemas/verdict.v1.json``, exports the report with
+nbconvert and moves the files into place:
 
     notebooks/<id>/<N>d.ipynb      the executed notebook
     reports/<id>/<N>d.html         the report
