@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import nbformat
 import pytest
 from conftest import DEMO_SPEC, demo_launch, impact_cli
@@ -250,3 +251,18 @@ def test_papermill_receives_only_the_four_string_parameters(
             names[name] = value
     assert set(names) == {"spec_path", "checkpoint", "today", "data_source"}
     assert all(value == "None" or value.startswith('"') for value in names.values())
+
+
+def test_the_verdict_schema_is_a_valid_json_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(runner._schema())
+
+
+def test_a_verdict_that_breaks_the_schema_is_refused_with_its_place() -> None:
+    from impact.verdict import MIME_TYPE
+
+    output = nbformat.v4.new_output("display_data", data={MIME_TYPE: {"schema_version": 1}})
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[output])])
+    with pytest.raises(
+        ReviewFailed, match=r"does not match verdict\.v1\.json at the top: .* is a required"
+    ):
+        runner.extract(notebook)
