@@ -378,7 +378,7 @@ def _query(
             {trend_select}
         FROM per_unit GROUP BY grp ORDER BY grp
     """
-    return source.connection.execute(query).fetchall()
+    return source.execute(query).fetchall()
 
 
 def _literal(text: str) -> str:
@@ -446,7 +446,7 @@ def _contamination(
 ) -> tuple[int, int]:
     block = spec.adoption
     assert block is not None
-    row = source.connection.execute(
+    row = source.execute(
         f"""
         SELECT count(*) FILTER (WHERE used), count(*) FROM (
             SELECT u.unit_id, bool_or(e.event = {_literal(block.feature_event)}

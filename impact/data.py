@@ -18,6 +18,7 @@ import difflib
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,7 +91,16 @@ class Source:
         """Run a query written in DuckDB's SQL, rendered in the source's own dialect."""
         if self.dialect != "duckdb":
             sql = sqlglot.transpile(sql, read="duckdb", write=self.dialect)[0]
-        return self.connection.execute(sql)
+        return self.query(sql)
+
+    def query(self, sql: str) -> Any:
+        """Run a query written in the source's own dialect; return its cursor.
+
+        On DuckDB, Ctrl-C or SIGTERM stops the query at once (see ``interruptible``).
+        """
+        if self.dialect != "duckdb":
+            return self.connection.execute(sql)
+        return interruptible(self.connection, sql)
 
     def fingerprint(self) -> str:
         """The sha256 of the tables' files (names and contents), to tell data apart; for a
@@ -114,6 +124,40 @@ def fingerprint(location: Path) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def interruptible(connection: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """``connection.execute(sql)``, stopped at once by Ctrl-C or SIGTERM.
+
+    DuckDB looks at signals only now and then while it runs (a SIGTERM in the middle of a
+    15-second query took 15 s, and came back as a RuntimeError rather than an interrupt). The
+    query runs on a helper thread instead, so that this thread takes the signal, interrupts
+    DuckDB and raises KeyboardInterrupt.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return connection.execute(sql)  # signals only ever reach the main thread
+    outcome: dict[str, Any] = {}
+    done = threading.Event()  # not Thread.join: interrupted, it can report a live thread dead
+
+    def run() -> None:
+        try:
+            outcome["cursor"] = connection.execute(sql)
+        except BaseException as error:  # handed to the caller below
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="impact-duckdb", daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except BaseException:  # Ctrl-C, SIGTERM, a cell's timeout: stop DuckDB, then go
+        connection.interrupt()
+        done.wait()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["cursor"]
 
 
 def open_connection(location: Path) -> duckdb.DuckDBPyConnection:

@@ -389,7 +389,7 @@ def compute(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> MetricTable
     """
     has_exposure = "exposed_at" in source.unit_columns
     sql = render(query(spec, as_of, has_exposure=has_exposure), source.dialect)
-    cursor = source.connection.execute(sql)
+    cursor = source.query(sql)
     names = [column[0] for column in cursor.description or []]
     rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     caps = _caps(rows)

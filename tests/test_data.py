@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -305,3 +308,22 @@ def test_duckdb_spills_to_the_temporary_folder_not_the_current_one(
     finally:
         connection.close()
     assert row is not None and Path(row[0]).parent == Path(tempfile.gettempdir())
+
+
+def test_a_signal_stops_a_running_query_at_once(tmp_path: Path) -> None:
+    """DuckDB looks at signals only now and then; the query runs beside the main thread,
+    which takes the signal and interrupts it (a SIGTERM then exits 130, not 1, and soon)."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGUSR1, stop)
+    connection = data.open_connection(tmp_path)
+    try:
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+        with pytest.raises(KeyboardInterrupt):  # the query alone runs for minutes
+            data.interruptible(connection, "SELECT sum(hash(i)) FROM range(100000000000) t(i)")
+        assert connection.execute("SELECT 42").fetchone() == (42,)  # usable, not busy
+    finally:
+        connection.close()
+        signal.signal(signal.SIGUSR1, previous)
