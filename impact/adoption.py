@@ -312,7 +312,9 @@ def _query(
         if block.exposure_event
         else (f"h.event <> {feature}")
     )
-    week = f"CAST(floor(date_diff('second', {_ts(launch)}, ts) / {WEEK_SECONDS}) AS INTEGER)"
+    # Whole seconds since launch, floored per week: the same week in every dialect (Spark's
+    # epoch drops the fraction of a second, which never moves a week boundary).
+    week = f"CAST(floor((epoch(ts) - epoch({_ts(launch)})) / {WEEK_SECONDS}) AS INTEGER)"
     value = "value" if source.has_value else "CAST(NULL AS DOUBLE)"
     trend_columns = ""
     trend_select = ""
@@ -344,8 +346,13 @@ def _query(
             for side in ("early", "NOT early")
         )
     retention_select = "".join(
-        f", count(*) FILTER (WHERE at_risk AND early AND list_contains(active_weeks, {w - 1}))"
-        f", count(*) FILTER (WHERE at_risk AND NOT early AND list_contains(active_weeks, {w - 1}))"
+        f", count(*) FILTER (WHERE at_risk AND early AND active_{w})"
+        f", count(*) FILTER (WHERE at_risk AND NOT early AND active_{w})"
+        for w in compared
+    )
+    # Retained at landmark week w: active (not the feature) in week w - 1 after launch.
+    active_columns = "".join(
+        f", coalesce(bool_or({activity} AND h.week = {w - 1}), false) AS active_{w}"
         for w in compared
     )
     query = f"""
@@ -355,7 +362,6 @@ def _query(
         happened AS (
             SELECT unit_id, event, ts, {value} AS value, {week} AS week FROM {data.EVENTS_VIEW}
             WHERE ts >= {_ts(start)} AND ts < {_ts(as_of)}
-              AND unit_id IN (SELECT unit_id FROM eligible)
         ),
         per_unit AS (
             SELECT e.unit_id, e.grp,
@@ -363,10 +369,9 @@ def _query(
                 coalesce(bool_or(h.event = {feature} AND h.week >= 0), false) AS tried,
                 coalesce(bool_or(h.event = {feature} AND h.week = 0), false) AS early,
                 coalesce(bool_or({activity} AND h.week = 0), false) AS at_risk,
-                count(DISTINCT h.week) FILTER (WHERE h.event = {feature} AND h.week >= 0)
-                    AS feature_weeks,
-                coalesce(list(DISTINCT h.week) FILTER (WHERE {activity} AND h.week >= 1), [])
-                    AS active_weeks
+                count(DISTINCT CASE WHEN h.event = {feature} AND h.week >= 0 THEN h.week END)
+                    AS feature_weeks
+                {active_columns}
                 {trend_columns}
             FROM eligible e LEFT JOIN happened h ON e.unit_id = h.unit_id
             GROUP BY e.unit_id, e.grp
@@ -453,7 +458,7 @@ def _contamination(
                 AND e.ts >= {_ts(launch)} AND e.ts < {_ts(as_of)}) AS used
             FROM {data.UNITS_VIEW} u LEFT JOIN {data.EVENTS_VIEW} e ON u.unit_id = e.unit_id
             WHERE {data.unit_filter(spec, as_of, source)} AND u.variant = {_literal(spec.control)}
-            GROUP BY u.unit_id)
+            GROUP BY u.unit_id) AS per_unit
         """
     ).fetchone()
     return (int(row[0]), int(row[1])) if row else (0, 0)

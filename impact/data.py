@@ -304,11 +304,11 @@ def _connect_spark(spec: LaunchSpec) -> Source:
 
 
 def _remote_only_for_experiments(spec: LaunchSpec) -> None:
-    if spec.design != "experiment" or spec.adoption is not None:
+    if spec.design != "experiment":
         raise SpecError(
             f"{spec.path}: data.source: PostgreSQL and Spark sources are available for "
-            "experiments without an adoption block in impact 0.1; export the tables to Parquet "
-            "for this review"
+            f"experiments in impact 0.1, not for design: {spec.design}; export the tables to "
+            "Parquet for this review"
         )
 
 
@@ -620,7 +620,7 @@ def _check_adoption_events(source: Source, spec: LaunchSpec) -> None:
     assert spec.adoption is not None
     present = [
         str(row[0])
-        for row in source.connection.execute(f"SELECT DISTINCT event FROM {EVENTS_VIEW}").fetchall()
+        for row in source.execute(f"SELECT DISTINCT event FROM {EVENTS_VIEW}").fetchall()
     ]
     named = {"adoption.feature_event": spec.adoption.feature_event}
     if spec.adoption.exposure_event is not None:

@@ -94,3 +94,18 @@ def replaced(text: str, *pairs: tuple[str, str]) -> str:
         assert old in text, old
         text = text.replace(old, new, 1)
     return text
+
+
+# An adoption block for the demo experiment: the remote engines' equality tests review it.
+DEMO_ADOPTION = """
+adoption:
+  feature_event: used_one_page_checkout
+  repeat_weeks: 2
+  thresholds: {tried: 0.30, repeat: 0.15}
+  breakdown: platform
+"""
+
+
+def with_adoption(spec: Path) -> None:
+    """Give a demo experiment spec (not registered) an adoption block."""
+    spec.write_text(spec.read_text() + DEMO_ADOPTION)

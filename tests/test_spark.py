@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import demo_launch, replaced, verdict_numbers
+from conftest import demo_launch, replaced, verdict_numbers, with_adoption
 
 from impact import review, runner
 from impact.errors import DataError
@@ -27,6 +27,7 @@ def launches(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The demo launch twice: on DuckDB, and through Spark over the same Parquet files."""
     root = tmp_path_factory.mktemp("spark")
     local = demo_launch(root, units=6_000)
+    with_adoption(local)
     remote = local.with_name("spark.yaml")
     remote.write_text(
         replaced(
@@ -45,6 +46,7 @@ def test_spark_and_duckdb_give_identical_verdicts(launches: tuple[Path, Path]) -
     on_spark = verdict_numbers(review.run(str(remote), "56d", TODAY).to_json())
     assert {k: (v, on_duckdb.get(k)) for k, v in on_spark.items() if on_duckdb.get(k) != v} == {}
     assert on_spark.keys() == on_duckdb.keys()
+    assert any(key.startswith(".adoption.breakdown.") for key in on_spark)  # the block compared too
 
 
 def test_a_spark_review_end_to_end(launches: tuple[Path, Path], tmp_path: Path) -> None:
