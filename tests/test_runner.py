@@ -266,3 +266,22 @@ def test_a_verdict_that_breaks_the_schema_is_refused_with_its_place() -> None:
         ReviewFailed, match=r"does not match verdict\.v1\.json at the top: .* is a required"
     ):
         runner.extract(notebook)
+
+
+def test_kernel_on_the_command_line_runs_the_notebook_in_that_kernel(
+    workspace: Path, first_run: subprocess.CompletedProcess[str]
+) -> None:
+    report = workspace / "reports" / "demo-checkout" / "56d.html"
+    before = report.read_bytes()
+    result = impact_cli(
+        "review",
+        "specs/demo-checkout.yaml",
+        "--today",
+        TODAY,
+        "--kernel",
+        "no-such-kernel",
+        cwd=workspace,
+    )
+    assert result.returncode == 1
+    assert "the notebook could not run (NoSuchKernel" in result.stderr
+    assert report.read_bytes() == before
