@@ -105,8 +105,8 @@ class ReviewFailed(ImpactError):
     Attributes:
         notebook: the executed notebook, kept for inspection.
         cell_index: index of the failing cell, or None when the failure was outside a cell.
-        ename: the exception's class name inside the kernel.
-        evalue: the exception's message inside the kernel.
+        ename: the class name of the exception raised in the notebook.
+        evalue: its message.
     """
 
     exit_code = EXIT_FAILED

@@ -389,7 +389,7 @@ def _run(
                 ename=str(error.ename),
                 evalue=str(error.evalue),
             ) from None
-        except Exception as error:  # the kernel could not start, died, or timed out
+        except Exception as error:  # a cell timed out, or a kernel did not start or died
             kept = _keep_failed(executed, output, spec.id, look.label, stamp)
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
             raise ReviewFailed(
