@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/prepost_speed.py
 
 Prints the statistics alone (``prepost.run``: the fit, 20 placebo windows, the hold-out, the
-moved-control checks), the whole review (``impact review``: papermill, the kernel, nbconvert,
-publishing) and, as the baseline measured in the same run, the same runner path with an
+moved-control checks), the whole review (``runner.review`` in this process: papermill with
+the notebook in this process, nbconvert, publishing) and, as the baseline measured in the same run, the same runner path with an
 empty statistics step (an experiment demo of 2,000 units), each the median of three runs.
 The goal of issue 5: under 10 s for the whole review on this machine.
 """
