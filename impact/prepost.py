@@ -38,6 +38,7 @@ from impact.review import (
     payload_head,
     registration_check,
     run_json,
+    with_adoption_reason,
 )
 from impact.spec import LaunchSpec, Metric
 from impact.stats import multiplicity, sequential
@@ -294,9 +295,9 @@ def run(
     ]
     checks = _checks(spec, daily, models, alpha)
     checks.append(registration_check(spec, registration))
-    verdict = decide(spec, look, primary, guardrails, checks, None)
-    if found is not None and primary.status != "target_met":
-        verdict = dataclasses.replace(verdict, reasons=(*verdict.reasons, adoption.reason(found)))
+    verdict = with_adoption_reason(
+        decide(spec, look, primary, guardrails, checks, None), primary, found
+    )
     return PrepostResult(
         spec=spec,
         look=look,

@@ -57,6 +57,7 @@ __all__ = [
     "run",
     "run_json",
     "sequential_look",
+    "with_adoption_reason",
 ]
 
 SCHEMA_VERSION = 1
@@ -390,10 +391,6 @@ def run(
         _too_little(spec, table, primary),
         _power_note(primary_metric, power, spec.decision.power),
     )
-    if found is not None and primary.status != "target_met":
-        # Reported, never deciding: low adoption explains a flat primary metric.
-        reasons = (*verdict.reasons, adoption_module.reason(found))
-        verdict = dataclasses.replace(verdict, reasons=reasons)
     return ReviewResult(
         spec=spec,
         look=look,
@@ -404,7 +401,7 @@ def run(
         secondary=secondary,
         checks=checks,
         registration=registration,
-        verdict=verdict,
+        verdict=with_adoption_reason(verdict, primary, found),
         analyses=analyses,
         power=power,
         weeks=analysis.novelty(table.metrics[primary_metric.name], alpha=look.alpha),
@@ -414,6 +411,18 @@ def run(
         seconds=time.perf_counter() - started,
         adoption=found,
     )
+
+
+def with_adoption_reason(
+    verdict: Verdict, primary: MetricVerdict, found: AdoptionResult | None
+) -> Verdict:
+    """The verdict with adoption's reason line when the primary metric fell short.
+
+    Reported, never deciding: low adoption explains a flat primary metric.
+    """
+    if found is None or primary.status == "target_met":
+        return verdict
+    return dataclasses.replace(verdict, reasons=(*verdict.reasons, adoption_module.reason(found)))
 
 
 def sequential_look(spec: LaunchSpec, look: Look, table: MetricTable) -> Look:
