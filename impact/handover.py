@@ -47,8 +47,8 @@ def take(
 ) -> T | None:
     """The inputs offered for these arguments, if they are a ``kind``; None otherwise."""
     key = _key(spec_path, checkpoint, today, data_source)
-    if isinstance(_OFFERED.get(key), kind):
-        found = _OFFERED.pop(key)
-        assert isinstance(found, kind)
-        return found
-    return None
+    found = _OFFERED.get(key)
+    if not isinstance(found, kind):
+        return None
+    del _OFFERED[key]
+    return found
