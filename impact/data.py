@@ -126,8 +126,10 @@ def fingerprint(location: Path) -> str:
     return digest.hexdigest()
 
 
-def interruptible(connection: duckdb.DuckDBPyConnection, sql: str) -> Any:
-    """``connection.execute(sql)``, stopped at once by Ctrl-C or SIGTERM.
+def interruptible(
+    connection: duckdb.DuckDBPyConnection, sql: str, parameters: list[object] | None = None
+) -> Any:
+    """``connection.execute(sql, parameters)``, stopped at once by Ctrl-C or SIGTERM.
 
     DuckDB looks at signals only now and then while it runs (a SIGTERM in the middle of a
     15-second query took 15 s, and came back as a RuntimeError rather than an interrupt). The
@@ -135,13 +137,13 @@ def interruptible(connection: duckdb.DuckDBPyConnection, sql: str) -> Any:
     DuckDB and raises KeyboardInterrupt.
     """
     if threading.current_thread() is not threading.main_thread():
-        return connection.execute(sql)  # signals only ever reach the main thread
+        return connection.execute(sql, parameters)  # signals only ever reach the main thread
     outcome: dict[str, Any] = {}
     done = threading.Event()  # not Thread.join: interrupted, it can report a live thread dead
 
     def run() -> None:
         try:
-            outcome["cursor"] = connection.execute(sql)
+            outcome["cursor"] = connection.execute(sql, parameters)
         except BaseException as error:  # handed to the caller below
             outcome["error"] = error
         finally:

@@ -195,7 +195,7 @@ def _from_table(
         f"SELECT CAST({day} AS DATE) AS day, {selects} FROM raw_series "
         f"WHERE {day} IS NOT NULL AND CAST({day} AS DATE) < ?"
     )
-    frame = connection.execute(query, [end.date()]).df()
+    frame = data.interruptible(connection, query, [end.date()]).df()
     repeated = frame["day"][frame["day"].duplicated()]
     if not repeated.empty:
         raise DataError(
@@ -259,7 +259,7 @@ def _from_events(
         f"FROM raw_events WHERE {moment} < ? GROUP BY ALL) GROUP BY day ORDER BY day"
     )
     parameters: list[object] = [e for _, _, e in per_unit]
-    frame = connection.execute(query, [*parameters, end.to_pydatetime()]).df()
+    frame = data.interruptible(connection, query, [*parameters, end.to_pydatetime()]).df()
     frame.index = pandas.DatetimeIndex(pandas.to_datetime(frame.pop("day")))
     frame.columns = [f"event:{m.name}" for m in metrics]
     return frame
