@@ -1,26 +1,42 @@
 """Simulated daily series with known effects, for the prepost model's validation.
 
-Each scenario draws a pre-period of ``PRE`` days and a post-period of ``POST`` days from a
-known process, adds nothing at launch (the true effect is 0), fits the model the scenario
-names and records the interval of the average effect, the placebo gate and the rank cap.
+A grid of cells: a data-generating process (with the model fit to it, right or
+misspecified) x days before launch x days after it. Each series is drawn once, fit once,
+and judged twice: as drawn (true effect 0) and with +1 noise sd added to every day after
+launch (true effect +1). The model is fit on the pre-period alone, so the second is the
+first shifted by exactly 1; the placebo rank cap is what differs.
 
-Because the model is fit on the pre-period alone, adding a constant effect to the
-post-period shifts the estimate and its interval by exactly that constant: the coverage of
-the interval for any additive effect equals the share of null runs whose interval contains
-0, and the false-positive rate is one minus it. Runs are seeded and deterministic.
+Beside our model, on the same series:
+
+- *regression*: ordinary least squares of the response on the controls (an intercept only
+  without controls), the post-period's average prediction error with its t interval;
+- *plain UC*: statsmodels' UnobservedComponents with the same parts as ours, fit by plain
+  maximum likelihood (its own start values and optimizer, no prior, no parameter
+  uncertainty), with the same joint-forecast interval of the average.
+
+Runs are seeded and deterministic.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from impact.stats import prepost
 
-PRE, POST, ALPHA = 200, 28, 0.05
+ALPHA = 0.05
 MIN_PLACEBOS = 10
+PRES = (70, 365, 730)
+POSTS = (30, 56)
+EFFECT = 1.0  # the +1 noise sd effect; every process has noise sd 1
+
+
+Draw = Callable[[np.random.Generator, int, int], tuple[np.ndarray, np.ndarray | None]]
 
 
 @dataclass(frozen=True)
@@ -29,109 +45,259 @@ class Scenario:
 
     Attributes:
         name: a short label.
-        draw: (rng, days) -> (response, controls or None).
+        draw: (rng, days, launch) -> (response, controls or None), noise sd 1.
         seasonality: the model's seasonal period (None for none).
         trend: whether the model has a trend.
         misspecified: whether the model leaves out part of the process.
+        reference: the correct model fit by plain maximum likelihood ("regression" or "uc"),
+            whose interval width ours is held to (None where no model is correct).
     """
 
     name: str
-    draw: Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray | None]]
+    draw: Draw
     seasonality: int | None = None
     trend: bool = False
     misspecified: bool = False
+    reference: str | None = "uc"
 
 
 WEEK = np.array([0.0, 0.5, 0.8, 0.6, 0.3, -1.2, -1.0])
 
 
-def _level(rng: np.random.Generator, days: int) -> tuple[np.ndarray, None]:
+def _ar1(rng: np.random.Generator, days: int, phi: float, sd: float) -> np.ndarray:
+    shocks = rng.normal(0, sd * math.sqrt(1 - phi**2), days)
+    values = np.empty(days)
+    values[0] = rng.normal(0, sd)
+    for day in range(1, days):
+        values[day] = phi * values[day - 1] + shocks[day]
+    return values
+
+
+def _strong_control(
+    rng: np.random.Generator, days: int, launch: int
+) -> tuple[np.ndarray, np.ndarray]:
+    control = 50 + _ar1(rng, days, 0.8, 10.0)
+    return 10 + 1.2 * control + rng.normal(0, 1, days), control[:, None]
+
+
+def _control_moves(
+    rng: np.random.Generator, days: int, launch: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Something else moves at launch (a market-wide jump of one control sd); the response
+    follows it through the control, so a model with the control must not call it an effect."""
+    control = 50 + _ar1(rng, days, 0.8, 10.0)
+    control[launch:] += 10.0
+    return 10 + 1.2 * control + rng.normal(0, 1, days), control[:, None]
+
+
+def _level(rng: np.random.Generator, days: int, launch: int) -> tuple[np.ndarray, None]:
     return 100 + np.cumsum(rng.normal(0, 0.3, days)) + rng.normal(0, 1, days), None
 
 
-def _weekly(rng: np.random.Generator, days: int) -> tuple[np.ndarray, None]:
+def _weekly(rng: np.random.Generator, days: int, launch: int) -> tuple[np.ndarray, None]:
     level = 100 + np.cumsum(rng.normal(0, 0.2, days))
     return level + 3 * WEEK[np.arange(days) % 7] + rng.normal(0, 1, days), None
 
 
-def _controls(rng: np.random.Generator, days: int) -> tuple[np.ndarray, np.ndarray]:
-    drivers = 50 + np.cumsum(rng.normal(0, 1, (days, 3)), axis=0)
-    noise = np.cumsum(rng.normal(0, 0.1, days)) + rng.normal(0, 1, days)
-    response = 10 + drivers @ np.array([0.8, 0.5, 0.0]) + noise
-    return response, drivers + rng.normal(0, 0.2, (days, 3))
-
-
-def _trend(rng: np.random.Generator, days: int) -> tuple[np.ndarray, None]:
-    return 100 + 0.3 * np.arange(days) + rng.normal(0, 2, days), None
-
-
-def _ar1(rng: np.random.Generator, days: int) -> tuple[np.ndarray, None]:
-    noise = np.zeros(days)
-    shocks = rng.normal(0, 1, days)
-    for day in range(1, days):
-        noise[day] = 0.7 * noise[day - 1] + shocks[day]
-    return 100 + noise, None
+def _trend(rng: np.random.Generator, days: int, launch: int) -> tuple[np.ndarray, None]:
+    return 100 + 0.3 * np.arange(days) + rng.normal(0, 1, days), None
 
 
 SCENARIOS = [
-    Scenario("local level", _level),
+    Scenario("strong control", _strong_control, reference="regression"),
+    Scenario("level random walk", _level),
     Scenario("weekly seasonality", _weekly, seasonality=7),
-    Scenario("controls", _controls),
-    Scenario("trend", _trend, trend=True),
-    Scenario("weekly, not modelled", _weekly, misspecified=True),
-    Scenario("AR(1) noise (0.7)", _ar1, misspecified=True),
-    Scenario("trend, not modelled", _trend, misspecified=True),
+    Scenario("linear trend", _trend, trend=True),
+    Scenario("control moves at launch", _control_moves, reference="regression"),
+    Scenario("weekly, not modelled", _weekly, misspecified=True, reference=None),
 ]
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What one null run found."""
+class Interval:
+    """One method's average effect on one series (true effect 0)."""
 
-    excludes_zero: bool
-    gated: bool  # the placebo gate made the verdict invalid
-    capped: bool  # the rank cap would turn a claim into inconclusive
+    estimate: float
+    low: float
+    high: float
 
-
-def run_one(scenario: Scenario, seed: int) -> Outcome:
-    """Draw one series (true effect 0) and review it as impact does."""
-    rng = np.random.default_rng(seed)
-    response, controls = scenario.draw(rng, PRE + POST)
-    fitted = prepost.fit(
-        response[:PRE], controls, seasonality=scenario.seasonality, trend=scenario.trend
-    )
-    effect = prepost.effect(response[PRE:], prepost.forecast(fitted, PRE, POST), ALPHA)
-    placebos = prepost.placebos(fitted, POST, ALPHA, effect)
-    share = placebos.share_excluded
-    gated = placebos.count >= MIN_PLACEBOS and share is not None and share > 2 * ALPHA
-    rank = placebos.rank_p
-    capped = rank is not None and rank > max(ALPHA, 1 / (placebos.count + 1))
-    return Outcome(effect.excludes_zero(), gated, capped)
+    def shifted(self, by: float) -> Interval:
+        return Interval(self.estimate + by, self.low + by, self.high + by)
 
 
 @dataclass(frozen=True)
-class Summary:
-    """Rates over the runs of one scenario."""
+class Run:
+    """What one series gave, by method, before the effect is added."""
 
+    ours: Interval
+    regression: Interval
+    plain: Interval | None  # None when statsmodels' own fit failed
+    gated: bool  # the placebo gate makes the verdict invalid
+    degenerate: bool  # a failed model check (a variance at its bound, zero width)
+    capped_null: bool  # the rank cap holds a claim back (true effect 0)
+    capped_effect: bool  # ... with the effect added
+
+
+def _regression(y: np.ndarray, controls: np.ndarray | None, pre: int) -> Interval:
+    days = y.size
+    design = np.ones((days, 1)) if controls is None else np.column_stack([np.ones(days), controls])
+    x, target = design[:pre], y[:pre]
+    gram = np.linalg.inv(x.T @ x)
+    coefficients = gram @ x.T @ target
+    residual = target - x @ coefficients
+    dof = pre - design.shape[1]
+    s2 = float(residual @ residual) / dof
+    post = design[pre:]
+    steps = post.shape[0]
+    average = float(np.mean(y[pre:] - post @ coefficients))
+    mean_row = post.mean(axis=0)
+    sd = math.sqrt(s2 / steps + s2 * float(mean_row @ gram @ mean_row))
+    half = float(stats.t.ppf(1 - ALPHA / 2, dof)) * sd
+    return Interval(average, average - half, average + half)
+
+
+def _plain(
+    scenario: Scenario, y: np.ndarray, controls: np.ndarray | None, pre: int
+) -> Interval | None:
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+    steps = y.size - pre
+    centre, scale = float(np.mean(y[:pre])), float(np.std(y[:pre], ddof=1))
+    endog = np.concatenate([(y[:pre] - centre) / scale, np.full(steps, np.nan)])
+    exog = None
+    if controls is not None:
+        exog = (controls - controls[:pre].mean(axis=0)) / controls[:pre].std(axis=0, ddof=1)
+    kwargs = {"level": "lltrend" if scenario.trend else "llevel", "seasonal": scenario.seasonality}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = UnobservedComponents(
+            endog[:pre], exog=None if exog is None else exog[:pre], mle_regression=False, **kwargs
+        ).fit(disp=False)  # type: ignore[arg-type]
+        model = UnobservedComponents(endog, exog=exog, mle_regression=False, **kwargs)  # type: ignore[arg-type]
+        mean, cov = prepost._forecast_at(model, np.asarray(fitted.params), pre, steps)
+    total = float(np.sum(cov))
+    if not np.all(np.isfinite(mean)) or not math.isfinite(total) or total < 0:
+        return None
+    average = float(np.mean(y[pre:] - (mean * scale + centre)))
+    half = float(stats.norm.ppf(1 - ALPHA / 2)) * math.sqrt(total) * scale / steps
+    return Interval(average, average - half, average + half)
+
+
+def _capped(placebos: prepost.Placebos, real: prepost.Effect) -> bool:
+    found = placebos.effects
+    if not found:
+        return False
+    extreme = sum(abs(e.z) >= abs(real.z) for e in found)
+    rank = (1 + extreme) / (1 + len(found))
+    return rank > max(ALPHA, 1 / (len(found) + 1))
+
+
+def run_one(scenario: Scenario, pre: int, post: int, seed: int) -> Run:
+    """Draw one series (true effect 0), fit every method, and judge it as impact does."""
+    rng = np.random.default_rng(seed)
+    y, controls = scenario.draw(rng, pre + post, pre)
+    fitted = prepost.fit(y[:pre], controls, seasonality=scenario.seasonality, trend=scenario.trend)
+    counterfactual = prepost.forecast(fitted, pre, post)
+    null = prepost.effect(y[pre:], counterfactual, ALPHA)
+    shifted = prepost.effect(y[pre:] + EFFECT, counterfactual, ALPHA)
+    placebos = prepost.placebos(fitted, post, ALPHA, null)
+    share = placebos.share_excluded
+    gated = placebos.count >= MIN_PLACEBOS and share is not None and share > 2 * ALPHA
+    degenerate = bool(fitted.problems) or not null.ci[1] > null.ci[0]
+    return Run(
+        ours=Interval(null.average, *null.ci),
+        regression=_regression(y, controls, pre),
+        plain=_plain(scenario, y, controls, pre),
+        gated=gated,
+        degenerate=degenerate,
+        capped_null=_capped(placebos, null),
+        capped_effect=_capped(placebos, shifted),
+    )
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One method's figures over the runs of a cell at one true effect."""
+
+    bias: float
+    rmse: float
+    width: float
+    coverage: float
+    claims: float  # intervals excluding 0 on the good side (detection, or false claims at 0)
+
+
+def figures(intervals: list[Interval], truth: float) -> Figures:
+    estimates = np.array([i.estimate for i in intervals])
+    lows = np.array([i.low for i in intervals])
+    highs = np.array([i.high for i in intervals])
+    return Figures(
+        bias=float(np.mean(estimates - truth)),
+        rmse=float(np.sqrt(np.mean((estimates - truth) ** 2))),
+        width=float(np.mean(highs - lows)),
+        coverage=float(np.mean((lows <= truth) & (truth <= highs))),
+        claims=float(np.mean((lows > 0) | (highs < 0))),
+    )
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell of the grid at one true effect: every method's figures on the same series."""
+
+    scenario: Scenario
+    pre: int
+    post: int
+    effect: float
     runs: int
-    false_positive: float  # intervals excluding 0 (= 1 - coverage)
-    after_gate: float  # ... of runs the placebo gate let through
-    after_cap: float  # ... and that the rank cap left as a claim
-    invalid: float  # runs the placebo gate made invalid
+    ours: Figures
+    regression: Figures
+    plain: Figures
+    plain_failed: int  # series where statsmodels' own fit gave no usable interval
+    claims_after_checks: float  # ours, after the placebo gate, the rank cap, failed fits
+    invalid: float  # runs the placebo gate or a failed model check made invalid
+    degenerate: int  # runs with a failed model check (a variance at its bound, zero width)
+    zero_width: int  # runs whose interval has width 0
 
     @property
-    def coverage(self) -> float:
-        """The interval's coverage of the true effect."""
-        return 1 - self.false_positive
+    def width_ratio(self) -> float | None:
+        """Our interval's width over the correct model's (plain maximum likelihood)."""
+        if self.scenario.reference is None:
+            return None
+        reference = self.regression if self.scenario.reference == "regression" else self.plain
+        return self.ours.width / reference.width
 
 
-def summarize(scenario: Scenario, runs: int, seed: int) -> Summary:
-    """Run ``runs`` null series of a scenario."""
-    found = [run_one(scenario, seed * 100_003 + index) for index in range(runs)]
-    return Summary(
-        runs=runs,
-        false_positive=float(np.mean([o.excludes_zero for o in found])),
-        after_gate=float(np.mean([o.excludes_zero and not o.gated for o in found])),
-        after_cap=float(np.mean([o.excludes_zero and not o.gated and not o.capped for o in found])),
-        invalid=float(np.mean([o.gated for o in found])),
-    )
+def simulate(scenario: Scenario, pre: int, post: int, runs: int, seed: int) -> list[Run]:
+    """``runs`` series of one cell, each with its own seed derived from ``seed``."""
+    return [run_one(scenario, pre, post, seed * 100_003 + index) for index in range(runs)]
+
+
+def cells(scenario: Scenario, pre: int, post: int, found: list[Run]) -> list[Cell]:
+    """The cell's figures at true effect 0 and +1 from the same runs."""
+    out = []
+    for effect in (0.0, EFFECT):
+        capped = [r.capped_effect if effect else r.capped_null for r in found]
+        ours = [r.ours.shifted(effect) for r in found]
+        plain = [r.plain.shifted(effect) for r in found if r.plain is not None]
+        blocked = [r.gated or r.degenerate for r in found]
+        claims = [
+            (o.low > 0 or o.high < 0) and not b and not c
+            for o, b, c in zip(ours, blocked, capped, strict=True)
+        ]
+        out.append(
+            Cell(
+                scenario=scenario,
+                pre=pre,
+                post=post,
+                effect=effect,
+                runs=len(found),
+                ours=figures(ours, effect),
+                regression=figures([r.regression.shifted(effect) for r in found], effect),
+                plain=figures(plain, effect) if plain else Figures(*[math.nan] * 5),
+                plain_failed=len(found) - len(plain),
+                claims_after_checks=float(np.mean(claims)),
+                invalid=float(np.mean(blocked)),
+                degenerate=sum(r.degenerate for r in found),
+                zero_width=sum(not r.ours.high > r.ours.low for r in found),
+            )
+        )
+    return out

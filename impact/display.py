@@ -768,9 +768,12 @@ def _series_methods(result: PrepostResult) -> HTMLBlock:
         "of each daily series, with a local level, the trend and the seasonality the spec "
         "registers, and the control series as regressors whose coefficients are part of the "
         "state, so their uncertainty reaches the forecast. Its variances are fit on the "
-        "pre-period by maximum likelihood, with a weak prior that keeps the level's variance "
-        "off the edges; the forecast of the post-period from the pre-period is what would have "
-        "happened without the launch.",
+        "pre-period by maximum likelihood, with a weak prior on the level's variance scaled by "
+        "what the controls leave unexplained; the forecast of the post-period from the "
+        "pre-period is what would have happened without the launch. It mixes a model whose "
+        "level does not move (weighted by how well the data support it) with the fitted one "
+        "at several values of its variances, so the uncertainty of the variances reaches the "
+        "interval. A fit that claims to predict every day almost exactly is a failed check.",
         "The average effect per day is the mean of actual minus counterfactual. Its interval "
         "(and the cumulative one, for flows) comes from the joint forecast distribution of all "
         "post-launch days, not from summing each day's variance. The relative effect divides "

@@ -88,6 +88,18 @@ class Modelled:
     holdout: model.Holdout | None
     comparison: Comparison
 
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Why the fit cannot be trusted: a degenerate fit or forecast (empty when sound)."""
+        found = list(self.fit.problems)
+        if not self.effect.ci[1] > self.effect.ci[0]:
+            found.append("the interval of the effect has width 0")
+        if np.linalg.eigvalsh(self.forecast.cov).min() < -1e-9 * max(
+            1.0, np.trace(self.forecast.cov)
+        ):
+            found.append("the forecast's covariance is not positive definite")
+        return tuple(found)
+
     def to_json(self) -> dict[str, Any]:
         """The prepost keys of a metric in verdict.json."""
         effect = self.effect
@@ -111,6 +123,9 @@ class Modelled:
                 "trend": self.fit.trend,
                 "controls": list(self.metric.controls),
                 "converged": self.fit.converged,
+                "variances": self.fit.variances(),
+                "static_weight": self.fit.static_weight,
+                "problems": list(self.problems),
             },
         }
 
@@ -437,6 +452,20 @@ def _checks(
         )
     for metric in spec.metrics.all():
         fitted = models[metric.name].fit
+        problems = models[metric.name].problems
+        if problems:
+            deciding_metric = metric.target is not None or metric.margin is not None
+            checks.append(
+                Check(
+                    f"model:{metric.name}",
+                    False,
+                    None,
+                    f"{metric.name}: the model fit is degenerate: {'; '.join(problems)}. Its "
+                    "intervals cannot be trusted; add control series, seasonality or a trend, "
+                    "or a longer pre-period, and register the change",
+                    blocking=deciding_metric,
+                )
+            )
         if fitted.warnings or not fitted.converged:
             checks.append(
                 Check(

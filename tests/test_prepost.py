@@ -118,6 +118,22 @@ def test_a_control_that_moves_at_launch_is_flagged(tmp_path: Path, launch: Path)
     assert "moved at launch" in flags[0].detail
 
 
+def test_a_degenerate_fit_is_a_failed_model_check(tmp_path: Path, launch: Path) -> None:
+    """A series the control predicts exactly: the noise variance sits at its floor, so the
+    model claims to know every day; that is a failed check (invalid), never "converged"."""
+    path = _copy(launch, tmp_path)
+    daily = pd.read_parquet(_daily(tmp_path))
+    daily["orders"] = 3.0 * daily["search_interest"]
+    daily.to_parquet(_daily(tmp_path))
+    result = prepost.run(str(path), "56d", TODAY)
+    failed = [c for c in result.checks if c.name == "model:orders"]
+    assert failed and not failed[0].passed and failed[0].blocking
+    assert "every variance is near 0" in failed[0].detail
+    assert result.verdict.outcome == "invalid"
+    model = result.to_json()["primary"]["model"]
+    assert model["problems"] and model["converged"] in (True, False)
+
+
 def test_the_rank_cap_needs_an_effect_beyond_the_placebos() -> None:
     def placebos(count: int, rank_p: float) -> Any:
         return prepost.model.Placebos(tuple(range(count)), (), 0, rank_p)

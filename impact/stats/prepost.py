@@ -3,10 +3,13 @@
 The model (statsmodels ``UnobservedComponents``) is a local level, with an optional local
 linear trend and a stochastic weekly (or other) seasonal, and the control series as
 regressors whose coefficients live in the state (``mle_regression=False``), so that their
-uncertainty reaches the forecast. Its variances are fit by maximum likelihood on the
-pre-period, on standardized data, with a weak prior on the level's variance (penalized
-likelihood: the posterior mode); the counterfactual of the post-period is the forecast
-given the pre-period and the post-period's controls.
+uncertainty reaches the forecast. Its variances are fit by penalized maximum likelihood
+on the pre-period, on standardized data, with a weak prior on the drift variances (level,
+trend) scaled by what the controls leave unexplained. The counterfactual of the
+post-period is the forecast given the pre-period and the post-period's controls, mixed over
+parameter points so that the variances' own uncertainty reaches the interval: the static
+model (every drift variance 0, weighted by its BIC posterior probability against the
+fitted one) and the sigma points of the fitted variances' approximate posterior.
 
 The average and cumulative effects use the joint forecast distribution: for a linear
 Gaussian state space model the forecast errors of days i <= j have covariance
@@ -18,14 +21,17 @@ Placebo-in-time: the same forecast, with the real fit's parameters, from fake la
 inside the pre-period. A calibrated model's placebo intervals exclude 0 about alpha of the
 time; the rank of the real effect among the placebos gives a permutation-style p-value.
 
-Everything is deterministic: one optimizer, fixed start values, no simulation.
+Everything is deterministic: one optimizer, fixed start values, no simulation. A fit
+whose variances are all near 0, or at their ceiling, is reported as degenerate.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import optimize
@@ -47,16 +53,28 @@ __all__ = [
 ]
 
 MIN_FIT_DAYS = 28  # days of data before a placebo launch date, at least
-# A weakly informative prior on the variance of the level (and of the trend's slope), on the
-# standardized scale: sigma2 ~ InvGamma(WEIGHT / 2, WEIGHT * GUESS^2 / 2), a guess of 0.1 of
-# the response's sd (R CausalImpact's setting for series with level changes) worth two
-# observations. It keeps a short pre-period from putting the variance on either edge: at 0
-# (a frozen level, intervals too narrow) or so large that the band balloons. The estimate
-# is the posterior mode; docs/methods.md shows both reference series with and without it.
+# Variance scales are set relative to what the controls leave unexplained: the residual
+# variance of an ordinary regression of the response on the controls over the pre-period
+# (the response's own variance without controls). A weak inverse-gamma prior on the
+# variance of the level (and of the trend's slope), sigma2 ~ InvGamma(WEIGHT / 2,
+# WEIGHT * GUESS^2 * unexplained / 2), a guess of 0.1 of the unexplained sd worth two
+# observations, keeps a short pre-period from a level that wanders as much as the noise
+# (when it is scaled by the response's total sd, a strong control lets the level wander:
+# intervals six times too wide) and from a level frozen at 0 when the data cannot tell.
 PRIOR_GUESS = 0.1
 PRIOR_WEIGHT = 2.0
 PRIOR_SHAPE = PRIOR_WEIGHT / 2
-PRIOR_SCALE = PRIOR_WEIGHT * PRIOR_GUESS**2 / 2
+# Bounds of every variance, relative to the response's pre-period variance: a noise floor
+# and a lower floor for the drift variances (a constant level is a fit, not a failure). A
+# fit whose variances together are below DEGENERATE claims to predict each day to within 1%
+# of the series' sd, and a variance at the ceiling explains nothing: both are failed model
+# checks, never a silent "converged".
+NOISE_FLOOR = 1e-8
+DRIFT_FLOOR = 1e-10
+DEGENERATE = 1e-4
+CEILING = 1e3
+NOISE = "sigma2.irregular"
+DRIFTS = ("sigma2.level", "sigma2.trend")
 
 
 @dataclass(frozen=True)
@@ -68,11 +86,22 @@ class Fit:
         controls: the control series over the whole span, pre and post (days x k), or None.
         seasonality: the seasonal period in days, or None.
         trend: whether the model has a local linear trend.
-        params: the fitted variances (of the standardized model).
+        params: the fitted variances (of the standardized model): the posterior mode.
         converged: whether the optimizer reported convergence.
         warnings: what the optimizer warned about, in words (never silent).
         centre: the pre-period means of the response and each control.
         scale: the pre-period standard deviations of the response and each control.
+        unexplained: the share of the response's pre-period variance that a regression on
+            the controls leaves unexplained (1 without controls): the scale of the prior
+            and of the bounds.
+        names: the names of ``params`` (statsmodels' ``param_names``).
+        draws: weighted parameter points (sigma points of the approximate posterior of the
+            log variances) whose forecasts are mixed, so that the uncertainty of the
+            variances reaches the intervals; empty when it cannot be measured.
+        problems: what makes the fit degenerate (a variance at its bound): a failed model
+            check, never a silent "converged".
+        static_weight: the posterior weight of the static model (every drift variance 0)
+            in ``draws``.
     """
 
     y: np.ndarray
@@ -84,11 +113,22 @@ class Fit:
     warnings: tuple[str, ...]
     centre: np.ndarray
     scale: np.ndarray
+    unexplained: float = 1.0
+    names: tuple[str, ...] = ()
+    draws: tuple[tuple[float, np.ndarray], ...] = ()
+    problems: tuple[str, ...] = ()
+    static_weight: float = 0.0
+    cache: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def days(self) -> int:
         """Days in the pre-period."""
         return int(self.y.size)
+
+    def variances(self) -> dict[str, float]:
+        """The fitted variances in the response's units squared, by statsmodels' names."""
+        scale2 = float(self.scale[0]) ** 2
+        return {name: float(v) * scale2 for name, v in zip(self.names, self.params, strict=True)}
 
 
 @dataclass(frozen=True)
@@ -165,6 +205,20 @@ def _standardize(values: np.ndarray, centre: np.ndarray, scale: np.ndarray) -> n
     return (values - centre) / scale
 
 
+def _unexplained(endog: np.ndarray, exog: np.ndarray | None) -> float:
+    """The residual variance of a regression of the standardized response on the controls."""
+    if exog is None:
+        return 1.0
+    known = np.isfinite(endog) & np.all(np.isfinite(exog), axis=1)
+    design = np.column_stack([np.ones(int(known.sum())), exog[known]])
+    if known.sum() <= design.shape[1] + 1:
+        return 1.0
+    coefficients, *_ = np.linalg.lstsq(design, endog[known], rcond=None)
+    residual = endog[known] - design @ coefficients
+    share = float(residual @ residual) / (known.sum() - design.shape[1]) / np.nanvar(endog, ddof=1)
+    return min(max(share, DEGENERATE**2), 1.0)
+
+
 def fit(
     y: np.ndarray,
     controls: np.ndarray | None = None,
@@ -193,18 +247,23 @@ def fit(
     scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
     endog = _standardize(y, centre[0], scale[0])
     exog = None if controls is None else _standardize(controls[:days], centre[1:], scale[1:])
+    unexplained = _unexplained(endog, exog) if np.nanvar(endog) > 0 else 1.0
     model = _model(endog, exog, seasonality, trend)
-    names = list(model.param_names)
-    drifts = [i for i, name in enumerate(names) if name in ("sigma2.level", "sigma2.trend")]
+    names = tuple(model.param_names)
+    drifts = [i for i, name in enumerate(names) if name in DRIFTS]
+    prior_scale = PRIOR_WEIGHT * PRIOR_GUESS**2 * unexplained / 2
+    lower = np.log([NOISE_FLOOR if n == NOISE else DRIFT_FLOOR for n in names])
+    upper = np.full(len(names), math.log(CEILING))
 
     def objective(log_params: np.ndarray) -> float:
         variances = np.exp(log_params)
-        prior = sum(-(PRIOR_SHAPE + 1) * log_params[i] - PRIOR_SCALE / variances[i] for i in drifts)
+        prior = sum(-(PRIOR_SHAPE + 1) * log_params[i] - prior_scale / variances[i] for i in drifts)
         value = -(float(model.loglike(variances)) + prior)
         return value if math.isfinite(value) else 1e300
 
     start = np.log(np.clip(np.asarray(model.start_params, dtype=float), 1e-6, None))
-    bounds = [(-30.0, 10.0)] * start.size
+    start = np.clip(start, lower + 1.0, upper - 1.0)
+    bounds = list(zip(lower, upper, strict=True))
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
@@ -213,63 +272,271 @@ def fit(
             start = result.x
             if result.success:
                 break
+        mode = np.clip(result.x, lower, upper)
+        draws = _sigma_points(objective, mode, upper, unexplained)
+        static_weight = 0.0
+        if drifts and draws:
+            static, static_weight = _static(model, mode, lower, upper, drifts, endog)
+            draws = ((static_weight, static), *((w * (1 - static_weight), p) for w, p in draws))
     converged = bool(result.success)
     if not converged:
         caught.append(f"the optimizer did not converge: {result.message}")
     for record in records:
         caught.append(f"{record.category.__name__}: {str(record.message).splitlines()[0]}")
-    params = np.exp(result.x)
+    if not draws:
+        caught.append(
+            "the likelihood's curvature could not be measured, so the intervals leave out "
+            "the uncertainty of the fitted variances"
+        )
     return Fit(
         y=y,
         controls=controls,
         seasonality=seasonality,
         trend=trend,
-        params=params,
+        params=np.exp(mode),
         converged=converged,
         warnings=tuple(dict.fromkeys(caught)),
         centre=centre,
         scale=scale,
+        unexplained=unexplained,
+        names=names,
+        draws=draws,
+        problems=_problems(names, mode, upper),
+        static_weight=static_weight,
     )
+
+
+AT_BOUND = 0.01  # a log variance this close to its bound is at it
+
+
+def _static(  # type: ignore[no-untyped-def]
+    model,
+    mode: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    drifts: list[int],
+    endog: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """The static model (every drift variance 0) and its posterior weight against the fit.
+
+    With the level, trend and seasonal fixed, the model is a regression on the controls
+    with a constant level (and a fixed trend and seasonal pattern): often the truth when a
+    strong control explains the response, and one a short pre-period cannot tell from a
+    slowly moving level. Its weight is the Bayesian information criterion's approximation
+    of its posterior probability, with even prior odds: ``1 / (1 + exp((BIC_s - BIC_d) / 2))``.
+    """
+    noise = [i for i in range(mode.size) if i not in drifts]
+    static = lower.copy()
+
+    def objective(log_noise: float) -> float:
+        static[noise] = log_noise
+        value = -float(model.loglike(np.exp(static)))
+        return value if math.isfinite(value) else 1e300
+
+    found = optimize.minimize_scalar(
+        objective, bounds=(float(lower[noise[0]]), float(upper[noise[0]])), method="bounded"
+    )
+    static[noise] = found.x
+    known = math.log(int(np.isfinite(endog).sum()))
+    dynamic = -float(model.loglike(np.exp(mode)))
+    if not math.isfinite(dynamic):
+        return np.exp(static), 1.0
+    gap = (2 * float(found.fun) + len(noise) * known) - (2 * dynamic + mode.size * known)
+    return np.exp(static), 1 / (1 + math.exp(min(700.0, gap / 2)))
+
+
+def _problems(names: tuple[str, ...], mode: np.ndarray, upper: np.ndarray) -> tuple[str, ...]:
+    found = []
+    if float(np.sum(np.exp(mode))) < DEGENERATE:
+        found.append(
+            "every variance is near 0: the model claims to predict each day almost exactly (a "
+            "degenerate fit, as when the response is an exact copy of a control)"
+        )
+    for name, value, high in zip(names, mode, upper, strict=True):
+        if value >= high - AT_BOUND:
+            found.append(f"the variance {name} is at its upper bound (a degenerate fit)")
+    return tuple(found)
+
+
+def _sigma_points(
+    objective: Callable[[np.ndarray], float],
+    mode: np.ndarray,
+    upper: np.ndarray,
+    unexplained: float,
+) -> tuple[tuple[float, np.ndarray], ...]:
+    """Sigma points of a normal approximation to the posterior of the standard deviations.
+
+    The approximation is on the standard deviations (not the variances or their logs): the
+    likelihood is even in each of them, so a level whose variance is near 0 still has a
+    smooth, symmetric posterior there, and the points reach the positive values the data
+    cannot rule out. The curvature is measured by central differences; the points are the
+    mode and the mode +- the columns of sqrt((k + kappa) Cov), kappa = max(0, 3 - k) (the
+    unscented transform), each standard deviation folded at 0. A variance at its ceiling
+    stays fixed. Empty when the curvature is not positive definite.
+    """
+    sds = np.exp(mode / 2)
+    free = [i for i in range(mode.size) if mode[i] < upper[i] - AT_BOUND]
+    if not free:
+        return ((1.0, np.exp(mode)),)
+    k = len(free)
+    steps = np.maximum(0.1 * sds[free], 0.02 * math.sqrt(unexplained))
+
+    def at(changes: dict[int, float]) -> float:
+        point = sds.copy()
+        for index, change in changes.items():
+            point[free[index]] += change
+        return objective(np.log(np.maximum(point**2, 1e-300)))
+
+    base = at({})
+    hessian = np.empty((k, k))
+    for a in range(k):
+        ha = steps[a]
+        hessian[a, a] = (at({a: ha}) - 2 * base + at({a: -ha})) / ha**2
+        for b in range(a):
+            hb = steps[b]
+            value = (
+                at({a: ha, b: hb})
+                - at({a: ha, b: -hb})
+                - at({a: -ha, b: hb})
+                + at({a: -ha, b: -hb})
+            ) / (4 * ha * hb)
+            hessian[a, b] = hessian[b, a] = value
+    try:
+        np.linalg.cholesky(hessian)
+        root = np.linalg.cholesky(np.linalg.inv(hessian))
+    except np.linalg.LinAlgError:
+        return ()
+    kappa = max(0.0, 3.0 - k)
+    spread = math.sqrt(k + kappa) * root
+    points = [(kappa / (k + kappa), np.exp(mode))]
+    for column in range(k):
+        for sign in (1.0, -1.0):
+            point = sds.copy()
+            point[free] = np.abs(point[free] + sign * spread[:, column])
+            variances = np.clip(point**2, np.exp(mode) * 0 + 1e-12 * unexplained, np.exp(upper))
+            points.append((1 / (2 * (k + kappa)), variances))
+    return tuple((w, p) for w, p in points if w > 0)
 
 
 def forecast(model_fit: Fit, start: int, steps: int) -> Forecast:
     """The counterfactual of days ``start .. start + steps - 1`` given the days before ``start``.
 
     ``start`` may be inside the pre-period (a placebo launch) or equal to its length (the
-    real launch); the fit's parameters are reused either way.
+    real launch); the fit's parameters are reused either way. With the fit's parameter
+    points the forecast is their mixture: the mean of their means, and the mean of their
+    covariances plus the covariance of their means (the law of total variance).
     """
-    y = model_fit.y[:start]
-    endog = np.concatenate(
-        [_standardize(y, model_fit.centre[0], model_fit.scale[0]), np.full(steps, np.nan)]
-    )
+    points = model_fit.draws or ((1.0, model_fit.params),)
+    found = [
+        (w, *_propagate(_filtered(model_fit, index, start + steps), start, steps))
+        for index, (w, _) in enumerate(points)
+    ]
+    mean = sum(w * m for w, m, _ in found)
+    cov = sum(w * (c + np.outer(m - mean, m - mean)) for w, m, c in found)
+    scale = model_fit.scale[0]
+    return Forecast(np.asarray(mean) * scale + model_fit.centre[0], np.asarray(cov) * scale * scale)
+
+
+class _Filtered(NamedTuple):
+    """One Kalman filter pass at one parameter point, and the matrices to go on from it."""
+
+    states: np.ndarray  # predicted state of each day given the days before it
+    state_cov: np.ndarray
+    transition: np.ndarray
+    disturbance: np.ndarray  # R Q R': the state's added covariance per day
+    design: np.ndarray  # states x days: each day's design row (it holds the controls)
+    obs_var: float
+
+
+def _filtered(model_fit: Fit, index: int, span: int) -> _Filtered:
+    """The filter at parameter point ``index`` over at least ``span`` days, run once per fit.
+
+    The predicted state of day t given the days before it does not depend on later days, so
+    one pass over the pre-period (and the post-period, with no response) serves the real
+    forecast and every placebo window.
+    """
+    cached = model_fit.cache.get(index)
+    if cached is not None and cached.design.shape[1] >= span:
+        return cached
+    days = max(span, model_fit.days)
+    y = model_fit.y
+    endog = np.full(days, np.nan)
+    endog[: y.size] = _standardize(y, model_fit.centre[0], model_fit.scale[0])
     exog = None
     if model_fit.controls is not None:
-        if model_fit.controls.shape[0] < start + steps:
+        if model_fit.controls.shape[0] < days:
             raise ValueError("the controls end before the forecast does")
-        exog = _standardize(
-            model_fit.controls[: start + steps], model_fit.centre[1:], model_fit.scale[1:]
-        )
+        exog = _standardize(model_fit.controls[:days], model_fit.centre[1:], model_fit.scale[1:])
     model = _model(endog, exog, model_fit.seasonality, model_fit.trend)
+    points = model_fit.draws or ((1.0, model_fit.params),)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        filtered = model.filter(model_fit.params)
+        filtered = model.filter(points[index][1]).filter_results
     ssm = model.ssm
-    transition = np.atleast_3d(ssm["transition"])[:, :, 0]
+    selection = np.atleast_3d(ssm["selection"])[:, :, 0]
     design = np.atleast_3d(ssm["design"])
-    obs_var = float(np.atleast_3d(ssm["obs_cov"])[0, 0, 0])
-    states = filtered.filter_results.predicted_state
-    state_cov = filtered.filter_results.predicted_state_cov
-    z = [design[0, :, min(start + i, design.shape[2] - 1)] for i in range(steps)]
-    mean = np.array([z[i] @ states[:, start + i] for i in range(steps)])
-    cov = np.empty((steps, steps))
-    for i in range(steps):
-        carried = state_cov[:, :, start + i] @ z[i]  # Cov(a_i, y_i) for day i
-        for j in range(i, steps):
-            cov[j, i] = cov[i, j] = z[j] @ carried
-            carried = transition @ carried
-        cov[i, i] += obs_var
-    scale = model_fit.scale[0]
-    return Forecast(mean * scale + model_fit.centre[0], cov * scale * scale)
+    found = _Filtered(
+        states=np.asarray(filtered.predicted_state),
+        state_cov=np.asarray(filtered.predicted_state_cov),
+        transition=np.atleast_3d(ssm["transition"])[:, :, 0],
+        disturbance=selection @ np.atleast_3d(ssm["state_cov"])[:, :, 0] @ selection.T,
+        design=design[0][:, np.minimum(np.arange(days), design.shape[2] - 1)],
+        obs_var=float(np.atleast_3d(ssm["obs_cov"])[0, 0, 0]),
+    )
+    model_fit.cache[index] = found
+    return found
+
+
+def _propagate(filtered: _Filtered, start: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The standardized forecast mean and joint covariance of ``steps`` days from ``start``.
+
+    For forecast days i <= j the errors' covariance is ``Z_j T^(j-i) P_i Z_i'`` (plus the
+    observation variance when i = j), with ``P_i`` propagated from the filter's prediction
+    at ``start`` as ``P_(i+1) = T P_i T' + R Q R'``.
+    """
+    transition = filtered.transition
+    state = filtered.states[:, start]
+    state_cov = filtered.state_cov[:, :, start]
+    z = filtered.design[:, start : start + steps]
+    mean = np.empty(steps)
+    carried = np.empty((transition.shape[0], steps))  # Cov(a_i, y_i) for each day i
+    for day in range(steps):
+        mean[day] = z[:, day] @ state
+        carried[:, day] = state_cov @ z[:, day]
+        state = transition @ state
+        state_cov = transition @ state_cov @ transition.T + filtered.disturbance
+    cov = np.zeros((steps, steps))
+    for j in range(steps):  # carried[:, i] is T^(j-i) Cov(a_i, y_i) for i <= j
+        cov[j, : j + 1] = z[:, j] @ carried[:, : j + 1]
+        carried[:, : j + 1] = transition @ carried[:, : j + 1]
+    cov = cov + np.tril(cov, -1).T + filtered.obs_var * np.eye(steps)
+    return mean, cov
+
+
+def _forecast_at(  # type: ignore[no-untyped-def]
+    model, params: np.ndarray, start: int, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The standardized forecast mean and joint covariance of a model at one parameter point
+    (the benchmarks use it for statsmodels' own fits)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        filtered = model.filter(params).filter_results
+    ssm = model.ssm
+    selection = np.atleast_3d(ssm["selection"])[:, :, 0]
+    design = np.atleast_3d(ssm["design"])
+    days = model.nobs
+    return _propagate(
+        _Filtered(
+            states=np.asarray(filtered.predicted_state),
+            state_cov=np.asarray(filtered.predicted_state_cov),
+            transition=np.atleast_3d(ssm["transition"])[:, :, 0],
+            disturbance=selection @ np.atleast_3d(ssm["state_cov"])[:, :, 0] @ selection.T,
+            design=design[0][:, np.minimum(np.arange(days), design.shape[2] - 1)],
+            obs_var=float(np.atleast_3d(ssm["obs_cov"])[0, 0, 0]),
+        ),
+        start,
+        steps,
+    )
 
 
 def effect(actual: np.ndarray, counterfactual: Forecast, alpha: float) -> Effect:

@@ -6,12 +6,14 @@ LICENSE-tfcausalimpact), with R CausalImpact's results as published there:
 - comparison_data.csv: relative effect -0.83% [-2.6%, 1%], tail p 0.20: no effect;
 - google_data.csv: average absolute effect 27 [18, 36], relative 21% [14%, 28%], p 0.001.
 
-Our model is a (penalized) maximum-likelihood structural model, not R's Bayesian one: the
-conclusion must agree and the intervals must overlap.
+Our model is a (penalized) maximum-likelihood structural model with its parameter
+uncertainty propagated, not R's Bayesian one: the conclusion must agree, and our interval
+of the average effect must be between 0.6x and 1.6x R's width (issue 15).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -50,7 +52,8 @@ def test_google_data_agrees_with_r() -> None:
     assert _overlap(effect.ci, (18, 36))
     assert effect.relative_ci is not None
     assert _overlap(effect.relative_ci, (0.14, 0.28))
-    assert effect.average == pytest.approx(26.1, abs=0.5)  # R: 27
+    assert effect.average == pytest.approx(27, abs=1.5)  # R: 27
+    assert 0.6 <= (effect.ci[1] - effect.ci[0]) / (36 - 18) <= 1.6
 
 
 def test_comparison_data_agrees_with_r() -> None:
@@ -61,6 +64,8 @@ def test_comparison_data_agrees_with_r() -> None:
     assert effect.p_value > 0.05
     assert effect.relative_ci is not None
     assert _overlap(effect.relative_ci, (-0.026, 0.01))
+    width = effect.relative_ci[1] - effect.relative_ci[0]
+    assert 0.6 <= width / (0.01 - -0.026) <= 1.6
     # Not invalid: at least 10 placebo windows, and at most 2 * alpha of them exclude 0.
     assert placebos.count == 20
     assert placebos.share_excluded is not None and placebos.share_excluded <= 0.10
@@ -80,7 +85,7 @@ def test_joint_variance_of_a_local_level_matches_the_closed_form() -> None:
     that statsmodels' own filter gives at the first forecast day."""
     rng = np.random.default_rng(3)
     y = 10 + np.cumsum(rng.normal(0, 0.3, 120)) + rng.normal(0, 1, 120)
-    fitted = prepost.fit(y)
+    fitted = dataclasses.replace(prepost.fit(y), draws=())  # one parameter point
     steps = 21
     forecast = prepost.forecast(fitted, y.size, steps)
     scale = fitted.scale[0]
@@ -99,7 +104,7 @@ def test_joint_variance_of_a_local_level_matches_the_closed_form() -> None:
 def test_the_mean_forecast_matches_statsmodels() -> None:
     frame = pandas.read_csv(DATA / "google_data.csv")
     y, x = frame["y"].to_numpy(), frame[["x1", "x2"]].to_numpy()
-    fitted = prepost.fit(y[:61], x)
+    fitted = dataclasses.replace(prepost.fit(y[:61], x), draws=())  # one parameter point
     ours = prepost.forecast(fitted, 61, 30)
     exog = (x - fitted.centre[1:]) / fitted.scale[1:]
     model = UnobservedComponents(
@@ -178,3 +183,53 @@ def test_an_optimizer_that_does_not_converge_is_reported(monkeypatch: pytest.Mon
     assert fitted.warnings == (
         "the optimizer did not converge: STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT",
     )
+
+
+def _strong_control(seed: int, pre: int = 70, post: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Issue 15's case: y = 1.2 x + noise (sd 1), x an AR(1) series (0.8) with sd 10."""
+    rng = np.random.default_rng(seed)
+    x = np.empty(pre + post)
+    x[0] = rng.normal(0, 10)
+    for day in range(1, x.size):
+        x[day] = 0.8 * x[day - 1] + rng.normal(0, 6)
+    return 10 + 1.2 * (50 + x) + rng.normal(0, 1, x.size), 50 + x
+
+
+def test_a_strong_control_gives_an_interval_as_sharp_as_a_regression() -> None:
+    """Before issue 15 the interval was 6.6 wide here (a regression: 0.92) and a +1 effect
+    was never detected: the level's prior was scaled by the total sd of y."""
+    y, x = _strong_control(11)
+    fitted = prepost.fit(y[:70], x[:, None])
+    effect = prepost.effect(y[70:] + 1.0, prepost.forecast(fitted, 70, 30), 0.05)
+    design = np.column_stack([np.ones(70), x[:70]])
+    _, residual, *_ = np.linalg.lstsq(design, y[:70], rcond=None)
+    s2 = float(residual[0]) / 68
+    mean_row = np.array([1.0, x[70:].mean()])
+    sd = math.sqrt(s2 / 30 + s2 * mean_row @ np.linalg.inv(design.T @ design) @ mean_row)
+    regression_width = 2 * 1.995 * sd
+    assert fitted.unexplained < 0.02  # the control explains over 98% of y's variance
+    assert fitted.static_weight > 0.5  # the data favour a level that does not move
+    assert effect.ci[1] - effect.ci[0] <= 1.25 * regression_width
+    assert effect.ci[0] > 0  # the +1 effect is found
+
+
+def test_a_noise_free_series_is_a_degenerate_fit_never_a_zero_width_interval() -> None:
+    """With no noise the optimizer would drive every variance to 0 (e^-30 before the floor)
+    and report a converged fit with a zero-width interval."""
+    _, x = _strong_control(4, 365)
+    exact = 10 + 1.2 * x
+    fitted = prepost.fit(exact[:365], x[:, None])
+    assert fitted.problems and "every variance is near 0" in fitted.problems[0]
+    effect = prepost.effect(exact[365:], prepost.forecast(fitted, 365, 30), 0.05)
+    assert effect.ci[1] > effect.ci[0]
+
+
+def test_parameter_uncertainty_widens_the_interval_of_a_short_series() -> None:
+    rng = np.random.default_rng(21)
+    y = 100 + np.cumsum(rng.normal(0, 0.3, 100)) + rng.normal(0, 1, 100)
+    fitted = prepost.fit(y[:70])
+    assert len(fitted.draws) > 1
+    mixed = prepost.effect(y[70:], prepost.forecast(fitted, 70, 30), 0.05)
+    plug_in = dataclasses.replace(fitted, draws=(), cache={})
+    single = prepost.effect(y[70:], prepost.forecast(plug_in, 70, 30), 0.05)
+    assert mixed.sd > single.sd
