@@ -718,7 +718,7 @@ def model_checks(result: PrepostResult) -> HTMLBlock:
             [
                 name,
                 ", ".join(parts),
-                "yes" if fit.converged else "no",
+                "no: degenerate" if modelled.problems else ("yes" if fit.converged else "no"),
                 f"{placebos.excluded} of {placebos.count}",
                 _p(placebos.rank_p),
                 held,

@@ -435,7 +435,7 @@ def _checks(
                     placebos.rank_p,
                     f"{metric.name}: {placebos.excluded} of {placebos.count} placebo launches "
                     f"before the real one show an effect (at most {2 * alpha:.0%} allowed); the "
-                    f"real effect's placebo rank p-value is {placebos.rank_p:.2f}",
+                    f"real effect's placebo rank p-value is {placebos.rank_p:.3g}",
                     blocking=False,
                 )
             )
@@ -461,8 +461,9 @@ def _checks(
                     False,
                     None,
                     f"{metric.name}: the model fit is degenerate: {'; '.join(problems)}. Its "
-                    "intervals cannot be trusted; add control series, seasonality or a trend, "
-                    "or a longer pre-period, and register the change",
+                    "intervals cannot be trusted. Check the data: a metric that is an exact "
+                    "function of a control (or constant) cannot be modelled against it; remove "
+                    "that control, or fix the series, and register the change",
                     blocking=deciding_metric,
                 )
             )

@@ -252,12 +252,16 @@ def fit(
     names = tuple(model.param_names)
     drifts = [i for i, name in enumerate(names) if name in DRIFTS]
     prior_scale = PRIOR_WEIGHT * PRIOR_GUESS**2 * unexplained / 2
+    # With controls the level competes with them for the same movement, and the whole
+    # inverse-gamma density shrinks it (its -(shape + 1) log term); without controls the
+    # level is all there is to carry the series' movement, and the prior only keeps it off 0.
+    shrink = PRIOR_SHAPE + 1 if controls is not None else 0.0
     lower = np.log([NOISE_FLOOR if n == NOISE else DRIFT_FLOOR for n in names])
     upper = np.full(len(names), math.log(CEILING))
 
     def objective(log_params: np.ndarray) -> float:
         variances = np.exp(log_params)
-        prior = sum(-(PRIOR_SHAPE + 1) * log_params[i] - prior_scale / variances[i] for i in drifts)
+        prior = sum(-shrink * log_params[i] - prior_scale / variances[i] for i in drifts)
         value = -(float(model.loglike(variances)) + prior)
         return value if math.isfinite(value) else 1e300
 
@@ -350,7 +354,7 @@ def _problems(names: tuple[str, ...], mode: np.ndarray, upper: np.ndarray) -> tu
     if float(np.sum(np.exp(mode))) < DEGENERATE:
         found.append(
             "every variance is near 0: the model claims to predict each day almost exactly (a "
-            "degenerate fit, as when the response is an exact copy of a control)"
+            "degenerate fit, as when the response is an exact function of a control)"
         )
     for name, value, high in zip(names, mode, upper, strict=True):
         if value >= high - AT_BOUND:
