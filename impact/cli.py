@@ -4,7 +4,8 @@ Commands import ``impact.runner`` (nbformat, papermill and nbconvert: about a se
 only when they run or read a notebook, so that the others answer at once.
 
 Exit codes: 0 done (whatever the verdict); 1 failed while running; 2 bad input or data not
-ready; 3 another run holds the review's lock; 130 interrupted.
+ready; 3 another run holds the review's lock; 4 (run --due) a notification could not be
+delivered and waits in the outbox; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from tqdm import tqdm
 
+from impact import outbox, portfolio, publish, registry, scaffold, schedule
 from impact import plan as plan_module
-from impact import portfolio, registry, scaffold, schedule
 from impact import review as review_module
 from impact import spec as spec_module
 from impact.errors import (
@@ -30,6 +31,7 @@ from impact.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_LOCKED,
+    EXIT_UNDELIVERED,
     ImpactError,
     SpecError,
 )
@@ -45,7 +47,9 @@ Exit codes:
   1    failed while running (the failed notebook is kept under notebooks/<id>/failed/)
   2    bad input, or data not ready for the checkpoint
   3    another run of the same review holds its lock
-  130  interrupted (SIGINT or SIGTERM); nothing was published
+  4    run --due: every review ran, but a notification was not delivered
+       (it waits in reports/.outbox/ and is retried by the next run)
+  130  interrupted (SIGINT or SIGTERM); nothing was published after the signal
 """
 
 
@@ -389,12 +393,15 @@ def plan(spec_path: Path, daily_units: float) -> None:
 @_output_dir("Where reports/ are.")
 @_one_line_errors
 def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> None:
-    """List every review of the specs under SPECS_DIR: upcoming, due, done, decided, failed.
+    """List every review of the specs under SPECS_DIR: upcoming, due, done, decided,
+    superseded (an interim whose later look is due: never run), failed.
 
-    Specs that do not load are listed as errors; the exit code is then 2.
+    Specs that do not load are listed as errors, one line each; the exit code is then 2.
+    A report set a crashed run left torn is repaired first, and said so.
     """
     day = review_module.parse_today(today)
     specs, problems = schedule.find_specs(specs_dir)
+    _repair(output_dir)
     found = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
     schedule.save_listing(output_dir, found, today=day)
     portfolio.write(output_dir, today=day)
@@ -437,7 +444,15 @@ def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> 
 @click.option(
     "--notify",
     metavar="URL",
-    help='Post each new verdict as {"text": ...} to this webhook (Slack, Teams).',
+    help='Post each new verdict as {"text": ..., "idempotency_key": ...} to this webhook '
+    "(Slack, Teams), with an Idempotency-Key header; a message not accepted waits in "
+    "reports/.outbox/ and is retried by every later run.",
+)
+@click.option(
+    "--report-url",
+    metavar="BASE",
+    help="Where reports/ is served: messages link to BASE/<id>/<N>d.html (default: the "
+    "IMPACT_REPORT_URL variable, else the report's path under the output folder).",
 )
 @_output_dir("Where notebooks/ and reports/ go.")
 @KERNEL
@@ -448,52 +463,104 @@ def run_due(
     today: str | None,
     jobs: int,
     notify: str | None,
+    report_url: str | None,
     output_dir: Path,
     kernel: str | None,
 ) -> None:
     """Run the due reviews of the specs under SPECS_DIR; print a summary.
 
-    Exit 0 when every review ran (or is waiting for data), 1 when any failed, 3 when one was
-    locked by another run and none failed.
+    An interim review whose later look is due as well (a first run, a catch-up) is
+    superseded: not run, never posted. Exit 0 when every review ran (or is waiting for
+    data), 1 when any failed, 3 when one was locked by another run and none failed, 4 when
+    every review ran but a notification waits in the outbox, 130 on SIGINT or SIGTERM.
     """
     day = review_module.parse_today(today)
+    if notify is not None:
+        outbox.check_url(notify)
+    if report_url is not None:
+        outbox.check_url(report_url, option="--report-url")
     specs, problems = schedule.find_specs(specs_dir)
-    wanted = [
-        entry
-        for loaded in specs
-        for entry in schedule.entries(loaded, today=day, output=output_dir)
-        if entry.state in ("due", "failed")
-    ]
+    _repair(output_dir)
+    listed = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
+    wanted = [entry for entry in listed if entry.state in ("due", "failed")]
     for problem in problems:
         click.echo(f"error: {problem.message}", err=True)
+    before = publish.stamps(output_dir)
     records: list[schedule.RunRecord] = []
     interactive = sys.stderr.isatty()
-    with tqdm(total=len(wanted), disable=not interactive, unit="review") as progress:
-        for record in schedule.run_due(
-            wanted, today=day, output=output_dir, jobs=jobs, kernel=kernel
-        ):
-            records.append(record)
-            progress.update()
-            if not interactive:
-                click.echo(
-                    f"{record.spec_id} {record.label}: {record.status} {record.detail}", err=True
-                )
-            if notify and record.summary:
-                try:
-                    schedule.notify(notify, record.summary)
-                except OSError as error:
-                    click.echo(f"warning: could not notify {notify}: {error}", err=True)
+    interrupted = False
+    try:
+        with tqdm(total=len(wanted), disable=not interactive, unit="review") as progress:
+            for record in schedule.run_due(
+                wanted,
+                today=day,
+                output=output_dir,
+                jobs=jobs,
+                kernel=kernel,
+                notify=notify is not None,
+                report_url=report_url,
+            ):
+                records.append(record)
+                progress.update()
+                if not interactive:
+                    click.echo(
+                        f"{record.spec_id} {record.label}: {record.status} {record.detail}",
+                        err=True,
+                    )
+    except KeyboardInterrupt:
+        interrupted = True
+    after = publish.stamps(output_dir)
+    published = sorted(key for key, stamp in after.items() if before.get(key) != stamp)
+    delivery = None
+    if notify is not None and not interrupted:
+        delivery = outbox.deliver(output_dir, notify)
     listed = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
     schedule.save_listing(output_dir, listed, today=day)
     portfolio.write(output_dir, today=day)
+    _run_summary(records, listed, published)
+    waiting = delivery.waiting if delivery else []
+    for line in waiting:
+        click.echo(f"undelivered: {line}")
+    if delivery is not None and delivery.sent:
+        click.echo(f"delivered {len(delivery.sent)} message(s) to the webhook")
+    if notify is None and outbox.pending(output_dir):
+        click.echo(
+            f"note: {len(outbox.pending(output_dir))} message(s) wait in reports/.outbox/; "
+            "run with --notify URL to deliver them"
+        )
+    if interrupted:
+        names = ", ".join(f"{spec_id} {label}" for spec_id, label in published) or "nothing"
+        click.echo(f"error: interrupted; published before the signal: {names}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    statuses = {record.status for record in records}
+    if statuses & {"failed", "bad_input", "interrupted"} or problems:
+        sys.exit(EXIT_FAILED)
+    if "locked" in statuses:
+        sys.exit(EXIT_LOCKED)
+    if waiting:
+        sys.exit(EXIT_UNDELIVERED)
+
+
+def _repair(output: Path) -> None:
+    """Finish or roll back what crashed runs left, and say so (stderr)."""
+    for line in publish.repair(output):
+        click.echo(f"repaired: {line}", err=True)
+
+
+def _run_summary(
+    records: list[schedule.RunRecord],
+    listed: list[schedule.Entry],
+    published: list[tuple[str, str]],
+) -> None:
+    """The table of what ran, the superseded interims, and exactly what was published."""
     click.echo(f"{'launch':28} {'review':7} {'status':10} detail")
     for record in sorted(records, key=lambda r: (r.spec_id, r.label)):
         detail = record.detail if record.status == "done" else record.detail[:160]
         click.echo(f"{record.spec_id:28} {record.label:7} {record.status:10} {detail}")
+    for entry in listed:
+        if entry.state == "superseded":
+            click.echo(f"{entry.spec.id:28} {entry.label:7} {'superseded':10} {entry.detail}")
     if not records:
         click.echo("nothing is due")
-    statuses = {record.status for record in records}
-    if statuses & {"failed", "bad_input"} or problems:
-        sys.exit(EXIT_FAILED)
-    if "locked" in statuses:
-        sys.exit(EXIT_LOCKED)
+    names = ", ".join(f"{spec_id} {label}" for spec_id, label in published)
+    click.echo(f"published: {names or 'nothing'}")

@@ -25,6 +25,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_LOCKED",
     "EXIT_OK",
+    "EXIT_UNDELIVERED",
     "DataError",
     "DataNotReady",
     "ImpactError",
@@ -40,6 +41,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_LOCKED = 3
+EXIT_UNDELIVERED = 4  # run --due: every review ran, but a notification waits in the outbox
 EXIT_INTERRUPTED = 130
 
 

@@ -12,7 +12,8 @@ nbconvert and moves the files into place:
     reports/<id>/<N>d.json         verdict.json
     reports/<id>/<N>d.md           verdict.md: a few lines for Slack or email
 
-Previous files of the same checkpoint move to ``<N>d.history/``. A failed run keeps its
+The four files are published as one unit (``impact.publish``); previous files of the same
+checkpoint move to ``<N>d.history/``. A failed run keeps its
 notebook under ``notebooks/<id>/failed/`` with an error report beside it, and never touches
 the last good report.
 """
@@ -23,7 +24,6 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
-import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -41,7 +41,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from traitlets import default
 
-from impact import engine, handover, message, portfolio, prepost
+from impact import engine, handover, message, outbox, portfolio, prepost, publish
 from impact import review as review_module
 from impact import spec as spec_module
 from impact.errors import (
@@ -54,7 +54,7 @@ from impact.errors import (
     ReviewLocked,
     SpecError,
 )
-from impact.layout import RUNS_FOLDER, failure_note, verdict_path
+from impact.layout import RUNS_FOLDER, failure_note
 from impact.spec import LaunchSpec
 from impact.verdict import MIME_TYPE, Look
 
@@ -207,24 +207,6 @@ def _error_html(notebook: nbformat.NotebookNode) -> str:
     return str(body)
 
 
-def _publish(staged: Path, destination: Path, stamp: str) -> None:
-    """Move ``staged`` to ``destination``; a previous file goes to ``<stem>.history/`` first.
-
-    The destination is never missing: the old file is linked into history, then replaced
-    atomically.
-    """
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    if destination.exists():
-        history = destination.parent / f"{destination.stem}.history"
-        history.mkdir(exist_ok=True)
-        kept = history / f"{stamp}{destination.suffix}"
-        try:
-            os.link(destination, kept)
-        except OSError:
-            shutil.copy2(destination, kept)
-    os.replace(staged, destination)
-
-
 def review(
     spec_path: str | Path,
     *,
@@ -236,13 +218,17 @@ def review(
     timeout: int = CELL_TIMEOUT,
     clock: dt.datetime | None = None,
     only_if_missing: bool = False,
+    notify: bool = False,
+    report_url: str | None = None,
 ) -> Published | None:
     """Run one review end to end and publish its notebook, report and verdict.json.
 
     The notebook runs in this process (``impact.engine``); with ``kernel_name`` (or inside
     another IPython shell, such as JupyterLab's) it runs in a fresh Jupyter kernel of that
     name instead. With ``only_if_missing`` (scheduled runs), a checkpoint whose verdict.json
-    exists once the review's lock is held is not run again, and None is returned.
+    exists once the review's lock is held is not run again, and None is returned. With
+    ``notify``, the verdict's message (its link under ``report_url``) is published with the
+    files into the outbox (``impact.outbox``).
 
     Raises:
         SpecError, DataError, RegistrationError: bad input or data not ready (exit 2).
@@ -268,11 +254,12 @@ def review(
     output = Path(output_dir)
     stamp = started.strftime("%Y%m%dT%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
     with handed, _review_lock(output, spec.id, look.label):
-        if only_if_missing and verdict_path(output, spec.id, look.label).exists():
+        if only_if_missing and publish.current(output, spec.id, look.label) is not None:
             return None
         note = failure_note(output, spec.id, look.label)
+        sending = (notify, report_url)
         try:
-            published = _run(spec, look, parameters, output, stamp, kernel_name, timeout)
+            published = _run(spec, look, parameters, output, stamp, kernel_name, timeout, sending)
         except ReviewFailed as error:
             if not isinstance(error, ReviewInterrupted):
                 with contextlib.suppress(OSError):
@@ -316,14 +303,14 @@ def _review_lock(output: Path, spec_id: str, label: str) -> Iterator[None]:
     The lock is an advisory ``flock`` on a file in the output folder: the kernel releases it
     when the process ends, so a crashed run never leaves a stale lock behind.
     """
-    folder = output / RUNS_FOLDER
+    path = publish.lock_file(output, spec_id, label)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle = (folder / f"{spec_id}-{label}.lock").open("a")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
     except OSError as error:
         raise ReviewFailed(
-            f"{folder}: cannot write in the output folder ({error.strerror}); choose a writable "
-            "--output-dir"
+            f"{path.parent}: cannot write in the output folder ({error.strerror}); choose a "
+            "writable --output-dir"
         ) from None
     try:
         try:
@@ -346,6 +333,7 @@ def _run(
     stamp: str,
     kernel_name: str | None,
     timeout: int,
+    sending: tuple[bool, str | None] = (False, None),
 ) -> Published:
     """Run the template with ``parameters`` (in this process, or in a kernel), then publish."""
     run_dir = output / RUNS_FOLDER / f"{spec.id}-{look.label}-{stamp}"
@@ -407,7 +395,7 @@ def _run(
         notebook.metadata["title"] = f"{spec.title} · {look.label} review"
         try:
             published = _stage_and_publish(
-                notebook, verdict, executed, run_dir, output, spec.id, look.label, stamp
+                notebook, verdict, executed, run_dir, output, spec.id, look.label, stamp, sending
             )
         except OSError as error:
             raise ReviewFailed(
@@ -416,7 +404,8 @@ def _run(
                 "reports are kept, in place or in <N>d.history/"
             ) from None
     finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
+        if not (run_dir / publish.JOURNAL).exists():  # else the next start finishes it
+            shutil.rmtree(run_dir, ignore_errors=True)
     return published
 
 
@@ -429,12 +418,10 @@ def _stage_and_publish(
     spec_id: str,
     label: str,
     stamp: str,
+    sending: tuple[bool, str | None],
 ) -> Published:
-    """Write the report, verdict.json and verdict.md in the run folder, then publish all four.
-
-    Each file is moved into place by an atomic rename, its earlier version first linked into
-    ``<N>d.history/``; a reader never sees a half-written file.
-    """
+    """Write the report, verdict.json and verdict.md (and the message) in the run folder,
+    then publish the set as one unit (``impact.publish``)."""
     html = run_dir / f"{label}.html"
     html.write_text(export_html(notebook), encoding="utf-8")
     verdict_file = run_dir / f"{label}.json"
@@ -445,19 +432,24 @@ def _stage_and_publish(
     summary = run_dir / f"{label}.md"
     summary.write_text(message.markdown(verdict, f"{label}.html") + "\n", "utf-8")
     nbformat.write(notebook, executed)
-    destinations = {
-        executed: output / "notebooks" / spec_id / f"{label}.ipynb",
-        html: output / "reports" / spec_id / f"{label}.html",
-        verdict_file: verdict_path(output, spec_id, label),
-        summary: output / "reports" / spec_id / f"{label}.md",
-    }
-    for staged, destination in destinations.items():
-        _publish(staged, destination, stamp)
+    notify, report_url = sending
+    staged = publish.Staged(
+        run_dir=run_dir,
+        spec_id=spec_id,
+        label=label,
+        stamp=stamp,
+        files={"notebook": executed, "report": html, "verdict": verdict_file, "summary": summary},
+        verdict=verdict,
+        message=outbox.stage(run_dir, verdict, stamp=stamp, report_url=report_url)
+        if notify
+        else None,
+    )
+    places = publish.publish(staged, output)
     return Published(
-        notebook=destinations[executed],
-        report=destinations[html],
-        verdict_path=destinations[verdict_file],
-        summary=destinations[summary],
+        notebook=places["notebook"],
+        report=places["report"],
+        verdict_path=places["verdict"],
+        summary=places["summary"],
         verdict=verdict,
     )
 

@@ -4,23 +4,25 @@ States of a checkpoint on a given day:
 
 - ``upcoming``: its as_of date is after today;
 - ``due``: its as_of date has come (as_of is 00:00 UTC of that date) and it has no verdict;
-- ``done``: ``reports/<id>/<N>d.json`` exists (the outcome is shown);
+- ``done``: the checkpoint has a published set (``impact.publish``; the outcome is shown);
 - ``decided``: an earlier look of the launch shipped or reverted, so it is not run;
+- ``superseded``: an interim look whose date has come but so has a later look's (a first
+  run, a catch-up after a pause): it is not run and never posted, so a catch-up posts what a
+  daily scheduler would have posted last, never a stale interim after its final;
 - ``failed``: its last run failed (the error is shown); ``impact run --due`` retries it.
 
 Specs are found recursively under a folder (YAML files with a ``spec_version`` key); a spec
-that does not load is listed as an error without stopping the listing, and so is a second
-spec with an id already taken.
+that does not load (a bad spec, a dangling link, a folder named like a spec, YAML nested too
+deeply) is listed as an error in one line without stopping the listing, and so is a second
+spec with an id already taken. ``run_due`` runs each review in isolation: any failure, or the
+death of its worker process, fails that review alone.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
 import json
-import multiprocessing
 import os
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +30,20 @@ from typing import Any, Literal
 
 import yaml
 
-from impact import message
+from impact import message, outbox, publish, workers
 from impact import spec as spec_module
-from impact.errors import DataNotReady, ImpactError, ReviewFailed, ReviewLocked, SpecError
-from impact.layout import failure_note, verdict_path
+from impact.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    DataNotReady,
+    ImpactError,
+    ReviewFailed,
+    ReviewInterrupted,
+    ReviewLocked,
+    SpecError,
+)
+from impact.layout import failure_note
 from impact.spec import LaunchSpec
 
 __all__ = [
@@ -40,13 +52,12 @@ __all__ = [
     "RunRecord",
     "entries",
     "find_specs",
-    "notify",
     "run_due",
     "run_one",
     "save_listing",
 ]
 
-State = Literal["upcoming", "due", "done", "decided", "failed"]
+State = Literal["upcoming", "due", "done", "decided", "superseded", "failed"]
 DECIDING = ("ship", "revert")
 
 
@@ -58,8 +69,9 @@ class Entry:
         spec: the launch spec.
         label: the checkpoint, e.g. ``28d``.
         date: its as_of date.
-        state: upcoming, due, done, decided or failed.
-        detail: the outcome (done), the deciding look (decided) or the error (failed).
+        state: upcoming, due, done, decided, superseded or failed.
+        detail: the outcome (done), the deciding look (decided), the later look that is due
+            (superseded) or the error (failed).
     """
 
     spec: LaunchSpec
@@ -97,12 +109,22 @@ def find_specs(folder: Path) -> tuple[list[LaunchSpec], list[Problem]]:
     problems: list[Problem] = []
     seen: dict[str, Path] = {}
     for path in sorted([*folder.rglob("*.yaml"), *folder.rglob("*.yml")]):
+        unusable = _unusable(path)
+        if unusable:
+            problems.append(Problem(path, unusable))
+            continue
         if not _is_spec(path):
             continue
         try:
             loaded = spec_module.load(path)
         except SpecError as error:
             problems.append(Problem(path, str(error)))
+            continue
+        except RecursionError:
+            problems.append(Problem(path, f"{path}: {_TOO_DEEP}"))
+            continue
+        except Exception as error:  # one bad file never stops the others
+            problems.append(Problem(path, f"{path}: cannot be loaded ({_one_line(error)})"))
             continue
         if loaded.id in seen:
             problems.append(
@@ -118,12 +140,36 @@ def find_specs(folder: Path) -> tuple[list[LaunchSpec], list[Problem]]:
     return specs, problems
 
 
+_TOO_DEEP = "the YAML is nested too deeply to be a launch spec; a spec is a few levels deep"
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:200]}" if text else type(error).__name__
+
+
+def _unusable(path: Path) -> str:
+    """Why a path found under the specs folder cannot be a spec file ("" when it can)."""
+    if path.is_symlink() and not path.exists():
+        target = os.readlink(path)
+        return f"{path}: a symbolic link to {target}, which does not exist; fix or remove it"
+    if path.is_dir():
+        return f"{path}: a folder named like a spec file; rename it or move it out of the specs"
+    if not path.is_file():
+        return f"{path}: not a regular file; a spec is a YAML file"
+    return ""
+
+
 def _is_spec(path: Path) -> bool:
     """Whether a YAML file looks like a launch spec (has a top-level spec_version)."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return "spec_version" in path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return True  # loading it says why it cannot be read
+    try:
+        document = yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return "spec_version" in text
     return isinstance(document, dict) and "spec_version" in document
 
 
@@ -131,13 +177,19 @@ def entries(spec: LaunchSpec, *, today: dt.date, output: Path) -> list[Entry]:
     """The state of each registered checkpoint of a spec on ``today``."""
     found: list[Entry] = []
     decided_by: str | None = None
-    for days in spec.reviews:
+    dates = [spec.as_of(days).date() for days in spec.reviews]
+    for position, days in enumerate(spec.reviews):
         label = spec_module.format_duration(days)
-        date = spec.as_of(days).date()
-        published = verdict_path(output, spec.id, label)
+        date = dates[position]
+        verdict = publish.current(output, spec.id, label)
         failed = failure_note(output, spec.id, label)
-        if published.is_file():
-            outcome = _outcome(published)
+        later = [
+            spec_module.format_duration(spec.reviews[k])
+            for k in range(position + 1, len(dates))
+            if dates[k] <= today
+        ]
+        if verdict is not None:
+            outcome = str(verdict.get("outcome", "?"))
             found.append(Entry(spec, label, date, "done", outcome))
             if outcome in DECIDING and decided_by is None:
                 decided_by = f"{outcome} at {label}"
@@ -145,18 +197,15 @@ def entries(spec: LaunchSpec, *, today: dt.date, output: Path) -> list[Entry]:
             found.append(Entry(spec, label, date, "decided", decided_by))
         elif date > today:
             found.append(Entry(spec, label, date, "upcoming", ""))
+        elif later:
+            found.append(
+                Entry(spec, label, date, "superseded", f"{later[-1]} is due; not run or posted")
+            )
         elif failed.is_file():
             found.append(Entry(spec, label, date, "failed", failed.read_text().strip()))
         else:
             found.append(Entry(spec, label, date, "due", ""))
     return found
-
-
-def _outcome(path: Path) -> str:
-    try:
-        return str(json.loads(path.read_text(encoding="utf-8")).get("outcome", "?"))
-    except (OSError, ValueError):
-        return "unreadable verdict.json"
 
 
 @dataclass(frozen=True)
@@ -167,7 +216,7 @@ class RunRecord:
         spec_id: the launch.
         label: the checkpoint.
         status: done, skipped (done by another run meanwhile), not_ready, locked,
-            bad_input or failed.
+            bad_input, failed or interrupted.
         detail: the outcome (done) or the one-line error.
         exit_code: the exit code this review alone would have had.
         summary: verdict.md's text for a new verdict (for notifications), else "".
@@ -182,11 +231,19 @@ class RunRecord:
 
 
 def run_one(
-    spec_path: str, spec_id: str, label: str, today: str, output: str, kernel: str | None = None
+    spec_path: str,
+    spec_id: str,
+    label: str,
+    today: str,
+    output: str,
+    kernel: str | None = None,
+    notify: bool = False,
+    report_url: str | None = None,
 ) -> RunRecord:
     """Run one scheduled review; every outcome becomes a record, never an exception.
 
-    A module-level function, so worker processes can run it.
+    A module-level function, so worker processes can run it. With ``notify`` the verdict's
+    message is published into the outbox with its files.
     """
     # Imported here, so that listing reviews (impact due) never loads the notebook stack.
     from impact import runner
@@ -199,59 +256,82 @@ def run_one(
             output_dir=output,
             only_if_missing=True,
             kernel_name=kernel,
+            notify=notify,
+            report_url=report_url,
         )
     except DataNotReady as error:
         return RunRecord(spec_id, label, "not_ready", str(error), error.exit_code)
     except ReviewLocked as error:
         return RunRecord(spec_id, label, "locked", str(error), error.exit_code)
+    except ReviewInterrupted as error:
+        return RunRecord(spec_id, label, "interrupted", str(error), error.exit_code)
     except ReviewFailed as error:
         return RunRecord(spec_id, label, "failed", str(error), error.exit_code)
     except ImpactError as error:
         return RunRecord(spec_id, label, "bad_input", str(error), error.exit_code)
+    except KeyboardInterrupt:
+        return RunRecord(
+            spec_id, label, "interrupted", "interrupted before publishing", EXIT_INTERRUPTED
+        )
+    except RecursionError:
+        return RunRecord(spec_id, label, "bad_input", f"{spec_path}: {_TOO_DEEP}", EXIT_BAD_INPUT)
+    except Exception as error:  # a bug, or a library's error no check caught: this review only
+        return RunRecord(
+            spec_id, label, "failed", f"{spec_id} {label}: {_one_line(error)}", EXIT_FAILED
+        )
     if published is None:
         return RunRecord(spec_id, label, "skipped", "done by another run", 0)
     verdict = published.verdict
-    text = message.markdown(verdict, str(published.report.resolve()))
+    text = message.markdown(verdict, outbox.report_link(spec_id, label, report_url))
     return RunRecord(verdict["spec_id"], label, "done", verdict["outcome"], 0, text)
 
 
 def run_due(
-    wanted: list[Entry], *, today: dt.date, output: Path, jobs: int, kernel: str | None = None
+    wanted: list[Entry],
+    *,
+    today: dt.date,
+    output: Path,
+    jobs: int,
+    kernel: str | None = None,
+    notify: bool = False,
+    report_url: str | None = None,
 ) -> Iterator[RunRecord]:
     """Run the wanted reviews in ``jobs`` worker processes, yielding records as they finish.
 
-    One failing review never stops the others; each review holds its own lock, so two
-    schedulers never run the same review twice. With ``kernel``, each notebook runs in a
-    fresh Jupyter kernel of that name rather than in the worker.
+    One failing review (or a worker that dies) never stops the others; each review holds its
+    own lock, so two schedulers never run the same review twice. With ``kernel``, each
+    notebook runs in a fresh Jupyter kernel of that name rather than in the worker.
+
+    Raises:
+        KeyboardInterrupt: SIGINT or SIGTERM came; the records of the reviews that stopped
+            (or finished publishing) are yielded first, and no further review starts.
     """
     calls = [
-        (str(e.spec.path), e.spec.id, e.label, today.isoformat(), str(output), kernel)
+        (
+            str(e.spec.path),
+            e.spec.id,
+            e.label,
+            today.isoformat(),
+            str(output),
+            kernel,
+            notify,
+            report_url,
+        )
         for e in wanted
     ]
     if jobs <= 1:
         for call in calls:
-            yield run_one(*call)
+            record = run_one(*call)
+            yield record
+            if record.status == "interrupted" or publish.late_signal():
+                raise KeyboardInterrupt
         return
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(run_one, *call) for call in calls]
-        for future in concurrent.futures.as_completed(futures):
-            yield future.result()
-
-
-def notify(url: str, text: str, *, timeout: float = 10.0) -> None:
-    """POST ``{"text": text}``: the payload Slack and Teams incoming webhooks accept.
-
-    Raises:
-        OSError: the webhook could not be reached or refused the message.
-    """
-    body = json.dumps({"text": text}).encode("utf-8")
-    request = urllib.request.Request(
-        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        if response.status >= 300:
-            raise OSError(f"the webhook answered {response.status}")
+    for index, answer in workers.run(run_one, calls, jobs=min(jobs, len(calls))):
+        if isinstance(answer, workers.Died):
+            spec_id, label = calls[index][1], calls[index][2]
+            yield RunRecord(spec_id, label, "failed", f"{spec_id} {label}: {answer}", EXIT_FAILED)
+        else:
+            yield answer
 
 
 def save_listing(output: Path, found: list[Entry], *, today: dt.date) -> None:
