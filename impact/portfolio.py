@@ -6,6 +6,9 @@ HTML file: no scripts, inline styles, every string escaped.
 
 The hit rate: of the launches whose deciding review (the final one, or an interim look that
 shipped or reverted) is not invalid, the share whose primary metric met its target.
+Launches with a registration problem (no lock, a deciding field that differs from the lock,
+a deciding amendment after launch) are marked and counted apart: their verdicts were not
+judged against criteria fixed in advance.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import datetime as dt
 import json
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ __all__ = [
     "hit_rate",
     "load_schedule",
     "load_verdicts",
+    "registration_problem",
     "render",
     "write",
 ]
@@ -42,6 +46,7 @@ th, td { border-bottom: 1px solid #d0d0d0; padding: 0.35rem 0.5rem; text-align: 
 .note { color: #555; font-size: 0.88rem; }
 @media (max-width: 480px) { table { font-size: 0.8rem; } th, td { padding: 0.2rem; } }
 """
+COLUMNS = ["launch", "owner", "design", "registration", "latest verdict", "review", "next review"]
 MARK = {"ship": "✔", "iterate": "↻", "revert": "✖", "keep_running": "…", "invalid": "⚠"}
 
 
@@ -89,17 +94,48 @@ def deciding(reviews: list[dict[str, Any]]) -> dict[str, Any] | None:
     return finals[0] if finals else None
 
 
+def registration_problem(verdict: dict[str, Any]) -> str | None:
+    """Why a verdict was not judged against criteria registered in advance, or None.
+
+    A verdict without a registration block (written by hand) has no known problem.
+    """
+    registration = verdict.get("registration")
+    if not isinstance(registration, dict):
+        return None
+    if not registration.get("registered"):
+        return "no lock"
+    if any(change.get("deciding") for change in registration.get("changed_fields") or []):
+        return "changed after registration"
+    late = [
+        a
+        for a in registration.get("amendments") or []
+        if a.get("after_launch") and a.get("deciding_fields")
+    ]
+    if late:
+        return "amended after launch"
+    return None
+
+
 @dataclass(frozen=True)
 class HitRate:
-    """k of n launches met their target (n excludes undecided and invalid launches)."""
+    """k of n launches met their target (n excludes undecided and invalid launches, and
+    launches with a registration problem, which are counted apart).
+
+    Attributes:
+        hits: decided, valid, well-registered launches whose primary met its target.
+        decided: decided, valid, well-registered launches.
+        apart: decided launches left out for a registration problem.
+    """
 
     hits: int
     decided: int
+    apart: int = 0
 
     def __str__(self) -> str:
+        aside = f"; {self.apart} more with a registration problem not counted" if self.apart else ""
         if not self.decided:
-            return "no decided launches yet"
-        return f"{self.hits / self.decided:.0%} ({self.hits} of {self.decided})"
+            return f"no decided launches yet{aside}"
+        return f"{self.hits / self.decided:.0%} ({self.hits} of {self.decided}{aside})"
 
 
 def hit_rate(verdicts: Iterable[dict[str, Any]], *, since: dt.date | None = None) -> HitRate:
@@ -109,18 +145,21 @@ def hit_rate(verdicts: Iterable[dict[str, Any]], *, since: dt.date | None = None
         verdicts: published verdicts of any launches and checkpoints.
         since: count only launches whose deciding review's as_of is on or after this date.
     """
-    hits = decided = 0
+    hits = decided = apart = 0
     for reviews in _by_launch(verdicts).values():
         verdict = deciding(reviews)
         if verdict is None or verdict["outcome"] == "invalid":
             continue
         if since is not None and dt.date.fromisoformat(verdict["as_of"]) < since:
             continue
+        if registration_problem(verdict):
+            apart += 1
+            continue
         decided += 1
         primary = verdict.get("primary") or {}
         adoption = verdict.get("adoption") or {}
         hits += primary.get("status") == "target_met" if primary else bool(adoption.get("met"))
-    return HitRate(hits, decided)
+    return HitRate(hits, decided, apart)
 
 
 def _el(tag: str, text: str = "", **attributes: str) -> ET.Element:
@@ -129,7 +168,7 @@ def _el(tag: str, text: str = "", **attributes: str) -> ET.Element:
     return element
 
 
-def _row(cells: list[ET.Element | str], header: bool = False) -> ET.Element:
+def _row(cells: Sequence[ET.Element | str], header: bool = False) -> ET.Element:
     row = ET.Element("tr")
     for cell in cells:
         holder = ET.SubElement(row, "th" if header else "td")
@@ -142,10 +181,11 @@ def _row(cells: list[ET.Element | str], header: bool = False) -> ET.Element:
 
 def _registration(verdict: dict[str, Any]) -> str:
     registration = verdict.get("registration") or {}
+    problem = registration_problem(verdict)
+    if problem:
+        return f"⚠ {problem}: not counted in the hit rate"
     if not registration.get("registered"):
         return "not registered"
-    if any(change.get("deciding") for change in registration.get("changed_fields", [])):
-        return "changed after registration"
     late = " after launch" if registration.get("registered_after_launch") else ""
     return f"registered {str(registration.get('registered_at', ''))[:10]}{late}"
 
@@ -185,15 +225,16 @@ def render(
         _el(
             "p",
             "A launch counts once its deciding review (the final one, or an interim look that "
-            "shipped or reverted) is in and not invalid.",
+            "shipped or reverted) is in and not invalid. Launches marked ⚠ (no lock, a "
+            "deciding field changed after registration, or amended after launch) are counted "
+            "apart.",
             class_="note",
         )
     )
     table = ET.SubElement(body, "table")
-    table.append(
-        _row(["launch", "owner", "design", "latest verdict", "review", "next review"], True)
-    )
-    upcoming = []
+    table.append(_row(COLUMNS, True))
+    upcoming: dict[tuple[str, str], str] = {}  # (date, launch) -> the line; one per review
+    listed = {str(entry.get("spec_id")) for entry in scheduled or []}
     for spec_id, reviews in launches.items():
         latest = reviews[-1]
         link = _el(
@@ -222,21 +263,23 @@ def render(
                 ]
             )
         )
-        if next_review:
-            upcoming.append((next_review, title))
+        if next_review and spec_id not in listed:  # else the scheduler's listing names it
+            upcoming[(next_review, spec_id)] = title
     reviewed = set(launches)
     waiting: dict[str, tuple[str, str]] = {}
     for entry in scheduled or []:
         if entry.get("state") in ("upcoming", "due", "failed"):
             title = f"{entry.get('title', entry['spec_id'])} ({entry['spec_id']})"
-            upcoming.append((str(entry["date"]), f"{title}, {entry['checkpoint']}"))
+            upcoming[(str(entry["date"]), str(entry["spec_id"]))] = (
+                f"{title}, {entry['checkpoint']}"
+            )
             if entry["spec_id"] not in reviewed:
                 waiting.setdefault(entry["spec_id"], (title, str(entry["date"])))
     for title, date in waiting.values():
         table.append(_row([title, "", "", "", "not reviewed yet", "", date]))
     body.append(_el("h2", "Upcoming reviews"))
     listing = ET.SubElement(body, "ul")
-    for date, title in sorted(set(upcoming)):
+    for (date, _), title in sorted(upcoming.items()):
         listing.append(_el("li", f"{date}: {title}"))
     if not upcoming:
         listing.append(_el("li", "none scheduled among the reviewed launches"))
