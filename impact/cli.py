@@ -330,7 +330,10 @@ def amend(spec_path: Path, reason: str) -> None:
 @click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
 @_one_line_errors
 def status(spec_path: Path) -> None:
-    """Show SPEC's registration, its amendments and any difference from its lock."""
+    """Show SPEC's registration, its amendments and any difference from its lock.
+
+    Exit 2 when a deciding field differs from the lock (the verdicts would be invalid).
+    """
     loaded = spec_module.load(spec_path)
     state = registry.check(loaded)
     if not state.registered:
@@ -341,16 +344,25 @@ def status(spec_path: Path) -> None:
     late = " after launch" if state.registered_after_launch else ""
     click.echo(f"{loaded.id}: registered {state.registered_at}{late}{demo_note}")
     for amendment in state.amendments:
-        when = "after launch" if amendment["after_launch"] else "before launch"
         click.echo(
-            f"  amendment {amendment['number']} {amendment['at']} ({when}): {amendment['reason']}"
+            f"  amendment {amendment['number']} {amendment['at']} ({amendment['when']}): "
+            f"{amendment['reason']}"
         )
+        for change in amendment["changes"]:
+            click.echo(f"    {change['field']}: {change['old']!r} -> {change['new']!r}")
     if not state.changed_fields:
         click.echo("  the spec matches its lock")
         return
     for change in state.changed_fields:
         kind = "DECIDING: the verdict will be invalid" if change["deciding"] else "wording only"
         click.echo(f"  changed {change['field']}: {change['old']!r} -> {change['new']!r} ({kind})")
+    if state.tampered:
+        click.echo(
+            f"error: {spec_path}: a deciding field differs from the lock; restore it, or "
+            f"record the change with impact amend {spec_path} --reason",
+            err=True,
+        )
+        sys.exit(EXIT_BAD_INPUT)
 
 
 @main.command(epilog=EXIT_CODES)
@@ -405,11 +417,13 @@ def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> 
     found = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
     schedule.save_listing(output_dir, found, today=day)
     portfolio.write(output_dir, today=day)
+    drifted = [line for loaded in specs for line in schedule.drift(loaded, output_dir)]
     if as_json:
         listing = {
             "today": day.isoformat(),
             "reviews": [entry.to_json() for entry in found],
             "errors": [{"spec": str(p.path), "error": p.message} for p in problems],
+            "drift": drifted,
         }
         click.echo(json.dumps(listing, indent=2))
     else:
@@ -420,6 +434,8 @@ def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> 
             )
         for problem in problems:
             click.echo(f"error: {problem.message}")
+        for line in drifted:
+            click.echo(f"drift: {line}")
     if problems:
         sys.exit(EXIT_BAD_INPUT)
 
@@ -518,6 +534,8 @@ def run_due(
     schedule.save_listing(output_dir, listed, today=day)
     portfolio.write(output_dir, today=day)
     _run_summary(records, listed, published)
+    for line in [line for loaded in specs for line in schedule.drift(loaded, output_dir)]:
+        click.echo(f"drift: {line}")
     waiting = delivery.waiting if delivery else []
     for line in waiting:
         click.echo(f"undelivered: {line}")

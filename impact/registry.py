@@ -343,6 +343,18 @@ class Registration:
         }
 
 
+def amendment_time(spec: LaunchSpec, at: dt.datetime) -> str:
+    """When an amendment came, on the review's clock (the launch and the looks' as_of dates,
+    never the machine's): ``before launch``, ``after launch`` or ``after the <N>d review``
+    (the latest registered look whose as_of had passed, so its verdict could be seen)."""
+    if at < _launch(spec):
+        return "before launch"
+    passed = [days for days in spec.reviews if spec.as_of(days).replace(tzinfo=dt.UTC) <= at]
+    if passed:
+        return f"after the {passed[-1]}d review"
+    return "after launch"
+
+
 def check(spec: LaunchSpec) -> Registration:
     """Compare a spec with its lock (no lock: not registered).
 
@@ -370,6 +382,8 @@ def check(spec: LaunchSpec) -> Registration:
             "reason": entry.get("reason"),
             "after_launch": _parse_time(entry["at"]) >= launch,
             "deciding_fields": [c["field"] for c in entry.get("changes", []) if c["deciding"]],
+            "changes": list(entry.get("changes", [])),
+            "when": amendment_time(spec, _parse_time(entry["at"])),
         }
         for entry in entries[1:]
     ]

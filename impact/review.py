@@ -572,8 +572,16 @@ def registration_check(spec: LaunchSpec, registration: registry.Registration) ->
         detail += "; wording changed since: " + ", ".join(
             c["field"] for c in registration.changed_fields
         )
-    if registration.amendments and not problems:
-        detail += f"; {len(registration.amendments)} amendment(s) before launch"
+    for amendment in registration.amendments:
+        changes = ", ".join(
+            f"{c['field']}: {c['old']!r} -> {c['new']!r}" for c in amendment.get("changes", [])
+        )
+        when = amendment.get("when") or ("after launch" if amendment["after_launch"] else "")
+        detail += (
+            f"; amendment {amendment['number']} on {str(amendment['at'])[:10]} "
+            f"({when or 'before launch'}, reason: {amendment['reason']}): "
+            f"{changes or 'no field changed'}"
+        )
     if problems:
         return Check("registration", False, None, f"{detail}; " + "; ".join(problems), False)
     return Check("registration", True, None, detail, blocking=False)

@@ -20,6 +20,7 @@ death of its worker process, fails that review alone.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -30,7 +31,7 @@ from typing import Any, Literal
 
 import yaml
 
-from impact import message, outbox, publish, workers
+from impact import message, outbox, publish, registry, workers
 from impact import spec as spec_module
 from impact.errors import (
     EXIT_BAD_INPUT,
@@ -50,6 +51,7 @@ __all__ = [
     "Entry",
     "Problem",
     "RunRecord",
+    "drift",
     "entries",
     "find_specs",
     "run_due",
@@ -171,6 +173,41 @@ def _is_spec(path: Path) -> bool:
     except (yaml.YAMLError, RecursionError, ValueError):
         return "spec_version" in text
     return isinstance(document, dict) and "spec_version" in document
+
+
+def _instant(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def drift(spec: LaunchSpec, output: Path) -> list[str]:
+    """How a spec drifted from its registration, one line each: deciding fields that differ
+    from the lock, and amendments made after one of its verdicts was published."""
+    try:
+        registration = registry.check(spec)
+    except ImpactError as error:
+        return [str(error)]
+    lines = [
+        f"{spec.id}: {change['field']} differs from the lock ({change['old']!r} -> "
+        f"{change['new']!r}), a deciding field: its verdicts will be invalid; restore it or "
+        f"record it with impact amend {spec.path.name} --reason"
+        for change in registration.tampered
+    ]
+    published = []
+    for days in spec.reviews:
+        label = spec_module.format_duration(days)
+        verdict = publish.current(output, spec.id, label) or {}
+        with contextlib.suppress(AttributeError, KeyError, TypeError, ValueError):
+            published.append((_instant(verdict["run"]["started_at"]), label))
+    for amendment in registration.amendments:
+        at = _instant(amendment["at"])
+        after = [label for started, label in sorted(published) if started <= at]
+        if after:
+            lines.append(
+                f"{spec.id}: amendment {amendment['number']} ({amendment['at']}, reason: "
+                f"{amendment['reason']}) came after the {after[0]} verdict was published"
+            )
+    return lines
 
 
 def entries(spec: LaunchSpec, *, today: dt.date, output: Path) -> list[Entry]:

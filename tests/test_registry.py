@@ -313,12 +313,14 @@ def test_cli_register_amend_status(tmp_path: Path) -> None:
         "changed decision.alpha: 0.05 -> 0.1 (DECIDING: the verdict will be invalid)"
         in status.stdout
     )
+    assert status.returncode == 2 and "a deciding field differs from the lock" in status.stderr
     amended = impact_cli(
         "amend", "launch.yaml", "--reason", "two looks need more room", cwd=tmp_path
     )
     assert amended.returncode == 0 and "decision.alpha: 0.05 -> 0.1 (deciding)" in amended.stdout
     status = impact_cli("status", "launch.yaml", cwd=tmp_path)
     assert "amendment 1" in status.stdout and "the spec matches its lock" in status.stdout
+    assert "decision.alpha: 0.05 -> 0.1" in status.stdout and status.returncode == 0
     lock = tmp_path / "launch.lock.json"
     lock.write_text(lock.read_text().replace("0.1", "0.2", 1))
     broken = impact_cli("status", "launch.yaml", cwd=tmp_path)
