@@ -51,12 +51,17 @@ MARK = {"ship": "✔", "iterate": "↻", "revert": "✖", "keep_running": "…",
 
 
 def load_verdicts(output: Path) -> list[dict[str, Any]]:
-    """Every published verdict under ``output/reports`` (history folders excluded)."""
+    """Every published verdict under ``output/reports`` (history folders excluded), as the
+    checkpoint's manifest names it, so a set being published shows old or new, never a mix."""
     found = []
     for path in sorted((output / "reports").glob("*/*.json")):
+        manifest = path.with_suffix(".manifest")  # the set published last (impact.publish)
         try:
-            verdict = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            if manifest.is_file():
+                verdict = json.loads(manifest.read_text(encoding="utf-8")).get("verdict")
+            else:
+                verdict = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, AttributeError):
             continue
         if isinstance(verdict, dict) and verdict.get("schema_version") == 1:
             verdict["_report"] = f"{path.parent.name}/{path.stem}.html"

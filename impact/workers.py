@@ -129,8 +129,12 @@ def run(
         for worker in workers:
             if worker.task is None and queue and worker.process.is_alive():
                 index, arguments = queue.pop(0)
+                try:
+                    worker.connection.send((index, arguments))
+                except OSError:  # it died just now: the task goes back to the queue
+                    queue.insert(0, (index, arguments))
+                    continue
                 worker.task = index
-                worker.connection.send((index, arguments))
 
     def answers(timeout: float | None) -> Iterator[tuple[int, Any]]:
         busy = [w for w in workers if w.task is not None]
@@ -166,18 +170,14 @@ def run(
         else {}
     )
     try:
-        for _ in range(min(jobs, len(queue))):
-            start()
-        hand_out()
-        while any(w.task is not None for w in workers) and not stop.is_set():
-            yield from answers(0.25)
-            if stop.is_set():
-                break
-            while queue and sum(1 for w in workers if w.process.is_alive()) < min(
-                jobs, len(queue) + sum(1 for w in workers if w.task is not None)
-            ):
+        while (queue or any(w.task is not None for w in workers)) and not stop.is_set():
+            for worker in [w for w in workers if w.task is None and not w.process.is_alive()]:
+                worker.connection.close()  # died while idle: replaced below
+                workers.remove(worker)
+            while queue and len(workers) < jobs:
                 start()
             hand_out()
+            yield from answers(0.25)
         if stop.is_set():
             queue.clear()
             for worker in workers:
