@@ -427,10 +427,10 @@ def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> 
         }
         click.echo(json.dumps(listing, indent=2))
     else:
-        click.echo(f"{'launch':28} {'review':7} {'date':10}  {'state':9} detail")
+        click.echo(f"{'launch':28} {'review':7} {'date':10}  {'state':10} detail")
         for entry in found:
             click.echo(
-                f"{entry.spec.id:28} {entry.label:7} {entry.date}  {entry.state:9} {entry.detail}"
+                f"{entry.spec.id:28} {entry.label:7} {entry.date}  {entry.state:10} {entry.detail}"
             )
         for problem in problems:
             click.echo(f"error: {problem.message}")
