@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from impact import message
 from impact import spec as spec_module
 from impact.errors import DataNotReady, ImpactError, ReviewFailed, ReviewLocked, SpecError
@@ -119,12 +117,20 @@ def find_specs(folder: Path) -> tuple[list[LaunchSpec], list[Problem]]:
 
 
 def _is_spec(path: Path) -> bool:
-    """Whether a YAML file looks like a launch spec (has a top-level spec_version)."""
+    """Whether a YAML file looks like a launch spec (has a top-level spec_version).
+
+    It is read with the spec loader's limits (no aliases, bounded depth and size), so a
+    hostile file in the folder cannot hang or crash the listing of the others.
+    """
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return "spec_version" in path.read_text(encoding="utf-8", errors="replace")
-    return isinstance(document, dict) and "spec_version" in document
+        document = spec_module.read_yaml(path)
+    except SpecError:
+        try:
+            with path.open("rb") as handle:
+                return b"spec_version" in handle.read(spec_module.MAX_BYTES + 1)
+        except OSError:
+            return True  # listed, so that loading it reports why it cannot be read
+    return "spec_version" in document
 
 
 def entries(spec: LaunchSpec, *, today: dt.date, output: Path) -> list[Entry]:
