@@ -268,3 +268,51 @@ def test_lock_time_without_time_zone(launch: Path, at: object, message: str, com
     else:
         result = _review(launch)
     _one_line_exit_2(result, r"demo-checkout\.lock\.json: " + message)
+
+
+def test_lock_words_are_shown_escaped_by_status(launch: Path) -> None:
+    source = DEMO_SPEC.with_name("demo-checkout.lock.json")
+    lock = json.loads(source.read_text())
+    amendment = {
+        **lock["entries"][0],
+        "number": 1,
+        "kind": "amendment",
+        "reason": "\x1b]8;;https://evil.example/\x1b\\fix\x1b]8;;\x1b\\ \x1b[2J",
+        "changes": [],
+    }
+    lock["entries"].append(amendment)
+    lock["lock_sha256"] = registry._lock_hash(lock)
+    (launch / "specs" / source.name).write_text(json.dumps(lock))
+    result, _ = _run("status", str(_spec(launch)))
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    assert "\\x1b]8;;https://evil.example/\\x1b\\fix" in result.stdout
+
+
+# --------------------------------------------------------------------------- chat
+
+
+def test_verdict_md_neutralizes_links_mentions_and_formatting() -> None:
+    from impact import message
+
+    verdict = {
+        "title": "[Ship it](https://evil.example/) *now* @channel <!channel> <@U1> "
+        "\x1b]8;;https://evil.example\x07x ~gone~ `code` | table _it_",
+        "spec_id": "checkout",
+        "checkpoint": "56d",
+        "final": True,
+        "outcome": "invalid",
+        "action": "ask @here first",
+        "next_review": None,
+        "primary": None,
+        "guardrails": [],
+        "reasons": ["events.parquet: event '\x1b[31m[x](https://evil.example)'"],
+    }
+    text = message.markdown(verdict, "56d.html")
+    assert "\x1b" not in text and "\x07" not in text
+    assert "](" not in text.replace("\\](", "")  # no Markdown link: every ] is escaped
+    assert "<!" not in text and "<@" not in text
+    assert "@channel" not in text and "@here" not in text
+    assert "\\*now\\*" in text and "\\~gone\\~" in text and "\\`code\\`" in text
+    assert "\\|" in text and "\\_it\\_" in text
+    assert text.count("\n") == 2  # title, why, report: one line each
