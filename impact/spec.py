@@ -740,8 +740,9 @@ _SignKeepingLoader.add_constructor("tag:yaml.org,2002:int", _construct_number)
 _SignKeepingLoader.add_constructor("tag:yaml.org,2002:float", _construct_number)
 
 
-MAX_BYTES = 256 * 1024  # a spec is a few kilobytes
+MAX_BYTES = 64 * 1024  # a spec is a few kilobytes (the demo's: 3)
 MAX_DEPTH = 32  # a spec nests four or five levels
+MAX_NODES = 2000  # keys, values and items (the demo's: 168)
 
 
 class _Refused(Exception):
@@ -752,13 +753,15 @@ class _Refused(Exception):
 
 
 class _SpecLoader(_SignKeepingLoader):
-    """The loader for specs: it refuses, while composing and so before anything is expanded,
-    aliases (``*name``: a few lines of them can stand for gigabytes), nesting deeper than
-    ``MAX_DEPTH`` and a key written twice in one mapping (the last would win unseen)."""
+    """The loader for specs: it refuses, while scanning and composing and so before anything
+    is expanded, aliases (``*name``: a few lines of them can stand for gigabytes), nesting
+    deeper than ``MAX_DEPTH``, more than ``MAX_NODES`` nodes (pure-Python YAML takes about a
+    second per 10,000) and a key written twice in one mapping (the last would win unseen)."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._nodes = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
@@ -767,6 +770,12 @@ class _SpecLoader(_SignKeepingLoader):
                 event.start_mark,
                 f"an alias (*{event.anchor}) repeats another part of the file; aliases are "
                 "not allowed in a spec, so write the value out",
+            )
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Refused(
+                self.peek_event().start_mark,
+                f"holds more than {MAX_NODES:,} keys, values and items; a spec holds a few hundred",
             )
         self._depth += 1
         if self._depth > MAX_DEPTH:
@@ -778,6 +787,16 @@ class _SpecLoader(_SignKeepingLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        # The scanner reads ahead and its work grows with the square of flow nesting ([[[[...
+        # 30,000 deep took a second), so flow nesting is limited as it is scanned.
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(
+                self.get_mark(),
+                f"nested more than {MAX_DEPTH} levels deep; a spec nests a few levels",
+            )
+        super().fetch_flow_collection_start(TokenClass)
 
     def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
         node: yaml.MappingNode = super().compose_mapping_node(anchor)
@@ -800,7 +819,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML mapping safely, turning every problem into a SpecError naming the file.
 
     Limits, checked before anything is built from the text: at most ``MAX_BYTES`` bytes,
-    no aliases, at most ``MAX_DEPTH`` levels, no key twice in one mapping.
+    no aliases, at most ``MAX_DEPTH`` levels and ``MAX_NODES`` nodes, no key twice in one
+    mapping.
     """
     try:
         with path.open("rb") as handle:
