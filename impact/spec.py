@@ -32,6 +32,7 @@ from pydantic import (
     PlainSerializer,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -255,6 +256,24 @@ class DataSpec(_Model):
                 raise ValueError(
                     f'"{key}" is not a contract column; rename one of {", ".join(known)}{extra}'
                 )
+        return value
+
+    @field_validator("units", "events", "series")
+    @classmethod
+    def _a_table_not_a_path(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """In a folder or .duckdb source, a table is a name, never a path: ``units:
+        ../../secret`` would read a file outside the data. (Spark reads Parquet paths on
+        purpose; a database names ``schema.table``.)"""
+        source = str(info.data.get("source", ""))
+        if value is None or source == "spark" or "://" in source:
+            return value
+        if "/" in value or "\\" in value or value.startswith("."):
+            example = "daily" if info.field_name == "series" else info.field_name
+            raise ValueError(
+                f'"{value}" is a path; a table is a file <name>.parquet or <name>.csv inside '
+                f"data.source (or a table of a .duckdb file), so write its name, such as "
+                f"{example}"
+            )
         return value
 
     @field_validator("split")

@@ -325,3 +325,10 @@ def test_verdict_md_neutralizes_links_mentions_and_formatting() -> None:
     assert "\\*now\\*" in text and "\\~gone\\~" in text and "\\`code\\`" in text
     assert "\\|" in text and "\\_it\\_" in text
     assert text.count("\n") == 2  # title, why, report: one line each
+
+
+@pytest.mark.parametrize("table", ["../secret", "/etc/passwd", "..", "sub\\\\x"])
+def test_a_table_name_is_not_a_path(launch: Path, table: str) -> None:
+    path = _edit(launch, "  units: units\n", f'  units: "{table}"\n')
+    result, _ = _run("validate", str(path))
+    _one_line_exit_2(result, r"yaml: data\.units: .* is a path; a table is a file <name>\.parquet")
