@@ -396,3 +396,18 @@ def test_a_signal_stops_a_running_query_at_once(tmp_path: Path) -> None:
     finally:
         connection.close()
         signal.signal(signal.SIGUSR1, previous)
+
+
+def test_closed_duckdb_still_reads_linked_data(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    """A data folder that is a symbolic link, and a table file linked from elsewhere, still
+    read with external access closed (DuckDB allows a linked file by its target)."""
+    (tmp_path / "real").mkdir()
+    loaded = _setup(tmp_path / "real", spec_dict)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "real" / "data" / "units.parquet").rename(elsewhere / "units.parquet")
+    (tmp_path / "real" / "data" / "units.parquet").symlink_to(elsewhere / "units.parquet")
+    (tmp_path / "linked").symlink_to(tmp_path / "real", target_is_directory=True)
+    linked = spec_module.load(tmp_path / "linked" / "spec.yaml")
+    _review_inputs(linked)
+    _review_inputs(loaded)
