@@ -975,6 +975,8 @@ def _describe(item: Any) -> str:
         return f"{where}: is required; add it (see docs/spec.md)"
     value = item.get("input")
     shown = f'"{value}"' if isinstance(value, str) else repr(value)
+    if len(shown) > 80:  # a message names the value; it need not repeat a long one
+        shown = shown[:77] + "..."
     if kind == "literal_error":
         return f"{where}: {shown} is not allowed; {message[0].lower()}{message[1:]}"
     if kind.endswith("_type") or kind.endswith("_parsing"):

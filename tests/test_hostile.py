@@ -332,3 +332,10 @@ def test_a_table_name_is_not_a_path(launch: Path, table: str) -> None:
     path = _edit(launch, "  units: units\n", f'  units: "{table}"\n')
     result, _ = _run("validate", str(path))
     _one_line_exit_2(result, r"yaml: data\.units: .* is a path; a table is a file <name>\.parquet")
+
+
+def test_a_long_wrong_value_gives_a_short_line(launch: Path) -> None:
+    path = _edit(launch, "kind: proportion", "kind: " + "rate" * 10_000)
+    result, _ = _run("validate", str(path))
+    line = _one_line_exit_2(result, r'metrics\.primary\.kind: "(rate){15}')
+    assert len(line) < 400
