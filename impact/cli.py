@@ -34,6 +34,7 @@ from impact.errors import (
     EXIT_UNDELIVERED,
     ImpactError,
     SpecError,
+    one_line,
 )
 
 if TYPE_CHECKING:
@@ -318,7 +319,7 @@ def amend(spec_path: Path, reason: str) -> None:
     loaded = spec_module.load(spec_path)
     now = dt.datetime.now(dt.UTC)
     entry = registry.amend(loaded, reason=reason, now=now)
-    click.echo(f"amendment {entry['number']} of {loaded.id} at {entry['at']}: {reason}")
+    click.echo(one_line(f"amendment {entry['number']} of {loaded.id} at {entry['at']}: {reason}"))
     for change in entry["changes"]:
         kind = "deciding" if change["deciding"] else "wording"
         click.echo(f"  {change['field']}: {change['old']!r} -> {change['new']!r} ({kind})")
@@ -342,20 +343,26 @@ def status(spec_path: Path) -> None:
         return
     demo_note = " (demo fixture)" if state.fixture else ""
     late = " after launch" if state.registered_after_launch else ""
-    click.echo(f"{loaded.id}: registered {state.registered_at}{late}{demo_note}")
+    click.echo(one_line(f"{loaded.id}: registered {state.registered_at}{late}{demo_note}"))
     for amendment in state.amendments:
-        click.echo(
-            f"  amendment {amendment['number']} {amendment['at']} ({amendment['when']}): "
-            f"{amendment['reason']}"
+        click.echo(  # the lock's words, shown escaped: a lock is a file anyone can edit
+            one_line(
+                f"  amendment {amendment['number']} {amendment['at']} ({amendment['when']}): "
+                f"{amendment['reason']}"
+            )
         )
         for change in amendment["changes"]:
-            click.echo(f"    {change['field']}: {change['old']!r} -> {change['new']!r}")
+            click.echo(one_line(f"    {change['field']}: {change['old']!r} -> {change['new']!r}"))
     if not state.changed_fields:
         click.echo("  the spec matches its lock")
         return
     for change in state.changed_fields:
         kind = "DECIDING: the verdict will be invalid" if change["deciding"] else "wording only"
-        click.echo(f"  changed {change['field']}: {change['old']!r} -> {change['new']!r} ({kind})")
+        click.echo(
+            one_line(
+                f"  changed {change['field']}: {change['old']!r} -> {change['new']!r} ({kind})"
+            )
+        )
     if state.tampered:
         click.echo(
             f"error: {spec_path}: a deciding field differs from the lock; restore it, or "
@@ -430,7 +437,10 @@ def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> 
         click.echo(f"{'launch':28} {'review':7} {'date':10}  {'state':10} detail")
         for entry in found:
             click.echo(
-                f"{entry.spec.id:28} {entry.label:7} {entry.date}  {entry.state:10} {entry.detail}"
+                one_line(
+                    f"{entry.spec.id:28} {entry.label:7} {entry.date}  {entry.state:10} "
+                    f"{entry.detail}"
+                )
             )
         for problem in problems:
             click.echo(f"error: {problem.message}")

@@ -28,7 +28,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from impact import spark, warehouse
+from impact import sandbox, spark, warehouse
 from impact.errors import DataError, DataNotReady, SpecError
 from impact.spec import LaunchSpec
 
@@ -177,7 +177,12 @@ def open_connection(location: Path) -> duckdb.DuckDBPyConnection:
         raise DataError(
             f"{location}: data.source must be a folder of Parquet/CSV files or a .duckdb file"
         )
-    connection = duckdb.connect(":memory:")
+    # No extension is ever fetched or loaded on demand: a URL in a query must not make DuckDB
+    # download code from the network.
+    connection = duckdb.connect(
+        ":memory:",
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+    )
     connection.execute("SET TimeZone = 'UTC'")
     limit = os.environ.get(MEMORY_LIMIT, "").strip()
     if limit:
@@ -194,7 +199,22 @@ def open_connection(location: Path) -> duckdb.DuckDBPyConnection:
     connection.execute(f"SET temp_directory = {_literal(str(spill))}")
     if not location.is_dir():
         connection.execute(f"ATTACH {_literal(str(location))} AS source (READ_ONLY)")
+    _close_external_access(connection, location)
     return connection
+
+
+def _close_external_access(connection: duckdb.DuckDBPyConnection, location: Path) -> None:
+    """From here on the session reads only the data: the folder's own files (DuckDB resolves
+    symbolic links, so a table file linked from elsewhere is allowed by its target), or the
+    .duckdb file attached already; no other file, no URL, no change of these settings."""
+    if location.is_dir():
+        folder = location.resolve()
+        files = [p.resolve() for p in folder.iterdir() if p.suffix in (".parquet", ".csv")]
+        connection.execute(f"SET allowed_directories = [{_literal(str(folder))}]")
+        listed = ", ".join(_literal(str(path)) for path in files)
+        connection.execute(f"SET allowed_paths = [{listed}]")
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
 
 
 def open_table(connection: duckdb.DuckDBPyConnection, location: Path, table: str, view: str) -> str:
@@ -521,6 +541,8 @@ def check_contract(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> None
     null_ids = source.execute(f"SELECT count(*) FROM {UNITS_VIEW} WHERE unit_id IS NULL").fetchone()
     if null_ids and null_ids[0]:
         raise DataError(f"{units}: {null_ids[0]} rows have no unit_id; every unit needs an id")
+    if spec.data.segment:
+        check_segment(source, spec)
     if spec.design != "experiment":
         _check_adoption(source, spec)
         return
@@ -657,15 +679,44 @@ def where_units(spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool) -> 
 
 
 def segment(spec: LaunchSpec) -> exp.Expr:
-    """The spec's trusted SQL filter on units, parsed."""
+    """The spec's filter on units, parsed and checked by impact/sandbox.py (queries render
+    this tree in their engine's dialect; the spec's text is never pasted into SQL)."""
     assert spec.data.segment is not None
     try:
-        return sqlglot.condition(spec.data.segment, dialect="duckdb")
-    except sqlglot.errors.ParseError as error:
-        first = str(error).splitlines()[0]
+        return sandbox.parse(spec.data.segment)
+    except ValueError as error:
+        raise SpecError(f"{spec.path}: data.segment: {error}") from None
+
+
+def check_segment(source: Source, spec: LaunchSpec) -> None:
+    """The segment reads only the units table's columns, and runs on every unit.
+
+    Raises:
+        DataError: the segment names a column the units table does not have.
+        SpecError: the segment fails on the units table (a type mismatch, a bad cast).
+    """
+    tree = segment(spec)
+    present = {name.lower(): name for name in source.unit_columns}
+    for name in sandbox.columns(tree):
+        if name.lower() in present:
+            continue
+        near = difflib.get_close_matches(name, source.unit_columns, n=1)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        raise DataError(
+            f"{source.units_name}: data.segment reads column {name!r}, which the units table "
+            f"does not have; {hint}columns here: {', '.join(source.unit_columns)}"
+        )
+    try:
+        source.execute(
+            f"SELECT count(*) FROM {UNITS_VIEW} WHERE {exp.paren(tree).sql('duckdb')}"
+        ).fetchone()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as error:  # DuckDB's, PostgreSQL's and Spark's own errors
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
         raise SpecError(
-            f"{spec.path}: data.segment: {spec.data.segment!r} is not a SQL condition "
-            f"({first}); write a filter such as platform = 'ios'"
+            f"{spec.path}: data.segment: {spec.data.segment!r} fails on the units table "
+            f"({reason}); compare columns with values of their type, such as platform = 'ios'"
         ) from None
 
 

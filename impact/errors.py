@@ -17,6 +17,7 @@ right, so that the CLI can print it as one line with no traceback.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 __all__ = [
@@ -45,9 +46,29 @@ EXIT_UNDELIVERED = 4  # run --due: every review ran, but a notification waits in
 EXIT_INTERRUPTED = 130
 
 
+# What a message must not carry to a terminal or a chat: control characters (escape
+# sequences such as ANSI colours and OSC-8 links start with one) and bidirectional overrides.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def one_line(text: str) -> str:
-    """The text with line breaks escaped, so that a message stays on one line."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    r"""The text on one line with every control character shown escaped, so that a message
+    from a spec or the data can neither break lines nor drive the terminal it is printed on.
+
+    Examples:
+        >>> one_line("a\nb\x1b[31m red\x1b]8;;https://x\x07")
+        'a\\nb\\x1b[31m red\\x1b]8;;https://x\\x07'
+    """
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    character = match.group()
+    named = {"\n": "\\n", "\r": "\\r", "\t": " "}
+    if character in named:
+        return named[character]
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 class ImpactError(Exception):

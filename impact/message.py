@@ -1,7 +1,17 @@
-"""verdict.md: a few lines for Slack or email, written from verdict.json alone.
+r"""verdict.md: a few lines for Slack or email, written from verdict.json alone.
 
-Strings from the spec are escaped the way Slack requires (``&``, ``<``, ``>``), so a title
-cannot ping a channel or forge a link, and kept to one line each.
+Strings from the spec and the data are made inert for the chat and the Markdown renderers
+the text is posted to (Slack, Teams, GitHub), and kept to one line each:
+
+- control characters and bidirectional overrides are dropped (no terminal escape sequence
+  or reordered text reaches a webhook);
+- ``&``, ``<``, ``>`` are escaped as Slack requires, so ``<!channel>``, ``<@U123>`` and
+  ``<https://...|text>`` stay text;
+- Markdown's ``\ ` * ~ [ ] |`` and an ``_`` that could open or close emphasis are escaped
+  with a backslash, so ``[text](https://...)`` is no link and ``*text*`` no formatting in
+  Teams or GitHub (Slack shows those few backslashes);
+- ``@`` before a name gets a word joiner (U+2060), so ``@channel`` or ``@team`` notifies
+  no one.
 
 Examples:
     >>> verdict = {"title": "Checkout", "spec_id": "checkout", "checkpoint": "56d",
@@ -25,6 +35,7 @@ Examples:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 __all__ = ["markdown"]
@@ -38,9 +49,24 @@ OUTCOMES = {
 }
 
 
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_MARKUP = re.compile(r"[\\`*~\[\]|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_MENTION = re.compile(r"@(?=\w)")
+
+
 def _text(value: object) -> str:
-    text = " ".join(str(value).split())
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    r"""A spec's or the data's string, inert in Slack, Teams and GitHub Markdown.
+
+    Examples:
+        >>> _text("[Win](https://x.example) *now* @channel <!here>")
+        '\\[Win\\](https://x.example) \\*now\\* @\u2060channel &lt;!here&gt;'
+        >>> _text("\x1b[31m_red_ rev_per_user")
+        '\\[31m_red\\_ rev_per_user'
+    """
+    text = " ".join(_INVISIBLE.sub(" ", str(value)).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKUP.sub(lambda match: "\\" + match.group(), text)
+    return _MENTION.sub("@\u2060", text)
 
 
 def _number(kind: str, value: float | None) -> str:

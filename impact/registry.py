@@ -178,7 +178,34 @@ def read_lock(path: Path) -> dict[str, Any]:
                 f"{path}: entry {entry.get('number') if isinstance(entry, dict) else '?'} does "
                 "not match its hash; restore the lock from git"
             )
+        _check_entry(path, entry)
     return lock
+
+
+def _check_entry(path: Path, entry: dict[str, Any]) -> None:
+    """An entry's time is an ISO time in UTC, and its parts have their types."""
+    number = entry.get("number", "?")
+    at = entry.get("at")
+    try:
+        moment = _parse_time(at) if isinstance(at, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        shown = repr(at)[:60]
+        zone = " without a time zone" if moment is not None else ""
+        raise RegistrationError(
+            f"{path}: entry {number}: at is {shown}{zone}; a lock's times are UTC such as "
+            "2026-08-20T10:00:00Z, so restore the lock from git"
+        )
+    changes = entry.get("changes", [])
+    if (
+        not isinstance(entry.get("canonical"), dict)
+        or not isinstance(changes, list)
+        or not all(isinstance(c, dict) and "field" in c and "deciding" in c for c in changes)
+    ):
+        raise RegistrationError(
+            f"{path}: entry {number} is not a registration entry; restore the lock from git"
+        )
 
 
 def _write_lock(path: Path, lock: dict[str, Any]) -> None:

@@ -363,7 +363,7 @@ def _run(
             kept = _keep_failed(executed, output, spec.id, look.label, stamp)
             raise ReviewInterrupted(
                 f"{spec.id} {look.label}: interrupted; nothing was published; {_where(kept)}",
-                notebook=kept,
+                notebook=_kept(kept),
             ) from None
         except papermill.PapermillExecutionError as error:
             kept = _keep_failed(executed, output, spec.id, look.label, stamp)
@@ -372,7 +372,7 @@ def _run(
             raise ReviewFailed(
                 f"{spec.id} {look.label}: the review failed in cell {error.cell_index} "
                 f"({error.ename}: {error.evalue}); {_where(kept)}",
-                notebook=kept,
+                notebook=_kept(kept),
                 cell_index=error.cell_index,
                 ename=str(error.ename),
                 evalue=str(error.evalue),
@@ -383,7 +383,7 @@ def _run(
             raise ReviewFailed(
                 f"{spec.id} {look.label}: the notebook could not run ({type(error).__name__}: "
                 f"{first_line}); {_where(kept)}",
-                notebook=kept,
+                notebook=_kept(kept),
                 ename=type(error).__name__,
                 evalue=first_line,
             ) from None
@@ -391,7 +391,7 @@ def _run(
             verdict = extract(notebook)
         except ReviewFailed as error:
             kept = _keep_failed(executed, output, spec.id, look.label, stamp)
-            raise ReviewFailed(f"{error}; {_where(kept)}", notebook=kept) from None
+            raise ReviewFailed(f"{error}; {_where(kept)}", notebook=_kept(kept)) from None
         notebook.metadata["title"] = f"{spec.title} · {look.label} review"
         try:
             published = _stage_and_publish(
@@ -454,29 +454,46 @@ def _stage_and_publish(
     )
 
 
-def _keep_failed(executed: Path, output: Path, spec_id: str, label: str, stamp: str) -> Path | None:
+def _keep_failed(
+    executed: Path, output: Path, spec_id: str, label: str, stamp: str
+) -> Path | str | None:
     """Move a failed notebook under notebooks/<id>/failed/ with an error report beside it.
 
-    Returns where it is kept, or None when no notebook was written.
+    Returns where it is kept; None when no notebook was written; or, when it cannot be kept
+    (a full disk, an unwritable folder), why, so that the review's own error is still the
+    one line reported.
     """
     if not executed.exists():
         return None
     failed = output / "notebooks" / spec_id / "failed"
-    failed.mkdir(parents=True, exist_ok=True)
-    kept = failed / f"{label}-{stamp}.ipynb"
-    shutil.move(executed, kept)
-    log = executed.parent / KERNEL_LOG
-    if log.exists():
-        shutil.move(log, kept.with_suffix(".kernel.log"))
+    try:
+        failed.mkdir(parents=True, exist_ok=True)
+        kept = failed / f"{label}-{stamp}.ipynb"
+        shutil.move(executed, kept)
+        log = executed.parent / KERNEL_LOG
+        if log.exists():
+            shutil.move(log, kept.with_suffix(".kernel.log"))
+    except OSError as error:
+        return (
+            f"the notebook could not be kept under {failed} ({error.strerror or error}); "
+            "free space or choose a writable --output-dir"
+        )
     try:
         report = _error_html(nbformat.read(kept, as_version=4))
         kept.with_suffix(".html").write_text(report, encoding="utf-8")
     except Exception as error:  # the error report is a courtesy; the notebook is kept
-        kept.with_suffix(".txt").write_text(f"error report failed: {error}\n")
+        with contextlib.suppress(OSError):
+            kept.with_suffix(".txt").write_text(f"error report failed: {error}\n")
     return kept
 
 
-def _where(kept: Path | None) -> str:
+def _where(kept: Path | str | None) -> str:
     if kept is None:
         return "no notebook was written (the kernel did not start)"
+    if isinstance(kept, str):
+        return kept
     return f"notebook kept at {kept}"
+
+
+def _kept(kept: Path | str | None) -> Path | None:
+    return kept if isinstance(kept, Path) else None

@@ -43,7 +43,7 @@ data:
   control: control                     # the control arm's name in the variant column
   split: {{control: 0.5, treatment: 0.5}}  # planned share of units per arm (two arms, summing to 1)
   # start: {launch}                    # analyse only units exposed from this day (after a ramp)
-  # segment: "platform = 'ios'"        # SQL filter on the units table (trusted SQL)
+  # segment: "platform = 'ios'"        # a condition on the units table (docs/spec.md)
 metrics:
   primary:                             # the one metric that decides
     name: "<fill in: metric name, e.g. checkout_conversion>"
@@ -138,7 +138,7 @@ data:
   source: ../data/{id}                 # a folder of Parquet/CSV files or a .duckdb file, relative to this spec
   units: units                         # everyone the feature is for: unit_id [, attributes], one row per unit
   events: events                       # table with unit_id, event, ts [, value]
-  # segment: "platform = 'ios'"        # SQL filter on the units table (trusted SQL)
+  # segment: "platform = 'ios'"        # a condition on the units table (docs/spec.md)
 adoption:
   feature_event: "<fill in: the event of using the feature, e.g. used_search_filters>"
   # exposure_event: saw_filters_button # the entry point was on screen: tells discoverability from communication

@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from impact import message, outbox, publish, registry, workers
 from impact import spec as spec_module
 from impact.errors import (
@@ -163,16 +161,20 @@ def _unusable(path: Path) -> str:
 
 
 def _is_spec(path: Path) -> bool:
-    """Whether a YAML file looks like a launch spec (has a top-level spec_version)."""
+    """Whether a YAML file looks like a launch spec (has a top-level spec_version).
+
+    It is read with the spec loader's limits (no aliases, bounded depth and size), so a
+    hostile file in the folder cannot hang or crash the listing of the others.
+    """
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return True  # loading it says why it cannot be read
-    try:
-        document = yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError, ValueError):
-        return "spec_version" in text
-    return isinstance(document, dict) and "spec_version" in document
+        document = spec_module.read_yaml(path)
+    except SpecError:
+        try:
+            with path.open("rb") as handle:
+                return b"spec_version" in handle.read(spec_module.MAX_BYTES + 1)
+        except OSError:
+            return True  # listed, so that loading it reports why it cannot be read
+    return "spec_version" in document
 
 
 def _instant(text: str) -> dt.datetime:

@@ -32,11 +32,13 @@ from pydantic import (
     PlainSerializer,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from impact import sandbox
 from impact.errors import SpecError
 
 __all__ = [
@@ -236,6 +238,13 @@ class DataSpec(_Model):
                 )
         return value
 
+    @field_validator("segment")
+    @classmethod
+    def _allowed_segment(cls, value: str | None) -> str | None:
+        if value is not None:
+            sandbox.parse(value)  # a ValueError names the part refused
+        return value
+
     @field_validator("columns")
     @classmethod
     def _known_columns(cls, value: dict[str, str]) -> dict[str, str]:
@@ -247,6 +256,24 @@ class DataSpec(_Model):
                 raise ValueError(
                     f'"{key}" is not a contract column; rename one of {", ".join(known)}{extra}'
                 )
+        return value
+
+    @field_validator("units", "events", "series")
+    @classmethod
+    def _a_table_not_a_path(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """In a folder or .duckdb source, a table is a name, never a path: ``units:
+        ../../secret`` would read a file outside the data. (Spark reads Parquet paths on
+        purpose; a database names ``schema.table``.)"""
+        source = str(info.data.get("source", ""))
+        if value is None or source == "spark" or "://" in source:
+            return value
+        if "/" in value or "\\" in value or value.startswith("."):
+            example = "daily" if info.field_name == "series" else info.field_name
+            raise ValueError(
+                f'"{value}" is a path; a table is a file <name>.parquet or <name>.csv inside '
+                f"data.source (or a table of a .duckdb file), so write its name, such as "
+                f"{example}"
+            )
         return value
 
     @field_validator("split")
@@ -732,18 +759,106 @@ _SignKeepingLoader.add_constructor("tag:yaml.org,2002:int", _construct_number)
 _SignKeepingLoader.add_constructor("tag:yaml.org,2002:float", _construct_number)
 
 
+MAX_BYTES = 64 * 1024  # a spec is a few kilobytes (the demo's: 3)
+MAX_DEPTH = 32  # a spec nests four or five levels
+MAX_NODES = 2000  # keys, values and items (the demo's: 168)
+
+
+class _Refused(Exception):
+    """A YAML construct a spec may not use, found before anything is built from it."""
+
+    def __init__(self, mark: yaml.Mark, message: str) -> None:
+        super().__init__(f"line {mark.line + 1}, column {mark.column + 1}: {message}")
+
+
+class _SpecLoader(_SignKeepingLoader):
+    """The loader for specs: it refuses, while scanning and composing and so before anything
+    is expanded, aliases (``*name``: a few lines of them can stand for gigabytes), nesting
+    deeper than ``MAX_DEPTH``, more than ``MAX_NODES`` nodes (pure-Python YAML takes about a
+    second per 10,000) and a key written twice in one mapping (the last would win unseen)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _Refused(
+                event.start_mark,
+                f"an alias (*{event.anchor}) repeats another part of the file; aliases are "
+                "not allowed in a spec, so write the value out",
+            )
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Refused(
+                self.peek_event().start_mark,
+                f"holds more than {MAX_NODES:,} keys, values and items; a spec holds a few hundred",
+            )
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Refused(
+                self.peek_event().start_mark,
+                f"nested more than {MAX_DEPTH} levels deep; a spec nests a few levels",
+            )
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        # The scanner reads ahead and its work grows with the square of flow nesting ([[[[...
+        # 30,000 deep took a second), so flow nesting is limited as it is scanned.
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(
+                self.get_mark(),
+                f"nested more than {MAX_DEPTH} levels deep; a spec nests a few levels",
+            )
+        super().fetch_flow_collection_start(TokenClass)
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        node: yaml.MappingNode = super().compose_mapping_node(anchor)
+        seen: dict[object, yaml.Node] = {}
+        for key, _ in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else None
+            if name is None:
+                continue
+            first = seen.setdefault(name, key)
+            if first is not key:
+                raise _Refused(
+                    key.start_mark,
+                    f"the key {name!r} is written twice in one mapping (lines "
+                    f"{first.start_mark.line + 1} and {key.start_mark.line + 1}); keep one",
+                )
+        return node
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
-    """Read a YAML mapping safely, turning every problem into a SpecError naming the file."""
+    """Read a YAML mapping safely, turning every problem into a SpecError naming the file.
+
+    Limits, checked before anything is built from the text: at most ``MAX_BYTES`` bytes,
+    no aliases, at most ``MAX_DEPTH`` levels and ``MAX_NODES`` nodes, no key twice in one
+    mapping.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)  # never more: a spec path can name /dev/zero
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise SpecError(f"{path}: no such spec file; check the path") from None
     except IsADirectoryError:
         raise SpecError(f"{path}: is a folder; give the path of a .yaml spec file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(f"{path}: cannot be read ({error})") from None
+    if len(raw) > MAX_BYTES:
+        raise SpecError(
+            f"{path}: is larger than {MAX_BYTES:,} bytes; a spec is a few kilobytes of YAML"
+        )
     try:
-        document = yaml.load(text, Loader=_SignKeepingLoader)
+        document = yaml.load(text, Loader=_SpecLoader)
+    except _Refused as error:
+        raise SpecError(f"{path}: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -793,12 +908,43 @@ def _placeholders(value: Any, where: str = "") -> list[str]:
     return []
 
 
+# Control characters (but tab and line feed) and the bidirectional overrides: in a title
+# they would drive the terminal (ANSI colours, OSC-8 links) or reorder what a reader sees.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _control_character(value: Any, where: str = "") -> tuple[str, str] | None:
+    """The first field path (and character) whose key or text holds a control character."""
+    if isinstance(value, str):
+        match = _CONTROL.search(value)
+        return (where, match.group()) if match else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{where}.{key}" if where else str(key)
+            found = _control_character(key, inner) or _control_character(item, inner)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _control_character(item, f"{where}[{index}]")
+            if found:
+                return found
+    return None
+
+
 def from_dict(document: dict[str, Any], path: Path) -> LaunchSpec:
     """Validate a parsed spec document; ``path`` names it in errors and anchors its paths."""
     version = document.get("spec_version")
     if version != SPEC_VERSION:
         raise SpecError(
             f"{path}: spec_version: {version!r} is not supported; write spec_version: 1"
+        )
+    control = _control_character(document)
+    if control is not None:
+        where, character = control
+        raise SpecError(
+            f"{path}: {where}: holds the control character U+{ord(character):04X}; a spec's "
+            "text reaches terminals and chat, so write plain text"
         )
     try:
         spec = LaunchSpec.model_validate(document)
@@ -829,6 +975,8 @@ def _describe(item: Any) -> str:
         return f"{where}: is required; add it (see docs/spec.md)"
     value = item.get("input")
     shown = f'"{value}"' if isinstance(value, str) else repr(value)
+    if len(shown) > 80:  # a message names the value; it need not repeat a long one
+        shown = shown[:77] + "..."
     if kind == "literal_error":
         return f"{where}: {shown} is not allowed; {message[0].lower()}{message[1:]}"
     if kind.endswith("_type") or kind.endswith("_parsing"):

@@ -221,9 +221,78 @@ def test_unparseable_timestamps_in_csv(tmp_path: Path, spec_dict: dict[str, Any]
 
 def test_bad_segment_is_a_spec_error(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
     spec_dict["data"]["segment"] = "platform = = 'ios'"
+    with pytest.raises(SpecError, match=r"data\.segment: .platform = = 'ios'. is not a SQL"):
+        _setup(tmp_path, spec_dict)  # refused when the spec loads, before any data
+
+
+def test_segment_column_missing_from_units(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    spec_dict["data"]["segment"] = "flagg = 1"
     loaded = _setup(tmp_path, spec_dict)
-    with pytest.raises(SpecError, match=r"data\.segment: .* is not a SQL condition"):
+    with pytest.raises(
+        DataError,
+        match=r"units\.parquet: data\.segment reads column 'flagg', which the units table does "
+        r"not have; did you mean 'flag'\? columns here: unit_id, variant, exposed_at, flag$",
+    ):
         _review_inputs(loaded)
+
+
+def test_segment_never_reads_an_events_column(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    spec_dict["data"]["segment"] = "event = 'purchase'"  # a column of events, not of units
+    loaded = _setup(tmp_path, spec_dict)
+    with pytest.raises(DataError, match=r"data\.segment reads column 'event'"):
+        _review_inputs(loaded)
+
+
+@pytest.mark.parametrize(
+    "segment", ["CAST(unit_id AS INTEGER) = 1", "variant = 1", "flag::date > DATE '2026-01-01'"]
+)
+def test_segment_failing_on_the_data_is_a_spec_error(
+    tmp_path: Path, spec_dict: dict[str, Any], segment: str
+) -> None:
+    spec_dict["data"]["segment"] = segment
+    loaded = _setup(tmp_path, spec_dict)
+    with pytest.raises(SpecError, match=r"data\.segment: .* fails on the units table \(") as caught:
+        _review_inputs(loaded)
+    assert "\n" not in str(caught.value)
+
+
+def test_duckdb_reads_only_the_data(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    """Defence in depth under the segment's grammar: the session cannot read another file,
+    fetch a URL, install an extension or change these settings."""
+    secret = tmp_path / "secret.csv"
+    secret.write_text("word\nTOPSECRET\n")
+    loaded = _setup(tmp_path, spec_dict)
+    source = data.connect(loaded)
+    try:
+        assert source.execute(f"SELECT count(*) FROM {data.UNITS_VIEW}").fetchone() == (8,)
+        for query in (
+            f"SELECT * FROM read_csv('{secret}')",
+            f"SELECT * FROM read_csv('{tmp_path}/data/../secret.csv')",
+            "SELECT * FROM read_parquet('https://example.com/x.parquet')",
+            "INSTALL httpfs",
+            "SET enable_external_access = true",
+            "SET allowed_directories = ['/']",
+            f"COPY (SELECT 1) TO '{tmp_path}/out.csv'",
+        ):
+            with pytest.raises(duckdb.Error) as caught:
+                source.execute(query).fetchall()
+            assert "TOPSECRET" not in str(caught.value)
+        settings = dict(
+            source.execute(
+                "SELECT name, value FROM duckdb_settings() WHERE name IN "
+                "('autoinstall_known_extensions', 'autoload_known_extensions', "
+                "'enable_external_access', 'lock_configuration')"
+            ).fetchall()
+        )
+        assert settings == {
+            "autoinstall_known_extensions": "false",
+            "autoload_known_extensions": "false",
+            "enable_external_access": "false",
+            "lock_configuration": "true",
+        }
+    finally:
+        source.close()
+    assert not (tmp_path / "out.csv").exists()
 
 
 def test_renamed_columns(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
@@ -327,3 +396,18 @@ def test_a_signal_stops_a_running_query_at_once(tmp_path: Path) -> None:
     finally:
         connection.close()
         signal.signal(signal.SIGUSR1, previous)
+
+
+def test_closed_duckdb_still_reads_linked_data(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    """A data folder that is a symbolic link, and a table file linked from elsewhere, still
+    read with external access closed (DuckDB allows a linked file by its target)."""
+    (tmp_path / "real").mkdir()
+    loaded = _setup(tmp_path / "real", spec_dict)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "real" / "data" / "units.parquet").rename(elsewhere / "units.parquet")
+    (tmp_path / "real" / "data" / "units.parquet").symlink_to(elsewhere / "units.parquet")
+    (tmp_path / "linked").symlink_to(tmp_path / "real", target_is_directory=True)
+    linked = spec_module.load(tmp_path / "linked" / "spec.yaml")
+    _review_inputs(linked)
+    _review_inputs(loaded)

@@ -188,3 +188,33 @@ def test_a_full_disk_fails_cleanly(workspace: Path, monkeypatch: pytest.MonkeyPa
         runner.review(workspace / "specs" / "demo-checkout.yaml", today=TODAY, output_dir=workspace)
     assert _report(workspace) == before
     assert not [p for p in (workspace / ".impact-runs").iterdir() if p.is_dir()]
+
+
+def test_a_full_disk_while_keeping_a_failed_notebook_is_one_line(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cell's own error stays the line reported; the notebook could not be kept."""
+    import errno
+
+    before = _report(workspace)
+    templates = tmp_path / "templates"
+    shutil.copytree(Path(runner.__file__).parent / "templates", templates)
+    notebook = nbformat.read(templates / "experiment.ipynb", as_version=4)
+    notebook.cells.insert(3, nbformat.v4.new_code_cell("raise RuntimeError('boom')"))
+    nbformat.write(notebook, templates / "experiment.ipynb")
+    monkeypatch.setattr(runner, "_templates", lambda: templates)
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runner.shutil, "move", full)
+    with pytest.raises(ReviewFailed) as raised:
+        runner.review(workspace / "specs" / "demo-checkout.yaml", today=TODAY, output_dir=workspace)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "the review failed in cell 4 (RuntimeError: boom)" in message
+    assert "the notebook could not be kept under" in message
+    assert "(No space left on device); free space or choose a writable --output-dir" in message
+    assert raised.value.notebook is None and raised.value.exit_code == 1
+    assert _report(workspace) == before
+    assert not [p for p in (workspace / ".impact-runs").iterdir() if p.is_dir()]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import demo_launch, replaced, verdict_numbers, with_adoption
 
-from impact import review, runner
+from impact import data, review, runner, spec
 from impact.errors import DataError
 
 TODAY = "2026-11-26"
@@ -64,3 +64,35 @@ def test_a_missing_parquet_file_is_a_data_error(
     path.write_text(remote.read_text().replace("demo/events.parquet", "demo/none.parquet"))
     with pytest.raises(DataError, match=r"none\.parquet: no such Parquet file or folder"):
         review.run(str(path), "56d", TODAY)
+
+
+@pytest.mark.parametrize(
+    ("segment", "error"),
+    [
+        ("lower(platform) IN ('ios', 'android') AND country IS NOT NULL", False),
+        ("platfrom = 1", True),
+    ],
+)
+def test_a_segment_on_spark(launches: tuple[Path, Path], segment: str, error: bool) -> None:
+    """The segment is rendered for Spark from its parsed tree, and its columns checked there."""
+    _, remote = launches
+    path = remote.with_name("segment.yaml")
+    path.write_text(
+        replaced(
+            remote.read_text(),
+            ("  control: control\n", f'  control: control\n  segment: "{segment}"\n'),
+        )
+    )
+    loaded = spec.load(path)
+    source = data.connect(loaded)
+    try:
+        if error:
+            with pytest.raises(DataError, match=r"data\.segment reads column 'platfrom'"):
+                data.check_segment(source, loaded)
+        else:
+            data.check_segment(source, loaded)
+            where = data.unit_filter(loaded, loaded.as_of(56), source)
+            counted = source.execute(f"SELECT count(*) FROM impact_units WHERE {where}").fetchone()
+            assert counted is not None and counted[0] > 0
+    finally:
+        source.close()

@@ -22,7 +22,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import demo_launch, replaced, verdict_numbers, with_adoption
 
-from impact import review, runner, spec
+from impact import data, review, runner, spec
 from impact.cli import main
 from impact.errors import DataError
 
@@ -210,3 +210,40 @@ def test_a_url_is_for_experiments_only(server: str, tmp_path: Path) -> None:
         spec.SpecError, match="PostgreSQL and Spark sources are available for experiments"
     ):
         review.run(str(path), "56d", TODAY)
+
+
+@pytest.mark.parametrize(
+    ("segment", "error", "message"),
+    [
+        ("lower(platform) IN ('ios', 'android') AND country IS NOT NULL", None, ""),
+        ("platform = 1", spec.SpecError, r"data\.segment: 'platform = 1' fails on the units table"),
+        ("platfrom = 'ios'", DataError, r"data\.segment reads column 'platfrom'"),
+    ],
+)
+def test_a_segment_on_postgres(
+    launches: tuple[Path, Path],
+    tmp_path: Path,
+    segment: str,
+    error: type[Exception] | None,
+    message: str,
+) -> None:
+    """The segment is rendered for PostgreSQL from its parsed tree, and checked there too."""
+    _, remote = launches
+    document = yaml.safe_load(remote.read_text())
+    document["data"]["segment"] = segment
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    loaded = spec.load(path)
+    source = data.connect(loaded)
+    try:
+        if error is None:
+            data.check_segment(source, loaded)
+            where = data.unit_filter(loaded, loaded.as_of(56), source)
+            counted = source.execute(f"SELECT count(*) FROM impact_units WHERE {where}").fetchone()
+            assert counted is not None and counted[0] > 0
+        else:
+            with pytest.raises(error, match=message) as raised:
+                data.check_segment(source, loaded)
+            assert "\n" not in str(raised.value)
+    finally:
+        source.close()
