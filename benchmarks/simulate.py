@@ -120,7 +120,11 @@ def _write(
         f"Kolmogorov-Smirnov p = {srm:.3f}.",
         "",
     ]
-    DOC.write_text("\n".join(lines))
+    # keep the section that benchmarks/simulate_accrual.py writes after its marker
+    marker = "<!-- benchmarks/simulate_accrual.py writes below this line -->"
+    kept = DOC.read_text().partition(marker)
+    tail = f"\n{kept[1]}{kept[2]}" if kept[1] else ""
+    DOC.write_text("\n".join(lines) + tail)
 
 
 if __name__ == "__main__":

@@ -80,7 +80,7 @@ def run(
     """Run one adoption review (the arguments are those of ``review.run``)."""
     started_at = clock or dt.datetime.now(dt.UTC)
     started = time.perf_counter()
-    spec, look, source, newest, registration = prepare(spec_path, checkpoint, today, data_source)
+    spec, look, source, newest, registration, _ = prepare(spec_path, checkpoint, today, data_source)
     try:
         found = adoption.measure(source, spec, look.as_of, spec.decision.alpha)
         fingerprint = source.fingerprint()

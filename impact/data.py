@@ -13,6 +13,7 @@ exposed as two views, ``impact_units`` and ``impact_events``, that the metric SQ
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import hashlib
@@ -39,9 +40,11 @@ __all__ = [
     "connect",
     "fingerprint",
     "is_numeric",
+    "needs_events",
     "open_connection",
     "open_table",
     "quote",
+    "unit_id_text",
 ]
 
 MEMORY_LIMIT = "IMPACT_DUCKDB_MEMORY_LIMIT"  # e.g. 1GB: DuckDB's memory cap for a review
@@ -72,6 +75,8 @@ class Source:
         has_value: whether the events table has a ``value`` column.
         dialect: the SQL dialect queries are rendered in (duckdb, postgres or spark).
         url: the database URL or ``spark`` for a remote engine, None for files.
+        id_types: the type of ``unit_id`` as each table stores it (``units``, ``events``),
+            before the contract views read both as text.
     """
 
     connection: duckdb.DuckDBPyConnection
@@ -82,6 +87,7 @@ class Source:
     has_value: bool
     dialect: str = "duckdb"
     url: str | None = None
+    id_types: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def close(self) -> None:
         """Close the connection."""
@@ -245,7 +251,7 @@ def connect(spec: LaunchSpec, data_source: str | None = None) -> Source:
         units_name = open_table(connection, location, spec.data.units, "raw_units")
         events_name = (
             open_table(connection, location, spec.data.events, "raw_events")
-            if spec.data.events
+            if spec.data.events and needs_events(spec)
             else None
         )
         renames = spec.data.columns
@@ -259,10 +265,46 @@ def connect(spec: LaunchSpec, data_source: str | None = None) -> Source:
                 connection, "raw_events", EVENTS_VIEW, events_name, _EVENT_COLUMNS, renames, spec
             )
             has_value = "value" in event_columns
+        id_types = {
+            table: _id_type(connection, raw, spec)
+            for table, raw in (("units", "raw_units"), ("events", "raw_events"))
+            if table == "units" or events_name is not None
+        }
     except BaseException:
         connection.close()
         raise
-    return Source(connection, location, units_name, events_name, unit_columns, has_value)
+    return Source(
+        connection, location, units_name, events_name, unit_columns, has_value, id_types=id_types
+    )
+
+
+def needs_events(spec: LaunchSpec) -> bool:
+    """Whether any metric or the adoption block reads the events table (a user-level export
+    with every metric a column needs none, and its events table may be absent)."""
+    return spec.adoption is not None or any(m.events for m in spec.metrics.all())
+
+
+def _id_type(connection: duckdb.DuckDBPyConnection, raw: str, spec: LaunchSpec) -> str:
+    column = spec.data.columns.get("unit_id", "unit_id")
+    types = {str(row[0]): str(row[1]) for row in connection.execute(f"DESCRIBE {raw}").fetchall()}
+    return types.get(column, "unknown")
+
+
+FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL", "DECIMAL", "NUMERIC", "DOUBLE PRECISION")
+
+
+def unit_id_text(column: str, kind: str, text_type: str = "VARCHAR") -> str:
+    """SQL reading a unit id as text. A float id holding a whole number reads as that
+    integer (123.0 -> "123"), so integer ids in one table join float ids in another; up to
+    2**53 every whole float is exact, past it the id cannot be trusted and stays as written.
+    """
+    if kind.upper().split("(")[0].strip() not in FLOAT_TYPES:
+        return f"CAST({column} AS {text_type})"
+    return (
+        f"CASE WHEN {column} = floor({column}) AND abs({column}) < 9007199254740992 "
+        f"THEN CAST(CAST({column} AS BIGINT) AS {text_type}) "
+        f"ELSE CAST({column} AS {text_type}) END"
+    )
 
 
 def _connect_warehouse(url: str, spec: LaunchSpec) -> Source:
@@ -349,11 +391,13 @@ def _remote_views(
     need_exposure = any(m.events for m in spec.metrics.all())
     columns: dict[str, list[str]] = {}
     tables = [(spec.data.units, UNITS_VIEW, _UNIT_COLUMNS)]
-    if spec.data.events:
+    if spec.data.events and needs_events(spec):
         tables.append((spec.data.events, EVENTS_VIEW, _EVENT_COLUMNS))
     for table, view, required in tables:
         where = f"{shown}:{table}"
         types = describe(table)
+        id_column = renames.get("unit_id", "unit_id")
+        columns[f"{view}:unit_id"] = [types.get(id_column, "unknown")]
         for column in required:
             theirs = renames.get(column, column)
             if theirs not in types and not (column == "exposed_at" and not need_exposure):
@@ -381,15 +425,21 @@ def _remote_source(
     dialect: str,
     url: str,
 ) -> Source:
+    has_events = EVENTS_VIEW in columns
     return Source(
         connection,
         Path(shown),
         f"{shown}:{spec.data.units}",
-        f"{shown}:{spec.data.events}" if spec.data.events else None,
+        f"{shown}:{spec.data.events}" if has_events else None,
         columns[UNITS_VIEW],
         "value" in columns.get(EVENTS_VIEW, []),
         dialect=dialect,
         url=url,
+        id_types={
+            table: columns[f"{view}:unit_id"][0]
+            for table, view in (("units", UNITS_VIEW), ("events", EVENTS_VIEW))
+            if f"{view}:unit_id" in columns
+        },
     )
 
 
@@ -472,7 +522,9 @@ def _contract_view(
                     "minutes, ...)"
                 )
             selects.append(f"CAST({quote(theirs)} AS DOUBLE) AS value")
-        elif ours in ("unit_id", "variant", "event"):
+        elif ours == "unit_id":
+            selects.append(f"{unit_id_text(quote(theirs), kind)} AS {quote(ours)}")
+        elif ours in ("variant", "event"):
             selects.append(f"CAST({quote(theirs)} AS VARCHAR) AS {quote(ours)}")
         else:
             selects.append(f"{quote(theirs)} AS {quote(ours)}")

@@ -22,7 +22,7 @@ from impact.review import ReviewResult
 from impact.spec import Metric
 from impact.stats.adoption import Share
 from impact.stats.compare import Comparison
-from impact.verdict import MIME_TYPE, MetricVerdict, format_effect
+from impact.verdict import MIME_TYPE, MetricVerdict, format_effect, status_words
 
 __all__ = [
     "HTMLBlock",
@@ -163,7 +163,12 @@ def _table(headers: list[str], rows: list[list[ET.Element | str]], numeric: set[
 
 
 def _status(status: str) -> ET.Element:
-    return _el("span", f"{STATUS_MARK.get(status, '')} {status.replace('_', ' ')}", class_="status")
+    """The status as what its rule checked: "✔ improved: the interval excludes 0 and ..."."""
+    label, _, checked = status_words(status).partition(": ")
+    mark = _el("span", f"{STATUS_MARK.get(status, '')} {label}", class_="status")
+    if not checked:
+        return mark
+    return _el("span", mark, _el("span", f": {checked}", class_="note"))
 
 
 def _value(metric: Metric, value: float | None) -> str:

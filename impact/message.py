@@ -17,11 +17,12 @@ Examples:
     >>> verdict = {"title": "Checkout", "spec_id": "checkout", "checkpoint": "56d",
     ...     "final": True, "outcome": "ship", "action": "ship", "next_review": None,
     ...     "primary": {"name": "conversion", "kind": "proportion", "status": "target_met",
+    ...         "status_words": "improved: the interval excludes 0 and reaches the target",
     ...         "effect": 0.03, "ci": [0.02, 0.04], "alpha": 0.05, "target": "+0.02"},
     ...     "guardrails": [{"name": "refunds", "status": "ok"}]}
-    >>> print(markdown(verdict, "56d.html"))
+    >>> print(markdown(verdict, "56d.html"))  # doctest: +ELLIPSIS
     *Checkout*: 56d final review: *Ship* (action: ship)
-    conversion: +3.00 pp (95% CI +2.00 pp to +4.00 pp), target met (target +0.02)
+    conversion: +3.00 pp (95% CI +2.00 pp to +4.00 pp), improved: ... reaches the target (...)
     Guardrails: refunds ok
     Report: 56d.html
     >>> verdict.update(primary=None, guardrails=[], outcome="iterate", action="iterate",
@@ -69,6 +70,12 @@ def _text(value: object) -> str:
     return _MENTION.sub("@\u2060", text)
 
 
+def _status(judged: dict[str, Any]) -> str:
+    """What the status checked, as verdict.json words it (older verdicts: the code)."""
+    words = judged.get("status_words") or str(judged["status"]).replace("_", " ")
+    return _text(words)
+
+
 def _number(kind: str, value: float | None) -> str:
     if value is None:
         return "n/a"
@@ -96,7 +103,7 @@ def markdown(verdict: dict[str, Any], report_link: str) -> str:
         )
         lines.append(
             f"{_text(primary['name'])}: {_number(primary['kind'], primary['effect'])} "
-            f"({interval}), {primary['status'].replace('_', ' ')} "
+            f"({interval}), {_status(primary)} "
             f"(target {_text(primary.get('target', ''))})"
         )
     adoption = verdict.get("adoption")
@@ -111,7 +118,7 @@ def markdown(verdict: dict[str, Any], report_link: str) -> str:
         lines.append(f"Adoption of {adoption['eligible']:,} eligible: {shares} ({state})")
     guardrails = verdict.get("guardrails") or []
     if guardrails:
-        states = ", ".join(f"{_text(g['name'])} {g['status']}" for g in guardrails)
+        states = "; ".join(f"{_text(g['name'])} {_status(g)}" for g in guardrails)
         lines.append(f"Guardrails: {states}")
     if verdict["outcome"] == "invalid":
         lines.append(f"Why: {_text(verdict['reasons'][0])}" if verdict.get("reasons") else "")

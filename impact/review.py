@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import math
 import time
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from impact import adoption as adoption_module
-from impact import analysis, data, handover, metrics, registry
+from impact import analysis, data, datachecks, handover, layout, metrics, registry
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
 from impact.analysis import Analysis, Power
-from impact.errors import SpecError
+from impact.errors import DataError, SpecError
 from impact.metrics import MetricTable
 from impact.spec import LaunchSpec, Metric
 from impact.stats import checks as stat_checks
@@ -40,9 +42,12 @@ from impact.verdict import (
     format_effect,
     judge_guardrail,
     judge_primary,
+    secondary_harm,
+    status_words,
 )
 
 __all__ = [
+    "DataTrust",
     "Prepared",
     "ReviewResult",
     "SecondaryResult",
@@ -53,6 +58,7 @@ __all__ = [
     "parse_today",
     "payload_head",
     "prepare",
+    "published_boundaries",
     "registration_check",
     "run",
     "run_json",
@@ -148,6 +154,12 @@ class ReviewResult:
     started_at: dt.datetime
     seconds: float
     adoption: AdoptionResult | None = None
+    trust: DataTrust | None = None
+
+    @property
+    def events_read(self) -> bool:
+        """Whether the review read an events table (a user-level export may have none)."""
+        return self.trust is None or self.trust.events_read
 
     def to_json(self) -> dict[str, Any]:
         """The verdict.json payload (schema ``impact/schemas/verdict.v1.json``)."""
@@ -159,6 +171,7 @@ class ReviewResult:
                 "name": primary.metric.name,
                 "kind": primary.metric.kind,
                 "status": primary.status,
+                "status_words": status_words(primary.status),
                 **comparison_json(primary.comparison),
                 "target": str(primary.metric.target),
                 "n": {"control": n.control.n, "treatment": n.treatment.n},
@@ -177,6 +190,7 @@ class ReviewResult:
                 {
                     "name": g.metric.name,
                     "status": g.status,
+                    "status_words": status_words(g.status),
                     **comparison_json(g.comparison),
                     "margin": g.metric.margin.magnitude if g.metric.margin else None,
                     "margin_relative": bool(g.metric.margin and g.metric.margin.relative),
@@ -200,11 +214,33 @@ class ReviewResult:
                 "units": self.table.population.units,
                 "first_exposure": _iso(self.table.population.first_exposure),
                 "last_exposure": _iso(self.table.population.last_exposure),
-                "newest_event": _iso(self.newest_event),
+                "newest_event": _iso(self.newest_event) if self.events_read else None,
+                **trust_json(self.trust),
             },
-            "run": run_json(self.data_fingerprint, self.started_at, self.seconds, self.today),
+            "run": {
+                **run_json(self.data_fingerprint, self.started_at, self.seconds, self.today),
+                **source_json(self.trust),
+            },
         }
         return clean(payload)
+
+
+def trust_json(trust: DataTrust | None) -> dict[str, Any]:
+    """verdict.json's ``data.joins`` and ``data.daily`` (empty without events)."""
+    if trust is None:
+        return {}
+    return {
+        "joins": trust.joins.to_json() if trust.joins else None,
+        "daily": trust.completeness.to_json() if trust.completeness else None,
+    }
+
+
+def source_json(trust: DataTrust | None) -> dict[str, Any]:
+    """verdict.json's ``run.data_source`` and ``run.data_source_override``: what was read,
+    and whether it replaced the spec's ``data.source``."""
+    if trust is None:
+        return {}
+    return {"data_source": trust.location, "data_source_override": trust.data_source}
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -222,12 +258,35 @@ def payload_head(spec: LaunchSpec, look: Look, verdict: Verdict) -> dict[str, An
         "checkpoint": look.label,
         "final": look.final,
         "monitoring": not look.registered,
-        "sequential": {"information": list(look.information), "levels": list(look.levels)},
+        "sequential": sequential_json(spec, look),
         "as_of": look.as_of.date().isoformat(),
         "next_review": look.next_review.isoformat() if look.next_review else None,
         "outcome": verdict.outcome,
         "action": verdict.action,
         "reasons": list(verdict.reasons),
+    }
+
+
+def sequential_json(spec: LaunchSpec, look: Look) -> dict[str, Any]:
+    """verdict.json's ``sequential``: each look's information, level and boundary (null when
+    it spends nothing), and where each earlier look's boundary came from."""
+    earlier = [d for d in spec.reviews if d < look.days] if look.registered else []
+    sources = []
+    for index, days in enumerate(earlier):
+        used = look.earlier[index] if index < len(look.earlier) else None
+        source = "planned" if used is None else "not run" if math.isinf(used) else "published"
+        sources.append(
+            {
+                "checkpoint": spec_module.format_duration(days),
+                "boundary": used if used is not None and math.isfinite(used) else None,
+                "source": source,
+            }
+        )
+    return {
+        "information": list(look.information),
+        "levels": list(look.levels),
+        "boundaries": [c if math.isfinite(c) else None for c in look.boundaries],
+        "earlier": sources,
     }
 
 
@@ -288,6 +347,38 @@ class Prepared(NamedTuple):
     source: data.Source
     newest_event: dt.datetime
     registration: registry.Registration
+    trust: DataTrust | None = None
+
+
+@dataclass(frozen=True)
+class DataTrust:
+    """What the data checks measured before any statistic (see impact/datachecks.py).
+
+    Attributes:
+        joins: how the events join the units (None without an events table).
+        completeness: the event volume per day up to as_of (None without an events table).
+        data_source: the data source given instead of the spec's ``data.source`` (on the
+            command line or as the notebook's ``data_source`` parameter), else None.
+        location: where the data were read from, as messages name it.
+        events_read: whether an events table was read (a user-level export may have none).
+    """
+
+    joins: datachecks.Joins | None
+    completeness: datachecks.Completeness | None
+    data_source: str | None
+    location: str
+    events_read: bool = True
+
+    def checks(self) -> list[Check]:
+        """The checks that passed, for the report's checks and verdict.json's."""
+        found = []
+        if self.joins is not None:
+            found.append(Check("joins", True, None, f"ids join: {self.joins.sentence()}", False))
+        if self.completeness is not None:
+            found.append(
+                Check("completeness", True, None, self.completeness.sentence(), blocking=False)
+            )
+        return found
 
 
 def prepare(
@@ -295,10 +386,13 @@ def prepare(
     checkpoint: str | None = None,
     today: str | dt.date | None = None,
     data_source: str | None = None,
+    *,
+    output_dir: str | Path | None = None,
 ) -> Prepared:
     """Everything a review checks before statistics: spec, checkpoint, lock, data, readiness.
 
-    The caller closes the returned source.
+    ``output_dir`` is where earlier looks' verdict.json are published (see
+    :func:`published_boundaries`). The caller closes the returned source.
 
     Raises:
         SpecError, DataError, RegistrationError: bad input or data not ready (exit 2).
@@ -308,15 +402,23 @@ def prepare(
         return handed
     spec = spec_module.load(spec_path)
     look = look_at(spec, checkpoint, parse_today(today))
+    look = dataclasses.replace(look, earlier=published_boundaries(spec, look, output_dir))
     registration = registry.check(spec)  # a corrupted lock is bad input, found before any work
     source = data.connect(spec, data_source)
     try:
         data.check_contract(source, spec, look.as_of)
         newest = data.check_ready(source, spec, look.as_of, look.label)
+        trust = DataTrust(
+            joins=datachecks.check_joins(source, spec, look.as_of),
+            completeness=datachecks.check_completeness(source, spec, look.as_of, look.label),
+            data_source=data_source,
+            location=str(source.location),
+            events_read=source.events_name is not None,
+        )
     except BaseException:
         source.close()
         raise
-    return Prepared(spec, look, source, newest, registration)
+    return Prepared(spec, look, source, newest, registration, trust)
 
 
 def run(
@@ -326,6 +428,7 @@ def run(
     data_source: str | None = None,
     *,
     clock: dt.datetime | None = None,
+    output_dir: str | Path | None = None,
 ) -> ReviewResult:
     """Run one review.
 
@@ -336,10 +439,14 @@ def run(
         today: the review's clock (ISO date); None for the real UTC date.
         data_source: a folder or file to read instead of the spec's ``data.source``.
         clock: the wall-clock start time recorded in the ``run`` block (tests freeze it).
+        output_dir: where earlier looks' verdicts are published (default: found from the
+            folder the notebook runs in).
     """
     started_at = clock or dt.datetime.now(dt.UTC)
     started = time.perf_counter()
-    spec, look, source, newest, registration = prepare(spec_path, checkpoint, today, data_source)
+    spec, look, source, newest, registration, trust = prepare(
+        spec_path, checkpoint, today, data_source, output_dir=output_dir
+    )
     try:
         table = metrics.compute(source, spec, look.as_of)
         found = (
@@ -351,6 +458,8 @@ def run(
     finally:
         source.close()
     checks = _checks(spec, table, registration)
+    if trust is not None:
+        checks.extend(trust.checks())
     if found is not None and found.contamination and found.contamination[0]:
         used, of = found.contamination
         checks.append(
@@ -379,6 +488,11 @@ def run(
         for metric in spec.metrics.guardrails
     ]
     secondary = _secondary(spec, analyses)
+    notes = tuple(
+        line
+        for s in secondary
+        if (line := secondary_harm(s.metric, s.comparison, s.q_value, look.alpha)) is not None
+    )
     power = analysis.power_at(
         analyses[primary_metric.name], alpha=look.alpha, wanted=spec.decision.power
     )
@@ -390,6 +504,7 @@ def run(
         checks,
         _too_little(spec, table, primary),
         _power_note(primary_metric, power, spec.decision.power),
+        notes,
     )
     return ReviewResult(
         spec=spec,
@@ -410,6 +525,7 @@ def run(
         started_at=started_at,
         seconds=time.perf_counter() - started,
         adoption=found,
+        trust=trust,
     )
 
 
@@ -425,47 +541,136 @@ def with_adoption_reason(
     return dataclasses.replace(verdict, reasons=(*verdict.reasons, adoption_module.reason(found)))
 
 
+def _default_output() -> Path:
+    """Where a notebook run finds published verdicts without being told: the output folder
+    of the run folder it runs in (``<output>/.impact-runs/<run>/``), else the current one."""
+    here = Path.cwd()
+    return here.parent.parent if here.parent.name == layout.RUNS_FOLDER else here
+
+
+def published_boundaries(
+    spec: LaunchSpec, look: Look, output_dir: str | Path | None = None
+) -> tuple[float | None, ...]:
+    """The boundary each earlier registered look used, read from its published verdict.json.
+
+    One entry per registered review before this look: the z boundary recorded in that
+    look's verdict.json (``sequential.boundaries``, or its level for verdicts written before
+    boundaries were recorded); infinity when the launch has published reviews but not that
+    one (it never ran, so it spent nothing); None when nothing of the launch is published
+    under ``output_dir`` (a review run outside the runner), where the planned boundary is
+    assumed, which is conservative.
+
+    Raises:
+        DataError: a published verdict.json cannot be read.
+    """
+    if not look.registered:
+        return ()
+    output = Path(output_dir) if output_dir is not None else _default_output()
+    earlier = [days for days in spec.reviews if days < look.days]
+    if not (output / "reports" / spec.id).is_dir():
+        return tuple(None for _ in earlier)
+    used: list[float | None] = []
+    for days in earlier:
+        path = layout.verdict_path(output, spec.id, spec_module.format_duration(days))
+        if not path.is_file():
+            used.append(math.inf)
+            continue
+        try:
+            published = json.loads(path.read_text(encoding="utf-8"))
+            recorded = published.get("sequential") or {}
+            bounds = recorded.get("boundaries")
+            levels = recorded.get("levels") or []
+            if bounds:
+                used.append(math.inf if bounds[-1] is None else float(bounds[-1]))
+            elif levels:
+                used.append(sequential.boundary(float(levels[-1])))
+            else:
+                used.append(math.inf)  # no information at that look: nothing was tested
+        except (OSError, ValueError, TypeError, AttributeError) as error:
+            raise DataError(
+                f"{path}: the published verdict of an earlier look cannot be read ({error}); "
+                "its boundary decides this look's level. Restore it from its .history folder"
+            ) from None
+    return tuple(used)
+
+
 def sequential_look(spec: LaunchSpec, look: Look, table: MetricTable) -> Look:
     """The look's level from Lan-DeMets O'Brien-Fleming spending on the information fraction.
 
-    The information at a look is the number of units whose primary window has ended by its
-    as_of. At an interim look the final information is projected from the accrual so far
-    (units exposed per day over the last week); at the final look every fraction is observed,
-    so the boundary is recomputed and the looks spend exactly alpha in total. A monitoring
-    run (not a registered review) uses the spec's alpha and never decides.
+    The information at a look is the number of units whose primary metric has matured by
+    its as_of (its window, or ``matures_after``, has ended). At an interim look the final
+    information is projected from the accrual so far (units exposed per day over the last
+    week); at a later look every fraction is observed, and its boundary is solved given the
+    boundaries the earlier looks actually used (``look.earlier``, read from their published
+    verdicts; a look that never ran spends nothing; where nothing is published, the boundary
+    the earlier look computed from its own projection), so the looks spend alpha in total
+    whatever the accrual. A monitoring run (not a registered review) uses the spec's alpha
+    and never decides.
     """
     if not look.registered:
         return look
+    looks = [days for days in spec.reviews if days <= look.days]
+    alpha = spec.decision.alpha
+    used: list[float | None] = []
+    for index in range(len(looks) - 1):
+        known = look.earlier[index] if index < len(look.earlier) else None
+        if known is None:  # as that look computed it, from the accrual it saw
+            fractions = _fractions(spec, looks[: index + 1], table, final=False)
+            if fractions is None:
+                known = math.inf
+            else:
+                known = sequential.boundaries(fractions, alpha, [*used, None])[-1]
+        used.append(known)
+    fractions = _fractions(spec, looks, table, final=look.final)
+    if fractions is None:
+        return look
+    bounds = sequential.boundaries(fractions, alpha, [*used, None])
+    levels = [sequential.level(c) for c in bounds]
+    return dataclasses.replace(
+        look,
+        alpha=levels[-1],
+        information=tuple(fractions),
+        levels=tuple(levels),
+        boundaries=tuple(bounds),
+    )
+
+
+def _fractions(
+    spec: LaunchSpec, looks: list[int], table: MetricTable, *, final: bool
+) -> list[float] | None:
+    """The information fraction of each of ``looks`` as seen at the last of them.
+
+    Only units exposed before that look's as_of count, so an earlier look's fractions are
+    those it computed. None when nothing has matured yet.
+    """
     primary = spec.metrics.primary
     assert primary is not None
-    window = dt.timedelta(days=primary.window or 0)
-    per_day = table.population.by_day
+    window = dt.timedelta(days=primary.window or primary.matures_after or 0)
+    today = spec.as_of(looks[-1]).date()
+    per_day = {day: n for day, n in table.population.by_day.items() if day < today}
 
     def mature_by(days: int) -> int:
         cutoff = (spec.as_of(days) - window).date()
         return sum(n for day, n in per_day.items() if day < cutoff)
 
-    looks = [days for days in spec.reviews if days <= look.days]
     observed = [mature_by(days) for days in looks]
-    if look.final:
+    if final:
         total = float(observed[-1])
     else:
         final_cutoff = (spec.as_of(spec.reviews[-1]) - window).date()
-        today = look.as_of.date()
         recent = [n for day, n in per_day.items() if day >= today - dt.timedelta(days=7)]
         rate = sum(recent) / 7
         remaining = max((final_cutoff - today).days, 0)
         total = sum(n for day, n in per_day.items() if day < final_cutoff) + rate * remaining
     if total <= 0 or observed[-1] == 0:
-        return look
-    ceiling = 1.0 if look.final else 0.99  # an interim look never spends all of alpha
-    fractions = [min(max(n / total, 1e-6), ceiling) for n in observed]
+        return None
+    # an interim look never spends all of alpha, and an earlier look stays one
+    fractions = [min(max(n / total, 1e-6), 0.99) for n in observed]
+    if final:
+        fractions[-1] = 1.0
     for k in range(1, len(fractions)):
         fractions[k] = max(fractions[k], fractions[k - 1])
-    levels = sequential.nominal_levels(fractions, spec.decision.alpha)
-    return dataclasses.replace(
-        look, alpha=levels[-1], information=tuple(fractions), levels=tuple(levels)
-    )
+    return fractions
 
 
 def _power_note(metric: Metric, power: Power, wanted: float) -> str | None:

@@ -236,7 +236,9 @@ def review(
     """
     started = clock or dt.datetime.now(dt.UTC)
     day = review_module.parse_today(today)
-    spec, look, checked, close = _preflight(str(spec_path), checkpoint, day, data_source)
+    spec, look, checked, close = _preflight(
+        str(spec_path), checkpoint, day, data_source, Path(output_dir)
+    )
     parameters = {
         "spec_path": str(Path(spec_path).absolute()),
         "checkpoint": look.label,
@@ -276,9 +278,11 @@ def _nothing() -> None:
 
 
 def _preflight(
-    spec_path: str, checkpoint: str | None, day: dt.date, data_source: str | None
+    spec_path: str, checkpoint: str | None, day: dt.date, data_source: str | None, output: Path
 ) -> tuple[LaunchSpec, Look, object, Callable[[], None]]:
     """Check the inputs as the design's review will, before the notebook runs (exit 2 early).
+
+    ``output`` is where the earlier looks' verdicts are published (their boundaries).
 
     Returns the spec, the look, the checked inputs and how to release them (close the data
     source) when no notebook takes them over.
@@ -292,7 +296,7 @@ def _preflight(
             series_checked,
             source.close if source is not None else _nothing,
         )
-    prepared = review_module.prepare(spec_path, checkpoint, day, data_source)
+    prepared = review_module.prepare(spec_path, checkpoint, day, data_source, output_dir=output)
     return prepared.spec, prepared.look, prepared, prepared.source.close
 
 

@@ -120,6 +120,13 @@ def selection(column: str, ours: str, kind: str, where: str) -> str:
         if not kind.startswith(("decimal", *_NUMERIC)):
             raise DataError(f"{where}: column {column!r} is {kind}; value must be numeric")
         return f"CAST({quoted} AS DOUBLE) AS {alias}"
+    if ours == "unit_id" and kind.startswith(("double", "float", "decimal")):
+        # a whole-number float id reads as that integer (123.0 -> "123"), as on DuckDB
+        return (
+            f"CASE WHEN {quoted} = floor({quoted}) AND abs({quoted}) < 9007199254740992 "
+            f"THEN CAST(CAST({quoted} AS BIGINT) AS STRING) ELSE CAST({quoted} AS STRING) END "
+            f"AS {alias}"
+        )
     if ours in ("unit_id", "variant", "event"):
         return f"CAST({quoted} AS STRING) AS {alias}"
     return f"{quoted} AS {alias}"

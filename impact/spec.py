@@ -210,6 +210,35 @@ class Hypothesis(_Model):
         )
 
 
+class JoinLimits(_Model):
+    """How much of the events and units may fail to join before the review refuses them."""
+
+    max_unknown_events: float = 0.5
+    max_units_without_events: float = 0.99
+
+    @field_validator("max_unknown_events", "max_units_without_events")
+    @classmethod
+    def _share(cls, value: float) -> float:
+        if not 0 <= value <= 1:
+            raise ValueError(f"{value:g} must be a share between 0 and 1, such as 0.5")
+        return value
+
+
+class CompletenessSettings(_Model):
+    """When a day's event volume is too thin for the data to count as complete."""
+
+    min_share: float = 0.5
+
+    @field_validator("min_share")
+    @classmethod
+    def _share(cls, value: float) -> float:
+        if not 0 <= value < 1:
+            raise ValueError(
+                f"{value:g} must be a share from 0 (never thin) to below 1, such as 0.5"
+            )
+        return value
+
+
 class DataSpec(_Model):
     """Where the metric data live and how to read them."""
 
@@ -223,6 +252,8 @@ class DataSpec(_Model):
     start: dt.date | None = None
     segment: str | None = None
     pre_period: Duration | None = None
+    joins: JoinLimits | None = None
+    completeness: CompletenessSettings | None = None
 
     @field_validator("source")
     @classmethod
@@ -312,6 +343,7 @@ class Metric(_Model):
     numerator: Side | None = None
     denominator: Side | None = None
     window: Duration | None = None
+    matures_after: Duration | None = None
     baseline: float | None = None
     baseline_sd: float | None = None
     target: EffectValue | None = None
@@ -371,9 +403,17 @@ class Metric(_Model):
             raise ValueError(
                 "needs exactly one of event (an event name) or column (a per-unit column)"
             )
+        if self.matures_after is not None and self.column is None:
+            raise ValueError(
+                "matures_after belongs to a column metric (an event metric's window says when "
+                "it matures); remove matures_after"
+            )
         if self.column is not None:
             if self.window is not None:
-                raise ValueError("a column metric has no window; remove window")
+                raise ValueError(
+                    "a column metric has no window; remove window (write matures_after: 7d "
+                    "when the column is known only 7 days after exposure)"
+                )
             if self.value is not None:
                 raise ValueError("a column metric has no value; remove value")
             return

@@ -10,9 +10,12 @@ target T > 0, the primary metric is (first match wins):
     inconclusive          otherwise
 
 A guardrail with margin M is ``ok`` when lo > -M, ``breach`` when hi < 0 and the estimate
-<= -M, otherwise ``unclear``. The outcome, first match wins: invalid (a blocking check
-failed), revert (primary harm or a guardrail breach), ship (target met and every guardrail
-ok), keep_running (an interim look or a monitoring run), and at the final look the spec's
+<= -M, otherwise ``unclear``. A relative threshold is judged on Fieller's interval; when
+that interval is unbounded, harm and breach follow the absolute interval's sign (a clear
+harm is never hidden), and nothing else is claimed. The outcome, first match wins: invalid
+(a blocking check failed, or too little data at the final look without a clear harm),
+revert (primary harm or a guardrail breach), ship (target met and every guardrail ok),
+keep_running (an interim look or a monitoring run), and at the final look the spec's
 ``on_no_effect`` when the target is ruled out, otherwise iterate.
 """
 
@@ -27,6 +30,7 @@ from impact.stats.compare import Comparison
 
 __all__ = [
     "MIME_TYPE",
+    "STATUS_WORDS",
     "Check",
     "Look",
     "MetricVerdict",
@@ -39,11 +43,37 @@ __all__ = [
     "judge_guardrail",
     "judge_primary",
     "orient",
+    "orient_absolute",
     "primary_status",
+    "secondary_harm",
+    "status_words",
 ]
 
 MIME_TYPE = "application/vnd.impact.verdict.v1+json"
 """The MIME type of the verdict payload that a template's last cell displays."""
+
+STATUS_WORDS = {
+    "target_met": "improved: the interval excludes 0 and reaches the target",
+    "below_target": "improved, short of the target: the interval excludes 0 but not the target",
+    "no_meaningful_effect": "target ruled out: the whole interval is below the target",
+    "inconclusive": "inconclusive: the interval includes 0 and the target",
+    "harm": "worse: the whole interval is on the harmful side of 0",
+    "ok": "held: the interval stays inside the margin",
+    "breach": "breached: the interval is on the harmful side and the estimate beyond the margin",
+    "unclear": "unclear: harm beyond the margin is not ruled out",
+}
+"""What each status checked, in words: the report and verdict.md show these, not the codes."""
+
+
+def status_words(status: str) -> str:
+    """The words for a status code (the code itself, spaced, when it has none).
+
+    Examples:
+        >>> status_words("target_met")
+        'improved: the interval excludes 0 and reaches the target'
+    """
+    return STATUS_WORDS.get(status, status.replace("_", " "))
+
 
 PrimaryStatus = Literal[
     "harm", "target_met", "below_target", "no_meaningful_effect", "inconclusive"
@@ -92,6 +122,24 @@ def orient(metric: Metric, comparison: Comparison, threshold: Effect) -> Oriente
     if metric.good_sign > 0:
         return Oriented(estimate, lower, upper, threshold.magnitude, scale)
     return Oriented(-estimate, -upper, -lower, threshold.magnitude, scale)
+
+
+def orient_absolute(metric: Metric, comparison: Comparison, threshold: Effect) -> Oriented | None:
+    """A relative threshold judged on the absolute interval, for when Fieller's is unbounded.
+
+    The threshold becomes its share of the control mean (``+10%`` of 0.0015 is 0.00015), so
+    the estimate is beyond the threshold exactly when the relative estimate is. Only harm and
+    breach are read from it: an unbounded relative interval never shows a target met or a
+    guardrail held, but the absolute interval's sign shows a clear harm.
+    """
+    if comparison.effect is None or comparison.ci_lower is None or comparison.ci_upper is None:
+        return None
+    scale = abs(comparison.control or 0.0)
+    magnitude = threshold.magnitude * scale if threshold.relative else threshold.magnitude
+    effect, lower, upper = comparison.effect, comparison.ci_lower, comparison.ci_upper
+    if metric.good_sign > 0:
+        return Oriented(effect, lower, upper, magnitude, "absolute")
+    return Oriented(-effect, -upper, -lower, magnitude, "absolute")
 
 
 def primary_status(lower: float, upper: float, target: float) -> PrimaryStatus:
@@ -186,31 +234,44 @@ def judge_primary(metric: Metric, comparison: Comparison) -> MetricVerdict:
     target = format_effect(metric, metric.good_sign * metric.target.magnitude, scale)
     if oriented is None:
         why = comparison.note or "no interval"
+        fallback = orient_absolute(metric, comparison, metric.target)
+        if fallback is not None and fallback.upper < 0:
+            words = _effect_words(metric, comparison, "absolute")
+            return MetricVerdict(
+                metric,
+                comparison,
+                "harm",
+                fallback,
+                f"{metric.name} got worse: {words}; the whole interval is on the harmful side "
+                f"of 0 (the relative interval is unbounded: {why}, so harm is read from the "
+                "absolute interval).",
+            )
         return MetricVerdict(
             metric,
             comparison,
             "inconclusive",
             None,
-            f"{metric.name}: cannot be judged ({why}).",
+            f"{metric.name}: cannot be judged against the target {target} ({why}).",
         )
     status = primary_status(oriented.lower, oriented.upper, oriented.threshold)
     words = _effect_words(metric, comparison, scale)
     reason = {
-        "harm": f"{metric.name} got worse: {words}.",
+        "harm": f"{metric.name} got worse: {words}; the whole interval is on the harmful side.",
         "target_met": (
-            f"{metric.name} changed by {words}: a real improvement, and the target {target} "
-            "is within reach of the interval."
+            f"{metric.name} improved: {words}; the interval excludes 0 and reaches the "
+            f"target {target}."
         ),
         "below_target": (
-            f"{metric.name} changed by {words}: a real improvement, but the whole interval "
-            f"is short of the target {target}."
+            f"{metric.name} improved, short of the target: {words}; the interval excludes 0 "
+            f"but stays below the target {target}."
         ),
         "no_meaningful_effect": (
-            f"{metric.name} changed by {words}: the target {target} is ruled out."
+            f"{metric.name} changed by {words}: the whole interval is below the target "
+            f"{target}, so the target is ruled out."
         ),
         "inconclusive": (
-            f"{metric.name} changed by {words}: cannot tell yet whether the target {target} "
-            "is reached."
+            f"{metric.name} changed by {words}: the interval includes both 0 and the target "
+            f"{target}, so cannot tell yet whether it is reached."
         ),
     }[status]
     return MetricVerdict(metric, comparison, status, oriented, reason)
@@ -224,12 +285,28 @@ def judge_guardrail(metric: Metric, comparison: Comparison) -> MetricVerdict:
     margin = format_effect(metric, -metric.good_sign * metric.margin.magnitude, scale)
     if oriented is None:
         why = comparison.note or "no interval"
+        fallback = orient_absolute(metric, comparison, metric.margin)
+        if fallback is not None and (
+            guardrail_status(fallback.lower, fallback.upper, fallback.estimate, fallback.threshold)
+            == "breach"
+        ):
+            words = _effect_words(metric, comparison, "absolute")
+            return MetricVerdict(
+                metric,
+                comparison,
+                "breach",
+                fallback,
+                f"guardrail {metric.name} breached its margin {margin}: {words}; the interval "
+                f"is on the harmful side of 0 and the estimate beyond the margin (the relative "
+                f"interval is unbounded: {why}, so the breach is read from the absolute "
+                "interval).",
+            )
         return MetricVerdict(
             metric,
             comparison,
             "unclear",
             None,
-            f"guardrail {metric.name}: cannot be judged ({why}).",
+            f"guardrail {metric.name}: cannot be judged against the margin {margin} ({why}).",
         )
     status = guardrail_status(oriented.lower, oriented.upper, oriented.estimate, oriented.threshold)
     words = _effect_words(metric, comparison, scale)
@@ -242,6 +319,29 @@ def judge_guardrail(metric: Metric, comparison: Comparison) -> MetricVerdict:
         ),
     }[status]
     return MetricVerdict(metric, comparison, status, oriented, reason)
+
+
+def secondary_harm(
+    metric: Metric, comparison: Comparison, q_value: float | None, alpha: float
+) -> str | None:
+    """A reason line when a secondary metric got significantly worse, else None.
+
+    Significant means a Benjamini-Hochberg q-value below ``alpha`` with the interval on the
+    harmful side of 0. Secondary metrics never decide: the line is reported, not weighed.
+    """
+    if q_value is None or q_value >= alpha or comparison.effect is None:
+        return None
+    low, high = comparison.ci_lower, comparison.ci_upper
+    if low is None or high is None:
+        return None
+    harmful = high < 0 if metric.good_sign > 0 else low > 0
+    if not harmful:
+        return None
+    words = _effect_words(metric, comparison, "absolute")
+    return (
+        f"secondary {metric.name} got worse: {words}, q = {q_value:.2g}; secondary metrics "
+        "are monitored and never decide, but this harm is worth a look."
+    )
 
 
 @dataclass(frozen=True)
@@ -277,6 +377,10 @@ class Look:
         information: the information fraction of each registered look so far (empty for
             a monitoring run).
         levels: the nominal level of each of those looks' boundaries.
+        boundaries: each of those looks' two-sided z boundary (infinity: spends nothing).
+        earlier: for each earlier registered look, the boundary it used as its published
+            verdict.json records it (infinity: it never ran, so it spent nothing), or None
+            where no published verdict could be looked for (its planned boundary is used).
     """
 
     days: int
@@ -287,6 +391,8 @@ class Look:
     alpha: float
     information: tuple[float, ...] = ()
     levels: tuple[float, ...] = ()
+    boundaries: tuple[float, ...] = ()
+    earlier: tuple[float | None, ...] = ()
 
     @property
     def label(self) -> str:
@@ -311,8 +417,13 @@ def decide(
     checks: list[Check],
     too_little_data: str | None,
     power_note: str | None = None,
+    notes: tuple[str, ...] = (),
 ) -> Verdict:
     """Apply the outcome order of DESIGN.md to a look.
+
+    A clear harm (the primary's or a guardrail breach) leads the metric reasons whatever
+    the outcome, and at the final look it outranks "too little data": the interval already
+    shows the harm, so more data would not change the action.
 
     Args:
         spec: the launch spec (for the words of each outcome).
@@ -323,9 +434,16 @@ def decide(
         too_little_data: why there are too few units (an arm under min_units), or None.
         power_note: what the primary comparison could detect, added to the reasons of an
             iterate or keep_running outcome.
+        notes: reported lines that never decide (a significant harm on a secondary metric).
     """
     words = spec.decision
-    metric_reasons = [primary.reason, *(g.reason for g in guardrails)]
+    judged = [primary, *guardrails]
+    harmful = [m for m in judged if m.status in ("harm", "breach")]
+    metric_reasons = [
+        *(m.reason for m in harmful),
+        *(m.reason for m in judged if m not in harmful),
+        *notes,
+    ]
     failed = [check for check in checks if check.blocking and not check.passed]
     warnings = [check.detail for check in checks if not check.blocking and not check.passed]
 
@@ -337,6 +455,8 @@ def decide(
     if failed:
         return verdict("invalid", "fix the problem and rerun", [c.detail for c in failed])
     if too_little_data and look.final:
+        if harmful:
+            return verdict("revert", words.on_failure, [], (too_little_data,))
         return verdict("invalid", "collect more data", [too_little_data])
     next_words = f"next review on {look.next_review}" if look.next_review else ""
     if not look.registered:
@@ -350,8 +470,7 @@ def decide(
         )
     if too_little_data:
         return verdict("keep_running", "keep running", [too_little_data, next_words])
-    harmed = [g for g in guardrails if g.status == "breach"]
-    if primary.status == "harm" or harmed:
+    if harmful:
         return verdict("revert", words.on_failure, [])
     if primary.status == "target_met" and all(g.status == "ok" for g in guardrails):
         return verdict("ship", words.on_success, [])

@@ -135,6 +135,13 @@ def selection(column: str, ours: str, kind: str, where: str) -> str:
         if kind not in _NUMERIC:
             raise DataError(f"{where}: column {column!r} is {kind}; value must be numeric")
         return f"CAST({quoted} AS DOUBLE PRECISION) AS {alias}"
+    if ours == "unit_id" and kind in ("double precision", "real", "numeric"):
+        # a whole-number float id reads as that integer (123.0 -> "123"), as on DuckDB
+        return (
+            f"CASE WHEN {quoted} = floor({quoted}) AND abs({quoted}) < 9007199254740992 "
+            f"THEN CAST(CAST({quoted} AS BIGINT) AS TEXT) ELSE CAST({quoted} AS TEXT) END "
+            f"AS {alias}"
+        )
     if ours in ("unit_id", "variant", "event"):
         return f"CAST({quoted} AS TEXT) AS {alias}"
     return f"{quoted} AS {alias}"

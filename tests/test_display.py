@@ -24,9 +24,21 @@ def test_table_markup_is_exact_and_escaped() -> None:
 @pytest.mark.parametrize(
     ("status", "markup"),
     [
-        ("target_met", '<span class="status">✔ target met</span>'),
-        ("breach", '<span class="status">✖ breach</span>'),
-        ("unclear", '<span class="status">? unclear</span>'),
+        (
+            "target_met",
+            '<span><span class="status">✔ improved</span><span class="note">: the interval '
+            "excludes 0 and reaches the target</span></span>",
+        ),
+        (
+            "breach",
+            '<span><span class="status">✖ breached</span><span class="note">: the interval is '
+            "on the harmful side and the estimate beyond the margin</span></span>",
+        ),
+        (
+            "unclear",
+            '<span><span class="status">? unclear</span><span class="note">: harm beyond the '
+            "margin is not ruled out</span></span>",
+        ),
     ],
 )
 def test_status_markup(status: str, markup: str) -> None:

@@ -65,6 +65,12 @@ def test_one_unit_per_arm_is_too_little_data(base: Path, tmp_path: Path) -> None
     early = units[units.exposed_at < pd.Timestamp("2026-10-01")]
     kept = pd.concat([early[early.variant == arm].head(1) for arm in ("control", "treatment")])
     kept.to_parquet(root / "data" / "demo" / "units.parquet")
+    spec = root / "specs" / "demo-checkout.yaml"  # the events also hold the dropped units'
+    spec.write_text(
+        spec.read_text().replace(
+            "  events: events\n", "  events: events\n  joins: {max_unknown_events: 1.0}\n"
+        )
+    )
     result = review.run(str(root / "specs" / "demo-checkout.yaml"), today=TODAY)
     assert result.verdict.outcome == "invalid"
     assert "too little data" in result.verdict.reasons[0]

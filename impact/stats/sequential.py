@@ -23,7 +23,7 @@ from scipy import optimize
 
 from impact.stats import distributions
 
-__all__ = ["boundaries", "nominal_levels", "spending", "split_levels"]
+__all__ = ["boundaries", "boundary", "level", "nominal_levels", "spending", "split_levels"]
 
 GRID = 401  # points per look: levels agree with 3201 points to 1e-10
 
@@ -55,41 +55,64 @@ def _crossing(
     return float(np.sum(weights * density * tails))
 
 
-def boundaries(fractions: Sequence[float], alpha: float) -> list[float]:
+def boundaries(
+    fractions: Sequence[float],
+    alpha: float,
+    used: Sequence[float | None] | None = None,
+) -> list[float]:
     """Two-sided z boundaries for looks at the given information fractions.
 
     Args:
         fractions: increasing information fractions in (0, 1]; the last may be below 1 at an
             interim analysis.
         alpha: the total two-sided level, spent fully at t = 1.
+        used: for each look, the boundary it actually used (infinity for a look that never
+            ran, which spends nothing), or None to solve it here. A later look is solved given
+            the earlier boundaries as they were used, so the total probability of crossing
+            under the null is alpha(t) of the last look whatever the earlier looks assumed.
 
     Returns:
         One boundary per look (infinity for a look that may spend nothing).
+
+    Examples:
+        >>> [round(c, 4) for c in boundaries([0.5, 1.0], 0.05)]
+        [2.7965, 1.9774]
+        >>> round(boundaries([0.5, 1.0], 0.05, used=[math.inf, None])[1], 4)  # never ran
+        1.96
     """
+    given = list(used) if used is not None else [None] * len(fractions)
+    if len(given) != len(fractions):
+        raise ValueError("used needs one entry per look")
     result: list[float] = []
     spent = 0.0
     # The density of W(t) = Z sqrt(t) on a grid, over paths that have not stopped yet.
     grid: np.ndarray | None = None
     density: np.ndarray | None = None
     previous = 0.0
-    for fraction in fractions:
+    for fraction, fixed in zip(fractions, given, strict=True):
         t = min(float(fraction), 1.0)
         target = spending(t, alpha) - spent
         step = t - previous
-        if target <= 1e-15 or step <= 0:
+        if fixed is not None and (math.isinf(fixed) or step <= 0):
+            result.append(math.inf)  # a look that never ran: the path goes on unobserved
+            continue
+        if fixed is None and (target <= 1e-15 or step <= 0):
             result.append(math.inf)
             continue
         sd = math.sqrt(step)
-        c = float(
-            optimize.brentq(
-                lambda c, t=t, sd=sd, g=grid, d=density, goal=target: (
-                    _crossing(c, t, sd, g, d) - goal
-                ),
-                0.0,
-                40.0,
-                xtol=1e-12,
+        if fixed is not None:
+            c = float(fixed)
+        else:
+            c = float(
+                optimize.brentq(
+                    lambda c, t=t, sd=sd, g=grid, d=density, goal=target: (
+                        _crossing(c, t, sd, g, d) - goal
+                    ),
+                    0.0,
+                    40.0,
+                    xtol=1e-12,
+                )
             )
-        )
         result.append(c)
         spent += _crossing(c, t, sd, grid, density)
         edge = c * math.sqrt(t)
@@ -104,12 +127,26 @@ def boundaries(fractions: Sequence[float], alpha: float) -> list[float]:
     return result
 
 
-def nominal_levels(fractions: Sequence[float], alpha: float) -> list[float]:
-    """The two-sided nominal level of each look's boundary: every interval at a look uses it."""
-    return [
-        0.0 if math.isinf(c) else float(2 * distributions.norm_sf(c))
-        for c in boundaries(fractions, alpha)
-    ]
+def nominal_levels(
+    fractions: Sequence[float], alpha: float, used: Sequence[float | None] | None = None
+) -> list[float]:
+    """The two-sided nominal level of each look's boundary: every interval at a look uses it.
+
+    ``used`` is as in :func:`boundaries`.
+    """
+    return [level(c) for c in boundaries(fractions, alpha, used)]
+
+
+def level(boundary: float) -> float:
+    """The two-sided nominal level of a z boundary (0 for an infinite one)."""
+    return 0.0 if math.isinf(boundary) else float(2 * distributions.norm_sf(boundary))
+
+
+def boundary(nominal: float) -> float:
+    """The z boundary of a two-sided nominal level (infinity for level 0)."""
+    if nominal <= 0:
+        return math.inf
+    return -distributions.norm_ppf(nominal / 2)
 
 
 def split_levels(fractions: Sequence[float], alpha: float) -> list[float]:
