@@ -81,6 +81,12 @@ class Joins:
         """The share of units with no event at all (0 without units)."""
         return self.units_without_events / self.units if self.units else 0.0
 
+    def types(self) -> str:
+        """The id's type in each table, in words."""
+        if self.unit_type == self.event_type:
+            return f"unit_id is {self.unit_type} in both tables"
+        return f"unit_id is {self.unit_type} in units and {self.event_type} in events"
+
     def sentence(self) -> str:
         """The join in one sentence, for the data section and verdict.json's checks."""
         text = (
@@ -93,8 +99,6 @@ class Joins:
     def to_json(self) -> dict[str, Any]:
         """verdict.json's ``data.joins``."""
         return {
-            "unit_type": self.unit_type,
-            "event_type": self.event_type,
             "events": self.events,
             "unknown_events": self.unknown_events,
             "units": self.units,

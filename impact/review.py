@@ -373,7 +373,8 @@ class DataTrust:
         """The checks that passed, for the report's checks and verdict.json's."""
         found = []
         if self.joins is not None:
-            found.append(Check("joins", True, None, f"ids join: {self.joins.sentence()}", False))
+            detail = f"ids join ({self.joins.types()}): {self.joins.sentence()}"
+            found.append(Check("joins", True, None, detail, blocking=False))
         if self.completeness is not None:
             found.append(
                 Check("completeness", True, None, self.completeness.sentence(), blocking=False)
