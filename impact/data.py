@@ -784,6 +784,18 @@ def _check_metrics(source: Source, spec: LaunchSpec) -> None:
                 f"{source.units_name}: no column {metric.column!r} for metric {metric.name}; "
                 f"columns here: {', '.join(source.unit_columns)}"
             )
+        if (
+            metric.matures_after is not None
+            and "exposed_at" not in source.unit_columns
+            and spec.data.accrual_end is None
+        ):
+            raise DataError(
+                f"{source.units_name}: no column 'exposed_at', which metric {metric.name}'s "
+                f"matures_after needs (a unit's {metric.column} is known "
+                f"{metric.matures_after} days after its exposure); add exposure times, or "
+                "set data.accrual_end (the day units stopped arriving) so that every unit is "
+                "mature from that day plus matures_after"
+            )
     wanted = {event: m.name for m in spec.metrics.all() for event in m.events}
     if not wanted:
         return

@@ -236,6 +236,17 @@ def verdict_card(result: Reviewed) -> HTMLBlock:
                     class_="impact-flag" + (" blocking" if check.blocking else ""),
                 )
             )
+    trust = getattr(result, "trust", None)
+    if trust is not None and trust.data_source is not None:
+        flags.append(
+            _el(
+                "div",
+                f"! data read from {warehouse.safe(trust.location)}, given instead of the "
+                f"spec's data.source ({warehouse.safe(spec.data.source or '')}); data "
+                f"fingerprint {result.data_fingerprint[:12]}",
+                class_="impact-flag",
+            )
+        )
     next_review = (
         f"Next review: {look.next_review}" if look.next_review else "This was the last review."
     )
@@ -392,6 +403,15 @@ def _primary_table(result: Compared, item: MetricVerdict) -> list[ET.Element | N
     ]
 
 
+def _counted(metric: Metric) -> str:
+    """Which units a metric counts, in words."""
+    if metric.window is not None:
+        return f"Units whose {metric.window}-day window had ended"
+    if metric.matures_after is not None:
+        return f"Units exposed at least {metric.matures_after} days before as_of, with a value"
+    return f"Units with a value in column {metric.column}"
+
+
 def primary(result: Compared) -> HTMLBlock:
     """The primary metric in full: the comparison, CUPED, power and the effect by week."""
     if isinstance(result, PrepostResult):
@@ -405,7 +425,7 @@ def primary(result: Compared) -> HTMLBlock:
         *_primary_table(result, item),
         _el(
             "p",
-            f"Units whose {metric.window or 0}-day window had ended: "
+            f"{_counted(metric)}: "
             f"{n.control.n:,} control, {n.treatment.n:,} treatment. {_level(item.comparison)}s "
             f"(level {item.comparison.alpha:.4g}). {item.reason}",
             class_="note",
@@ -540,16 +560,61 @@ def data_summary(result: Reviewed) -> HTMLBlock:
             else MISSING,
         ],
         ["as_of (nothing at or after it is read)", f"{result.look.as_of:%Y-%m-%d %H:%M} UTC"],
-        ["newest event read", f"{result.newest_event:%Y-%m-%d %H:%M} UTC"],
+        [
+            "newest event read",
+            f"{result.newest_event:%Y-%m-%d %H:%M} UTC"
+            if result.events_read
+            else "no events table read: every metric is a column of the units table",
+        ],
         ["analysed from", str(spec.data.start or spec.launch_date)],
         ["segment", spec.data.segment or "all units"],
-        ["data source", warehouse.safe(spec.data.source)],
+        ["data source", _source_words(result)],
     ]
+    trust = result.trust
+    if trust is not None and trust.joins is not None:
+        rows.append(["ids", f"{trust.joins.types()}; {trust.joins.sentence()}"])
+    if trust is not None and trust.outcomes:
+        rows.append(["outcomes of column metrics", trust.outcomes])
     for name, m in result.table.metrics.items():
         rows.append(
             [f"mature units for {name}", f"{m.control.n:,} control, {m.treatment.n:,} treatment"]
         )
-    return _root(_table(["", "value"], rows, numeric={1}), _checks(result))
+    daily = _daily(trust.completeness) if trust is not None and trust.completeness else None
+    return _root(_table(["", "value"], rows, numeric={1}), daily, _checks(result))
+
+
+def _source_words(result: ReviewResult) -> str:
+    """Where the data were read from, and whether that replaced the spec's data.source."""
+    trust = result.trust
+    spec_source = warehouse.safe(result.spec.data.source)
+    if trust is None or trust.data_source is None:
+        return spec_source
+    return (
+        f"{warehouse.safe(trust.location)}, given instead of the spec's data.source "
+        f"({spec_source}); fingerprint {result.data_fingerprint[:12]}"
+    )
+
+
+def _daily(completeness: Any) -> ET.Element:
+    """Events per day from launch to as_of, a week per row, with the thin-day rule."""
+    days = list(completeness.days)
+    rows: list[list[ET.Element | str]] = []
+    for start in range(0, len(days), 7):
+        week = days[start : start + 7]
+        cells: list[ET.Element | str] = [f"{week[0].day:%a %Y-%m-%d}"]
+        cells += [f"{d.seen:,}" for d in week] + [""] * (7 - len(week))
+        rows.append(cells)
+    caption = _el(
+        "p",
+        "Events per day up to as_of. A day below "
+        f"{completeness.min_share:.0%} of the fewest of the day before, the same weekday a week "
+        "before and that weekday before launch would mean the data are not complete.",
+        class_="note",
+    )
+    table = _table(
+        ["week from", *[f"day {n}" for n in range(1, 8)]], rows, numeric=set(range(1, 8))
+    )
+    return _el("div", caption, table)
 
 
 def _checks(result: Reviewed) -> ET.Element:
@@ -580,7 +645,8 @@ def methods(result: Reviewed) -> HTMLBlock:
             "over them with Lan-DeMets O'Brien-Fleming spending on the information fraction "
             "(units whose primary window has ended at the look, over those expected at the "
             "final look; projected from accrual at an interim look, observed at the final "
-            "one, where the boundary is recomputed so that all looks together spend exactly "
+            "one, whose boundary is solved given the boundaries the earlier looks used, as "
+            "their verdict.json records them, so that all looks together spend exactly "
             f"alpha). This look: fraction {look.information[-1]:.2f}, level {look.alpha:.4g}; "
             "every interval and test in this report, guardrails included, uses that level."
         )
@@ -623,6 +689,18 @@ def payload(result: Reviewed) -> Payload:
     return Payload(result.to_json())
 
 
+def _provenance_source(result: Reviewed) -> str:
+    """What was read: the spec's data.source, or the override given instead of it."""
+    trust = getattr(result, "trust", None)
+    spec_source = warehouse.safe(result.spec.data.source or "")
+    if trust is None or trust.data_source is None:
+        return f"{spec_source} (the spec's data.source)"
+    return (
+        f"{warehouse.safe(trust.location)} (given with --data-source or the notebook's "
+        f"data_source, instead of the spec's {spec_source})"
+    )
+
+
 def provenance(result: Reviewed) -> HTMLBlock:
     """The footer: what this report was computed from, and with what."""
     payload = result.to_json()
@@ -639,6 +717,7 @@ def provenance(result: Reviewed) -> HTMLBlock:
         ["registration", registered],
         ["checkpoint", f"{result.look.label}, as_of {result.look.as_of:%Y-%m-%d %H:%M} UTC"],
         ["review clock (today)", result.today.isoformat()],
+        ["data source", _provenance_source(result)],
         ["data fingerprint (sha256)", result.data_fingerprint],
         ["run", f"started {payload['run']['started_at']}, statistics took {result.seconds:.2f} s"],
         [

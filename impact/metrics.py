@@ -225,10 +225,27 @@ def _weeks(metric: Metric) -> list[tuple[int, int]]:
     return [(start, min(start + WEEK, window)) for start in range(0, window, WEEK)]
 
 
-def _mature(metric: Metric, as_of: dt.datetime, outcome: exp.Expr) -> exp.Expr:
-    """Whether a unit counts for a metric: its window has elapsed, or it has a value."""
+def _mature(
+    metric: Metric,
+    as_of: dt.datetime,
+    outcome: exp.Expr,
+    *,
+    has_exposure: bool = True,
+    accrual_end: dt.date | None = None,
+) -> exp.Expr:
+    """Whether a unit counts for a metric: its window has elapsed, or it has a value (and,
+    with ``matures_after``, was exposed at least that long before as_of; without exposure
+    times, every unit once as_of is that long after ``data.accrual_end``, none before)."""
     if metric.column is not None:
-        return exp.Not(this=exp.Is(this=outcome, expression=exp.null()))
+        known = exp.Not(this=exp.Is(this=outcome, expression=exp.null()))
+        if metric.matures_after is None:
+            return known
+        if has_exposure:
+            matured = _shift(_col("exposed_at"), metric.matures_after) <= timestamp(as_of)
+            return exp.and_(known, matured)
+        assert accrual_end is not None  # data.check_contract requires it
+        ripe = accrual_end + dt.timedelta(days=metric.matures_after) <= as_of.date()
+        return exp.and_(known, exp.true() if ripe else exp.false())
     assert metric.window is not None
     return _shift(_col("exposed_at"), metric.window) <= timestamp(as_of)
 
@@ -293,13 +310,19 @@ def _per_unit(spec: LaunchSpec, as_of: dt.datetime, has_exposure: bool) -> exp.S
     return final.with_("per_unit", as_=per_unit.group_by(*group))
 
 
-def _cap_limits(spec: LaunchSpec, as_of: dt.datetime) -> list[exp.Expr]:
+def _cap_limits(spec: LaunchSpec, as_of: dt.datetime, has_exposure: bool) -> list[exp.Expr]:
     """Each capped variable's limit: its ``cap`` quantile over mature units, as ``c{i}_{j}``."""
     limits: list[exp.Expr] = []
     for i, metric in enumerate(spec.metrics.all()):
         if metric.cap is None:
             continue
-        mature = _mature(metric, as_of, _col(f"v{i}_0"))
+        mature = _mature(
+            metric,
+            as_of,
+            _col(f"v{i}_0"),
+            has_exposure=has_exposure,
+            accrual_end=spec.data.accrual_end,
+        )
         for j, (name, _) in enumerate(variables(metric)):
             if name == "history":
                 continue
@@ -326,7 +349,7 @@ def query(spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True) ->
         as_of: nothing at or after it is read.
         has_exposure: whether the units table has exposure times.
     """
-    limits = _cap_limits(spec, as_of)
+    limits = _cap_limits(spec, as_of, has_exposure)
     capped = [limit.alias_or_name for limit in limits]
     day: exp.Expr = exp.cast(_col("exposed_at"), "DATE") if has_exposure else exp.null()
     outputs: list[exp.Expr] = [
@@ -348,7 +371,13 @@ def query(spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True) ->
             if f"c{i}_{j}" in capped:  # LEAST skips a null limit in every dialect
                 value = exp.func("LEAST", value, _col(f"c{i}_{j}", "caps"))
             values.append(value)
-        mature = _mature(metric, as_of, _col(f"v{i}_0"))
+        mature = _mature(
+            metric,
+            as_of,
+            _col(f"v{i}_0"),
+            has_exposure=has_exposure,
+            accrual_end=spec.data.accrual_end,
+        )
         outputs.append(exp.Sum(this=_case(mature, ONE, ZERO)).as_(f"n_{i}"))
         for j in range(count):
             outputs.append(_fsum(_case(mature, values[j], ZERO)).as_(f"s_{i}_{j}"))
@@ -361,7 +390,13 @@ def query(spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True) ->
         ]
     primary = spec.metrics.primary
     if primary is not None:
-        mature = _mature(primary, as_of, _col("v0_0"))
+        mature = _mature(
+            primary,
+            as_of,
+            _col("v0_0"),
+            has_exposure=has_exposure,
+            accrual_end=spec.data.accrual_end,
+        )
         for w in range(len(_weeks(primary))):
             week = _col(f"w{w}")
             outputs += [

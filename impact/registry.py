@@ -52,7 +52,12 @@ WORDING = ("title", "owner", "description", "hypothesis")
 # Fields added to format v1 after its first release, with their defaults. A field at its
 # default is left out of the canonical form, so a spec written before the field existed
 # keeps its hash and its lock stays valid.
-_GROWN_DATA: dict[str, Any] = {"pre_period": None, "joins": None, "completeness": None}
+_GROWN_DATA: dict[str, Any] = {
+    "pre_period": None,
+    "joins": None,
+    "completeness": None,
+    "accrual_end": None,
+}
 _GROWN_METRIC: dict[str, Any] = {
     "controls": [],
     "seasonality": None,

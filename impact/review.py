@@ -232,6 +232,7 @@ def trust_json(trust: DataTrust | None) -> dict[str, Any]:
     return {
         "joins": trust.joins.to_json() if trust.joins else None,
         "daily": trust.completeness.to_json() if trust.completeness else None,
+        "outcomes": trust.outcomes,
     }
 
 
@@ -361,6 +362,7 @@ class DataTrust:
             command line or as the notebook's ``data_source`` parameter), else None.
         location: where the data were read from, as messages name it.
         events_read: whether an events table was read (a user-level export may have none).
+        outcomes: how column metrics' outcomes are taken, in words (None without any).
     """
 
     joins: datachecks.Joins | None
@@ -368,6 +370,7 @@ class DataTrust:
     data_source: str | None
     location: str
     events_read: bool = True
+    outcomes: str | None = None
 
     def checks(self) -> list[Check]:
         """The checks that passed, for the report's checks and verdict.json's."""
@@ -415,11 +418,38 @@ def prepare(
             data_source=data_source,
             location=str(source.location),
             events_read=source.events_name is not None,
+            outcomes=_outcomes(spec, has_exposure="exposed_at" in source.unit_columns),
         )
     except BaseException:
         source.close()
         raise
     return Prepared(spec, look, source, newest, registration, trust)
+
+
+def _outcomes(spec: LaunchSpec, *, has_exposure: bool) -> str | None:
+    """How a user-level export's column metrics are read, in words (None without any)."""
+    columns = [m for m in spec.metrics.all() if m.column is not None]
+    if not columns:
+        return None
+    parts = []
+    complete = [m.name for m in columns if m.matures_after is None]
+    if complete:
+        unexposed = (
+            "; the export has no exposure times, so every unit in it counts at every look"
+            if not has_exposure
+            else ""
+        )
+        parts.append(
+            f"{', '.join(complete)} taken as complete at as_of (each unit's value as the export "
+            f"holds it{unexposed})"
+        )
+    for m in columns:
+        if m.matures_after is not None:
+            parts.append(
+                f"{m.name} counts a unit once {m.matures_after} days have passed since its "
+                "exposure (matures_after)"
+            )
+    return "; ".join(parts)
 
 
 def run(
