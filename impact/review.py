@@ -444,10 +444,20 @@ def _outcomes(spec: LaunchSpec, *, has_exposure: bool) -> str | None:
             f"holds it{unexposed})"
         )
     for m in columns:
-        if m.matures_after is not None:
+        if m.matures_after is None:
+            continue
+        if has_exposure:
             parts.append(
                 f"{m.name} counts a unit once {m.matures_after} days have passed since its "
                 "exposure (matures_after)"
+            )
+        else:
+            assert spec.data.accrual_end is not None  # data.check_contract requires it
+            ripe = spec.data.accrual_end + dt.timedelta(days=m.matures_after)
+            parts.append(
+                f"{m.name} counts every unit from {ripe} (data.accrual_end "
+                f"{spec.data.accrual_end} plus matures_after {m.matures_after}d) and none "
+                "before: without exposure times no unit's maturity is guessed"
             )
     return "; ".join(parts)
 
@@ -736,10 +746,15 @@ def _too_little(spec: LaunchSpec, table: MetricTable, primary: MetricVerdict) ->
     if not short:
         return None
     arms = ", ".join(f"{arm} has {n}" for arm, n in short.items())
-    return (
-        f"too little data: {primary.metric.name} needs at least {floor} units per arm whose "
-        f"window has ended ({arms})"
+    metric = primary.metric
+    which = (
+        "whose window has ended"
+        if metric.window is not None
+        else "whose value has matured (matures_after)"
+        if metric.matures_after is not None
+        else "with a value"
     )
+    return f"too little data: {metric.name} needs at least {floor} units per arm {which} ({arms})"
 
 
 def _checks(
