@@ -380,18 +380,47 @@ def status(spec_path: Path) -> None:
     required=True,
     help="Eligible units exposed per day once launched (both arms).",
 )
+@click.option(
+    "--accrual-end",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The first day without new units (installs stop); default: the spec's data.accrual_end.",
+)
+@click.option(
+    "--total-units",
+    type=click.FloatRange(min=0, min_open=True),
+    help="The most units accrual will bring in all (both arms).",
+)
 @_one_line_errors
-def plan(spec_path: Path, daily_units: float) -> None:
+def plan(
+    spec_path: Path,
+    daily_units: float,
+    accrual_end: dt.datetime | None,
+    total_units: float | None,
+) -> None:
     """Units and days SPEC's final review needs for its target and margins."""
     loaded = spec_module.load(spec_path)
-    found = plan_module.plan(loaded, daily_units=daily_units)
+    found = plan_module.plan(
+        loaded,
+        daily_units=daily_units,
+        accrual_end=accrual_end.date() if accrual_end else None,
+        total_units=total_units,
+    )
     reviews = ", ".join(spec_module.format_duration(days) for days in loaded.reviews)
+    stops = (
+        f", accrual stops at {found.total_units:,.0f} units"
+        if found.total_units is not None
+        else ""
+    )
     click.echo(
-        f"{loaded.id}: {daily_units:,.0f} units a day, reviews at {reviews}; the final look's "
-        f"level is {found.final_level:.4g} (alpha {loaded.decision.alpha:g} spent over the looks)"
+        f"{loaded.id}: {daily_units:,.0f} units a day{stops}, reviews at {reviews}; the final "
+        f"look's level is {found.final_level:.4g} (alpha {loaded.decision.alpha:g} spent over "
+        "the looks)"
     )
     for item in found.metrics:
         head = f"  {item.role} {item.metric.name}"
+        if not item.reachable:
+            click.echo(f"{head}: {item.note}")
+            continue
         if item.units is None:
             click.echo(f"{head}: cannot plan: {item.note}")
             continue

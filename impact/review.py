@@ -692,6 +692,10 @@ def _fractions(
 
     def mature_by(days: int) -> int:
         cutoff = (spec.as_of(days) - window).date()
+        if not table.population.by_day and spec.data.accrual_end is not None:
+            # no exposure times: every unit has matured once accrual_end is a window old
+            everyone = sum(table.population.units.values())
+            return everyone if spec.data.accrual_end <= cutoff else 0
         return sum(n for day, n in per_day.items() if day < cutoff)
 
     observed = [mature_by(days) for days in looks]

@@ -254,7 +254,7 @@ class DataSpec(_Model):
     pre_period: Duration | None = None
     joins: JoinLimits | None = None
     completeness: CompletenessSettings | None = None
-    accrual_end: dt.date | None = None
+    accrual_end: dt.date | None = None  # the first day without new units
 
     @field_validator("source")
     @classmethod

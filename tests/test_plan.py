@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEMO_SPEC, write_spec
+from conftest import DEMO_SPEC, ROOT, write_spec
 
 from impact import plan
 from impact import spec as spec_module
@@ -58,3 +58,53 @@ def test_plan_cli() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "primary checkout_conversion:" in done.stdout and "warning:" in done.stdout
+
+
+def test_plan_with_accrual_that_stops_says_a_target_cannot_be_reached() -> None:
+    loaded = spec_module.load(DEMO_SPEC)
+    # installs stop after 5 days: 5,000 units, fewer than the primary needs
+    found = plan.plan(loaded, daily_units=1000, accrual_end=loaded.launch_date.replace(day=6))
+    assert found.total_units == 5000
+    primary = found.metrics[0]
+    assert not primary.reachable and primary.days is None
+    assert primary.units is not None and primary.units > 5000
+    assert f"needs {primary.units:,} units and accrual stops at 5,000" in primary.note
+    assert any("cannot reach its target" in w for w in found.warnings)
+    # a total is the same stop; the information fractions follow the capped accrual
+    by_total = plan.plan(loaded, daily_units=1000, total_units=5000)
+    assert by_total.metrics[0].note == primary.note
+    assert by_total.fractions == [0.99, 1.0]  # every unit has matured by the 28d look
+    assert by_total.final_level == pytest.approx(
+        sequential.nominal_levels([0.99, 1.0], 0.05)[0]  # so the 28d look can show it
+    )
+
+
+def test_plan_uses_matures_after_and_the_spec_accrual_end() -> None:
+    loaded = spec_module.load(ROOT / "docs" / "examples" / "cookie-cats" / "cookie-cats.yaml")
+    found = plan.plan(loaded, daily_units=10_000)
+    assert found.total_units == 70_000  # 2026-09-01 to 2026-09-08: 7 days of installs
+    retention_7 = found.metrics[0]
+    assert retention_7.reachable and retention_7.units is not None
+    assert retention_7.days == -(-retention_7.units // 10_000) + 7  # matures_after: 7d
+
+
+def test_plan_cli_with_accrual_end() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "impact",
+            "plan",
+            str(DEMO_SPEC),
+            "--daily-units",
+            "1000",
+            "--accrual-end",
+            "2026-09-06",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "accrual stops at 5,000 units" in done.stdout
+    assert "primary checkout_conversion: cannot reach its target" in done.stdout

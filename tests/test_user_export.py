@@ -95,18 +95,18 @@ def test_the_cookie_cats_example_reviews_without_events_or_exposure_times(
     assert verdict["data"]["newest_event"] is None and verdict["data"]["joins"] is None
     outcomes = verdict["data"]["outcomes"]
     assert "game_rounds taken as complete at as_of" in outcomes
-    assert "retention_7 counts every unit from 2026-09-14" in outcomes
+    assert "retention_7 counts every unit from 2026-09-15" in outcomes
     report = published.report.read_text()
     assert "no events table read" in report and "0-day window" not in report
     assert "taken as complete at as_of" in report
 
 
 def test_cookie_cats_at_a_look_before_retention_7_matures_counts_none(tmp_path: Path) -> None:
-    result = review.run(str(EXAMPLE / "cookie-cats.yaml"), "7d", TODAY, output_dir=tmp_path)
+    result = review.run(str(EXAMPLE / "cookie-cats.yaml"), "10d", TODAY, output_dir=tmp_path)
     n = result.table.metrics["retention_7"]
-    assert (n.control.n, n.treatment.n) == (0, 0)  # 2026-09-08 < 2026-09-07 + 7d
+    assert (n.control.n, n.treatment.n) == (0, 0)  # as_of 2026-09-11 < 2026-09-08 + 7d
     retention_1 = result.table.metrics["retention_1"]
-    assert retention_1.control.n == 2000  # 2026-09-07 + 1d <= 2026-09-08
+    assert retention_1.control.n == 2000  # 2026-09-08 + 1d <= 2026-09-11
     assert result.verdict.outcome == "keep_running"
     assert "whose value has matured" in result.verdict.reasons[0]
 
