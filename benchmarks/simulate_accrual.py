@@ -7,8 +7,8 @@ The demo spec's looks (28d and 56d after launch, a 14-day window): units arrive 
 day; at the interim look the review projects the final information from the last week's
 accrual, and after it accrual runs 30% faster or 30% slower than projected (and, as a harder case, fast or slow
 enough that the final information is 30% above or below the projection). The interim's
-level comes from ``review.sequential_look`` on that projection; the final's from
-``review.sequential_look`` given the interim boundary as it was published (the rule since
+level comes from ``looks.sequential_look`` on that projection; the final's from
+``looks.sequential_look`` given the interim boundary as it was published (the rule since
 issue 16) and, for comparison, from the boundaries recomputed on the observed information
 (the rule before). Each A/A run draws the two arms' conversions (p = 0.3) per cohort as
 sufficient statistics and compares them with ``compare.proportions`` at each look's level;
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from impact import review
+from impact import looks, review
 from impact import spec as spec_module
 from impact.metrics import MetricTable, Population
 from impact.stats import compare, sequential
@@ -84,14 +84,14 @@ def case(factor: float, runs: int, seed: int) -> dict[str, float]:
     """One accrual case: levels of both rules, the exact and the simulated rates."""
     spec = spec_module.load(ROOT / "specs" / "demo-checkout.yaml")
     first, last = spec.reviews
-    interim = review.sequential_look(
+    interim = looks.sequential_look(
         spec, review.look_at(spec, f"{first}d", TODAY), _table(spec, first, factor)
     )
     final_table = _table(spec, last, factor)
     final_look = dataclasses.replace(
         review.look_at(spec, f"{last}d", TODAY), earlier=(interim.boundaries[-1],)
     )
-    final = review.sequential_look(spec, final_look, final_table)
+    final = looks.sequential_look(spec, final_look, final_table)
     n1, n2 = _mature(spec, final_table, first), _mature(spec, final_table, last)
     t1 = n1 / n2
     old = sequential.boundaries([t1, 1.0], spec.decision.alpha)  # recomputed

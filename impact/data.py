@@ -44,7 +44,6 @@ __all__ = [
     "open_connection",
     "open_table",
     "quote",
-    "unit_id_text",
 ]
 
 MEMORY_LIMIT = "IMPACT_DUCKDB_MEMORY_LIMIT"  # e.g. 1GB: DuckDB's memory cap for a review
@@ -285,25 +284,21 @@ def needs_events(spec: LaunchSpec) -> bool:
 
 
 def _id_type(connection: duckdb.DuckDBPyConnection, raw: str, spec: LaunchSpec) -> str:
-    column = spec.data.columns.get("unit_id", "unit_id")
     types = {str(row[0]): str(row[1]) for row in connection.execute(f"DESCRIBE {raw}").fetchall()}
-    return types.get(column, "unknown")
+    return types.get(spec.data.columns.get("unit_id", "unit_id"), "unknown")
 
 
 FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL", "DECIMAL", "NUMERIC", "DOUBLE PRECISION")
 
 
-def unit_id_text(column: str, kind: str, text_type: str = "VARCHAR") -> str:
-    """SQL reading a unit id as text. A float id holding a whole number reads as that
-    integer (123.0 -> "123"), so integer ids in one table join float ids in another; up to
-    2**53 every whole float is exact, past it the id cannot be trusted and stays as written.
-    """
+def _unit_id_text(column: str, kind: str) -> str:
+    """SQL reading a unit id as text; a float id holding a whole number reads as that integer
+    (123.0 -> "123"; exact up to 2**53, past it an id stays as written) to join integer ids."""
     if kind.upper().split("(")[0].strip() not in FLOAT_TYPES:
-        return f"CAST({column} AS {text_type})"
+        return f"CAST({column} AS VARCHAR)"
     return (
         f"CASE WHEN {column} = floor({column}) AND abs({column}) < 9007199254740992 "
-        f"THEN CAST(CAST({column} AS BIGINT) AS {text_type}) "
-        f"ELSE CAST({column} AS {text_type}) END"
+        f"THEN CAST(CAST({column} AS BIGINT) AS VARCHAR) ELSE CAST({column} AS VARCHAR) END"
     )
 
 
@@ -523,7 +518,7 @@ def _contract_view(
                 )
             selects.append(f"CAST({quote(theirs)} AS DOUBLE) AS value")
         elif ours == "unit_id":
-            selects.append(f"{unit_id_text(quote(theirs), kind)} AS {quote(ours)}")
+            selects.append(f"{_unit_id_text(quote(theirs), kind)} AS {quote(ours)}")
         elif ours in ("variant", "event"):
             selects.append(f"CAST({quote(theirs)} AS VARCHAR) AS {quote(ours)}")
         else:

@@ -7,6 +7,7 @@ missing), started for this module in a temporary folder on a loopback port and s
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 import os
 import shutil
@@ -27,6 +28,7 @@ from impact.cli import main
 from impact.errors import DataError
 
 TODAY = "2026-11-26"
+DAY = dt.timedelta(days=1)
 BINARIES = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
 
 pytestmark = pytest.mark.skipif(
@@ -247,3 +249,43 @@ def test_a_segment_on_postgres(
             assert "\n" not in str(raised.value)
     finally:
         source.close()
+
+
+def test_float_event_ids_join_integer_unit_ids_on_postgres(server: str, tmp_path: Path) -> None:
+    """Issue 16, case 1 on PostgreSQL: bigint unit ids, double precision event ids."""
+    import psycopg
+    from launches import background, events_for, spec_document, units, write
+
+    frame = units(1500)
+    events = pd.concat(
+        [
+            events_for(frame, "purchase", {"control": 450, "treatment": 540}, after=DAY),
+            background(frame, until=dt.datetime(2026, 10, 27)),
+        ],
+        ignore_index=True,
+    ).assign(unit_id=lambda f: f.unit_id.astype("float64"))
+    local = write(tmp_path / "local", spec_document(), frame, events)
+    with psycopg.connect(server.replace("postgresql://", "postgres://"), autocommit=True) as con:
+        con.execute("CREATE SCHEMA floats")
+        con.execute(
+            "CREATE TABLE floats.units (unit_id bigint, variant text, exposed_at timestamp)"
+        )
+        con.execute(
+            "CREATE TABLE floats.events (unit_id double precision, event text, ts timestamp, "
+            "value double precision)"
+        )
+        for table, table_frame in (("units", frame), ("events", events)):
+            with con.cursor().copy(f"COPY floats.{table} FROM STDIN") as copy:
+                for row in table_frame.itertuples(index=False):
+                    copy.write_row(list(row))
+        con.execute("ANALYZE floats.units, floats.events")
+    document = spec_document()
+    document["data"].update(source=server, units="floats.units", events="floats.events")
+    remote = write(tmp_path / "remote", document, frame, None)
+    on_postgres = review.run(str(remote), "56d", TODAY).to_json()
+    on_duckdb = review.run(str(local), "56d", TODAY).to_json()
+    assert on_postgres["primary"]["effect"] == pytest.approx(0.06)
+    assert on_postgres["data"]["joins"]["unknown_events"] == 0
+    ours, theirs = verdict_numbers(on_postgres), verdict_numbers(on_duckdb)
+    differing = {k: (v, theirs.get(k)) for k, v in ours.items() if theirs.get(k) != v}
+    assert set(differing) == {".data.joins.normalized"}  # the types are named as each engine does
