@@ -41,10 +41,12 @@ def published_boundaries(
 
     One entry per registered review before this look: the z boundary recorded in that
     look's verdict.json (``sequential.boundaries``, or its level for verdicts written before
-    boundaries were recorded); infinity when the launch has published reviews but not that
-    one (it never ran, so it spent nothing); None when nothing of the launch is published
-    under ``output_dir`` (a review run outside the runner), where the planned boundary is
-    assumed, which is conservative.
+    boundaries were recorded); infinity when a checkpoint before this look was published
+    (a monitoring run, another look) but not that one, so it never ran and spent nothing;
+    None when nothing of the launch before this look is published under ``output_dir`` (a
+    review run outside the runner), where the planned boundary is assumed, which is
+    conservative. Only checkpoints before this look count as evidence, so a rerun of a look
+    (whose own verdict.json is then published) reads the same boundaries as its first run.
 
     Raises:
         DataError: a published verdict.json cannot be read.
@@ -53,7 +55,13 @@ def published_boundaries(
         return ()
     output = Path(output_dir) if output_dir is not None else _default_output()
     earlier = [days for days in spec.reviews if days < look.days]
-    if not (output / "reports" / spec.id).is_dir():
+    folder = output / "reports" / spec.id
+    before = [
+        path
+        for path in (folder.glob("*d.json") if folder.is_dir() else [])
+        if path.stem[:-1].isdigit() and int(path.stem[:-1]) < look.days
+    ]
+    if not before:
         return tuple(None for _ in earlier)
     used: list[float | None] = []
     for days in earlier:

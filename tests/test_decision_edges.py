@@ -194,12 +194,18 @@ def test_the_final_boundary_is_solved_given_the_interim_boundary_as_used(tmp_pat
 def test_an_interim_that_never_ran_spends_nothing(tmp_path: Path) -> None:
     spec = _accrual_launch(tmp_path)
     output = tmp_path / "out"
-    (output / "reports" / "edge-launch").mkdir(parents=True)  # published, but no 28d
+    folder = output / "reports" / "edge-launch"
+    folder.mkdir(parents=True)  # a monitoring run at 14d was published, but no 28d review
+    (folder / "14d.json").write_text(json.dumps({"monitoring": True, "checkpoint": "14d"}))
     final = review.run(str(spec), "56d", TODAY, output_dir=output)
     assert math.isinf(final.look.boundaries[0])
     assert final.look.alpha == pytest.approx(0.05, abs=1e-9)
     assert final.to_json()["sequential"]["earlier"][0]["source"] == "not run"
-    # nothing published at all: the interim's planned boundary is assumed (conservative)
-    planned = review.run(str(spec), "56d", TODAY)
+    # nothing published before 56d: the interim's planned boundary is assumed (conservative),
+    # and so it stays when the 56d verdict itself has been published (a rerun)
+    (folder / "14d.json").unlink()
+    (folder / "56d.json").write_text(json.dumps(final.to_json()))
+    planned = review.run(str(spec), "56d", TODAY, output_dir=output)
     assert planned.look.alpha < 0.05
     assert planned.to_json()["sequential"]["earlier"][0]["source"] == "planned"
+    assert review.run(str(spec), "56d", TODAY).look.alpha == planned.look.alpha
