@@ -108,12 +108,15 @@ def sequential_look(spec: LaunchSpec, look: Look, table: MetricTable) -> Look:
     used: list[float | None] = []
     for index in range(len(looks) - 1):
         known = look.earlier[index] if index < len(look.earlier) else None
-        if known is None:  # as that look computed it, from the accrual it saw
-            fractions = _fractions(spec, looks[: index + 1], table, final=False)
-            if fractions is None:
-                known = math.inf
-            else:
-                known = sequential.boundaries(fractions, alpha, [*used, None])[-1]
+        # as that look computed it, from the accrual it saw
+        fractions = _fractions(spec, looks[: index + 1], table, final=False)
+        planned = (
+            math.inf
+            if fractions is None
+            else sequential.boundaries(fractions, alpha, [*used, None])[-1]
+        )
+        if known is None or math.isclose(known, planned, rel_tol=1e-9):
+            known = planned  # the published boundary is the plan, up to verdict.json's rounding
         used.append(known)
     fractions = _fractions(spec, looks, table, final=look.final)
     if fractions is None:
@@ -177,8 +180,9 @@ def sequential_json(spec: LaunchSpec, look: Look) -> dict[str, Any]:
     earlier = [d for d in spec.reviews if d < look.days] if look.registered else []
     sources = []
     for index, days in enumerate(earlier):
-        used = look.earlier[index] if index < len(look.earlier) else None
-        source = "planned" if used is None else "not run" if math.isinf(used) else "published"
+        found = look.earlier[index] if index < len(look.earlier) else None
+        source = "planned" if found is None else "not run" if math.isinf(found) else "published"
+        used = look.boundaries[index] if index < len(look.boundaries) else found
         sources.append(
             {
                 "checkpoint": spec_module.format_duration(days),

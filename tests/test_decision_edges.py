@@ -200,7 +200,11 @@ def test_an_interim_that_never_ran_spends_nothing(tmp_path: Path) -> None:
     final = review.run(str(spec), "56d", TODAY, output_dir=output)
     assert math.isinf(final.look.boundaries[0])
     assert final.look.alpha == pytest.approx(0.05, abs=1e-9)
-    assert final.to_json()["sequential"]["earlier"][0]["source"] == "not run"
+    assert final.to_json()["sequential"]["earlier"][0] == {
+        "checkpoint": "28d",
+        "boundary": None,
+        "source": "not run",
+    }
     # nothing published before 56d: the interim's planned boundary is assumed (conservative),
     # and so it stays when the 56d verdict itself has been published (a rerun)
     (folder / "14d.json").unlink()

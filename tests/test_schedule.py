@@ -108,7 +108,12 @@ def test_a_folder_with_invalid_specs_is_listed_whole(tmp_path: Path, data: Path)
 
 
 def _strip(verdict: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in verdict.items() if k != "run"}
+    """A verdict without its run block, nor where an earlier look's boundary was read from:
+    with --jobs 2 a final may run before its interim publishes (the boundary is the same)."""
+    stripped = {k: v for k, v in verdict.items() if k != "run"}
+    for earlier in stripped.get("sequential", {}).get("earlier", []):
+        earlier.pop("source", None)
+    return stripped
 
 
 @pytest.fixture(scope="module")
