@@ -177,7 +177,8 @@ def _fractions(
 def sequential_json(spec: LaunchSpec, look: Look) -> dict[str, Any]:
     """verdict.json's ``sequential``: each look's information, level and boundary (null when
     it spends nothing), and where each earlier look's boundary came from."""
-    earlier = [d for d in spec.reviews if d < look.days] if look.registered else []
+    # only looks whose boundaries were solved here (not prepost's split levels) have them
+    earlier = [d for d in spec.reviews if d < look.days] if look.boundaries else []
     sources = []
     for index, days in enumerate(earlier):
         found = look.earlier[index] if index < len(look.earlier) else None
