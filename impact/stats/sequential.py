@@ -76,7 +76,7 @@ def boundaries(
 
     Examples:
         >>> [round(c, 4) for c in boundaries([0.5, 1.0], 0.05)]
-        [2.7965, 1.9774]
+        [2.7718, 1.9793]
         >>> round(boundaries([0.5, 1.0], 0.05, used=[math.inf, None])[1], 4)  # never ran
         1.96
     """
