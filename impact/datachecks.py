@@ -14,7 +14,7 @@ Two checks run before any statistic, after the contract (impact/data.py) holds:
 - **Completeness.** Events per day from launch (or ``data.start``) to as_of are compared
   with the pattern before launch (the median of the same weekday in the four weeks before
   launch) and with the days just before (the day before, the same weekday a week before).
-  A day is thin when it has fewer than ``data.completeness.min_share`` (default 0.5) of
+  A day is thin when it has fewer than ``data.completeness.min_share`` (default 0.25) of
   the fewest of those, and more than four Poisson standard deviations fewer (so that small
   counts raise no false alarm). Volume may follow the weekly pattern, fall gradually (as
   the demo's halves in its last weeks, when exposure slows and windows end) or drop once
@@ -39,6 +39,10 @@ from impact import data
 from impact.data import EVENTS_VIEW, UNITS_VIEW, Source
 from impact.errors import DataError, DataNotReady
 from impact.spec import LaunchSpec
+
+# A day with under a quarter of its expected events has not landed; a steadier drop (a
+# cohort that stops growing, a holiday) is data, not a gap.
+MIN_SHARE = 0.25
 
 __all__ = [
     "Completeness",
@@ -299,7 +303,7 @@ def check_completeness(
     ).fetchall()
     counts = {_day(row[0]): int(row[1]) for row in rows}
     settings = spec.data.completeness
-    min_share = settings.min_share if settings else 0.5
+    min_share = settings.min_share if settings else MIN_SHARE
     if not counts:
         return Completeness((), min_share, ())
     earliest = min(counts)

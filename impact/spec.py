@@ -227,7 +227,7 @@ class JoinLimits(_Model):
 class CompletenessSettings(_Model):
     """When a day's event volume is too thin for the data to count as complete."""
 
-    min_share: float = 0.5
+    min_share: float = 0.25
 
     @field_validator("min_share")
     @classmethod

@@ -155,7 +155,7 @@ def test_complete_demo_data_pass_and_the_daily_volume_is_recorded(
     spec = _demo(demo_base, tmp_path)
     payload = review.run(str(spec), "56d", TODAY).to_json()
     daily = payload["data"]["daily"]
-    assert daily["min_share"] == 0.5
+    assert daily["min_share"] == 0.25
     assert [d["day"] for d in daily["days"]][:: len(daily["days"]) - 1] == [
         "2026-09-01",
         "2026-10-26",

@@ -99,6 +99,8 @@ def _published(root: Path) -> dict[str, Any]:
     for manifest in sorted((root / "reports").glob("*/*.manifest")):
         document = json.loads(manifest.read_text())
         verdict = {k: v for k, v in document["verdict"].items() if k != "run"}
+        for earlier in verdict.get("sequential", {}).get("earlier", []):
+            earlier.pop("source", None)  # read from the interim's file, or recomputed: equal
         summary = (manifest.parent / f"{manifest.stem}.md").read_text()
         found[f"{manifest.parent.name}/{manifest.stem}"] = (verdict, summary)
     return found
