@@ -442,7 +442,8 @@ def plan(
 @_one_line_errors
 def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> None:
     """List every review of the specs under SPECS_DIR: upcoming, due, done, decided,
-    superseded (an interim whose later look is due: never run), failed.
+    superseded (an interim whose later look is due: run --due checks it for an early
+    decision), failed.
 
     Specs that do not load are listed as errors, one line each; the exit code is then 2.
     A report set a crashed run left torn is repaired first, and said so.
@@ -525,9 +526,11 @@ def run_due(
     """Run the due reviews of the specs under SPECS_DIR; print a summary.
 
     An interim review whose later look is due as well (a first run, a catch-up) is
-    superseded: not run, never posted. Exit 0 when every review ran (or is waiting for
-    data), 1 when any failed, 3 when one was locked by another run and none failed, 4 when
-    every review ran but a notification waits in the outbox, 130 on SIGINT or SIGTERM.
+    superseded: it is checked first, and published and posted only when it ships or
+    reverts (as a daily run would have); then the later looks are decided. Exit 0 when
+    every review ran (or is waiting for data), 1 when any failed, 3 when one was locked by
+    another run and none failed, 4 when every review ran but a notification waits in the
+    outbox, 130 on SIGINT or SIGTERM.
     """
     day = review_module.parse_today(today)
     if notify is not None:
@@ -537,7 +540,7 @@ def run_due(
     specs, problems = schedule.find_specs(specs_dir)
     _repair(output_dir)
     listed = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
-    wanted = [entry for entry in listed if entry.state in ("due", "failed")]
+    wanted = schedule.wanted(listed)
     for problem in problems:
         click.echo(f"error: {problem.message}", err=True)
     before = publish.stamps(output_dir)

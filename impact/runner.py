@@ -220,6 +220,7 @@ def review(
     only_if_missing: bool = False,
     notify: bool = False,
     report_url: str | None = None,
+    publish_if: Callable[[dict[str, Any]], bool] | None = None,
 ) -> Published | None:
     """Run one review end to end and publish its notebook, report and verdict.json.
 
@@ -228,7 +229,9 @@ def review(
     name instead. With ``only_if_missing`` (scheduled runs), a checkpoint whose verdict.json
     exists once the review's lock is held is not run again, and None is returned. With
     ``notify``, the verdict's message (its link under ``report_url``) is published with the
-    files into the outbox (``impact.outbox``).
+    files into the outbox (``impact.outbox``). With ``publish_if``, the verdict is published
+    only when ``publish_if(verdict)`` is true; otherwise nothing of the run is kept (the
+    scheduler's check of a superseded interim for an early decision) and None is returned.
 
     Raises:
         SpecError, DataError, RegistrationError: bad input or data not ready (exit 2).
@@ -261,7 +264,9 @@ def review(
         note = failure_note(output, spec.id, look.label)
         sending = (notify, report_url)
         try:
-            published = _run(spec, look, parameters, output, stamp, kernel_name, timeout, sending)
+            published = _run(
+                spec, look, parameters, output, stamp, kernel_name, timeout, sending, publish_if
+            )
         except ReviewFailed as error:
             if not isinstance(error, ReviewInterrupted):
                 with contextlib.suppress(OSError):
@@ -338,8 +343,10 @@ def _run(
     kernel_name: str | None,
     timeout: int,
     sending: tuple[bool, str | None] = (False, None),
-) -> Published:
-    """Run the template with ``parameters`` (in this process, or in a kernel), then publish."""
+    publish_if: Callable[[dict[str, Any]], bool] | None = None,
+) -> Published | None:
+    """Run the template with ``parameters`` (in this process, or in a kernel), then publish
+    (unless ``publish_if`` refuses the verdict: then None, and nothing is kept)."""
     run_dir = output / RUNS_FOLDER / f"{spec.id}-{look.label}-{stamp}"
     run_dir.mkdir(parents=True)
     executed = run_dir / f"{look.label}.ipynb"
@@ -396,6 +403,8 @@ def _run(
         except ReviewFailed as error:
             kept = _keep_failed(executed, output, spec.id, look.label, stamp)
             raise ReviewFailed(f"{error}; {_where(kept)}", notebook=_kept(kept)) from None
+        if publish_if is not None and not publish_if(verdict):
+            return None
         notebook.metadata["title"] = f"{spec.title} · {look.label} review"
         try:
             published = _stage_and_publish(

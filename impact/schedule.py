@@ -7,8 +7,11 @@ States of a checkpoint on a given day:
 - ``done``: the checkpoint has a published set (``impact.publish``; the outcome is shown);
 - ``decided``: an earlier look of the launch shipped or reverted, so it is not run;
 - ``superseded``: an interim look whose date has come but so has a later look's (a first
-  run, a catch-up after a pause): it is not run and never posted, so a catch-up posts what a
-  daily scheduler would have posted last, never a stale interim after its final;
+  run, a catch-up after a pause). ``impact run --due`` checks it first, as of its own
+  checkpoint: when it ships or reverts it is published and posted, as a daily scheduler
+  would have done on its day, and the later looks are decided; otherwise nothing of it is
+  kept and the later look runs. So a catch-up publishes what daily runs would have, and
+  never posts a stale interim after its final;
 - ``failed``: its last run failed (the error is shown); ``impact run --due`` retries it.
 
 Specs are found recursively under a folder (YAML files with a ``spec_version`` key); a spec
@@ -52,9 +55,11 @@ __all__ = [
     "drift",
     "entries",
     "find_specs",
+    "run_chain",
     "run_due",
     "run_one",
     "save_listing",
+    "wanted",
 ]
 
 State = Literal["upcoming", "due", "done", "decided", "superseded", "failed"]
@@ -71,7 +76,7 @@ class Entry:
         date: its as_of date.
         state: upcoming, due, done, decided, superseded or failed.
         detail: the outcome (done), the deciding look (decided), the later look that is due
-            (superseded) or the error (failed).
+            (superseded: checked for an early decision) or the error (failed).
     """
 
     spec: LaunchSpec
@@ -238,13 +243,31 @@ def entries(spec: LaunchSpec, *, today: dt.date, output: Path) -> list[Entry]:
             found.append(Entry(spec, label, date, "upcoming", ""))
         elif later:
             found.append(
-                Entry(spec, label, date, "superseded", f"{later[-1]} is due; not run or posted")
+                Entry(
+                    spec,
+                    label,
+                    date,
+                    "superseded",
+                    f"{later[-1]} is due; checked for an early decision, posted only if it "
+                    "ships or reverts",
+                )
             )
         elif failed.is_file():
             found.append(Entry(spec, label, date, "failed", failed.read_text().strip()))
         else:
             found.append(Entry(spec, label, date, "due", ""))
     return found
+
+
+def wanted(found: list[Entry]) -> list[Entry]:
+    """What ``impact run --due`` runs: the due and failed reviews, each preceded by the
+    superseded interims of its launch (checked first for an early decision)."""
+    running = {e.spec.id for e in found if e.state in ("due", "failed")}
+    return [
+        e
+        for e in found
+        if e.state in ("due", "failed") or (e.state == "superseded" and e.spec.id in running)
+    ]
 
 
 @dataclass(frozen=True)
@@ -254,9 +277,11 @@ class RunRecord:
     Attributes:
         spec_id: the launch.
         label: the checkpoint.
-        status: done, skipped (done by another run meanwhile), not_ready, locked,
-            bad_input, failed or interrupted.
-        detail: the outcome (done) or the one-line error.
+        status: done, skipped (done by another run meanwhile), checked (a superseded
+            interim that did not decide: nothing kept), decided (an interim checked before
+            it decided), not_ready, locked, bad_input, failed or interrupted.
+        detail: the outcome (done, checked), the deciding look (decided) or the one-line
+            error.
         exit_code: the exit code this review alone would have had.
         summary: verdict.md's text for a new verdict (for notifications), else "".
     """
@@ -278,14 +303,22 @@ def run_one(
     kernel: str | None = None,
     notify: bool = False,
     report_url: str | None = None,
+    check: bool = False,
 ) -> RunRecord:
     """Run one scheduled review; every outcome becomes a record, never an exception.
 
     A module-level function, so worker processes can run it. With ``notify`` the verdict's
-    message is published into the outbox with its files.
+    message is published into the outbox with its files. With ``check`` (a superseded
+    interim), the verdict is published only when it ships or reverts.
     """
     # Imported here, so that listing reviews (impact due) never loads the notebook stack.
     from impact import runner
+
+    outcomes: list[str] = []
+
+    def deciding(verdict: dict[str, Any]) -> bool:
+        outcomes.append(str(verdict.get("outcome")))
+        return outcomes[-1] in DECIDING
 
     try:
         published = runner.review(
@@ -297,6 +330,7 @@ def run_one(
             kernel_name=kernel,
             notify=notify,
             report_url=report_url,
+            publish_if=deciding if check else None,
         )
     except DataNotReady as error:
         return RunRecord(spec_id, label, "not_ready", str(error), error.exit_code)
@@ -318,6 +352,9 @@ def run_one(
         return RunRecord(
             spec_id, label, "failed", f"{spec_id} {label}: {_one_line(error)}", EXIT_FAILED
         )
+    if published is None and outcomes:
+        detail = f"{outcomes[-1]}: no early decision, not published; the later look runs"
+        return RunRecord(spec_id, label, "checked", detail, 0)
     if published is None:
         return RunRecord(spec_id, label, "skipped", "done by another run", 0)
     verdict = published.verdict
@@ -337,40 +374,82 @@ def run_due(
 ) -> Iterator[RunRecord]:
     """Run the wanted reviews in ``jobs`` worker processes, yielding records as they finish.
 
-    One failing review (or a worker that dies) never stops the others; each review holds its
-    own lock, so two schedulers never run the same review twice. With ``kernel``, each
-    notebook runs in a fresh Jupyter kernel of that name rather than in the worker.
+    The reviews of one launch run in order in one worker: its superseded interims are
+    checked first (``run_one`` with ``check``), and once one ships or reverts the later
+    looks are decided, not run. One failing review (or a worker that dies) never stops the
+    other launches; each review holds its own lock, so two schedulers never run the same
+    review twice. With ``kernel``, each notebook runs in a fresh Jupyter kernel of that name
+    rather than in the worker.
 
     Raises:
         KeyboardInterrupt: SIGINT or SIGTERM came; the records of the reviews that stopped
             (or finished publishing) are yielded first, and no further review starts.
     """
-    calls = [
-        (
-            str(e.spec.path),
-            e.spec.id,
-            e.label,
-            today.isoformat(),
-            str(output),
-            kernel,
-            notify,
-            report_url,
+    chains: dict[str, list[tuple[Any, ...]]] = {}
+    for e in wanted:
+        chains.setdefault(e.spec.id, []).append(
+            (
+                str(e.spec.path),
+                e.spec.id,
+                e.label,
+                today.isoformat(),
+                str(output),
+                kernel,
+                notify,
+                report_url,
+                e.state == "superseded",
+            )
         )
-        for e in wanted
-    ]
+    tasks = [tuple(chain) for chain in chains.values()]
     if jobs <= 1:
-        for call in calls:
-            record = run_one(*call)
-            yield record
-            if record.status == "interrupted" or publish.late_signal():
-                raise KeyboardInterrupt
+        for task in tasks:
+            for record in _chain(task):
+                yield record
+                if record.status == "interrupted" or publish.late_signal():
+                    raise KeyboardInterrupt
         return
-    for index, answer in workers.run(run_one, calls, jobs=min(jobs, len(calls))):
+    for index, answer in workers.run(run_chain, tasks, jobs=min(jobs, len(tasks))):
         if isinstance(answer, workers.Died):
-            spec_id, label = calls[index][1], calls[index][2]
-            yield RunRecord(spec_id, label, "failed", f"{spec_id} {label}: {answer}", EXIT_FAILED)
+            for call in tasks[index]:
+                spec_id, label = call[1], call[2]
+                yield RunRecord(
+                    spec_id, label, "failed", f"{spec_id} {label}: {answer}", EXIT_FAILED
+                )
         else:
-            yield answer
+            yield from answer
+
+
+def run_chain(*calls: tuple[Any, ...]) -> list[RunRecord]:
+    """The records of one launch's wanted reviews, run in order (for a worker process)."""
+    return list(_chain(calls))
+
+
+def _chain(calls: tuple[tuple[Any, ...], ...]) -> Iterator[RunRecord]:
+    """Run one launch's reviews in order: a checked interim that ships or reverts decides
+    the later looks; one that another run holds leaves them for the next run."""
+    for position, call in enumerate(calls):
+        record = run_one(*call)
+        yield record
+        if record.status == "interrupted":
+            return
+        spec_id, label, output, check = call[1], call[2], Path(call[4]), call[8]
+        if not check:
+            continue
+        verdict = publish.current(output, spec_id, label) or {}
+        outcome = str(verdict.get("outcome", ""))
+        if outcome in DECIDING or record.status == "locked":
+            for rest in calls[position + 1 :]:
+                if outcome in DECIDING:
+                    yield RunRecord(spec_id, rest[2], "decided", f"{outcome} at {label}", 0)
+                else:
+                    yield RunRecord(
+                        spec_id,
+                        rest[2],
+                        "locked",
+                        f"{spec_id} {rest[2]}: waits for {label}, which another run holds",
+                        record.exit_code,
+                    )
+            return
 
 
 def save_listing(output: Path, found: list[Entry], *, today: dt.date) -> None:

@@ -176,6 +176,78 @@ def test_a_catch_up_run_posts_no_stale_interim_and_matches_daily_runs(
     assert states[("launch-0", "28d")] == "superseded"
 
 
+@pytest.fixture(scope="module")
+def strong(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Demo data whose effect is big enough for the 28d interim to ship."""
+    folder = tmp_path_factory.mktemp("strong") / "demo"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo, "CONVERSION_LOGIT_SHIFT", 1.0)
+        demo.generate(folder, units=2000)
+    return folder
+
+
+def test_a_catch_up_run_publishes_an_interim_that_shipped_as_daily_runs_did(
+    tmp_path: Path, strong: Path, receiver: Receiver
+) -> None:
+    """An interim that ships stops the launch early in daily runs; a catch-up after both its
+    looks came checks the superseded interim as of its checkpoint, publishes and posts the
+    same verdict and message, and does not run the final."""
+    dates = ["2026-09-01", "2026-08-25"]
+    daily, catch_up = tmp_path / "daily", tmp_path / "catch-up"
+    for root in (daily, catch_up):
+        for spec in _launches(root, strong, dates).glob("*.yaml"):
+            document = yaml.safe_load(spec.read_text())
+            guardrails = document["metrics"]["guardrails"]
+            for guardrail, margin in zip(guardrails, ("+0.05", "+0.08"), strict=True):
+                guardrail["margin"] = margin  # small data: only wide margins can be held
+            spec.write_text(yaml.safe_dump(document, sort_keys=False))
+    runner = CliRunner()
+    day = dt.date(2026, 9, 21)
+    while day <= dt.date(2026, 10, 28):
+        done = runner.invoke(
+            cli.main,
+            [
+                *("run", "--due", str(daily / "specs"), "--output-dir", str(daily)),
+                *("--today", day.isoformat(), "--notify", receiver.url),
+            ],
+        )
+        assert done.exit_code == 0, (day, done.output)
+        day += dt.timedelta(days=1)
+    daily_messages = sorted(m["text"] for m in receiver.received)
+    receiver.received.clear()
+    done = impact_cli(
+        *("run", "--due", "specs", "--today", "2026-11-05", "--jobs", "2"),
+        *("--notify", receiver.url),
+        cwd=catch_up,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "decided" in done.stdout
+
+    daily_sets, caught_up_sets = _published(daily), _published(catch_up)
+    # launch-0's interim ships; launch-1's (less data by its 28d) does not, so its final runs
+    assert sorted(daily_sets) == ["launch-0/28d", "launch-1/28d", "launch-1/56d"]
+    assert daily_sets["launch-0/28d"][0]["outcome"] == "ship"
+    assert daily_sets["launch-1/28d"][0]["outcome"] not in ("ship", "revert")
+    del daily_sets["launch-1/28d"]
+    assert caught_up_sets == daily_sets  # the same verdicts and the same verdict.md
+    caught_up = sorted(m["text"] for m in receiver.received)
+    stale = [m for m in daily_messages if m.startswith("*Launch 1*: 28d interim")]
+    assert len(stale) == 1
+    assert caught_up == [m for m in daily_messages if m not in stale]
+    assert len(caught_up) == 2 and sum("28d interim" in m for m in caught_up) == 1
+    _consistent(catch_up)
+    assert _run_folders(catch_up) == []
+    listing = impact_cli("due", "specs", "--today", "2026-11-05", "--json", cwd=catch_up)
+    states = {
+        (r["spec_id"], r["checkpoint"]): (r["state"], r["detail"])
+        for r in json.loads(listing.stdout)["reviews"]
+    }
+    assert states[("launch-0", "28d")] == ("done", "ship")
+    assert states[("launch-0", "56d")] == ("decided", "ship at 28d")
+    assert states[("launch-1", "28d")][0] == "superseded"
+    assert "checked for an early decision" in states[("launch-1", "28d")][1]
+
+
 # 2. Atomic publish, kill -9 at every step --------------------------------------------------
 
 
