@@ -15,7 +15,7 @@ from importlib import metadata
 from typing import Any
 
 from impact import adoption as adoption_module
-from impact import warehouse
+from impact import numbers, warehouse
 from impact.adoption_review import AdoptionReview
 from impact.prepost import OBSERVATIONAL, PrepostResult
 from impact.review import ReviewResult
@@ -49,7 +49,7 @@ OUTCOME_WORDS = {
     "keep_running": "Keep running",
     "invalid": "Invalid",
 }
-MISSING = "\N{EN DASH}"  # shown where a number is not available
+MISSING = numbers.MISSING  # shown where a number is not available
 # A symbol beside each outcome and status, so that nothing is told by colour alone.
 OUTCOME_MARK = {"ship": "✔", "iterate": "↻", "revert": "✖", "keep_running": "…", "invalid": "⚠"}
 STATUS_MARK = {
@@ -171,34 +171,39 @@ def _status(status: str) -> ET.Element:
     return _el("span", mark, _el("span", f": {checked}", class_="note"))
 
 
-def _value(metric: Metric, value: float | None) -> str:
+def _value(metric: Metric, value: float | None, group: tuple[float | None, ...] = ()) -> str:
+    return numbers.value(numbers.of(metric), value, group=group)
+
+
+def _effect(
+    metric: Metric,
+    value: float | None,
+    scale: str = "absolute",
+    group: tuple[float | None, ...] = (),
+) -> str:
     if value is None:
         return MISSING
-    if metric.kind == "proportion":
-        return f"{value:.2%}"
-    return f"{value:,.4g}"
-
-
-def _effect(metric: Metric, value: float | None, scale: str = "absolute") -> str:
-    return MISSING if value is None else format_effect(metric, value, scale)  # type: ignore[arg-type]
+    return format_effect(metric, value, scale, group=group)  # type: ignore[arg-type]
 
 
 def _interval(
-    metric: Metric, low: float | None, high: float | None, scale: str = "absolute"
+    metric: Metric,
+    low: float | None,
+    high: float | None,
+    scale: str = "absolute",
+    estimate: float | None = None,
 ) -> str:
-    if low is None or high is None:
-        return MISSING
-    return f"{_effect(metric, low, scale)} to {_effect(metric, high, scale)}"
+    if scale == "relative":
+        return numbers.relative_interval(low, high, estimate=estimate)
+    return numbers.interval(numbers.of(metric), low, high, estimate=estimate)
 
 
 def _p(value: float | None) -> str:
-    if value is None:
-        return MISSING
-    return "< 0.0001" if value < 0.0001 else f"{value:.4f}"
+    return numbers.p_value(value)
 
 
 def _level(comparison: Comparison) -> str:
-    return f"{(1 - comparison.alpha) * 100:.4g}% CI"
+    return f"{(1 - comparison.alpha) * 100:.3g}% CI"
 
 
 Compared = ReviewResult | PrepostResult  # reviews that compare metrics
@@ -303,8 +308,8 @@ def criteria(result: Compared) -> HTMLBlock:
                 metric.name,
                 role,
                 rule,
-                _effect(metric, estimate, scale),
-                _interval(metric, low, high, scale),
+                _effect(metric, estimate, scale, (low, high)),
+                _interval(metric, low, high, scale, estimate),
                 _status(item.status),
             ]
         )
@@ -317,11 +322,11 @@ def _cells(m: Metric, c: Comparison) -> list[ET.Element | str]:
     """Name, control, treatment, effect, interval and relative effect of a comparison."""
     return [
         m.name,
-        _value(m, c.control),
-        _value(m, c.treatment),
-        _effect(m, c.effect),
-        _interval(m, c.ci_lower, c.ci_upper),
-        _effect(m, c.relative_effect, "relative"),
+        _value(m, c.control, (c.treatment,)),
+        _value(m, c.treatment, (c.control,)),
+        _effect(m, c.effect, group=(c.ci_lower, c.ci_upper)),
+        _interval(m, c.ci_lower, c.ci_upper, estimate=c.effect),
+        _effect(m, c.relative_effect, "relative", (c.relative_ci_lower, c.relative_ci_upper)),
     ]
 
 
@@ -332,7 +337,9 @@ def _metric_rows(items: list[MetricVerdict]) -> list[list[ET.Element | str]]:
         rows.append(
             [
                 *_cells(m, c),
-                _interval(m, c.relative_ci_lower, c.relative_ci_upper, "relative"),
+                _interval(
+                    m, c.relative_ci_lower, c.relative_ci_upper, "relative", c.relative_effect
+                ),
                 _p(c.p_value),
                 _status(item.status),
             ]
@@ -364,13 +371,14 @@ def _cuped_line(result: Reviewed, metric: Metric) -> ET.Element | None:
     found = result.analyses[metric.name]
     if found.cuped_applied and found.adjustment is not None:
         adjustment = found.adjustment
+        unadjusted = (found.unadjusted.ci_lower, found.unadjusted.ci_upper)
         return _el(
             "p",
             f"{metric.name}: CUPED-adjusted with the same metric in the {metric.window}-day "
             f"pre-period: variance reduced by {adjustment.variance_reduction or 0:.1%} "
             f"(correlation {adjustment.correlation or 0:.2f}). Without it: "
-            f"{_effect(metric, found.unadjusted.effect)} "
-            f"({_interval(metric, found.unadjusted.ci_lower, found.unadjusted.ci_upper)}).",
+            f"{_effect(metric, found.unadjusted.effect, group=unadjusted)} "
+            f"({_interval(metric, *unadjusted, estimate=found.unadjusted.effect)}).",
             class_="note",
         )
     return _el("p", f"{metric.name}: {found.cuped_note}.", class_="note")
@@ -448,10 +456,10 @@ def primary(result: Compared) -> HTMLBlock:
         rows: list[list[ET.Element | str]] = [
             [
                 f"week {index + 1}",
-                _value(metric, week.control),
-                _value(metric, week.treatment),
-                _effect(metric, week.effect),
-                _interval(metric, week.ci_lower, week.ci_upper),
+                _value(metric, week.control, (week.treatment,)),
+                _value(metric, week.treatment, (week.control,)),
+                _effect(metric, week.effect, group=(week.ci_lower, week.ci_upper)),
+                _interval(metric, week.ci_lower, week.ci_upper, estimate=week.effect),
             ]
             for index, week in enumerate(result.weeks)
         ]
@@ -762,8 +770,10 @@ def _series_primary(result: PrepostResult) -> HTMLBlock:
         parts.append(
             _el(
                 "p",
-                f"Cumulative effect since launch: {_effect(metric, effect.cumulative)} "
-                f"({_interval(metric, *effect.cumulative_ci)}), from the joint forecast "
+                f"Cumulative effect since launch: "
+                f"{_effect(metric, effect.cumulative, group=effect.cumulative_ci)} "
+                f"({_interval(metric, *effect.cumulative_ci, estimate=effect.cumulative)}), "
+                "from the joint forecast "
                 "distribution of all post-launch days.",
                 class_="note",
             )

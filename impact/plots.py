@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from impact import numbers
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
@@ -105,8 +106,9 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
     panels = figure.subplots(len(judged), 1, squeeze=False)[:, 0]
     for axes, (role, item) in zip(panels, judged, strict=True):
         metric, comparison = item.metric, item.comparison
-        scale = 100.0 if metric.kind == "proportion" else 1.0
-        unit = "percentage points" if metric.kind == "proportion" else "metric units"
+        style = numbers.of(metric)
+        scale = 100.0 if style.format == "percent" else 1.0
+        unit = style.change_unit
         reference: list[float] = [0.0]
         threshold = metric.target if role == "primary" else metric.margin
         if threshold is not None and not threshold.relative:
@@ -223,8 +225,9 @@ def by_week(result: ReviewResult) -> Chart | None:
     if not result.weeks:
         return None
     metric = result.primary.metric
-    scale = 100.0 if metric.kind == "proportion" else 1.0
-    unit = "percentage points" if metric.kind == "proportion" else "metric units"
+    style = numbers.of(metric)
+    scale = 100.0 if style.format == "percent" else 1.0
+    unit = style.change_unit
     figure = Figure(figsize=(7.5, 2.4), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     labels = [f"week {index + 1}" for index in range(len(result.weeks))]
@@ -312,8 +315,13 @@ def counterfactual(result: PrepostResult) -> Chart:
     alt = (
         f"{metric.name} per day: actual against the counterfactual from "
         f"{daily.dates[shown]:%Y-%m-%d}, launch on {daily.dates[daily.launch]:%Y-%m-%d}; "
-        f"average effect {format_effect(metric, effect.average)} per day ({effect.ci[0]:+.4g} to "
-        f"{effect.ci[1]:+.4g})" + (f"; cumulative {effect.cumulative:+,.4g}" if metric.flow else "")
+        f"average effect {format_effect(metric, effect.average, group=effect.ci)} per day "
+        f"({numbers.interval(numbers.of(metric), *effect.ci, estimate=effect.average)})"
+        + (
+            f"; cumulative {format_effect(metric, effect.cumulative, group=effect.cumulative_ci)}"
+            if metric.flow
+            else ""
+        )
     )
     return Chart(figure, alt)
 
