@@ -8,6 +8,7 @@ reads and the report leaves out.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import platform
 import xml.etree.ElementTree as ET
@@ -63,6 +64,34 @@ STATUS_MARK = {
     "breach": "✖",
 }
 
+# Words a reader may not know, explained where they appear (<abbr title>, no script).
+TERMS = {
+    "CI": "confidence interval: the range of effects these data are consistent with, at this "
+    "look's level",
+    "pp": "percentage points: the difference of two percentages (33% to 36% is +3 pp, or +9% "
+    "relative to 33%)",
+    "relative": "the change as a share of the control's (or counterfactual's) value",
+    "p": "p-value: how often a difference at least this large would appear by chance if the "
+    "launch changed nothing",
+    "q (BH)": "q-value (Benjamini-Hochberg): a p-value corrected for looking at several "
+    "metrics at once",
+    "CUPED": "a variance reduction: each unit's same metric before exposure adjusts its value, "
+    "which narrows the interval without moving it on average",
+    "winsorized": "values above a pre-registered high quantile set to it, so that a few extreme "
+    "units cannot swing the mean",
+    "mature units": "units whose whole metric window had ended before the data's cut-off",
+    "information fraction": "the share of the final look's units that this look has seen; it "
+    "sets how strict this look is",
+    "non-inferiority": "a test that the metric is not worse than the margin, rather than that "
+    "it improved",
+    "MAPE": "mean absolute percentage error of the forecast on days held back from the fit",
+    "placebo rank p": "the share of placebo launches whose effect was at least as extreme as the "
+    "real one",
+    "local level": "a model whose level drifts day by day, learned from the data",
+}
+ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth"]
+COUNTS = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
+
 STYLE = """
 .impact { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
   color: #1b1b1b; max-width: 60rem; line-height: 1.45; }
@@ -80,6 +109,11 @@ div.impact table.impact-table td.num { text-align: right;
 .impact-card .action { font-size: 1.1rem; margin: 0 0 0.5rem 0; }
 .impact-card ul { margin: 0.25rem 0 0.5rem 1.1rem; padding: 0; }
 .impact-card .meta { color: #444; font-size: 0.9rem; }
+.impact-lead { margin: 0.4rem 0 0.6rem 0; padding: 0.4rem 0.6rem; background: #f4f6f8;
+  border-radius: 6px; }
+.impact-lead p { margin: 0.15rem 0; }
+.impact-card .next { margin: 0.4rem 0; }
+.impact abbr[title] { text-decoration: underline dotted; cursor: help; }
 .impact-outcome-ship { border-color: #009E73; }
 .impact-outcome-revert { border-color: #D55E00; }
 .impact-outcome-invalid { border-color: #CC79A7; }
@@ -143,11 +177,22 @@ def _el(tag: str, *children: ET.Element | str | None, **attributes: str) -> ET.E
     return element
 
 
+def _term(word: str, shown: str | None = None) -> ET.Element:
+    """A term with its explanation on hover and to screen readers."""
+    return _el("abbr", shown or word, title=TERMS[word])
+
+
+def _ci(comparison: Comparison) -> ET.Element:
+    return _term("CI", _level(comparison))
+
+
 def _root(*children: ET.Element | str | None, class_: str = "") -> HTMLBlock:
     return HTMLBlock(_el("div", *children, class_=f"impact {class_}".strip()))
 
 
-def _table(headers: list[str], rows: list[list[ET.Element | str]], numeric: set[int]) -> ET.Element:
+def _table(
+    headers: list[ET.Element | str], rows: list[list[ET.Element | str]], numeric: set[int]
+) -> ET.Element:
     head = _el("tr", *[_el("th", h, scope="col") for h in headers])
     body = [
         _el(
@@ -220,16 +265,99 @@ def _arm_headers(result: Reviewed) -> tuple[str, str]:
 # --------------------------------------------------------------------------- blocks
 
 
+def _level_words(result: Reviewed) -> str:
+    """Why the intervals have this level, in words, once."""
+    look, spec = result.look, result.spec
+    level = f"{(1 - look.alpha) * 100:.3g}%"
+    alpha = spec.decision.alpha
+    if not look.registered:
+        return f"Intervals are {level}: the spec's alpha, since a monitoring run never decides."
+    if len(spec.reviews) == 1 or not look.information:
+        return f"Intervals are {level}: a {alpha:.0%} chance of a false alarm, as registered."
+    index = spec.reviews.index(look.days)
+    which = ORDINALS[index] if index < len(ORDINALS) else f"number {index + 1}"
+    count = COUNTS[len(spec.reviews) - 1] if len(spec.reviews) <= len(COUNTS) else "several"
+    return (
+        f"Intervals are {level} because this is the {which} of {count} looks: the "
+        f"{alpha:.0%} chance of a false alarm is shared between the looks, so each look "
+        "asks for more than one alone would."
+    )
+
+
+def _dates(result: Reviewed) -> str:
+    last = (result.look.as_of - dt.timedelta(days=1)).date()
+    return f"launched {result.spec.launch_date}, data up to {last}"
+
+
+def _lead(result: Reviewed) -> ET.Element:
+    """The primary metric (or the funnel) in one glance: from, to, by how much, against what."""
+    if isinstance(result, AdoptionReview):
+        funnel, block = result.adoption.funnel, result.adoption.block
+        steps = [("saw it", funnel.exposed, block.thresholds.exposed)] if funnel.exposed else []
+        steps += [("tried it", funnel.tried, block.thresholds.tried)]
+        steps += [
+            (f"came back in {block.repeat_weeks} weeks", funnel.repeat, block.thresholds.repeat)
+        ]
+        words = " → ".join(
+            f"{_share(share)} {name} (needs {threshold:.0%})" for name, share, threshold in steps
+        )
+        return _el(
+            "div",
+            _el("p", _el("strong", f"{funnel.eligible:,} eligible: "), words),
+            _el("p", _dates(result), class_="meta"),
+            class_="impact-lead",
+        )
+    item = result.primary
+    metric, c = item.metric, item.comparison
+    assert metric.target is not None
+    prepost = isinstance(result, PrepostResult)
+    name = metric.name + (" per day" if prepost else "")
+    before, after = ("counterfactual", "actual") if prepost else ("control", "treatment")
+    relative_target = metric.target.relative
+    target = _effect(
+        metric,
+        metric.good_sign * metric.target.magnitude,
+        "relative" if relative_target else "absolute",
+    )
+    if prepost:
+        assert isinstance(result, PrepostResult)
+        counts = (
+            f"{result.series.pre_days:,} days before launch modelled, "
+            f"{result.series.post_days:,} days since"
+        )
+    else:
+        assert isinstance(result, ReviewResult)
+        n = result.table.metrics[metric.name]
+        counts = f"{n.control.n:,} control, {n.treatment.n:,} treatment units"
+    relative = _effect(metric, c.relative_effect, "relative", (c.relative_ci_lower,))
+    return _el(
+        "div",
+        _el(
+            "p",
+            _el("strong", f"{name}: "),
+            f"{_value(metric, c.control, (c.treatment,))} → "
+            f"{_value(metric, c.treatment, (c.control,))} ({before} → {after})",
+        ),
+        _el(
+            "p",
+            _el("strong", f"{_effect(metric, c.effect, group=(c.ci_lower, c.ci_upper))} "),
+            f"({relative}); ",
+            _ci(c),
+            f" {_interval(metric, c.ci_lower, c.ci_upper, estimate=c.effect)}; target {target}",
+        ),
+        _el("p", f"{counts}; {_dates(result)}", class_="meta"),
+        class_="impact-lead",
+    )
+
+
 def verdict_card(result: Reviewed) -> HTMLBlock:
-    """The first screen: outcome, the spec's action, every reason, registration, next review."""
+    """The first screen: outcome, the spec's action, the primary metric from baseline to what
+    was observed, every reason, registration, why this level, and what happens next."""
     verdict, spec, look = result.verdict, result.spec, result.look
     kind = "final review" if look.final else "interim review"
     if not look.registered:
         kind = "monitoring run (not a registered review: it never decides)"
-    meta = (
-        f"{look.label} {kind} · data as of {look.as_of:%Y-%m-%d} 00:00 UTC · "
-        f"launched {spec.launch_date} · owner {spec.owner}"
-    )
+    meta = f"{look.label} {kind} · owner {spec.owner}"
     flags = []
     for check in result.checks:
         if not check.passed:
@@ -253,7 +381,9 @@ def verdict_card(result: Reviewed) -> HTMLBlock:
             )
         )
     next_review = (
-        f"Next review: {look.next_review}" if look.next_review else "This was the last review."
+        f"Next review: {look.next_review}, when the data up to the day before are in."
+        if look.next_review
+        else f"This was the last review: the decision is to {verdict.action}."
     )
     registration = next(
         (check.detail for check in result.checks if check.name == "registration" and check.passed),
@@ -267,12 +397,16 @@ def verdict_card(result: Reviewed) -> HTMLBlock:
         _el("p", spec.title, class_="title"),
         _el("h1", f"{OUTCOME_MARK[verdict.outcome]} {OUTCOME_WORDS[verdict.outcome]}"),
         _el("p", _el("strong", "Action: "), verdict.action, class_="action"),
-        _el("p", meta, class_="meta"),
-        _el("p", _el("em", spec.hypothesis.sentence())),
+        _lead(result),
+        _el("p", _el("strong", next_review), class_="next"),
         _el("ul", *[_el("li", reason) for reason in reasons]),
         *flags,
+        None
+        if isinstance(result, AdoptionReview)
+        else _el("p", _level_words(result), class_="meta"),
+        _el("p", meta, class_="meta"),
+        _el("p", _el("em", spec.hypothesis.sentence())),
         _el("p", f"Pre-registration: {registration}.", class_="meta") if registration else None,
-        _el("p", next_review, class_="meta"),
         class_=f"impact-card impact-outcome-{verdict.outcome}",
         role="region",
         **{"aria-label": "verdict"},
@@ -313,9 +447,30 @@ def criteria(result: Compared) -> HTMLBlock:
                 _status(item.status),
             ]
         )
-    level = _level(result.primary.comparison)
-    headers = ["metric", "role", "pre-registered", "observed", level, "status"]
-    return _root(_table(headers, rows, numeric={3, 4}))
+    level = _ci(result.primary.comparison)
+    headers: list[ET.Element | str] = [
+        "metric",
+        "role",
+        "pre-registered",
+        "observed",
+        level,
+        "status",
+    ]
+    return _root(_table(headers, rows, numeric={3, 4}), _units_note(result))
+
+
+def _units_note(result: Compared) -> ET.Element:
+    """What the units of the changes are, once."""
+    return _el(
+        "p",
+        "Changes of a share are in ",
+        _term("pp"),
+        " (percentage points); relative changes (",
+        _term("relative"),
+        ") in % of the control's value. ",
+        _level_words(result),
+        class_="note",
+    )
 
 
 def _cells(m: Metric, c: Comparison) -> list[ET.Element | str]:
@@ -347,15 +502,15 @@ def _metric_rows(items: list[MetricVerdict]) -> list[list[ET.Element | str]]:
     return rows
 
 
-def _headers(result: Reviewed) -> list[str]:
+def _headers(result: Reviewed) -> list[ET.Element | str]:
     return [
         "metric",
         *_arm_headers(result),
         "effect",
-        "CI",
-        "relative",
-        "relative CI",
-        "p",
+        _term("CI"),
+        _term("relative"),
+        _term("CI", "relative CI"),
+        _term("p"),
         "status",
     ]
 
@@ -374,7 +529,9 @@ def _cuped_line(result: Reviewed, metric: Metric) -> ET.Element | None:
         unadjusted = (found.unadjusted.ci_lower, found.unadjusted.ci_upper)
         return _el(
             "p",
-            f"{metric.name}: CUPED-adjusted with the same metric in the {metric.window}-day "
+            f"{metric.name}: ",
+            _term("CUPED"),
+            f"-adjusted with the same metric in the {metric.window}-day "
             f"pre-period: variance reduced by {adjustment.variance_reduction or 0:.1%} "
             f"(correlation {adjustment.correlation or 0:.2f}). Without it: "
             f"{_effect(metric, found.unadjusted.effect, group=unadjusted)} "
@@ -519,7 +676,15 @@ def secondary(result: Compared) -> HTMLBlock:
         [*_cells(item.metric, item.comparison), _p(item.comparison.p_value), _p(item.q_value)]
         for item in result.secondary
     ]
-    headers = ["metric", *_arm_headers(result), "effect", "CI", "relative", "p", "q (BH)"]
+    headers: list[ET.Element | str] = [
+        "metric",
+        *_arm_headers(result),
+        "effect",
+        _term("CI"),
+        _term("relative"),
+        _term("p"),
+        _term("q (BH)"),
+    ]
     return _root(
         _el(
             "p",

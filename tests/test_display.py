@@ -94,3 +94,42 @@ def test_chart_embeds_a_png_with_alt_text(hostile: review.ReviewResult) -> None:
 def test_demo_spec_shipped_with_the_package_is_the_repository_one() -> None:
     shipped = Path(demo.__file__).parent / "specs" / "demo-checkout.yaml"
     assert shipped.read_text() == DEMO_SPEC.read_text()
+
+
+def _text(block: display.HTMLBlock) -> str:
+    return "".join(block.element.itertext())
+
+
+def test_the_card_leads_with_baseline_change_target_n_and_dates(
+    hostile: review.ReviewResult,
+) -> None:
+    card = display.verdict_card(hostile)
+    comparison = hostile.primary.comparison
+    n = hostile.table.metrics["checkout_conversion"]
+    lead = card.element.find(".//*[@class='impact-lead']")
+    assert lead is not None
+    words = "".join(lead.itertext())
+    assert f"{comparison.control:.1%} → {comparison.treatment:.1%}" in words
+    assert f"{comparison.effect * 100:+.2f} pp" in words
+    assert f"({comparison.relative_effect * 100:+.1f}%)" in words
+    assert "target +2.00 pp" in words
+    assert f"{n.control.n:,} control" in words and f"{n.treatment.n:,} treatment" in words
+    assert "launched 2026-09-01" in words and "data up to 2026-10-26" in words
+    level = f"{(1 - comparison.alpha) * 100:.3g}%"
+    assert f"{level} because this is the second of two looks" in _text(card)
+    markup = card._repr_html_()
+    assert '<abbr title="confidence interval' in markup
+    assert "within reach" not in markup
+
+
+def test_terms_are_explained_where_they_appear(hostile: review.ReviewResult) -> None:
+    markup = "".join(
+        block._repr_html_()
+        for block in (
+            display.criteria(hostile),
+            display.primary(hostile),
+            display.secondary(hostile),
+        )
+    )
+    for term in ("CI", "pp", "CUPED", "q (BH)"):
+        assert f">{term}</abbr>" in markup, term
