@@ -167,4 +167,4 @@ def test_demo_report_is_small(reports: dict[str, Path]) -> None:
 
 def test_hostile_summary_is_defused_for_slack(reports: dict[str, Path]) -> None:
     summary = reports["hostile"].with_suffix(".md").read_text()
-    assert "<script>" not in summary and "‹script›" in summary and "&lt;" not in summary
+    assert "<script>" not in summary and "\u2039script\u203a" in summary and "&lt;" not in summary
