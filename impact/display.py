@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import platform
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
@@ -191,7 +192,7 @@ def _root(*children: ET.Element | str | None, class_: str = "") -> HTMLBlock:
 
 
 def _table(
-    headers: list[ET.Element | str], rows: list[list[ET.Element | str]], numeric: set[int]
+    headers: Sequence[ET.Element | str], rows: list[list[ET.Element | str]], numeric: set[int]
 ) -> ET.Element:
     head = _el("tr", *[_el("th", h, scope="col") for h in headers])
     body = [
