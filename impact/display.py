@@ -126,6 +126,16 @@ div.impact table.impact-table td.num { text-align: right;
 .impact .note { color: #555; font-size: 0.88rem; }
 .impact-footer { color: #444; font-size: 0.85rem; border-top: 1px solid #d0d0d0;
   margin-top: 1rem; padding-top: 0.5rem; word-break: break-all; }
+.impact-scroll { overflow-x: auto; max-width: 100%; }
+.impact-scroll:focus { outline: 2px solid #0072B2; }
+.impact-swipe { display: none; margin: 0.3rem 0 0 0; color: #555; font-size: 0.8rem; }
+div.impact table.impact-table td { overflow-wrap: break-word; }
+div.impact table.impact-table td:last-child { overflow-wrap: anywhere; }
+@media (max-width: 700px) { .impact-swipe { display: block; }
+  .impact-scroll { border-right: 3px solid #d0d0d0; }
+  div.impact .impact-scroll table.impact-table th:first-child,
+  div.impact .impact-scroll table.impact-table td:first-child { position: sticky; left: 0;
+    background: #fff; z-index: 1; } }
 @media (max-width: 480px) { .impact-card h1 { font-size: 1.5rem; }
   .impact-card { padding: 0.6rem 0.7rem; } .impact-card ul { margin-left: 0.4rem; }
   .impact table { font-size: 0.8rem; } .impact th, .impact td { padding: 0.2rem 0.3rem; } }
@@ -205,7 +215,21 @@ def _table(
         )
         for row in rows
     ]
-    return _el("table", _el("thead", head), _el("tbody", *body), class_="impact-table")
+    table = _el("table", _el("thead", head), _el("tbody", *body), class_="impact-table")
+    wrapped = _el(
+        "div",
+        table,
+        class_="impact-scroll",
+        role="region",
+        tabindex="0",
+        **{"aria-label": "table (scrolls sideways on a narrow screen)"},
+    )
+    if len(headers) <= 3:
+        return wrapped
+    hint = _el(
+        "p", "⇆ this table scrolls sideways", class_="impact-swipe", **{"aria-hidden": "true"}
+    )
+    return _el("div", hint, wrapped)
 
 
 def _status(status: str) -> ET.Element:
@@ -708,9 +732,9 @@ def secondary(result: Compared) -> HTMLBlock:
 def data_summary(result: Reviewed) -> HTMLBlock:
     """The data behind the verdict: units per arm (or days), dates, as_of, checks."""
     if isinstance(result, AdoptionReview):
-        return _root(_table(["", "value"], _adoption_data(result), numeric={1}), _checks(result))
+        return _root(_table(["", "value"], _adoption_data(result), numeric=set()), _checks(result))
     if isinstance(result, PrepostResult):
-        return _root(_table(["", "value"], _series_data(result), numeric={1}), _checks(result))
+        return _root(_table(["", "value"], _series_data(result), numeric=set()), _checks(result))
     population = result.table.population
     spec = result.spec
     rows: list[list[ET.Element | str]] = [
@@ -754,7 +778,7 @@ def data_summary(result: Reviewed) -> HTMLBlock:
             [f"mature units for {name}", f"{m.control.n:,} control, {m.treatment.n:,} treatment"]
         )
     daily = _daily(trust.completeness) if trust is not None and trust.completeness else None
-    return _root(_table(["", "value"], rows, numeric={1}), daily, _checks(result))
+    return _root(_table(["", "value"], rows, numeric=set()), daily, _checks(result))
 
 
 def _source_words(result: ReviewResult) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from impact import numbers
 from impact.adoption_review import AdoptionReview
@@ -37,6 +38,12 @@ __all__ = [
 ]
 
 DPI = 110
+# Figures are drawn for a phone's width: 5 inches at 110 dpi is 550 pixels, shown at natural
+# size on a laptop and at about 0.6 of it on a 375-pixel phone, where 9.5-point text is still
+# about 9 pixels high (tests/test_browser.py measures it).
+WIDTH = 5.0
+SMALL = 9.5  # points: ticks, axis labels, legends, annotations
+TITLE = 10.5
 INK = "#1b1b1b"
 INTERVAL = "#0072B2"  # blue
 TARGET = "#009E73"  # bluish green
@@ -58,6 +65,16 @@ class Chart:
         self.figure = figure
         self.alt = alt
 
+    @property
+    def smallest_text(self) -> float:
+        """The height in image pixels of the figure's smallest visible text."""
+        sizes = [
+            float(text.get_fontsize())
+            for text in self.figure.findobj(Text)
+            if isinstance(text, Text) and text.get_visible() and text.get_text().strip()
+        ]
+        return min(sizes, default=SMALL) * DPI / 72
+
     def _repr_png_(self) -> bytes:
         buffer = io.BytesIO()
         self.figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
@@ -67,29 +84,33 @@ class Chart:
         return self._html(base64.b64encode(self._repr_png_()).decode("ascii"))
 
     def _repr_mimebundle_(self, **_: Any) -> dict[str, str]:
-        """The PNG (base64, as Jupyter stores it) and the HTML that embeds it: drawn once."""
+        """The HTML that embeds the PNG (stored once) and the alt text as plain text."""
         data = base64.b64encode(self._repr_png_()).decode("ascii")
-        return {"image/png": data, "text/html": self._html(data)}
+        return {"text/html": self._html(data), "text/plain": f"[chart] {self.alt}"}
+
+    def __repr__(self) -> str:
+        return f"[chart] {self.alt}"
 
     def _html(self, data: str) -> str:
         alt = html.escape(self.alt, quote=True)
         return (
             f'<figure class="impact-figure" style="margin:0">'
-            f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:100%">'
+            f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:100%" '
+            f'data-smallest-text="{self.smallest_text:.1f}">'
             f"</figure>"
         )
 
 
 def _plain(axes: Any) -> None:
     """The house style of a chart's axes: ink-coloured small ticks, no top or right frame."""
-    axes.tick_params(colors=INK, labelsize=8)
+    axes.tick_params(colors=INK, labelsize=SMALL)
     axes.spines[["top", "right"]].set_visible(False)
 
 
 def _style(figure: Figure) -> None:
     for axes in figure.axes:
         axes.spines[["top", "right", "left"]].set_visible(False)
-        axes.tick_params(colors=INK, labelsize=9)
+        axes.tick_params(colors=INK, labelsize=SMALL)
         axes.set_yticks([])
 
 
@@ -102,7 +123,7 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
     """
     judged: list[tuple[str, MetricVerdict]] = [("primary", result.primary)]
     judged += [("guardrail", g) for g in result.guardrails]
-    figure = Figure(figsize=(7.5, 1.25 * len(judged) + 0.6), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH, 1.5 * len(judged) + 0.7), dpi=DPI, layout="constrained")
     panels = figure.subplots(len(judged), 1, squeeze=False)[:, 0]
     for axes, (role, item) in zip(panels, judged, strict=True):
         metric, comparison = item.metric, item.comparison
@@ -121,7 +142,7 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
                 (line, 0.92),
                 xycoords=("data", "axes fraction"),
                 color=colour,
-                fontsize=8,
+                fontsize=SMALL,
                 ha="center",
             )
             reference.append(line)
@@ -142,7 +163,7 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
         axes.set_title(
             f"{metric.name} ({role}): {effect}, {item.status.replace('_', ' ')}",
             loc="left",
-            fontsize=10,
+            fontsize=TITLE,
             color=INK,
         )
         difference = (
@@ -150,11 +171,11 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
             if isinstance(result, PrepostResult)
             else "treatment minus control"
         )
-        axes.set_xlabel(f"{difference} ({unit})", fontsize=8, color=INK)
+        axes.set_xlabel(f"{difference} ({unit})", fontsize=SMALL, color=INK)
     level = (1 - result.primary.comparison.alpha) * 100
     figure.suptitle(
         f"Effects with {level:.4g}% intervals against the pre-registered thresholds",
-        fontsize=11,
+        fontsize=TITLE,
         color=INK,
         x=0.01,
         ha="left",
@@ -186,7 +207,7 @@ def by_exposure_day(result: ReviewResult) -> Chart:
     """
     metric = result.primary.metric
     days = result.table.metrics[metric.name].by_day
-    figure = Figure(figsize=(7.5, 3.2), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH, 3.2), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     scale = 100.0 if metric.kind == "proportion" else 1.0
     unit = {"proportion": "% of units", "mean": "mean per unit", "ratio": "ratio"}[str(metric.kind)]
@@ -204,14 +225,14 @@ def by_exposure_day(result: ReviewResult) -> Chart:
         errors = np.array([1.96 * variance**0.5 for _, (_, variance) in points]) * scale
         axes.fill_between(xs, means - errors, means + errors, color=colour, alpha=0.15, linewidth=0)
         axes.plot(xs, means, marker=marker, markersize=3.5, color=colour, linewidth=1.2, label=arm)
-    axes.set_title(f"{metric.name} by day of first exposure", loc="left", fontsize=10, color=INK)
-    axes.set_ylabel(unit, fontsize=8, color=INK)
+    axes.set_title(f"{metric.name} by day of first exposure", loc="left", fontsize=TITLE, color=INK)
+    axes.set_ylabel(unit, fontsize=SMALL, color=INK)
     axes.set_xlabel(
-        "day of first exposure (UTC); units whose window ended by as_of", fontsize=8, color=INK
+        "day of first exposure (UTC); units whose window ended by as_of", fontsize=SMALL, color=INK
     )
     _plain(axes)
     if days:
-        axes.legend(fontsize=8, frameon=False)
+        axes.legend(fontsize=SMALL, frameon=False)
     figure.autofmt_xdate()
     alt = (
         f"{metric.name} per day of first exposure for {result.spec.control} (circles) and "
@@ -228,7 +249,7 @@ def by_week(result: ReviewResult) -> Chart | None:
     style = numbers.of(metric)
     scale = 100.0 if style.format == "percent" else 1.0
     unit = style.change_unit
-    figure = Figure(figsize=(7.5, 2.4), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH, 2.4), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     labels = [f"week {index + 1}" for index in range(len(result.weeks))]
     for index, week in enumerate(result.weeks):
@@ -242,11 +263,11 @@ def by_week(result: ReviewResult) -> Chart | None:
     axes.axhline(0, color=ZERO, linewidth=1)
     axes.set_xticks(range(len(labels)), labels)
     axes.set_xlim(-0.6, len(labels) - 0.4)
-    axes.set_ylabel(f"effect ({unit})", fontsize=8, color=INK)
+    axes.set_ylabel(f"effect ({unit})", fontsize=SMALL, color=INK)
     axes.set_title(
-        f"{metric.name}: effect by week since exposure (novelty check)",
+        "Novelty check: the effect by week since exposure",
         loc="left",
-        fontsize=10,
+        fontsize=TITLE,
         color=INK,
     )
     _plain(axes)
@@ -270,7 +291,7 @@ def counterfactual(result: PrepostResult) -> Chart:
     shown = max(daily.launch - 4 * daily.post_days, 0)  # a stretch of history before launch
     forecast = modelled.forecast
     panels = 3 if metric.flow else 2
-    figure = Figure(figsize=(7.5, 2.2 * panels + 0.4), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH, 2.2 * panels + 0.4), dpi=DPI, layout="constrained")
     axes = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
     band = z * forecast.sd
     axes[0].fill_between(
@@ -285,16 +306,16 @@ def counterfactual(result: PrepostResult) -> Chart:
     axes[0].plot(post, forecast.mean, color=INTERVAL, linestyle="--", linewidth=1.2)
     axes[0].plot(dates[shown:], values[shown:], color=INK, linewidth=1.1, label="actual")
     axes[0].set_title(
-        f"{metric.name}: actual and counterfactual", loc="left", fontsize=10, color=INK
+        f"{metric.name}: actual and counterfactual", loc="left", fontsize=TITLE, color=INK
     )
-    axes[0].legend(fontsize=8, frameon=False, loc="upper left")
+    axes[0].legend(fontsize=SMALL, frameon=False, loc="upper left")
     pointwise = values[daily.launch :] - forecast.mean
     axes[1].fill_between(
         post, pointwise - band, pointwise + band, color=INTERVAL, alpha=0.2, linewidth=0
     )
     axes[1].plot(post, pointwise, color=INK, linewidth=1.1)
     axes[1].set_title(
-        "effect per day (actual minus counterfactual)", loc="left", fontsize=10, color=INK
+        "effect per day (actual minus counterfactual)", loc="left", fontsize=TITLE, color=INK
     )
     if metric.flow:
         cumulative = np.cumsum(pointwise)
@@ -304,7 +325,7 @@ def counterfactual(result: PrepostResult) -> Chart:
             post, cumulative - spread, cumulative + spread, color=INTERVAL, alpha=0.2, linewidth=0
         )
         axes[2].plot(post, cumulative, color=INK, linewidth=1.1)
-        axes[2].set_title("cumulative effect since launch", loc="left", fontsize=10, color=INK)
+        axes[2].set_title("cumulative effect since launch", loc="left", fontsize=TITLE, color=INK)
     for panel in axes:
         panel.axvline(dates[daily.launch], color=ZERO, linewidth=1, linestyle=":")
         _plain(panel)
@@ -331,7 +352,7 @@ def placebos(result: PrepostResult) -> Chart:
     modelled = result.models[result.primary.metric.name]
     found = modelled.placebos
     daily = result.series
-    figure = Figure(figsize=(7.5, 2.8), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH, 2.8), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     for index, effect in enumerate(found.effects):
         axes.vlines(
@@ -344,14 +365,14 @@ def placebos(result: PrepostResult) -> Chart:
     axes.plot([where], [real.z], "s", color=INK, markersize=6)
     labels = [f"{daily.dates[start]:%b %d}" for start in found.starts[: len(found.effects)]]
     axes.set_xticks(
-        [*range(len(found.effects)), where], [*labels, "launch"], rotation=60, fontsize=7
+        [*range(len(found.effects)), where], [*labels, "launch"], rotation=60, fontsize=SMALL
     )
     axes.axhline(0, color=ZERO, linewidth=1)
-    axes.set_ylabel("effect / its sd", fontsize=8, color=INK)
+    axes.set_ylabel("effect / its sd", fontsize=SMALL, color=INK)
     axes.set_title(
         f"Placebo launches before the real one: {found.excluded} of {found.count} show an effect",
         loc="left",
-        fontsize=10,
+        fontsize=TITLE,
         color=INK,
     )
     _plain(axes)
@@ -381,7 +402,7 @@ def funnel(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | Non
     for name, share, threshold in shares:
         assert share is not None
         bars.append((name, share.value or 0.0, share.lower, share.upper, threshold))
-    figure = Figure(figsize=(7.5, 0.55 * len(bars) + 1.0), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH, 0.55 * len(bars) + 1.0), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     for index, (step, value, low, high, line) in enumerate(bars):
         axes.barh(index, value * 100, color=INTERVAL if step != "eligible" else ZERO, alpha=0.8)
@@ -396,15 +417,20 @@ def funnel(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | Non
                 f"{value:.1%} ({'met' if met else 'short of'} {line:.0%})",
                 (max(value, line) * 100 + 1, index),
                 va="center",
-                fontsize=8,
+                fontsize=SMALL,
                 color=INK,
             )
     axes.set_yticks(range(len(bars)), [name for name, *_ in bars])
     axes.invert_yaxis()
     axes.set_xlim(0, 115)
-    axes.set_xlabel("% of eligible units (dashed: the registered threshold)", fontsize=8, color=INK)
+    axes.set_xlabel(
+        "% of eligible units (dashed: the registered threshold)", fontsize=SMALL, color=INK
+    )
     axes.set_title(
-        f"Adoption funnel: {steps.diagnosis.replace('_', ' ')}", loc="left", fontsize=10, color=INK
+        f"Adoption funnel: {steps.diagnosis.replace('_', ' ')}",
+        loc="left",
+        fontsize=TITLE,
+        color=INK,
     )
     _plain(axes)
     words = "; ".join(
@@ -424,7 +450,7 @@ def retention(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | 
     if found is None or not found.retention.weeks:
         return None
     kept = found.retention
-    figure = Figure(figsize=(7.5, 3.0), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH, 3.0), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     for shares, colour, marker, label in (
         (
@@ -441,15 +467,15 @@ def retention(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | 
         axes.fill_between(kept.weeks, low, high, color=colour, alpha=0.15, linewidth=0)
         axes.plot(kept.weeks, values, marker=marker, color=colour, label=label, linewidth=1.3)
     axes.set_xticks(list(kept.weeks), [f"week {w}" for w in kept.weeks])
-    axes.set_ylabel("% active that week", fontsize=8, color=INK)
+    axes.set_ylabel("% active that week", fontsize=SMALL, color=INK)
     axes.set_ylim(0, 100)
     axes.set_title(
         "Retention after the landmark week (association, not an effect)",
         loc="left",
-        fontsize=10,
+        fontsize=TITLE,
         color=INK,
     )
-    axes.legend(fontsize=8, frameon=False, loc="lower left")
+    axes.legend(fontsize=SMALL, frameon=False, loc="lower left")
     _plain(axes)
     last = len(kept.weeks) - 1
     alt = (

@@ -15,10 +15,19 @@ from impact.verdict import MIME_TYPE
 def test_table_markup_is_exact_and_escaped() -> None:
     table = display._table(["metric", "effect"], [["<b>x</b>", "+1.00 pp"]], numeric={1})
     assert display.HTMLBlock(table)._repr_html_() == (
+        '<div class="impact-scroll" role="region" tabindex="0" '
+        'aria-label="table (scrolls sideways on a narrow screen)">'
         '<table class="impact-table"><thead><tr><th scope="col">metric</th><th scope="col">effect</th></tr>'
         '</thead><tbody><tr><td>&lt;b&gt;x&lt;/b&gt;</td><td class="num">+1.00 pp</td></tr>'
-        "</tbody></table>"
+        "</tbody></table></div>"
     )
+
+
+def test_a_wide_table_says_it_scrolls() -> None:
+    table = display._table(list("abcd"), [list("1234")], numeric=set())
+    hint, wrapped = list(table)
+    assert hint.get("class") == "impact-swipe" and "scrolls sideways" in (hint.text or "")
+    assert wrapped.get("class") == "impact-scroll"
 
 
 @pytest.mark.parametrize(
