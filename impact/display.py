@@ -17,7 +17,7 @@ from importlib import metadata
 from typing import Any
 
 from impact import adoption as adoption_module
-from impact import numbers, warehouse
+from impact import message, numbers, warehouse
 from impact.adoption_review import AdoptionReview
 from impact.prepost import OBSERVATIONAL, PrepostResult
 from impact.review import ReviewResult
@@ -375,6 +375,20 @@ def _lead(result: Reviewed) -> ET.Element:
     )
 
 
+def _step(result: Reviewed) -> ET.Element | None:
+    """The step of the adoption funnel to fix, named, when adoption falls short."""
+    found = result.adoption
+    if found is None or found.funnel.met or result.verdict.outcome == "ship":
+        return None
+    return _el(
+        "p",
+        _el("strong", "The step to fix: "),
+        f"{message.STEPS[found.funnel.diagnosis]}. ",
+        message.DIAGNOSES[found.funnel.diagnosis].capitalize() + ".",
+        class_="action",
+    )
+
+
 def verdict_card(result: Reviewed) -> HTMLBlock:
     """The first screen: outcome, the spec's action, the primary metric from baseline to what
     was observed, every reason, registration, why this level, and what happens next."""
@@ -422,6 +436,7 @@ def verdict_card(result: Reviewed) -> HTMLBlock:
         _el("p", spec.title, class_="title"),
         _el("h1", f"{OUTCOME_MARK[verdict.outcome]} {OUTCOME_WORDS[verdict.outcome]}"),
         _el("p", _el("strong", "Action: "), verdict.action, class_="action"),
+        _step(result),
         _lead(result),
         _el("p", _el("strong", next_review), class_="next"),
         _el("ul", *[_el("li", reason) for reason in reasons]),
@@ -1128,11 +1143,9 @@ def adoption(result: Reviewed) -> HTMLBlock:
     rows: list[list[ET.Element | str]] = [
         ["eligible", f"{funnel.eligible:,}", "100%", MISSING, MISSING, MISSING]
     ]
-    before = funnel.eligible
     for name, step, threshold in steps:
         assert step is not None
         reached = step.value is not None and threshold is not None and step.value >= threshold
-        of_previous = f"{step.units / before:.1%}" if before else MISSING
         rows.append(
             [
                 name,
@@ -1142,12 +1155,14 @@ def adoption(result: Reviewed) -> HTMLBlock:
                 f"{threshold:.0%}" if threshold is not None else MISSING,
                 _el(
                     "span",
-                    f"{'✔ met' if reached else '✖ short'} ({of_previous} of the step before)",
+                    f"{'✔ met' if reached else '✖ short'}: {_share(step)} of eligible "
+                    f"against {threshold:.0%}"
+                    if threshold is not None
+                    else MISSING,
                     class_="status",
                 ),
             ]
         )
-        before = step.units
     level = f"{(1 - result.spec.decision.alpha) * 100:.4g}% CI"
     parts: list[ET.Element | None] = [
         _el(
@@ -1164,7 +1179,14 @@ def adoption(result: Reviewed) -> HTMLBlock:
         parts.append(_el("h3", f"By {block.breakdown}"))
         parts.append(
             _table(
-                [str(block.breakdown), "eligible", "exposed", "tried", "repeat", "diagnosis"],
+                [
+                    str(block.breakdown),
+                    "eligible",
+                    "exposed",
+                    "tried",
+                    "repeat",
+                    "what falls short",
+                ],
                 [
                     [
                         group.group or MISSING,
@@ -1172,7 +1194,7 @@ def adoption(result: Reviewed) -> HTMLBlock:
                         _share(group.exposed),
                         _share(group.tried),
                         _share(group.repeat),
-                        group.diagnosis.replace("_", " "),
+                        message.DIAGNOSES[group.diagnosis],
                     ]
                     for group in found.breakdown
                 ],

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from impact import numbers
+from impact import message, numbers
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
@@ -440,7 +440,7 @@ def funnel(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | Non
     return Chart(
         figure,
         f"Adoption funnel of {steps.eligible:,} eligible units: {words}; "
-        f"diagnosis {steps.diagnosis.replace('_', ' ')}",
+        f"{message.DIAGNOSES[steps.diagnosis]}",
     )
 
 

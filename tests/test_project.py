@@ -34,7 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "numbers": {"spec"},
     "verdict": {"errors", "spec", "stats", "numbers"},
     "analysis": {"errors", "spec", "metrics", "stats"},
-    "adoption": {"errors", "spec", "data", "stats"},
+    "adoption": {"errors", "spec", "data", "stats", "message"},
     "review": {
         "errors",
         "spec",
@@ -77,6 +77,7 @@ ALLOWED: dict[str, set[str]] = {
         "analysis",
         "warehouse",
         "numbers",
+        "message",
     },
     "plots": {
         "errors",
@@ -87,6 +88,7 @@ ALLOWED: dict[str, set[str]] = {
         "verdict",
         "stats",
         "numbers",
+        "message",
     },
     "layout": set(),
     "runner": {
