@@ -30,6 +30,7 @@ __all__ = [
     "HTMLBlock",
     "Payload",
     "adoption",
+    "contents",
     "criteria",
     "data_summary",
     "guardrails",
@@ -95,7 +96,8 @@ COUNTS = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
 
 STYLE = """
 .impact { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-  color: #1b1b1b; max-width: 60rem; line-height: 1.45; }
+  color: #1b1b1b; max-width: 72rem; line-height: 1.45; }
+.impact-card, .impact-flag { max-width: 60rem; }
 div.impact table.impact-table { border-collapse: collapse; margin: 0.5rem 0;
   font-size: 0.92rem; }
 div.impact table.impact-table th, div.impact table.impact-table td {
@@ -137,20 +139,84 @@ div.impact table.impact-table td:last-child { overflow-wrap: anywhere; }
   div.impact .impact-scroll table.impact-table td:first-child { position: sticky; left: 0;
     background: #fff; z-index: 1; } }
 @media (max-width: 480px) { .impact-card h1 { font-size: 1.5rem; }
-  .impact-card { padding: 0.6rem 0.7rem; } .impact-card ul { margin-left: 0.4rem; }
+  .impact-card { padding: 0.6rem 0.7rem !important; } .impact-card ul { margin-left: 0.4rem; }
   .impact table { font-size: 0.8rem; } .impact th, .impact td { padding: 0.2rem 0.3rem; } }
 @media print { .impact-card { break-inside: avoid; } }
 """
 
 
+# The essentials of STYLE as inline styles, so that an untrusted notebook (which drops
+# <style> elements) still shows the card's frame, the flags and aligned numbers.
+INLINE = {
+    "impact-card": "border:3px solid #555;border-radius:8px;padding:1rem 1.25rem;"
+    "overflow-wrap:anywhere",
+    "impact-lead": "background:#f4f6f8;border-radius:6px;padding:0.4rem 0.6rem;"
+    "margin:0.4rem 0 0.6rem 0",
+    "impact-flag": "background:#fff4d6;border-left:4px solid #E69F00;padding:0.4rem 0.6rem;"
+    "margin:0.4rem 0",
+    "impact-scroll": "overflow-x:auto;max-width:100%",
+    "status": "white-space:nowrap;font-weight:600",
+    "note": "color:#555;font-size:0.88rem",
+    "meta": "color:#444;font-size:0.9rem",
+    "num": "text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap",
+}
+OUTCOME_COLOUR = {
+    "ship": "#009E73",
+    "revert": "#D55E00",
+    "invalid": "#CC79A7",
+    "iterate": "#E69F00",
+    "keep_running": "#E69F00",
+}
+BLOCKS = {"p", "div", "li", "h1", "h2", "h3", "tr", "ul", "table", "figure"}
+
+
+def _inline(element: ET.Element) -> None:
+    for child in element.iter():
+        styles = [INLINE[name] for name in child.get("class", "").split() if name in INLINE]
+        if styles and "style" not in child.attrib:
+            child.set("style", ";".join(styles))
+
+
+def _plain_text(element: ET.Element) -> str:
+    """A readable text form of a block: one line per paragraph, item or table row."""
+    parts: list[str] = []
+
+    def walk(node: ET.Element) -> None:
+        if node.tag in ("style", "script"):
+            if node.tail:
+                parts.append(node.tail)
+            return
+        if node.tag in BLOCKS:
+            parts.append("\n")
+        if node.tag in ("td", "th") and parts and not parts[-1].endswith("\n"):
+            parts.append(" | ")
+        if node.text:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+        if node.tag in BLOCKS:
+            parts.append("\n")
+        if node.tail:
+            parts.append(node.tail)
+
+    walk(element)
+    lines = (" ".join(line.split()) for line in "".join(parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
 class HTMLBlock:
-    """A piece of HTML that Jupyter displays (and nbconvert keeps) as text/html."""
+    """A piece of HTML that Jupyter displays (and nbconvert keeps) as text/html, with a
+    readable plain-text form for consoles and notebook viewers without HTML."""
 
     def __init__(self, element: ET.Element) -> None:
         self.element = element
+        _inline(element)
 
     def _repr_html_(self) -> str:
         return ET.tostring(self.element, encoding="unicode", method="html")
+
+    def __repr__(self) -> str:
+        return _plain_text(self.element)
 
     def __str__(self) -> str:
         return self._repr_html_()
@@ -448,6 +514,7 @@ def verdict_card(result: Reviewed) -> HTMLBlock:
         _el("p", _el("em", spec.hypothesis.sentence())),
         _el("p", f"Pre-registration: {registration}.", class_="meta") if registration else None,
         class_=f"impact-card impact-outcome-{verdict.outcome}",
+        style=f"{INLINE['impact-card']};border-color:{OUTCOME_COLOUR[verdict.outcome]}",
         role="region",
         **{"aria-label": "verdict"},
     )
@@ -689,10 +756,36 @@ def primary(result: Compared) -> HTMLBlock:
     return _root(*parts)
 
 
-def guardrails(result: Compared) -> HTMLBlock:
-    """Each guardrail with its margin and status."""
+def _heading(title: str) -> ET.Element:
+    """A section's heading, with the anchor the contents line links to."""
+    return _el("h2", title, id=title.replace(" ", "-"))
+
+
+def contents(result: Reviewed) -> HTMLBlock:
+    """The contents line: a link to each section that has something to show."""
+    sections = [
+        ("Primary metric", not isinstance(result, AdoptionReview)),
+        ("Guardrails", bool(getattr(result, "guardrails", None))),
+        ("Secondary metrics", bool(getattr(result, "secondary", None))),
+        ("Adoption", result.adoption is not None and not isinstance(result, AdoptionReview)),
+        ("Can the model be trusted?", isinstance(result, PrepostResult)),
+        ("The data behind it", True),
+        ("Methods and assumptions", True),
+        ("Provenance", True),
+    ]
+    links: list[ET.Element | str] = [_el("strong", "Contents: ")]
+    for title, shown in sections:
+        if shown:
+            if len(links) > 1:
+                links.append(" · ")
+            links.append(_el("a", title, href="#" + title.replace(" ", "-")))
+    return _root(_el("p", *links))
+
+
+def guardrails(result: Compared) -> HTMLBlock | None:
+    """Each guardrail with its margin and status, under its heading (None without any)."""
     if not result.guardrails:
-        return _root(_el("p", "No guardrails were registered."))
+        return None
     rows = _metric_rows(result.guardrails)
     table = _table(_headers(result), rows, {1, 2, 3, 4, 5, 6, 7})
     reasons = _el("ul", *[_el("li", g.reason) for g in result.guardrails])
@@ -702,16 +795,18 @@ def guardrails(result: Compared) -> HTMLBlock:
         for line in (_cuped_line(result, g.metric), _caps_line(result, g.metric))
     ]
     return _root(
+        _heading("Guardrails"),
         *_with_notes(table, [(g.metric, g.comparison) for g in result.guardrails]),
         reasons,
         *extra,
     )
 
 
-def secondary(result: Compared) -> HTMLBlock:
-    """Secondary metrics with Benjamini-Hochberg q-values; labelled exploratory."""
+def secondary(result: Compared) -> HTMLBlock | None:
+    """Secondary metrics with Benjamini-Hochberg q-values, labelled exploratory, under their
+    heading (None without any)."""
     if not result.secondary:
-        return _root(_el("p", "No secondary metrics were registered."))
+        return None
     rows: list[list[ET.Element | str]] = [
         [*_cells(item.metric, item.comparison), _p(item.comparison.p_value), _p(item.q_value)]
         for item in result.secondary
@@ -726,6 +821,7 @@ def secondary(result: Compared) -> HTMLBlock:
         _term("q (BH)"),
     ]
     return _root(
+        _heading("Secondary metrics"),
         _el(
             "p",
             "Exploratory: these metrics never decide the verdict. q-values control the false "
@@ -1128,12 +1224,12 @@ def _share_interval(value: Share | None) -> str:
     return f"{value.lower:.1%} to {value.upper:.1%}"
 
 
-def adoption(result: Reviewed) -> HTMLBlock:
+def adoption(result: Reviewed) -> HTMLBlock | None:
     """The adoption funnel, its diagnosis, the breakdown, retention and the difference in
-    differences; a short line when the spec has no adoption block."""
+    differences, under a heading beside other designs (None without an adoption block)."""
     found = result.adoption
     if found is None:
-        return _root(_el("p", "No adoption block was registered.", class_="note"))
+        return None
     block, funnel = found.block, found.funnel
     limits = block.thresholds
     steps: list[tuple[str, Share | None, float | None]] = []
@@ -1165,6 +1261,7 @@ def adoption(result: Reviewed) -> HTMLBlock:
         )
     level = f"{(1 - result.spec.decision.alpha) * 100:.4g}% CI"
     parts: list[ET.Element | None] = [
+        None if isinstance(result, AdoptionReview) else _heading("Adoption"),
         _el(
             "div",
             _el("strong", "Diagnosis: "),

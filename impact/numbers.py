@@ -23,6 +23,8 @@ Examples:
     '+50.2 orders'
     >>> interval(Style("number"), 4.459, 95.99, estimate=50.22)
     '+4.5 to +96.0'
+    >>> interval(share, 0.0242, 0.0399)
+    '+2.42 to +3.99 pp'
 """
 
 from __future__ import annotations
@@ -184,7 +186,21 @@ def interval(
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
         return "unbounded" if low is not None or high is not None else MISSING
     group = [low, high, estimate]
-    return f"{change(style, low, group=group)} to {change(style, high, group=group)}"
+    first, last = change(style, low, group=group), change(style, high, group=group)
+    suffix = _suffix(style)
+    if suffix and first.endswith(suffix):
+        first = first[: -len(suffix)]  # the unit once, after the interval: +2.4 to +4.0 pp
+    return f"{first} to {last}"
+
+
+def _suffix(style: Style) -> str:
+    """The unit written after a change, with its space ("" for a prefixed currency)."""
+    if style.format == "percent":
+        return " pp"
+    if style.format == "currency":
+        code = (style.unit or "").upper()
+        return "" if code in SYMBOLS else f" {code}"
+    return f" {style.unit}" if style.unit else ""
 
 
 def relative(number: float | None, *, group: Iterable[float | None] = ()) -> str:

@@ -12,6 +12,7 @@ import html
 import io
 from typing import Any
 
+import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.text import Text
@@ -20,9 +21,10 @@ from impact import message, numbers
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
+from impact.spec import Metric
 from impact.stats import compare, distributions
 from impact.stats.adoption import Share
-from impact.stats.compare import CrossMoments
+from impact.stats.compare import Comparison, CrossMoments
 from impact.verdict import MetricVerdict, format_effect
 
 __all__ = [
@@ -75,17 +77,20 @@ class Chart:
         ]
         return min(sizes, default=SMALL) * DPI / 72
 
-    def _repr_png_(self) -> bytes:
+    def png(self) -> bytes:
+        """The figure as PNG bytes."""
         buffer = io.BytesIO()
         self.figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
         return buffer.getvalue()
 
-    def _repr_html_(self) -> str:
-        return self._html(base64.b64encode(self._repr_png_()).decode("ascii"))
+    def html(self) -> str:
+        """A figure element embedding the PNG, with the alt text."""
+        return self._html(base64.b64encode(self.png()).decode("ascii"))
 
     def _repr_mimebundle_(self, **_: Any) -> dict[str, str]:
-        """The HTML that embeds the PNG (stored once) and the alt text as plain text."""
-        data = base64.b64encode(self._repr_png_()).decode("ascii")
+        """The HTML that embeds the PNG (so the PNG is stored once) and the alt text as
+        plain text. No other ``_repr_*_`` method: IPython would store each beside it."""
+        data = base64.b64encode(self.png()).decode("ascii")
         return {"text/html": self._html(data), "text/plain": f"[chart] {self.alt}"}
 
     def __repr__(self) -> str:
@@ -107,6 +112,13 @@ def _plain(axes: Any) -> None:
     axes.spines[["top", "right"]].set_visible(False)
 
 
+def _dates(axes: Any) -> None:
+    """Few, short date labels (a phone has room for about five)."""
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=5)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
 def _style(figure: Figure) -> None:
     for axes in figure.axes:
         axes.spines[["top", "right", "left"]].set_visible(False)
@@ -123,29 +135,31 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
     """
     judged: list[tuple[str, MetricVerdict]] = [("primary", result.primary)]
     judged += [("guardrail", g) for g in result.guardrails]
+    styles = {numbers.of(item.metric) for _, item in judged}
+    shared = len(styles) == 1  # metrics in one unit are compared on one axis
     figure = Figure(figsize=(WIDTH, 1.5 * len(judged) + 0.7), dpi=DPI, layout="constrained")
-    panels = figure.subplots(len(judged), 1, squeeze=False)[:, 0]
+    panels = figure.subplots(len(judged), 1, squeeze=False, sharex=shared)[:, 0]
+    everything: list[float] = []
     for axes, (role, item) in zip(panels, judged, strict=True):
         metric, comparison = item.metric, item.comparison
         style = numbers.of(metric)
         scale = 100.0 if style.format == "percent" else 1.0
         unit = style.change_unit
         reference: list[float] = [0.0]
-        threshold = metric.target if role == "primary" else metric.margin
-        if threshold is not None and not threshold.relative:
-            sign = metric.good_sign if role == "primary" else -metric.good_sign
-            line = sign * threshold.magnitude * scale
-            colour, label = (TARGET, "target") if role == "primary" else (MARGIN, "margin")
-            axes.axvline(line, color=colour, linestyle="--", linewidth=1.5)
+        line = _threshold_line(metric, comparison, role)
+        if line is not None:
+            value, words = line
+            colour = TARGET if role == "primary" else MARGIN
+            axes.axvline(value * scale, color=colour, linestyle="--", linewidth=1.5)
             axes.annotate(
-                label,
-                (line, 0.92),
+                words,
+                (value * scale, 0.92),
                 xycoords=("data", "axes fraction"),
                 color=colour,
                 fontsize=SMALL,
                 ha="center",
             )
-            reference.append(line)
+            reference.append(value * scale)
         axes.axvline(0, color=ZERO, linewidth=1)
         if comparison.ci_lower is not None and comparison.ci_upper is not None:
             low, high = comparison.ci_lower * scale, comparison.ci_upper * scale
@@ -154,6 +168,7 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
         if comparison.effect is not None:
             axes.plot([comparison.effect * scale], [0], "o", color=INK, markersize=6)
             reference.append(comparison.effect * scale)
+        everything += reference
         span = max(reference) - min(reference) or 1.0
         axes.set_xlim(min(reference) - 0.25 * span, max(reference) + 0.25 * span)
         axes.set_ylim(-1, 1)
@@ -166,15 +181,20 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
             fontsize=TITLE,
             color=INK,
         )
+        better = "better →" if metric.good_sign > 0 else "← better"
+        axes.set_title(better, loc="right", fontsize=SMALL, color=TARGET)
         difference = (
-            "actual minus counterfactual, per day"
+            "actual minus model, per day"
             if isinstance(result, PrepostResult)
             else "treatment minus control"
         )
         axes.set_xlabel(f"{difference} ({unit})", fontsize=SMALL, color=INK)
+    if shared:
+        span = max(everything) - min(everything) or 1.0
+        panels[0].set_xlim(min(everything) - 0.2 * span, max(everything) + 0.2 * span)
     level = (1 - result.primary.comparison.alpha) * 100
     figure.suptitle(
-        f"Effects with {level:.4g}% intervals against the pre-registered thresholds",
+        f"Effects with {level:.3g}% intervals against the registered thresholds",
         fontsize=TITLE,
         color=INK,
         x=0.01,
@@ -184,7 +204,23 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
     alt = "; ".join(
         f"{item.metric.name} ({role}): {item.status.replace('_', ' ')}" for role, item in judged
     )
-    return Chart(figure, f"Effects with {level:.4g}% intervals. {alt}.")
+    return Chart(figure, f"Effects with {level:.3g}% intervals. {alt}.")
+
+
+def _threshold_line(metric: Metric, comparison: Comparison, role: str) -> tuple[float, str] | None:
+    """Where the registered target (primary) or margin (guardrail) lies on the chart's
+    absolute scale, with its label; a relative one is placed against the control's value."""
+    threshold = metric.target if role == "primary" else metric.margin
+    if threshold is None:
+        return None
+    sign = metric.good_sign if role == "primary" else -metric.good_sign
+    words = "target" if role == "primary" else "margin"
+    if not threshold.relative:
+        return sign * threshold.magnitude, words
+    if comparison.control is None:
+        return None
+    shown = numbers.relative(sign * threshold.magnitude)
+    return sign * threshold.magnitude * abs(comparison.control), f"{words} ({shown})"
 
 
 def _mean_and_variance(ratio: bool, arm: CrossMoments) -> tuple[float, float] | None:
@@ -233,7 +269,7 @@ def by_exposure_day(result: ReviewResult) -> Chart:
     _plain(axes)
     if days:
         axes.legend(fontsize=SMALL, frameon=False)
-    figure.autofmt_xdate()
+    _dates(axes)
     alt = (
         f"{metric.name} per day of first exposure for {result.spec.control} (circles) and "
         f"{result.spec.treatment} (squares), {len(days)} days"
@@ -288,7 +324,10 @@ def counterfactual(result: PrepostResult) -> Chart:
     values = daily.values[metric.name]
     dates = np.array(daily.dates.values, dtype="datetime64[D]")
     post = dates[daily.launch :]
-    shown = max(daily.launch - 4 * daily.post_days, 0)  # a stretch of history before launch
+    # centred on launch: as much history before it as there is time since, four weeks at least
+    shown = max(daily.launch - max(daily.post_days, 28), 0)
+    style = numbers.of(metric)
+    per_day = f"{style.unit or metric.name} per day"
     forecast = modelled.forecast
     panels = 3 if metric.flow else 2
     figure = Figure(figsize=(WIDTH, 2.2 * panels + 0.4), dpi=DPI, layout="constrained")
@@ -301,22 +340,47 @@ def counterfactual(result: PrepostResult) -> Chart:
         color=INTERVAL,
         alpha=0.2,
         linewidth=0,
-        label=f"counterfactual, {1 - level:.4g} band",
+        label=f"without the launch: {(1 - level) * 100:.3g}% range",
     )
-    axes[0].plot(post, forecast.mean, color=INTERVAL, linestyle="--", linewidth=1.2)
-    axes[0].plot(dates[shown:], values[shown:], color=INK, linewidth=1.1, label="actual")
+    axes[0].plot(dates[shown:], values[shown:], color=INK, linewidth=1.0, label="actual")
+    axes[0].plot(
+        post,
+        forecast.mean,
+        color=TREATMENT,
+        linestyle="--",
+        linewidth=1.8,
+        zorder=3,
+        label="without the launch (model)",
+    )
     axes[0].set_title(
-        f"{metric.name}: actual and counterfactual", loc="left", fontsize=TITLE, color=INK
+        f"{metric.name}: actual and without the launch", loc="left", fontsize=TITLE, color=INK
     )
-    axes[0].legend(fontsize=SMALL, frameon=False, loc="upper left")
+    axes[0].set_ylabel(per_day, fontsize=SMALL, color=INK)
+    figure.legend(
+        *axes[0].get_legend_handles_labels(),
+        fontsize=SMALL,
+        frameon=False,
+        loc="outside lower left",
+        ncols=2,
+    )
     pointwise = values[daily.launch :] - forecast.mean
     axes[1].fill_between(
         post, pointwise - band, pointwise + band, color=INTERVAL, alpha=0.2, linewidth=0
     )
     axes[1].plot(post, pointwise, color=INK, linewidth=1.1)
-    axes[1].set_title(
-        "effect per day (actual minus counterfactual)", loc="left", fontsize=TITLE, color=INK
-    )
+    axes[1].set_title("effect per day (actual minus model)", loc="left", fontsize=TITLE, color=INK)
+    axes[1].set_ylabel(per_day, fontsize=SMALL, color=INK)
+    target = _threshold_line(metric, result.primary.comparison, "primary")
+    if target is not None:
+        axes[1].axhline(target[0], color=TARGET, linestyle="--", linewidth=1.5)
+        axes[1].annotate(
+            target[1],
+            (0.01, target[0]),
+            xycoords=("axes fraction", "data"),
+            color=TARGET,
+            fontsize=SMALL,
+            va="bottom",
+        )
     if metric.flow:
         cumulative = np.cumsum(pointwise)
         ones = np.tril(np.ones((post.size, post.size)))
@@ -326,12 +390,21 @@ def counterfactual(result: PrepostResult) -> Chart:
         )
         axes[2].plot(post, cumulative, color=INK, linewidth=1.1)
         axes[2].set_title("cumulative effect since launch", loc="left", fontsize=TITLE, color=INK)
+        axes[2].set_ylabel(style.unit or metric.name, fontsize=SMALL, color=INK)
     for panel in axes:
         panel.axvline(dates[daily.launch], color=ZERO, linewidth=1, linestyle=":")
         _plain(panel)
+    axes[0].annotate(
+        "launch",
+        (dates[daily.launch], 0.02),
+        xycoords=("data", "axes fraction"),
+        color=ZERO,
+        fontsize=SMALL,
+        ha="right",
+    )
     for panel in axes[1:]:
         panel.axhline(0, color=ZERO, linewidth=1)
-    figure.autofmt_xdate()
+    _dates(axes[-1])
     effect = modelled.effect
     alt = (
         f"{metric.name} per day: actual against the counterfactual from "

@@ -200,11 +200,11 @@ def _interval(metric: Metric, comparison: Comparison, scale: Scale, level: float
         estimate = comparison.effect
     if low is None or high is None:
         return "no interval"
-    group = (low, high, estimate)
-    return (
-        f"{(1 - level) * 100:.3g}% CI {format_effect(metric, low, scale, group=group)} to "
-        f"{format_effect(metric, high, scale, group=group)}"
-    )
+    if scale == "relative":
+        shown = numbers.relative_interval(low, high, estimate=estimate)
+    else:
+        shown = numbers.interval(numbers.of(metric), low, high, estimate=estimate)
+    return f"{(1 - level) * 100:.3g}% CI {shown}"
 
 
 @dataclass(frozen=True)

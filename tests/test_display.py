@@ -11,14 +11,19 @@ from conftest import DEMO_SPEC
 from impact import demo, display, plots, review
 from impact.verdict import MIME_TYPE
 
+BOLD = "white-space:nowrap;font-weight:600"
+NOTE = "color:#555;font-size:0.88rem"
+
 
 def test_table_markup_is_exact_and_escaped() -> None:
     table = display._table(["metric", "effect"], [["<b>x</b>", "+1.00 pp"]], numeric={1})
     assert display.HTMLBlock(table)._repr_html_() == (
         '<div class="impact-scroll" role="region" tabindex="0" '
-        'aria-label="table (scrolls sideways on a narrow screen)">'
+        'aria-label="table (scrolls sideways on a narrow screen)" '
+        'style="overflow-x:auto;max-width:100%">'
         '<table class="impact-table"><thead><tr><th scope="col">metric</th><th scope="col">effect</th></tr>'
-        '</thead><tbody><tr><td>&lt;b&gt;x&lt;/b&gt;</td><td class="num">+1.00 pp</td></tr>'
+        '</thead><tbody><tr><td>&lt;b&gt;x&lt;/b&gt;</td><td class="num" style="text-align:right;'
+        'font-variant-numeric:tabular-nums;white-space:nowrap">+1.00 pp</td></tr>'
         "</tbody></table></div>"
     )
 
@@ -35,17 +40,17 @@ def test_a_wide_table_says_it_scrolls() -> None:
     [
         (
             "target_met",
-            '<span><span class="status">✔ improved</span><span class="note">: the interval '
+            f'<span><span class="status" style="{BOLD}">✔ improved</span><span class="note" style="{NOTE}">: the interval '
             "excludes 0 and reaches the target</span></span>",
         ),
         (
             "breach",
-            '<span><span class="status">✖ breached</span><span class="note">: the interval is '
+            f'<span><span class="status" style="{BOLD}">✖ breached</span><span class="note" style="{NOTE}">: the interval is '
             "on the harmful side and the estimate beyond the margin</span></span>",
         ),
         (
             "unclear",
-            '<span><span class="status">? unclear</span><span class="note">: harm beyond the '
+            f'<span><span class="status" style="{BOLD}">? unclear</span><span class="note" style="{NOTE}">: harm beyond the '
             "margin is not ruled out</span></span>",
         ),
     ],
@@ -93,11 +98,12 @@ def test_every_block_escapes_spec_strings(hostile: review.ReviewResult) -> None:
 
 def test_chart_embeds_a_png_with_alt_text(hostile: review.ReviewResult) -> None:
     chart = plots.effects(hostile)
-    markup = chart._repr_html_()
+    markup = chart.html()
     assert markup.startswith('<figure class="impact-figure"')
     assert 'src="data:image/png;base64,' in markup
     assert "checkout_conversion (primary)" in chart.alt
-    assert chart._repr_png_().startswith(b"\x89PNG")
+    assert chart.png().startswith(b"\x89PNG")
+    assert set(chart._repr_mimebundle_()) == {"text/html", "text/plain"}
 
 
 def test_demo_spec_shipped_with_the_package_is_the_repository_one() -> None:
@@ -142,3 +148,34 @@ def test_terms_are_explained_where_they_appear(hostile: review.ReviewResult) -> 
     )
     for term in ("CI", "pp", "CUPED", "q (BH)"):
         assert f">{term}</abbr>" in markup, term
+
+
+def test_empty_sections_are_left_out_with_their_contents_link(
+    hostile: review.ReviewResult,
+) -> None:
+    assert display.adoption(hostile) is None  # the demo checkout registers no adoption block
+    links = display.contents(hostile).element.findall(".//a")
+    assert [a.get("href") for a in links] == [
+        "#Primary-metric",
+        "#Guardrails",
+        "#Secondary-metrics",
+        "#The-data-behind-it",
+        "#Methods-and-assumptions",
+        "#Provenance",
+    ]
+    guardrails = display.guardrails(hostile)
+    assert guardrails is not None
+    assert guardrails.element.find("h2").get("id") == "Guardrails"
+
+
+def test_blocks_read_without_a_style_sheet_or_html(hostile: review.ReviewResult) -> None:
+    card = display.verdict_card(hostile)
+    frame = card.element.find(".//*[@aria-label='verdict']")
+    assert frame is not None and "border:3px solid #555" in frame.get("style", "")
+    text = repr(card)
+    assert "object at 0x" not in text and "<div" not in text and "<span" not in text
+    assert text.splitlines()[0] == "<script>alert('title')</script>"  # the title, as text
+    assert text.splitlines()[1] in {"✔ Ship", "↻ Iterate", "… Keep running"}
+    assert "checkout_conversion:" in text and "→" in text
+    table = repr(display.criteria(hostile))
+    assert "metric | role | pre-registered | observed" in table

@@ -46,7 +46,7 @@ def test_an_experiment_in_a_few_plain_lines() -> None:
     text = message.markdown(EXPERIMENT, "56d.html", report_url="https://r.example.com/reports/")
     assert text.splitlines() == [
         "*Checkout → one page*: 56d final review: *Ship* (action: ship)",
-        "conversion: 33.3% → 36.5%, +3.20 pp (+9.6%); 95.5% CI +2.42 pp to +3.99 pp; "
+        "conversion: 33.3% → 36.5%, +3.20 pp (+9.6%); 95.5% CI +2.42 to +3.99 pp; "
         "target +2.00 pp: target met",
         "27,214 control, 27,089 treatment; launched 2026-09-01, data up to 2026-10-26",
         "Guardrails: refunds ok",
@@ -83,7 +83,7 @@ def test_prepost_is_called_observational_in_its_units() -> None:
     lines = message.markdown(verdict, "56d.html").splitlines()
     assert lines[1] == (
         "orders per day: 853 orders → 903 orders, +50.2 orders (+5.9%); "
-        "95.5% CI +4.5 orders to +96.0 orders; target +3.0%: target met"
+        "95.5% CI +4.5 to +96.0 orders; target +3.0%: target met"
     )
     assert lines[2].startswith("Observational (no control group): against a counterfactual")
     assert "365 days before launch, 56 since" in lines[2]

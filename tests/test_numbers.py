@@ -17,10 +17,10 @@ PLAIN = Style("number")
     ("style", "low", "high", "estimate", "expected"),
     [
         (PLAIN, -1.381, 0.8173, None, "-1.38 to +0.82"),
-        (SHARE, 0.0242, 0.0399, 0.0320, "+2.42 pp to +3.99 pp"),
+        (SHARE, 0.0242, 0.0399, 0.0320, "+2.42 to +3.99 pp"),
         (USD, -1.381, 0.8173, None, "-$1.38 to +$0.82"),
-        (Style("currency", "CHF"), 1200.0, 5400.0, None, "+1,200 CHF to +5,400 CHF"),
-        (Style("count", "orders"), 4.459, 95.99, 50.22, "+4.5 orders to +96.0 orders"),
+        (Style("currency", "CHF"), 1200.0, 5400.0, None, "+1,200 to +5,400 CHF"),
+        (Style("count", "orders"), 4.459, 95.99, 50.22, "+4.5 to +96.0 orders"),
         (PLAIN, 0.0, 0.0, None, "+0.00 to +0.00"),
         (PLAIN, None, 1.0, None, "unbounded"),
     ],

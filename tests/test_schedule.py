@@ -261,7 +261,7 @@ def test_the_portfolio_table_is_aligned_and_lists_each_review_once() -> None:
     rows = table.findall("./tbody/tr")
     assert len(rows) == 2 and all(len(row) == len(headers) for row in rows)
     effect = "".join(rows[1][[h.text for h in headers].index("effect at that review")].itertext())
-    assert "+3.20 pp (+9.6%), 95.5% CI +2.42 pp to +3.99 pp" in effect
+    assert "+3.20 pp (+9.6%), 95.5% CI +2.42 to +3.99 pp" in effect
     links = [a.get("href") for a in rows[0].iter("a")]
     assert "a/28d.html" in links and "a/28d.history/20261001T000000Z.html" in links
     assert page.count("2026-10-27: a") == 1
