@@ -413,8 +413,8 @@ def _lead(result: Reviewed) -> ET.Element:
     if prepost:
         assert isinstance(result, PrepostResult)
         counts = (
-            f"{result.series.pre_days:,} days before launch modelled, "
-            f"{result.series.post_days:,} days since"
+            f"observational (no control group): a model of the {result.series.pre_days:,} "
+            f"days before launch, {result.series.post_days:,} days since"
         )
     else:
         assert isinstance(result, ReviewResult)

@@ -53,7 +53,7 @@ td.num { font-variant-numeric: tabular-nums; }
   .impact-scroll { border-right: 3px solid #d0d0d0; }
   .impact-scroll table { width: auto; }
   .impact-scroll th:first-child, .impact-scroll td:first-child { position: sticky; left: 0;
-    background: #fff; } }
+    background: #fff; min-width: 8rem; } }
 @media (max-width: 480px) { table { font-size: 0.8rem; } th, td { padding: 0.2rem; } }
 """
 COLUMNS = [
