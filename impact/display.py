@@ -657,8 +657,9 @@ def _caps_line(result: Reviewed, metric: Metric) -> ET.Element | None:
     limits = ", ".join(f"{name} at {value:,.4g}" for name, value in caps.items())
     return _el(
         "p",
-        f"{metric.name}: per-unit values winsorized at the pre-registered {metric.cap:g} "
-        f"quantile of both arms ({limits}).",
+        f"{metric.name}: per-unit values ",
+        _term("winsorized"),
+        f" at the pre-registered {metric.cap:g} quantile of both arms ({limits}).",
         class_="note",
     )
 
@@ -746,8 +747,9 @@ def primary(result: Compared) -> HTMLBlock:
         parts.append(
             _el(
                 "p",
-                f"Look {len(look.information)} of {len(result.spec.reviews)}: information "
-                f"fraction {look.information[-1]:.2f}; the level of this look is "
+                f"Look {len(look.information)} of {len(result.spec.reviews)}: ",
+                _term("information fraction"),
+                f" {look.information[-1]:.2f}; the level of this look is "
                 f"{look.alpha:.4g} (Lan-DeMets O'Brien-Fleming spending of alpha = "
                 f"{result.spec.decision.alpha:g}).",
                 class_="note",
@@ -886,7 +888,10 @@ def data_summary(result: Reviewed) -> HTMLBlock:
         rows.append(["outcomes of column metrics", trust.outcomes])
     for name, m in result.table.metrics.items():
         rows.append(
-            [f"mature units for {name}", f"{m.control.n:,} control, {m.treatment.n:,} treatment"]
+            [
+                _el("span", _term("mature units"), f" for {name}"),
+                f"{m.control.n:,} control, {m.treatment.n:,} treatment",
+            ]
         )
     daily = _daily(trust.completeness) if trust is not None and trust.completeness else None
     return _root(_table(["", "value"], rows, numeric=set()), daily, _checks(result))
@@ -1119,13 +1124,13 @@ def model_checks(result: PrepostResult) -> HTMLBlock:
                 held,
             ]
         )
-    headers = [
+    headers: list[ET.Element | str] = [
         "series",
         "model",
         "converged",
         "placebos showing an effect",
-        "placebo rank p",
-        "held-back forecast",
+        _term("placebo rank p"),
+        _el("span", "held-back forecast (", _term("MAPE"), ")"),
     ]
     return _root(
         _el(
