@@ -116,6 +116,7 @@ div.impact table.impact-table td.num { text-align: right;
   border-radius: 6px; }
 .impact-lead p { margin: 0.15rem 0; }
 .impact-card .next { margin: 0.4rem 0; }
+.impact-card .step { margin: 0 0 0.5rem 0; }
 .impact abbr[title] { text-decoration: underline dotted; cursor: help; }
 .impact-outcome-ship { border-color: #009E73; }
 .impact-outcome-revert { border-color: #D55E00; }
@@ -451,7 +452,7 @@ def _step(result: Reviewed) -> ET.Element | None:
         _el("strong", "The step to fix: "),
         f"{message.STEPS[found.funnel.diagnosis]}. ",
         message.DIAGNOSES[found.funnel.diagnosis].capitalize() + ".",
-        class_="action",
+        class_="step",
     )
 
 
