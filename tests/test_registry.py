@@ -67,8 +67,8 @@ CASES = [
     ),
     (
         "unit",
-        lambda d: d["metrics"]["secondary"][0].update(unit="USD", format="currency"),
-        "metrics.secondary[revenue_per_user].format",
+        lambda d: d["metrics"]["secondary"][0].update(unit="EUR"),
+        "metrics.secondary[revenue_per_user].unit",
         False,
     ),
     ("target", _set_target, "metrics.primary.target", True),
