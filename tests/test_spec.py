@@ -213,7 +213,7 @@ BAD = [
     ("rename unknown", "data.columns", {"user": "uid"}, r"\"user\" is not a contract column"),
     (
         "currency without code",
-        "metrics.secondary.0.format",
+        "metrics.primary.format",
         "currency",
         r"format currency needs unit: the currency's code, such as USD",
     ),
