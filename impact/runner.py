@@ -25,6 +25,7 @@ import datetime as dt
 import fcntl
 import html
 import json
+import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
