@@ -27,7 +27,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from impact import data
+from impact import data, message
 from impact.spec import Adoption, LaunchSpec, Metric
 from impact.stats import adoption as funnel_stats
 from impact.stats.adoption import Diagnosis, Share
@@ -195,28 +195,29 @@ def sentence(result: AdoptionResult) -> str:
     exposed = _pct(funnel.exposed.value) if funnel.exposed else None
     words = {
         "none": (
-            f"adoption met every threshold: {exposed + ' saw it, ' if exposed else ''}{tried} "
-            f"tried it and {repeat} came back in {block.repeat_weeks} different weeks"
+            f"{exposed + ' saw it, ' if exposed else ''}{tried} tried it and {repeat} came back "
+            f"in {block.repeat_weeks} different weeks: every threshold met"
         ),
         "discoverability": (
-            f"discoverability: only {exposed} of eligible units saw the feature (threshold "
-            f"{_pct(limits.exposed)}); make it easier to find before judging it"
+            f"only {exposed} of eligible units saw the feature (needs {_pct(limits.exposed)}); "
+            "make it easier to find before judging it"
         ),
         "communication": (
-            f"communication: {exposed} saw the feature but only {tried} tried it (threshold "
-            f"{_pct(limits.tried)}); people see it and do not know why to use it"
+            f"{exposed} saw the feature but only {tried} tried it (needs "
+            f"{_pct(limits.tried)}); they see it and do not know why to use it"
         ),
         "discoverability_or_communication": (
-            f"discoverability or communication: only {tried} tried the feature (threshold "
-            f"{_pct(limits.tried)}); without an exposure event the two cannot be told apart"
+            f"only {tried} tried the feature (needs {_pct(limits.tried)}); without an "
+            "exposure event, not finding it and not trying it cannot be told apart"
         ),
         "value": (
-            f"value: {tried} tried the feature but only {repeat} used it in "
-            f"{block.repeat_weeks} different weeks (threshold {_pct(limits.repeat)}); people "
-            "try it and do not come back"
+            f"{tried} tried the feature but only {repeat} used it in {block.repeat_weeks} "
+            f"different weeks (needs {_pct(limits.repeat)})"
         ),
     }
-    return words[funnel.diagnosis]
+    plain = message.DIAGNOSES[funnel.diagnosis]
+    plain = plain[0].upper() + plain[1:]
+    return f"{plain}: {words[funnel.diagnosis]}"
 
 
 def reason(result: AdoptionResult) -> str:

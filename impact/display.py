@@ -8,14 +8,16 @@ reads and the report leaves out.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import platform
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
 from impact import adoption as adoption_module
-from impact import warehouse
+from impact import message, numbers, warehouse
 from impact.adoption_review import AdoptionReview
 from impact.prepost import OBSERVATIONAL, PrepostResult
 from impact.review import ReviewResult
@@ -28,6 +30,7 @@ __all__ = [
     "HTMLBlock",
     "Payload",
     "adoption",
+    "contents",
     "criteria",
     "data_summary",
     "guardrails",
@@ -49,7 +52,7 @@ OUTCOME_WORDS = {
     "keep_running": "Keep running",
     "invalid": "Invalid",
 }
-MISSING = "\N{EN DASH}"  # shown where a number is not available
+MISSING = numbers.MISSING  # shown where a number is not available
 # A symbol beside each outcome and status, so that nothing is told by colour alone.
 OUTCOME_MARK = {"ship": "✔", "iterate": "↻", "revert": "✖", "keep_running": "…", "invalid": "⚠"}
 STATUS_MARK = {
@@ -63,9 +66,38 @@ STATUS_MARK = {
     "breach": "✖",
 }
 
+# Words a reader may not know, explained where they appear (<abbr title>, no script).
+TERMS = {
+    "CI": "confidence interval: the range of effects these data are consistent with, at this "
+    "look's level",
+    "pp": "percentage points: the difference of two percentages (33% to 36% is +3 pp, or +9% "
+    "relative to 33%)",
+    "relative": "the change as a share of the control's (or counterfactual's) value",
+    "p": "p-value: how often a difference at least this large would appear by chance if the "
+    "launch changed nothing",
+    "q (BH)": "q-value (Benjamini-Hochberg): a p-value corrected for looking at several "
+    "metrics at once",
+    "CUPED": "a variance reduction: each unit's same metric before exposure adjusts its value, "
+    "which narrows the interval without moving it on average",
+    "winsorized": "values above a pre-registered high quantile set to it, so that a few extreme "
+    "units cannot swing the mean",
+    "mature units": "units whose whole metric window had ended before the data's cut-off",
+    "information fraction": "the share of the final look's units that this look has seen; it "
+    "sets how strict this look is",
+    "non-inferiority": "a test that the metric is not worse than the margin, rather than that "
+    "it improved",
+    "MAPE": "mean absolute percentage error of the forecast on days held back from the fit",
+    "placebo rank p": "the share of placebo launches whose effect was at least as extreme as the "
+    "real one",
+    "local level": "a model whose level drifts day by day, learned from the data",
+}
+ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth"]
+COUNTS = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
+
 STYLE = """
 .impact { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-  color: #1b1b1b; max-width: 60rem; line-height: 1.45; }
+  color: #1b1b1b; max-width: 72rem; line-height: 1.45; }
+.impact-card, .impact-flag { max-width: 60rem; }
 div.impact table.impact-table { border-collapse: collapse; margin: 0.5rem 0;
   font-size: 0.92rem; }
 div.impact table.impact-table th, div.impact table.impact-table td {
@@ -80,6 +112,12 @@ div.impact table.impact-table td.num { text-align: right;
 .impact-card .action { font-size: 1.1rem; margin: 0 0 0.5rem 0; }
 .impact-card ul { margin: 0.25rem 0 0.5rem 1.1rem; padding: 0; }
 .impact-card .meta { color: #444; font-size: 0.9rem; }
+.impact-lead { margin: 0.4rem 0 0.6rem 0; padding: 0.4rem 0.6rem; background: #f4f6f8;
+  border-radius: 6px; }
+.impact-lead p { margin: 0.15rem 0; }
+.impact-card .next { margin: 0.4rem 0; }
+.impact-card .step { margin: 0 0 0.5rem 0; }
+.impact abbr[title] { text-decoration: underline dotted; cursor: help; }
 .impact-outcome-ship { border-color: #009E73; }
 .impact-outcome-revert { border-color: #D55E00; }
 .impact-outcome-invalid { border-color: #CC79A7; }
@@ -91,21 +129,95 @@ div.impact table.impact-table td.num { text-align: right;
 .impact .note { color: #555; font-size: 0.88rem; }
 .impact-footer { color: #444; font-size: 0.85rem; border-top: 1px solid #d0d0d0;
   margin-top: 1rem; padding-top: 0.5rem; word-break: break-all; }
+.impact-scroll { overflow-x: auto; max-width: 100%; }
+.impact-scroll:focus { outline: 2px solid #0072B2; }
+.impact-swipe { display: none; margin: 0.3rem 0 0 0; color: #555; font-size: 0.8rem; }
+div.impact table.impact-table td { overflow-wrap: break-word; }
+div.impact table.impact-table td:last-child { overflow-wrap: anywhere; }
+@media (max-width: 700px) { .impact-swipe { display: block; }
+  .impact-scroll { border-right: 3px solid #d0d0d0; }
+  div.impact .impact-scroll table.impact-table th:first-child,
+  div.impact .impact-scroll table.impact-table td:first-child { position: sticky; left: 0;
+    background: #fff; z-index: 1; } }
 @media (max-width: 480px) { .impact-card h1 { font-size: 1.5rem; }
-  .impact-card { padding: 0.6rem 0.7rem; } .impact-card ul { margin-left: 0.4rem; }
+  .impact-card { padding: 0.6rem 0.7rem !important; } .impact-card ul { margin-left: 0.4rem; }
   .impact table { font-size: 0.8rem; } .impact th, .impact td { padding: 0.2rem 0.3rem; } }
 @media print { .impact-card { break-inside: avoid; } }
 """
 
 
+# The essentials of STYLE as inline styles, so that an untrusted notebook (which drops
+# <style> elements) still shows the card's frame, the flags and aligned numbers.
+INLINE = {
+    "impact-card": "border:3px solid #555;border-radius:8px;padding:1rem 1.25rem;"
+    "overflow-wrap:anywhere",
+    "impact-lead": "background:#f4f6f8;border-radius:6px;padding:0.4rem 0.6rem;"
+    "margin:0.4rem 0 0.6rem 0",
+    "impact-flag": "background:#fff4d6;border-left:4px solid #E69F00;padding:0.4rem 0.6rem;"
+    "margin:0.4rem 0",
+    "impact-scroll": "overflow-x:auto;max-width:100%",
+    "status": "white-space:nowrap;font-weight:600",
+    "note": "color:#555;font-size:0.88rem",
+    "meta": "color:#444;font-size:0.9rem",
+    "num": "text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap",
+}
+OUTCOME_COLOUR = {
+    "ship": "#009E73",
+    "revert": "#D55E00",
+    "invalid": "#CC79A7",
+    "iterate": "#E69F00",
+    "keep_running": "#E69F00",
+}
+BLOCKS = {"p", "div", "li", "h1", "h2", "h3", "tr", "ul", "table", "figure"}
+
+
+def _inline(element: ET.Element) -> None:
+    for child in element.iter():
+        styles = [INLINE[name] for name in child.get("class", "").split() if name in INLINE]
+        if styles and "style" not in child.attrib:
+            child.set("style", ";".join(styles))
+
+
+def _plain_text(element: ET.Element) -> str:
+    """A readable text form of a block: one line per paragraph, item or table row."""
+    parts: list[str] = []
+
+    def walk(node: ET.Element) -> None:
+        if node.tag in ("style", "script"):
+            if node.tail:
+                parts.append(node.tail)
+            return
+        if node.tag in BLOCKS:
+            parts.append("\n")
+        if node.tag in ("td", "th") and parts and not parts[-1].endswith("\n"):
+            parts.append(" | ")
+        if node.text:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+        if node.tag in BLOCKS:
+            parts.append("\n")
+        if node.tail:
+            parts.append(node.tail)
+
+    walk(element)
+    lines = (" ".join(line.split()) for line in "".join(parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
 class HTMLBlock:
-    """A piece of HTML that Jupyter displays (and nbconvert keeps) as text/html."""
+    """A piece of HTML that Jupyter displays (and nbconvert keeps) as text/html, with a
+    readable plain-text form for consoles and notebook viewers without HTML."""
 
     def __init__(self, element: ET.Element) -> None:
         self.element = element
+        _inline(element)
 
     def _repr_html_(self) -> str:
         return ET.tostring(self.element, encoding="unicode", method="html")
+
+    def __repr__(self) -> str:
+        return _plain_text(self.element)
 
     def __str__(self) -> str:
         return self._repr_html_()
@@ -143,11 +255,22 @@ def _el(tag: str, *children: ET.Element | str | None, **attributes: str) -> ET.E
     return element
 
 
+def _term(word: str, shown: str | None = None) -> ET.Element:
+    """A term with its explanation on hover and to screen readers."""
+    return _el("abbr", shown or word, title=TERMS[word])
+
+
+def _ci(comparison: Comparison) -> ET.Element:
+    return _term("CI", _level(comparison))
+
+
 def _root(*children: ET.Element | str | None, class_: str = "") -> HTMLBlock:
     return HTMLBlock(_el("div", *children, class_=f"impact {class_}".strip()))
 
 
-def _table(headers: list[str], rows: list[list[ET.Element | str]], numeric: set[int]) -> ET.Element:
+def _table(
+    headers: Sequence[ET.Element | str], rows: list[list[ET.Element | str]], numeric: set[int]
+) -> ET.Element:
     head = _el("tr", *[_el("th", h, scope="col") for h in headers])
     body = [
         _el(
@@ -159,7 +282,21 @@ def _table(headers: list[str], rows: list[list[ET.Element | str]], numeric: set[
         )
         for row in rows
     ]
-    return _el("table", _el("thead", head), _el("tbody", *body), class_="impact-table")
+    table = _el("table", _el("thead", head), _el("tbody", *body), class_="impact-table")
+    wrapped = _el(
+        "div",
+        table,
+        class_="impact-scroll",
+        role="region",
+        tabindex="0",
+        **{"aria-label": "table (scrolls sideways on a narrow screen)"},
+    )
+    if len(headers) <= 3:
+        return wrapped
+    hint = _el(
+        "p", "⇆ this table scrolls sideways", class_="impact-swipe", **{"aria-hidden": "true"}
+    )
+    return _el("div", hint, wrapped)
 
 
 def _status(status: str) -> ET.Element:
@@ -171,34 +308,39 @@ def _status(status: str) -> ET.Element:
     return _el("span", mark, _el("span", f": {checked}", class_="note"))
 
 
-def _value(metric: Metric, value: float | None) -> str:
+def _value(metric: Metric, value: float | None, group: tuple[float | None, ...] = ()) -> str:
+    return numbers.value(numbers.of(metric), value, group=group)
+
+
+def _effect(
+    metric: Metric,
+    value: float | None,
+    scale: str = "absolute",
+    group: tuple[float | None, ...] = (),
+) -> str:
     if value is None:
         return MISSING
-    if metric.kind == "proportion":
-        return f"{value:.2%}"
-    return f"{value:,.4g}"
-
-
-def _effect(metric: Metric, value: float | None, scale: str = "absolute") -> str:
-    return MISSING if value is None else format_effect(metric, value, scale)  # type: ignore[arg-type]
+    return format_effect(metric, value, scale, group=group)  # type: ignore[arg-type]
 
 
 def _interval(
-    metric: Metric, low: float | None, high: float | None, scale: str = "absolute"
+    metric: Metric,
+    low: float | None,
+    high: float | None,
+    scale: str = "absolute",
+    estimate: float | None = None,
 ) -> str:
-    if low is None or high is None:
-        return MISSING
-    return f"{_effect(metric, low, scale)} to {_effect(metric, high, scale)}"
+    if scale == "relative":
+        return numbers.relative_interval(low, high, estimate=estimate)
+    return numbers.interval(numbers.of(metric), low, high, estimate=estimate)
 
 
 def _p(value: float | None) -> str:
-    if value is None:
-        return MISSING
-    return "< 0.0001" if value < 0.0001 else f"{value:.4f}"
+    return numbers.p_value(value)
 
 
 def _level(comparison: Comparison) -> str:
-    return f"{(1 - comparison.alpha) * 100:.4g}% CI"
+    return f"{(1 - comparison.alpha) * 100:.3g}% CI"
 
 
 Compared = ReviewResult | PrepostResult  # reviews that compare metrics
@@ -215,16 +357,113 @@ def _arm_headers(result: Reviewed) -> tuple[str, str]:
 # --------------------------------------------------------------------------- blocks
 
 
+def _level_words(result: Reviewed) -> str:
+    """Why the intervals have this level, in words, once."""
+    look, spec = result.look, result.spec
+    level = f"{(1 - look.alpha) * 100:.3g}%"
+    alpha = spec.decision.alpha
+    if not look.registered:
+        return f"Intervals are {level}: the spec's alpha, since a monitoring run never decides."
+    if len(spec.reviews) == 1 or not look.information:
+        return f"Intervals are {level}: a {alpha:.0%} chance of a false alarm, as registered."
+    index = spec.reviews.index(look.days)
+    which = ORDINALS[index] if index < len(ORDINALS) else f"number {index + 1}"
+    count = COUNTS[len(spec.reviews) - 1] if len(spec.reviews) <= len(COUNTS) else "several"
+    return (
+        f"Intervals are {level} because this is the {which} of {count} looks: the "
+        f"{alpha:.0%} chance of a false alarm is shared between the looks, so each look "
+        "asks for more than one alone would."
+    )
+
+
+def _dates(result: Reviewed) -> str:
+    last = (result.look.as_of - dt.timedelta(days=1)).date()
+    return f"launched {result.spec.launch_date}, data up to {last}"
+
+
+def _lead(result: Reviewed) -> ET.Element:
+    """The primary metric (or the funnel) in one glance: from, to, by how much, against what."""
+    if isinstance(result, AdoptionReview):
+        funnel, block = result.adoption.funnel, result.adoption.block
+        steps = [("saw it", funnel.exposed, block.thresholds.exposed)] if funnel.exposed else []
+        steps += [("tried it", funnel.tried, block.thresholds.tried)]
+        steps += [
+            (f"came back in {block.repeat_weeks} weeks", funnel.repeat, block.thresholds.repeat)
+        ]
+        words = " → ".join(
+            f"{_share(share)} {name} (needs {threshold:.0%})" for name, share, threshold in steps
+        )
+        return _el(
+            "div",
+            _el("p", _el("strong", f"{funnel.eligible:,} eligible: "), words),
+            _el("p", _dates(result), class_="meta"),
+            class_="impact-lead",
+        )
+    item = result.primary
+    metric, c = item.metric, item.comparison
+    assert metric.target is not None
+    prepost = isinstance(result, PrepostResult)
+    name = metric.name + (" per day" if prepost else "")
+    before, after = ("counterfactual", "actual") if prepost else ("control", "treatment")
+    relative_target = metric.target.relative
+    target = _effect(
+        metric,
+        metric.good_sign * metric.target.magnitude,
+        "relative" if relative_target else "absolute",
+    )
+    if prepost:
+        assert isinstance(result, PrepostResult)
+        counts = (
+            f"observational (no control group): a model of the {result.series.pre_days:,} "
+            f"days before launch, {result.series.post_days:,} days since"
+        )
+    else:
+        assert isinstance(result, ReviewResult)
+        n = result.table.metrics[metric.name]
+        counts = f"{n.control.n:,} control, {n.treatment.n:,} treatment units"
+    relative = _effect(metric, c.relative_effect, "relative", (c.relative_ci_lower,))
+    return _el(
+        "div",
+        _el(
+            "p",
+            _el("strong", f"{name}: "),
+            f"{_value(metric, c.control, (c.treatment,))} → "
+            f"{_value(metric, c.treatment, (c.control,))} ({before} → {after})",
+        ),
+        _el(
+            "p",
+            _el("strong", f"{_effect(metric, c.effect, group=(c.ci_lower, c.ci_upper))} "),
+            f"({relative}); ",
+            _ci(c),
+            f" {_interval(metric, c.ci_lower, c.ci_upper, estimate=c.effect)}; target {target}",
+        ),
+        _el("p", f"{counts}; {_dates(result)}", class_="meta"),
+        class_="impact-lead",
+    )
+
+
+def _step(result: Reviewed) -> ET.Element | None:
+    """The step of the adoption funnel to fix, named, when adoption falls short."""
+    found = result.adoption
+    if found is None or found.funnel.met or result.verdict.outcome == "ship":
+        return None
+    return _el(
+        "p",
+        _el("strong", "The step to fix: "),
+        f"{message.STEPS[found.funnel.diagnosis]}. ",
+        message.DIAGNOSES[found.funnel.diagnosis].capitalize() + ".",
+        class_="step",
+    )
+
+
 def verdict_card(result: Reviewed) -> HTMLBlock:
-    """The first screen: outcome, the spec's action, every reason, registration, next review."""
+    """The first screen: outcome, the spec's action, the primary metric from baseline to what
+    was observed, every reason, registration, why this level, and what happens next."""
     verdict, spec, look = result.verdict, result.spec, result.look
     kind = "final review" if look.final else "interim review"
     if not look.registered:
         kind = "monitoring run (not a registered review: it never decides)"
-    meta = (
-        f"{look.label} {kind} · data as of {look.as_of:%Y-%m-%d} 00:00 UTC · "
-        f"launched {spec.launch_date} · owner {spec.owner}"
-    )
+    meta = f"{look.label} {kind} · owner {spec.owner}"
     flags = []
     for check in result.checks:
         if not check.passed:
@@ -248,7 +487,9 @@ def verdict_card(result: Reviewed) -> HTMLBlock:
             )
         )
     next_review = (
-        f"Next review: {look.next_review}" if look.next_review else "This was the last review."
+        f"Next review: {look.next_review}, when the data up to the day before are in."
+        if look.next_review
+        else f"This was the last review: the decision is to {verdict.action}."
     )
     registration = next(
         (check.detail for check in result.checks if check.name == "registration" and check.passed),
@@ -262,13 +503,19 @@ def verdict_card(result: Reviewed) -> HTMLBlock:
         _el("p", spec.title, class_="title"),
         _el("h1", f"{OUTCOME_MARK[verdict.outcome]} {OUTCOME_WORDS[verdict.outcome]}"),
         _el("p", _el("strong", "Action: "), verdict.action, class_="action"),
-        _el("p", meta, class_="meta"),
-        _el("p", _el("em", spec.hypothesis.sentence())),
+        _step(result),
+        _lead(result),
+        _el("p", _el("strong", next_review), class_="next"),
         _el("ul", *[_el("li", reason) for reason in reasons]),
         *flags,
+        None
+        if isinstance(result, AdoptionReview)
+        else _el("p", _level_words(result), class_="meta"),
+        _el("p", meta, class_="meta"),
+        _el("p", _el("em", spec.hypothesis.sentence())),
         _el("p", f"Pre-registration: {registration}.", class_="meta") if registration else None,
-        _el("p", next_review, class_="meta"),
         class_=f"impact-card impact-outcome-{verdict.outcome}",
+        style=f"{INLINE['impact-card']};border-color:{OUTCOME_COLOUR[verdict.outcome]}",
         role="region",
         **{"aria-label": "verdict"},
     )
@@ -303,25 +550,46 @@ def criteria(result: Compared) -> HTMLBlock:
                 metric.name,
                 role,
                 rule,
-                _effect(metric, estimate, scale),
-                _interval(metric, low, high, scale),
+                _effect(metric, estimate, scale, (low, high)),
+                _interval(metric, low, high, scale, estimate),
                 _status(item.status),
             ]
         )
-    level = _level(result.primary.comparison)
-    headers = ["metric", "role", "pre-registered", "observed", level, "status"]
-    return _root(_table(headers, rows, numeric={3, 4}))
+    level = _ci(result.primary.comparison)
+    headers: list[ET.Element | str] = [
+        "metric",
+        "role",
+        "pre-registered",
+        "observed",
+        level,
+        "status",
+    ]
+    return _root(_table(headers, rows, numeric={3, 4}), _units_note(result))
+
+
+def _units_note(result: Compared) -> ET.Element:
+    """What the units of the changes are, once."""
+    return _el(
+        "p",
+        "Changes of a share are in ",
+        _term("pp"),
+        " (percentage points); relative changes (",
+        _term("relative"),
+        ") in % of the control's value. ",
+        _level_words(result),
+        class_="note",
+    )
 
 
 def _cells(m: Metric, c: Comparison) -> list[ET.Element | str]:
     """Name, control, treatment, effect, interval and relative effect of a comparison."""
     return [
         m.name,
-        _value(m, c.control),
-        _value(m, c.treatment),
-        _effect(m, c.effect),
-        _interval(m, c.ci_lower, c.ci_upper),
-        _effect(m, c.relative_effect, "relative"),
+        _value(m, c.control, (c.treatment,)),
+        _value(m, c.treatment, (c.control,)),
+        _effect(m, c.effect, group=(c.ci_lower, c.ci_upper)),
+        _interval(m, c.ci_lower, c.ci_upper, estimate=c.effect),
+        _effect(m, c.relative_effect, "relative", (c.relative_ci_lower, c.relative_ci_upper)),
     ]
 
 
@@ -332,7 +600,9 @@ def _metric_rows(items: list[MetricVerdict]) -> list[list[ET.Element | str]]:
         rows.append(
             [
                 *_cells(m, c),
-                _interval(m, c.relative_ci_lower, c.relative_ci_upper, "relative"),
+                _interval(
+                    m, c.relative_ci_lower, c.relative_ci_upper, "relative", c.relative_effect
+                ),
                 _p(c.p_value),
                 _status(item.status),
             ]
@@ -340,15 +610,15 @@ def _metric_rows(items: list[MetricVerdict]) -> list[list[ET.Element | str]]:
     return rows
 
 
-def _headers(result: Reviewed) -> list[str]:
+def _headers(result: Reviewed) -> list[ET.Element | str]:
     return [
         "metric",
         *_arm_headers(result),
         "effect",
-        "CI",
-        "relative",
-        "relative CI",
-        "p",
+        _term("CI"),
+        _term("relative"),
+        _term("CI", "relative CI"),
+        _term("p"),
         "status",
     ]
 
@@ -364,13 +634,16 @@ def _cuped_line(result: Reviewed, metric: Metric) -> ET.Element | None:
     found = result.analyses[metric.name]
     if found.cuped_applied and found.adjustment is not None:
         adjustment = found.adjustment
+        unadjusted = (found.unadjusted.ci_lower, found.unadjusted.ci_upper)
         return _el(
             "p",
-            f"{metric.name}: CUPED-adjusted with the same metric in the {metric.window}-day "
+            f"{metric.name}: ",
+            _term("CUPED"),
+            f"-adjusted with the same metric in the {metric.window}-day "
             f"pre-period: variance reduced by {adjustment.variance_reduction or 0:.1%} "
             f"(correlation {adjustment.correlation or 0:.2f}). Without it: "
-            f"{_effect(metric, found.unadjusted.effect)} "
-            f"({_interval(metric, found.unadjusted.ci_lower, found.unadjusted.ci_upper)}).",
+            f"{_effect(metric, found.unadjusted.effect, group=unadjusted)} "
+            f"({_interval(metric, *unadjusted, estimate=found.unadjusted.effect)}).",
             class_="note",
         )
     return _el("p", f"{metric.name}: {found.cuped_note}.", class_="note")
@@ -385,8 +658,9 @@ def _caps_line(result: Reviewed, metric: Metric) -> ET.Element | None:
     limits = ", ".join(f"{name} at {value:,.4g}" for name, value in caps.items())
     return _el(
         "p",
-        f"{metric.name}: per-unit values winsorized at the pre-registered {metric.cap:g} "
-        f"quantile of both arms ({limits}).",
+        f"{metric.name}: per-unit values ",
+        _term("winsorized"),
+        f" at the pre-registered {metric.cap:g} quantile of both arms ({limits}).",
         class_="note",
     )
 
@@ -448,10 +722,10 @@ def primary(result: Compared) -> HTMLBlock:
         rows: list[list[ET.Element | str]] = [
             [
                 f"week {index + 1}",
-                _value(metric, week.control),
-                _value(metric, week.treatment),
-                _effect(metric, week.effect),
-                _interval(metric, week.ci_lower, week.ci_upper),
+                _value(metric, week.control, (week.treatment,)),
+                _value(metric, week.treatment, (week.control,)),
+                _effect(metric, week.effect, group=(week.ci_lower, week.ci_upper)),
+                _interval(metric, week.ci_lower, week.ci_upper, estimate=week.effect),
             ]
             for index, week in enumerate(result.weeks)
         ]
@@ -474,8 +748,9 @@ def primary(result: Compared) -> HTMLBlock:
         parts.append(
             _el(
                 "p",
-                f"Look {len(look.information)} of {len(result.spec.reviews)}: information "
-                f"fraction {look.information[-1]:.2f}; the level of this look is "
+                f"Look {len(look.information)} of {len(result.spec.reviews)}: ",
+                _term("information fraction"),
+                f" {look.information[-1]:.2f}; the level of this look is "
                 f"{look.alpha:.4g} (Lan-DeMets O'Brien-Fleming spending of alpha = "
                 f"{result.spec.decision.alpha:g}).",
                 class_="note",
@@ -484,10 +759,36 @@ def primary(result: Compared) -> HTMLBlock:
     return _root(*parts)
 
 
-def guardrails(result: Compared) -> HTMLBlock:
-    """Each guardrail with its margin and status."""
+def _heading(title: str) -> ET.Element:
+    """A section's heading, with the anchor the contents line links to."""
+    return _el("h2", title, id=title.replace(" ", "-"))
+
+
+def contents(result: Reviewed) -> HTMLBlock:
+    """The contents line: a link to each section that has something to show."""
+    sections = [
+        ("Primary metric", not isinstance(result, AdoptionReview)),
+        ("Guardrails", bool(getattr(result, "guardrails", None))),
+        ("Secondary metrics", bool(getattr(result, "secondary", None))),
+        ("Adoption", result.adoption is not None and not isinstance(result, AdoptionReview)),
+        ("Can the model be trusted?", isinstance(result, PrepostResult)),
+        ("The data behind it", True),
+        ("Methods and assumptions", True),
+        ("Provenance", True),
+    ]
+    links: list[ET.Element | str] = [_el("strong", "Contents: ")]
+    for title, shown in sections:
+        if shown:
+            if len(links) > 1:
+                links.append(" · ")
+            links.append(_el("a", title, href="#" + title.replace(" ", "-")))
+    return _root(_el("p", *links))
+
+
+def guardrails(result: Compared) -> HTMLBlock | None:
+    """Each guardrail with its margin and status, under its heading (None without any)."""
     if not result.guardrails:
-        return _root(_el("p", "No guardrails were registered."))
+        return None
     rows = _metric_rows(result.guardrails)
     table = _table(_headers(result), rows, {1, 2, 3, 4, 5, 6, 7})
     reasons = _el("ul", *[_el("li", g.reason) for g in result.guardrails])
@@ -497,22 +798,33 @@ def guardrails(result: Compared) -> HTMLBlock:
         for line in (_cuped_line(result, g.metric), _caps_line(result, g.metric))
     ]
     return _root(
+        _heading("Guardrails"),
         *_with_notes(table, [(g.metric, g.comparison) for g in result.guardrails]),
         reasons,
         *extra,
     )
 
 
-def secondary(result: Compared) -> HTMLBlock:
-    """Secondary metrics with Benjamini-Hochberg q-values; labelled exploratory."""
+def secondary(result: Compared) -> HTMLBlock | None:
+    """Secondary metrics with Benjamini-Hochberg q-values, labelled exploratory, under their
+    heading (None without any)."""
     if not result.secondary:
-        return _root(_el("p", "No secondary metrics were registered."))
+        return None
     rows: list[list[ET.Element | str]] = [
         [*_cells(item.metric, item.comparison), _p(item.comparison.p_value), _p(item.q_value)]
         for item in result.secondary
     ]
-    headers = ["metric", *_arm_headers(result), "effect", "CI", "relative", "p", "q (BH)"]
+    headers: list[ET.Element | str] = [
+        "metric",
+        *_arm_headers(result),
+        "effect",
+        _term("CI"),
+        _term("relative"),
+        _term("p"),
+        _term("q (BH)"),
+    ]
     return _root(
+        _heading("Secondary metrics"),
         _el(
             "p",
             "Exploratory: these metrics never decide the verdict. q-values control the false "
@@ -534,9 +846,9 @@ def secondary(result: Compared) -> HTMLBlock:
 def data_summary(result: Reviewed) -> HTMLBlock:
     """The data behind the verdict: units per arm (or days), dates, as_of, checks."""
     if isinstance(result, AdoptionReview):
-        return _root(_table(["", "value"], _adoption_data(result), numeric={1}), _checks(result))
+        return _root(_table(["", "value"], _adoption_data(result), numeric=set()), _checks(result))
     if isinstance(result, PrepostResult):
-        return _root(_table(["", "value"], _series_data(result), numeric={1}), _checks(result))
+        return _root(_table(["", "value"], _series_data(result), numeric=set()), _checks(result))
     population = result.table.population
     spec = result.spec
     rows: list[list[ET.Element | str]] = [
@@ -577,10 +889,13 @@ def data_summary(result: Reviewed) -> HTMLBlock:
         rows.append(["outcomes of column metrics", trust.outcomes])
     for name, m in result.table.metrics.items():
         rows.append(
-            [f"mature units for {name}", f"{m.control.n:,} control, {m.treatment.n:,} treatment"]
+            [
+                _el("span", _term("mature units"), f" for {name}"),
+                f"{m.control.n:,} control, {m.treatment.n:,} treatment",
+            ]
         )
     daily = _daily(trust.completeness) if trust is not None and trust.completeness else None
-    return _root(_table(["", "value"], rows, numeric={1}), daily, _checks(result))
+    return _root(_table(["", "value"], rows, numeric=set()), daily, _checks(result))
 
 
 def _source_words(result: ReviewResult) -> str:
@@ -762,8 +1077,10 @@ def _series_primary(result: PrepostResult) -> HTMLBlock:
         parts.append(
             _el(
                 "p",
-                f"Cumulative effect since launch: {_effect(metric, effect.cumulative)} "
-                f"({_interval(metric, *effect.cumulative_ci)}), from the joint forecast "
+                f"Cumulative effect since launch: "
+                f"{_effect(metric, effect.cumulative, group=effect.cumulative_ci)} "
+                f"({_interval(metric, *effect.cumulative_ci, estimate=effect.cumulative)}), "
+                "from the joint forecast "
                 "distribution of all post-launch days.",
                 class_="note",
             )
@@ -808,13 +1125,13 @@ def model_checks(result: PrepostResult) -> HTMLBlock:
                 held,
             ]
         )
-    headers = [
+    headers: list[ET.Element | str] = [
         "series",
         "model",
         "converged",
         "placebos showing an effect",
-        "placebo rank p",
-        "held-back forecast",
+        _term("placebo rank p"),
+        _el("span", "held-back forecast (", _term("MAPE"), ")"),
     ]
     return _root(
         _el(
@@ -913,12 +1230,12 @@ def _share_interval(value: Share | None) -> str:
     return f"{value.lower:.1%} to {value.upper:.1%}"
 
 
-def adoption(result: Reviewed) -> HTMLBlock:
+def adoption(result: Reviewed) -> HTMLBlock | None:
     """The adoption funnel, its diagnosis, the breakdown, retention and the difference in
-    differences; a short line when the spec has no adoption block."""
+    differences, under a heading beside other designs (None without an adoption block)."""
     found = result.adoption
     if found is None:
-        return _root(_el("p", "No adoption block was registered.", class_="note"))
+        return None
     block, funnel = found.block, found.funnel
     limits = block.thresholds
     steps: list[tuple[str, Share | None, float | None]] = []
@@ -928,11 +1245,9 @@ def adoption(result: Reviewed) -> HTMLBlock:
     rows: list[list[ET.Element | str]] = [
         ["eligible", f"{funnel.eligible:,}", "100%", MISSING, MISSING, MISSING]
     ]
-    before = funnel.eligible
     for name, step, threshold in steps:
         assert step is not None
         reached = step.value is not None and threshold is not None and step.value >= threshold
-        of_previous = f"{step.units / before:.1%}" if before else MISSING
         rows.append(
             [
                 name,
@@ -942,14 +1257,17 @@ def adoption(result: Reviewed) -> HTMLBlock:
                 f"{threshold:.0%}" if threshold is not None else MISSING,
                 _el(
                     "span",
-                    f"{'✔ met' if reached else '✖ short'} ({of_previous} of the step before)",
+                    f"{'✔ met' if reached else '✖ short'}: {_share(step)} of eligible "
+                    f"against {threshold:.0%}"
+                    if threshold is not None
+                    else MISSING,
                     class_="status",
                 ),
             ]
         )
-        before = step.units
     level = f"{(1 - result.spec.decision.alpha) * 100:.4g}% CI"
     parts: list[ET.Element | None] = [
+        None if isinstance(result, AdoptionReview) else _heading("Adoption"),
         _el(
             "div",
             _el("strong", "Diagnosis: "),
@@ -964,7 +1282,14 @@ def adoption(result: Reviewed) -> HTMLBlock:
         parts.append(_el("h3", f"By {block.breakdown}"))
         parts.append(
             _table(
-                [str(block.breakdown), "eligible", "exposed", "tried", "repeat", "diagnosis"],
+                [
+                    str(block.breakdown),
+                    "eligible",
+                    "exposed",
+                    "tried",
+                    "repeat",
+                    "what falls short",
+                ],
                 [
                     [
                         group.group or MISSING,
@@ -972,7 +1297,7 @@ def adoption(result: Reviewed) -> HTMLBlock:
                         _share(group.exposed),
                         _share(group.tried),
                         _share(group.repeat),
-                        group.diagnosis.replace("_", " "),
+                        message.DIAGNOSES[group.diagnosis],
                     ]
                     for group in found.breakdown
                 ],

@@ -1,46 +1,61 @@
 r"""verdict.md: a few lines for Slack or email, written from verdict.json alone.
 
+What a reader needs without opening the report: the outcome and the spec's action, the
+primary metric from its baseline to what was observed, in its units, with the absolute and
+relative change and the interval, the target in the same units, n and dates, whether the
+evidence is observational, anything odd about the registration, and a link.
+
 Strings from the spec and the data are made inert for the chat and the Markdown renderers
 the text is posted to (Slack, Teams, GitHub), and kept to one line each:
 
 - control characters and bidirectional overrides are dropped (no terminal escape sequence
   or reordered text reaches a webhook);
-- ``&``, ``<``, ``>`` are escaped as Slack requires, so ``<!channel>``, ``<@U123>`` and
-  ``<https://...|text>`` stay text;
+- ``<`` and ``>`` become single angle quotation marks (U+2039, U+203A) and an ``&`` that
+  could start an entity gets a word joiner, so ``<!channel>``, ``<@U123>`` and
+  ``<https://...|text>`` stay text, and nothing is HTML-escaped (no "-&gt;" in a paste);
 - Markdown's ``\ ` * ~ [ ] |`` and an ``_`` that could open or close emphasis are escaped
   with a backslash, so ``[text](https://...)`` is no link and ``*text*`` no formatting in
   Teams or GitHub (Slack shows those few backslashes);
 - ``@`` before a name gets a word joiner (U+2060), so ``@channel`` or ``@team`` notifies
   no one.
 
+The link is ``IMPACT_REPORT_URL`` (or the ``report_url`` argument) joined with
+``<spec id>/<checkpoint>.html``; without one, the report's file name.
+
 Examples:
     >>> verdict = {"title": "Checkout", "spec_id": "checkout", "checkpoint": "56d",
     ...     "final": True, "outcome": "ship", "action": "ship", "next_review": None,
+    ...     "launch_date": "2026-09-01", "as_of": "2026-10-27",
     ...     "primary": {"name": "conversion", "kind": "proportion", "status": "target_met",
-    ...         "status_words": "improved: the interval excludes 0 and reaches the target",
-    ...         "effect": 0.03, "ci": [0.02, 0.04], "alpha": 0.05, "target": "+0.02"},
+    ...         "control": 0.32, "treatment": 0.35, "effect": 0.03, "ci": [0.02, 0.04],
+    ...         "relative_effect": 0.094, "relative_ci": [0.06, 0.13], "alpha": 0.05,
+    ...         "target": "+0.02", "n": {"control": 1000, "treatment": 1000}},
     ...     "guardrails": [{"name": "refunds", "status": "ok"}]}
-    >>> print(markdown(verdict, "56d.html"))  # doctest: +ELLIPSIS
+    >>> text = markdown(verdict, "56d.html", report_url="https://example.com/reports")
+    >>> for part in text.split("; "):
+    ...     print(part)
     *Checkout*: 56d final review: *Ship* (action: ship)
-    conversion: +3.00 pp (95% CI +2.00 pp to +4.00 pp), improved: ... reaches the target (...)
+    conversion: 32.0% → 35.0%, +3.00 pp (+9.4%)
+    95% CI +2.00 to +4.00 pp
+    target +2.00 pp: target met
+    1,000 control, 1,000 treatment
+    launched 2026-09-01, data up to 2026-10-26
     Guardrails: refunds ok
-    Report: 56d.html
-    >>> verdict.update(primary=None, guardrails=[], outcome="iterate", action="iterate",
-    ...     adoption={"eligible": 12000, "exposed": 0.62, "tried": 0.31, "repeat": 0.12,
-    ...         "met": False, "diagnosis": "value"})
-    >>> print(markdown(verdict, "56d.html"))
-    *Checkout*: 56d final review: *Iterate* (action: iterate)
-    Adoption of 12,000 eligible: exposed 62.0%, tried 31.0%, repeat 12.0% (short: value)
-    Report: 56d.html
+    Report: https://example.com/reports/checkout/56d.html
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
 from typing import Any
 
-__all__ = ["markdown"]
+from impact import numbers
 
+__all__ = ["DIAGNOSES", "REPORT_URL", "STEPS", "markdown", "report_link"]
+
+REPORT_URL = "IMPACT_REPORT_URL"  # the setting: where reports/ is served
 OUTCOMES = {
     "ship": "Ship",
     "iterate": "Iterate",
@@ -48,24 +63,40 @@ OUTCOMES = {
     "keep_running": "Keep running",
     "invalid": "Invalid",
 }
+DIAGNOSES = {
+    "none": "every step met its threshold",
+    "discoverability": "people do not find it",
+    "communication": "people find it but do not try it",
+    "discoverability_or_communication": "people do not find it or do not try it",
+    "value": "people try it but do not come back",
+}
+STEPS = {  # the step of the funnel that falls short, named
+    "none": "none: every step met its threshold",
+    "discoverability": "being found (the entry point's reach)",
+    "communication": "being tried (why to use it, said where people see it)",
+    "discoverability_or_communication": "being found or tried",
+    "value": "coming back (repeat use in different weeks)",
+}
 
 
 _INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _MARKUP = re.compile(r"[\\`*~\[\]|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _MENTION = re.compile(r"@(?=\w)")
+_ENTITY = re.compile(r"&(?=#?\w+;)")
 
 
 def _text(value: object) -> str:
     r"""A spec's or the data's string, inert in Slack, Teams and GitHub Markdown.
 
     Examples:
-        >>> _text("[Win](https://x.example) *now* @channel <!here>")
-        '\\[Win\\](https://x.example) \\*now\\* @\u2060channel &lt;!here&gt;'
-        >>> _text("\x1b[31m_red_ rev_per_user")
-        '\\[31m_red\\_ rev_per_user'
+        >>> _text("[Win](https://x.example) *now* @channel <!here> a->b")
+        '\\[Win\\](https://x.example) \\*now\\* @\u2060channel \u2039!here\u203a a→b'
+        >>> _text("\x1b[31m_red_ rev_per_user &lt;")
+        '\\[31m_red\\_ rev_per_user &\u2060lt;'
     """
-    text = " ".join(_INVISIBLE.sub(" ", str(value)).split())
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = " ".join(_INVISIBLE.sub(" ", str(value)).split()).replace("->", "→")
+    text = text.replace("<", "\u2039").replace(">", "\u203a")
+    text = _ENTITY.sub("&\u2060", text)
     text = _MARKUP.sub(lambda match: "\\" + match.group(), text)
     return _MENTION.sub("@\u2060", text)
 
@@ -76,13 +107,88 @@ def _status(judged: dict[str, Any]) -> str:
     return _text(words)
 
 
-def _number(kind: str, value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value * 100:+.2f} pp" if kind == "proportion" else f"{value:+.4g}"
+def report_link(verdict: dict[str, Any], report_file: str, report_url: str | None = None) -> str:
+    """The report's address: the URL base (argument or ``IMPACT_REPORT_URL``) joined with
+    ``<spec id>/<checkpoint>.html``, or ``report_file`` without one."""
+    base = report_url if report_url is not None else os.environ.get(REPORT_URL, "")
+    base = "".join(base.split())
+    if not base:
+        return report_file
+    return f"{base.rstrip('/')}/{verdict['spec_id']}/{verdict['checkpoint']}.html"
 
 
-def markdown(verdict: dict[str, Any], report_link: str) -> str:
+def _target(style: numbers.Style, text: str | None) -> str:
+    if not text:
+        return numbers.MISSING
+    try:
+        if text.endswith("%"):
+            return numbers.relative(float(text[:-1]) / 100)
+        return numbers.change(style, float(text))
+    except ValueError:
+        return _text(text)
+
+
+def _primary(verdict: dict[str, Any], primary: dict[str, Any]) -> list[str]:
+    style = numbers.style_of_json(primary)
+    name = _text(primary["name"]) + (" per day" if primary.get("kind") == "series" else "")
+    control, treatment = primary.get("control"), primary.get("treatment")
+    low, high = primary.get("ci") or (None, None)
+    relative = primary.get("relative_effect")
+    levels = f"{numbers.value(style, control, group=(treatment,))} → "
+    levels += f"{numbers.value(style, treatment, group=(control,))}, "
+    change = numbers.change(style, primary.get("effect"), group=(low, high))
+    if relative is not None:
+        change += f" ({numbers.relative(relative, group=primary.get('relative_ci') or ())})"
+    level = f"{(1 - primary['alpha']) * 100:.3g}% CI"
+    interval = numbers.interval(style, low, high, estimate=primary.get("effect"))
+    lines = [
+        f"{name}: {levels}{change}; {level} {interval}; "
+        f"target {_target(style, primary.get('target'))}: "
+        f"{_status(primary)}"
+    ]
+    n = primary.get("n") or {}
+    dates = _dates(verdict)
+    if "pre" in n:
+        lines.append(
+            "Observational (no control group): against a counterfactual modelled on the "
+            f"{n['pre']:,} days before launch, {n['post']:,} since; {dates}"
+        )
+    else:
+        arms = ", ".join(f"{count:,} {_text(arm)}" for arm, count in n.items())
+        lines.append(f"{arms}; {dates}")
+    return lines
+
+
+def _dates(verdict: dict[str, Any]) -> str:
+    as_of = verdict.get("as_of")
+    last = (dt.date.fromisoformat(as_of) - dt.timedelta(days=1)).isoformat() if as_of else None
+    parts = [f"launched {verdict['launch_date']}"] if verdict.get("launch_date") else []
+    if last:
+        parts.append(f"data up to {last}")
+    return ", ".join(parts)
+
+
+def _registration(verdict: dict[str, Any]) -> list[str]:
+    found = verdict.get("registration") or {}
+    if not found:
+        return []
+    if not found.get("registered"):
+        return ["Not registered before launch: the criteria were not fixed in advance"]
+    lines = []
+    if found.get("registered_after_launch"):
+        lines.append(f"Registered after launch ({str(found.get('registered_at', ''))[:10]})")
+    changed = found.get("changed_fields") or []
+    if changed:
+        fields = ", ".join(_text(c["field"]) for c in changed)
+        deciding = any(c.get("deciding") for c in changed)
+        lines.append(
+            f"Changed since registration: {fields}"
+            + (" (deciding: the verdict is invalid)" if deciding else " (words only)")
+        )
+    return lines
+
+
+def markdown(verdict: dict[str, Any], report_file: str, *, report_url: str | None = None) -> str:
     """The verdict in a few lines of Slack-flavoured markdown, ending with the report link."""
     title = _text(verdict.get("title") or verdict["spec_id"])
     kind = "final review" if verdict.get("final") else "interim review"
@@ -94,35 +200,31 @@ def markdown(verdict: dict[str, Any], report_link: str) -> str:
     ]
     primary = verdict.get("primary")
     if primary:
-        low, high = primary["ci"]
-        level = f"{(1 - primary['alpha']) * 100:.4g}% CI"
-        interval = (
-            f"{level} {_number(primary['kind'], low)} to {_number(primary['kind'], high)}"
-            if low is not None and high is not None
-            else "no interval"
-        )
-        lines.append(
-            f"{_text(primary['name'])}: {_number(primary['kind'], primary['effect'])} "
-            f"({interval}), {_status(primary)} "
-            f"(target {_text(primary.get('target', ''))})"
-        )
+        lines += _primary(verdict, primary)
     adoption = verdict.get("adoption")
     if adoption:
         shares = ", ".join(
-            f"{step} {adoption[step]:.1%}"
-            for step in ("exposed", "tried", "repeat")
+            f"{adoption[step]:.1%} {words}"
+            for step, words in (
+                ("exposed", "saw it"),
+                ("tried", "tried it"),
+                ("repeat", "came back"),
+            )
             if adoption.get(step) is not None
         )
-        diagnosis = adoption["diagnosis"].replace("_", " ")
+        diagnosis = DIAGNOSES.get(adoption["diagnosis"], _text(adoption["diagnosis"]))
         state = "every threshold met" if adoption["met"] else f"short: {diagnosis}"
-        lines.append(f"Adoption of {adoption['eligible']:,} eligible: {shares} ({state})")
+        lines.append(f"Adoption of {adoption['eligible']:,} eligible: {shares}; {state}")
+        if not adoption["met"] and adoption["diagnosis"] in STEPS:
+            lines.append(f"The step to fix: {STEPS[adoption['diagnosis']]}")
     guardrails = verdict.get("guardrails") or []
     if guardrails:
         states = "; ".join(f"{_text(g['name'])} {_status(g)}" for g in guardrails)
         lines.append(f"Guardrails: {states}")
+    lines += _registration(verdict)
     if verdict["outcome"] == "invalid":
         lines.append(f"Why: {_text(verdict['reasons'][0])}" if verdict.get("reasons") else "")
     if verdict.get("next_review"):
         lines.append(f"Next review: {verdict['next_review']}")
-    lines.append(f"Report: {report_link}")
+    lines.append(f"Report: {report_link(verdict, report_file, report_url)}")
     return "\n".join(line for line in lines if line)

@@ -12,15 +12,19 @@ import html
 import io
 from typing import Any
 
+import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
+from impact import message, numbers
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
+from impact.spec import Metric
 from impact.stats import compare, distributions
 from impact.stats.adoption import Share
-from impact.stats.compare import CrossMoments
+from impact.stats.compare import Comparison, CrossMoments
 from impact.verdict import MetricVerdict, format_effect
 
 __all__ = [
@@ -36,6 +40,12 @@ __all__ = [
 ]
 
 DPI = 110
+# Figures are drawn for a phone's width: 5 inches at 110 dpi is 550 pixels, shown at natural
+# size on a laptop and at about 0.6 of it on a 375-pixel phone, where 9.5-point text is still
+# about 9 pixels high (tests/test_browser.py measures it).
+WIDTH = 5.0
+SMALL = 9.5  # points: ticks, axis labels, legends, annotations
+TITLE = 10.5
 INK = "#1b1b1b"
 INTERVAL = "#0072B2"  # blue
 TARGET = "#009E73"  # bluish green
@@ -57,38 +67,62 @@ class Chart:
         self.figure = figure
         self.alt = alt
 
-    def _repr_png_(self) -> bytes:
+    @property
+    def smallest_text(self) -> float:
+        """The height in image pixels of the figure's smallest visible text."""
+        sizes = [
+            float(text.get_fontsize())
+            for text in self.figure.findobj(Text)
+            if isinstance(text, Text) and text.get_visible() and text.get_text().strip()
+        ]
+        return min(sizes, default=SMALL) * DPI / 72
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes."""
         buffer = io.BytesIO()
         self.figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
         return buffer.getvalue()
 
-    def _repr_html_(self) -> str:
-        return self._html(base64.b64encode(self._repr_png_()).decode("ascii"))
+    def html(self) -> str:
+        """A figure element embedding the PNG, with the alt text."""
+        return self._html(base64.b64encode(self.png()).decode("ascii"))
 
     def _repr_mimebundle_(self, **_: Any) -> dict[str, str]:
-        """The PNG (base64, as Jupyter stores it) and the HTML that embeds it: drawn once."""
-        data = base64.b64encode(self._repr_png_()).decode("ascii")
-        return {"image/png": data, "text/html": self._html(data)}
+        """The HTML that embeds the PNG (so the PNG is stored once) and the alt text as
+        plain text. No other ``_repr_*_`` method: IPython would store each beside it."""
+        data = base64.b64encode(self.png()).decode("ascii")
+        return {"text/html": self._html(data), "text/plain": f"[chart] {self.alt}"}
+
+    def __repr__(self) -> str:
+        return f"[chart] {self.alt}"
 
     def _html(self, data: str) -> str:
         alt = html.escape(self.alt, quote=True)
         return (
             f'<figure class="impact-figure" style="margin:0">'
-            f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:100%">'
+            f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:100%" '
+            f'data-smallest-text="{self.smallest_text:.1f}">'
             f"</figure>"
         )
 
 
 def _plain(axes: Any) -> None:
     """The house style of a chart's axes: ink-coloured small ticks, no top or right frame."""
-    axes.tick_params(colors=INK, labelsize=8)
+    axes.tick_params(colors=INK, labelsize=SMALL)
     axes.spines[["top", "right"]].set_visible(False)
+
+
+def _dates(axes: Any) -> None:
+    """Few, short date labels (a phone has room for about five)."""
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=5)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def _style(figure: Figure) -> None:
     for axes in figure.axes:
         axes.spines[["top", "right", "left"]].set_visible(False)
-        axes.tick_params(colors=INK, labelsize=9)
+        axes.tick_params(colors=INK, labelsize=SMALL)
         axes.set_yticks([])
 
 
@@ -101,28 +135,31 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
     """
     judged: list[tuple[str, MetricVerdict]] = [("primary", result.primary)]
     judged += [("guardrail", g) for g in result.guardrails]
-    figure = Figure(figsize=(7.5, 1.25 * len(judged) + 0.6), dpi=DPI, layout="constrained")
-    panels = figure.subplots(len(judged), 1, squeeze=False)[:, 0]
+    styles = {numbers.of(item.metric) for _, item in judged}
+    shared = len(styles) == 1  # metrics in one unit are compared on one axis
+    figure = Figure(figsize=(WIDTH, 1.5 * len(judged) + 0.7), dpi=DPI, layout="constrained")
+    panels = figure.subplots(len(judged), 1, squeeze=False, sharex=shared)[:, 0]
+    everything: list[float] = []
     for axes, (role, item) in zip(panels, judged, strict=True):
         metric, comparison = item.metric, item.comparison
-        scale = 100.0 if metric.kind == "proportion" else 1.0
-        unit = "percentage points" if metric.kind == "proportion" else "metric units"
+        style = numbers.of(metric)
+        scale = 100.0 if style.format == "percent" else 1.0
+        unit = style.change_unit
         reference: list[float] = [0.0]
-        threshold = metric.target if role == "primary" else metric.margin
-        if threshold is not None and not threshold.relative:
-            sign = metric.good_sign if role == "primary" else -metric.good_sign
-            line = sign * threshold.magnitude * scale
-            colour, label = (TARGET, "target") if role == "primary" else (MARGIN, "margin")
-            axes.axvline(line, color=colour, linestyle="--", linewidth=1.5)
+        line = _threshold_line(metric, comparison, role)
+        if line is not None:
+            value, words = line
+            colour = TARGET if role == "primary" else MARGIN
+            axes.axvline(value * scale, color=colour, linestyle="--", linewidth=1.5)
             axes.annotate(
-                label,
-                (line, 0.92),
+                words,
+                (value * scale, 0.92),
                 xycoords=("data", "axes fraction"),
                 color=colour,
-                fontsize=8,
+                fontsize=SMALL,
                 ha="center",
             )
-            reference.append(line)
+            reference.append(value * scale)
         axes.axvline(0, color=ZERO, linewidth=1)
         if comparison.ci_lower is not None and comparison.ci_upper is not None:
             low, high = comparison.ci_lower * scale, comparison.ci_upper * scale
@@ -131,6 +168,7 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
         if comparison.effect is not None:
             axes.plot([comparison.effect * scale], [0], "o", color=INK, markersize=6)
             reference.append(comparison.effect * scale)
+        everything += reference
         span = max(reference) - min(reference) or 1.0
         axes.set_xlim(min(reference) - 0.25 * span, max(reference) + 0.25 * span)
         axes.set_ylim(-1, 1)
@@ -140,19 +178,24 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
         axes.set_title(
             f"{metric.name} ({role}): {effect}, {item.status.replace('_', ' ')}",
             loc="left",
-            fontsize=10,
+            fontsize=TITLE,
             color=INK,
         )
+        better = "better →" if metric.good_sign > 0 else "← better"
+        axes.set_title(better, loc="right", fontsize=SMALL, color=TARGET)
         difference = (
-            "actual minus counterfactual, per day"
+            "actual minus model, per day"
             if isinstance(result, PrepostResult)
             else "treatment minus control"
         )
-        axes.set_xlabel(f"{difference} ({unit})", fontsize=8, color=INK)
+        axes.set_xlabel(f"{difference} ({unit})", fontsize=SMALL, color=INK)
+    if shared:
+        span = max(everything) - min(everything) or 1.0
+        panels[0].set_xlim(min(everything) - 0.2 * span, max(everything) + 0.2 * span)
     level = (1 - result.primary.comparison.alpha) * 100
     figure.suptitle(
-        f"Effects with {level:.4g}% intervals against the pre-registered thresholds",
-        fontsize=11,
+        f"Effects with {level:.3g}% intervals against the registered thresholds",
+        fontsize=TITLE,
         color=INK,
         x=0.01,
         ha="left",
@@ -161,7 +204,23 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
     alt = "; ".join(
         f"{item.metric.name} ({role}): {item.status.replace('_', ' ')}" for role, item in judged
     )
-    return Chart(figure, f"Effects with {level:.4g}% intervals. {alt}.")
+    return Chart(figure, f"Effects with {level:.3g}% intervals. {alt}.")
+
+
+def _threshold_line(metric: Metric, comparison: Comparison, role: str) -> tuple[float, str] | None:
+    """Where the registered target (primary) or margin (guardrail) lies on the chart's
+    absolute scale, with its label; a relative one is placed against the control's value."""
+    threshold = metric.target if role == "primary" else metric.margin
+    if threshold is None:
+        return None
+    sign = metric.good_sign if role == "primary" else -metric.good_sign
+    words = "target" if role == "primary" else "margin"
+    if not threshold.relative:
+        return sign * threshold.magnitude, words
+    if comparison.control is None:
+        return None
+    shown = numbers.relative(sign * threshold.magnitude)
+    return sign * threshold.magnitude * abs(comparison.control), f"{words} ({shown})"
 
 
 def _mean_and_variance(ratio: bool, arm: CrossMoments) -> tuple[float, float] | None:
@@ -184,7 +243,7 @@ def by_exposure_day(result: ReviewResult) -> Chart:
     """
     metric = result.primary.metric
     days = result.table.metrics[metric.name].by_day
-    figure = Figure(figsize=(7.5, 3.2), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH, 3.2), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     scale = 100.0 if metric.kind == "proportion" else 1.0
     unit = {"proportion": "% of units", "mean": "mean per unit", "ratio": "ratio"}[str(metric.kind)]
@@ -202,15 +261,15 @@ def by_exposure_day(result: ReviewResult) -> Chart:
         errors = np.array([1.96 * variance**0.5 for _, (_, variance) in points]) * scale
         axes.fill_between(xs, means - errors, means + errors, color=colour, alpha=0.15, linewidth=0)
         axes.plot(xs, means, marker=marker, markersize=3.5, color=colour, linewidth=1.2, label=arm)
-    axes.set_title(f"{metric.name} by day of first exposure", loc="left", fontsize=10, color=INK)
-    axes.set_ylabel(unit, fontsize=8, color=INK)
+    axes.set_title(f"{metric.name} by day of first exposure", loc="left", fontsize=TITLE, color=INK)
+    axes.set_ylabel(unit, fontsize=SMALL, color=INK)
     axes.set_xlabel(
-        "day of first exposure (UTC); units whose window ended by as_of", fontsize=8, color=INK
+        "day of first exposure (UTC); units whose window ended by as_of", fontsize=SMALL, color=INK
     )
     _plain(axes)
     if days:
-        axes.legend(fontsize=8, frameon=False)
-    figure.autofmt_xdate()
+        axes.legend(fontsize=SMALL, frameon=False)
+    _dates(axes)
     alt = (
         f"{metric.name} per day of first exposure for {result.spec.control} (circles) and "
         f"{result.spec.treatment} (squares), {len(days)} days"
@@ -223,9 +282,10 @@ def by_week(result: ReviewResult) -> Chart | None:
     if not result.weeks:
         return None
     metric = result.primary.metric
-    scale = 100.0 if metric.kind == "proportion" else 1.0
-    unit = "percentage points" if metric.kind == "proportion" else "metric units"
-    figure = Figure(figsize=(7.5, 2.4), dpi=DPI, layout="constrained")
+    style = numbers.of(metric)
+    scale = 100.0 if style.format == "percent" else 1.0
+    unit = style.change_unit
+    figure = Figure(figsize=(WIDTH, 2.4), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     labels = [f"week {index + 1}" for index in range(len(result.weeks))]
     for index, week in enumerate(result.weeks):
@@ -239,11 +299,11 @@ def by_week(result: ReviewResult) -> Chart | None:
     axes.axhline(0, color=ZERO, linewidth=1)
     axes.set_xticks(range(len(labels)), labels)
     axes.set_xlim(-0.6, len(labels) - 0.4)
-    axes.set_ylabel(f"effect ({unit})", fontsize=8, color=INK)
+    axes.set_ylabel(f"effect ({unit})", fontsize=SMALL, color=INK)
     axes.set_title(
-        f"{metric.name}: effect by week since exposure (novelty check)",
+        "Novelty check: the effect by week since exposure",
         loc="left",
-        fontsize=10,
+        fontsize=TITLE,
         color=INK,
     )
     _plain(axes)
@@ -264,10 +324,13 @@ def counterfactual(result: PrepostResult) -> Chart:
     values = daily.values[metric.name]
     dates = np.array(daily.dates.values, dtype="datetime64[D]")
     post = dates[daily.launch :]
-    shown = max(daily.launch - 4 * daily.post_days, 0)  # a stretch of history before launch
+    # centred on launch: as much history before it as there is time since, four weeks at least
+    shown = max(daily.launch - max(daily.post_days, 28), 0)
+    style = numbers.of(metric)
+    per_day = f"{style.unit or metric.name} per day"
     forecast = modelled.forecast
     panels = 3 if metric.flow else 2
-    figure = Figure(figsize=(7.5, 2.2 * panels + 0.4), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH, 2.2 * panels + 0.4), dpi=DPI, layout="constrained")
     axes = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
     band = z * forecast.sd
     axes[0].fill_between(
@@ -277,22 +340,47 @@ def counterfactual(result: PrepostResult) -> Chart:
         color=INTERVAL,
         alpha=0.2,
         linewidth=0,
-        label=f"counterfactual, {1 - level:.4g} band",
+        label=f"without the launch: {(1 - level) * 100:.3g}% range",
     )
-    axes[0].plot(post, forecast.mean, color=INTERVAL, linestyle="--", linewidth=1.2)
-    axes[0].plot(dates[shown:], values[shown:], color=INK, linewidth=1.1, label="actual")
+    axes[0].plot(dates[shown:], values[shown:], color=INK, linewidth=1.0, label="actual")
+    axes[0].plot(
+        post,
+        forecast.mean,
+        color=TREATMENT,
+        linestyle="--",
+        linewidth=1.8,
+        zorder=3,
+        label="without the launch (model)",
+    )
     axes[0].set_title(
-        f"{metric.name}: actual and counterfactual", loc="left", fontsize=10, color=INK
+        f"{metric.name}: actual and without the launch", loc="left", fontsize=TITLE, color=INK
     )
-    axes[0].legend(fontsize=8, frameon=False, loc="upper left")
+    axes[0].set_ylabel(per_day, fontsize=SMALL, color=INK)
+    figure.legend(
+        *axes[0].get_legend_handles_labels(),
+        fontsize=SMALL,
+        frameon=False,
+        loc="outside lower left",
+        ncols=2,
+    )
     pointwise = values[daily.launch :] - forecast.mean
     axes[1].fill_between(
         post, pointwise - band, pointwise + band, color=INTERVAL, alpha=0.2, linewidth=0
     )
     axes[1].plot(post, pointwise, color=INK, linewidth=1.1)
-    axes[1].set_title(
-        "effect per day (actual minus counterfactual)", loc="left", fontsize=10, color=INK
-    )
+    axes[1].set_title("effect per day (actual minus model)", loc="left", fontsize=TITLE, color=INK)
+    axes[1].set_ylabel(per_day, fontsize=SMALL, color=INK)
+    target = _threshold_line(metric, result.primary.comparison, "primary")
+    if target is not None:
+        axes[1].axhline(target[0], color=TARGET, linestyle="--", linewidth=1.5)
+        axes[1].annotate(
+            target[1],
+            (0.01, target[0]),
+            xycoords=("axes fraction", "data"),
+            color=TARGET,
+            fontsize=SMALL,
+            va="bottom",
+        )
     if metric.flow:
         cumulative = np.cumsum(pointwise)
         ones = np.tril(np.ones((post.size, post.size)))
@@ -301,19 +389,33 @@ def counterfactual(result: PrepostResult) -> Chart:
             post, cumulative - spread, cumulative + spread, color=INTERVAL, alpha=0.2, linewidth=0
         )
         axes[2].plot(post, cumulative, color=INK, linewidth=1.1)
-        axes[2].set_title("cumulative effect since launch", loc="left", fontsize=10, color=INK)
+        axes[2].set_title("cumulative effect since launch", loc="left", fontsize=TITLE, color=INK)
+        axes[2].set_ylabel(style.unit or metric.name, fontsize=SMALL, color=INK)
     for panel in axes:
         panel.axvline(dates[daily.launch], color=ZERO, linewidth=1, linestyle=":")
         _plain(panel)
+    axes[0].annotate(
+        "launch",
+        (dates[daily.launch], 0.02),
+        xycoords=("data", "axes fraction"),
+        color=ZERO,
+        fontsize=SMALL,
+        ha="right",
+    )
     for panel in axes[1:]:
         panel.axhline(0, color=ZERO, linewidth=1)
-    figure.autofmt_xdate()
+    _dates(axes[-1])
     effect = modelled.effect
     alt = (
         f"{metric.name} per day: actual against the counterfactual from "
         f"{daily.dates[shown]:%Y-%m-%d}, launch on {daily.dates[daily.launch]:%Y-%m-%d}; "
-        f"average effect {format_effect(metric, effect.average)} per day ({effect.ci[0]:+.4g} to "
-        f"{effect.ci[1]:+.4g})" + (f"; cumulative {effect.cumulative:+,.4g}" if metric.flow else "")
+        f"average effect {format_effect(metric, effect.average, group=effect.ci)} per day "
+        f"({numbers.interval(numbers.of(metric), *effect.ci, estimate=effect.average)})"
+        + (
+            f"; cumulative {format_effect(metric, effect.cumulative, group=effect.cumulative_ci)}"
+            if metric.flow
+            else ""
+        )
     )
     return Chart(figure, alt)
 
@@ -323,7 +425,7 @@ def placebos(result: PrepostResult) -> Chart:
     modelled = result.models[result.primary.metric.name]
     found = modelled.placebos
     daily = result.series
-    figure = Figure(figsize=(7.5, 2.8), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH, 2.8), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     for index, effect in enumerate(found.effects):
         axes.vlines(
@@ -336,14 +438,14 @@ def placebos(result: PrepostResult) -> Chart:
     axes.plot([where], [real.z], "s", color=INK, markersize=6)
     labels = [f"{daily.dates[start]:%b %d}" for start in found.starts[: len(found.effects)]]
     axes.set_xticks(
-        [*range(len(found.effects)), where], [*labels, "launch"], rotation=60, fontsize=7
+        [*range(len(found.effects)), where], [*labels, "launch"], rotation=60, fontsize=SMALL
     )
     axes.axhline(0, color=ZERO, linewidth=1)
-    axes.set_ylabel("effect / its sd", fontsize=8, color=INK)
+    axes.set_ylabel("effect / its sd", fontsize=SMALL, color=INK)
     axes.set_title(
         f"Placebo launches before the real one: {found.excluded} of {found.count} show an effect",
         loc="left",
-        fontsize=10,
+        fontsize=TITLE,
         color=INK,
     )
     _plain(axes)
@@ -373,7 +475,7 @@ def funnel(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | Non
     for name, share, threshold in shares:
         assert share is not None
         bars.append((name, share.value or 0.0, share.lower, share.upper, threshold))
-    figure = Figure(figsize=(7.5, 0.55 * len(bars) + 1.0), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH, 0.55 * len(bars) + 1.0), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     for index, (step, value, low, high, line) in enumerate(bars):
         axes.barh(index, value * 100, color=INTERVAL if step != "eligible" else ZERO, alpha=0.8)
@@ -388,15 +490,20 @@ def funnel(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | Non
                 f"{value:.1%} ({'met' if met else 'short of'} {line:.0%})",
                 (max(value, line) * 100 + 1, index),
                 va="center",
-                fontsize=8,
+                fontsize=SMALL,
                 color=INK,
             )
     axes.set_yticks(range(len(bars)), [name for name, *_ in bars])
     axes.invert_yaxis()
     axes.set_xlim(0, 115)
-    axes.set_xlabel("% of eligible units (dashed: the registered threshold)", fontsize=8, color=INK)
+    axes.set_xlabel(
+        "% of eligible units (dashed: the registered threshold)", fontsize=SMALL, color=INK
+    )
     axes.set_title(
-        f"Adoption funnel: {steps.diagnosis.replace('_', ' ')}", loc="left", fontsize=10, color=INK
+        f"Adoption funnel: {steps.diagnosis.replace('_', ' ')}",
+        loc="left",
+        fontsize=TITLE,
+        color=INK,
     )
     _plain(axes)
     words = "; ".join(
@@ -406,7 +513,7 @@ def funnel(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | Non
     return Chart(
         figure,
         f"Adoption funnel of {steps.eligible:,} eligible units: {words}; "
-        f"diagnosis {steps.diagnosis.replace('_', ' ')}",
+        f"{message.DIAGNOSES[steps.diagnosis]}",
     )
 
 
@@ -416,7 +523,7 @@ def retention(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | 
     if found is None or not found.retention.weeks:
         return None
     kept = found.retention
-    figure = Figure(figsize=(7.5, 3.0), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH, 3.0), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     for shares, colour, marker, label in (
         (
@@ -433,15 +540,15 @@ def retention(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | 
         axes.fill_between(kept.weeks, low, high, color=colour, alpha=0.15, linewidth=0)
         axes.plot(kept.weeks, values, marker=marker, color=colour, label=label, linewidth=1.3)
     axes.set_xticks(list(kept.weeks), [f"week {w}" for w in kept.weeks])
-    axes.set_ylabel("% active that week", fontsize=8, color=INK)
+    axes.set_ylabel("% active that week", fontsize=SMALL, color=INK)
     axes.set_ylim(0, 100)
     axes.set_title(
         "Retention after the landmark week (association, not an effect)",
         loc="left",
-        fontsize=10,
+        fontsize=TITLE,
         color=INK,
     )
-    axes.legend(fontsize=8, frameon=False, loc="lower left")
+    axes.legend(fontsize=SMALL, frameon=False, loc="lower left")
     _plain(axes)
     last = len(kept.weeks) - 1
     alt = (

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from impact import numbers
+
 __all__ = [
     "SCHEDULE",
     "HitRate",
@@ -44,9 +46,26 @@ th, td { border-bottom: 1px solid #d0d0d0; padding: 0.35rem 0.5rem; text-align: 
   vertical-align: top; }
 .hit { font-size: 1.1rem; }
 .note { color: #555; font-size: 0.88rem; }
+td.num { font-variant-numeric: tabular-nums; }
+.impact-scroll { overflow-x: auto; max-width: 100%; }
+.impact-swipe { display: none; color: #555; font-size: 0.8rem; margin: 0.3rem 0 0 0; }
+@media (max-width: 700px) { .impact-swipe { display: block; }
+  .impact-scroll { border-right: 3px solid #d0d0d0; }
+  .impact-scroll table { width: auto; }
+  .impact-scroll th:first-child, .impact-scroll td:first-child { position: sticky; left: 0;
+    background: #fff; min-width: 8rem; } }
 @media (max-width: 480px) { table { font-size: 0.8rem; } th, td { padding: 0.2rem; } }
 """
-COLUMNS = ["launch", "owner", "design", "registration", "latest verdict", "review", "next review"]
+COLUMNS = [
+    "launch",
+    "owner",
+    "design",
+    "registration",
+    "latest verdict",
+    "effect at that review",
+    "reviews",
+    "next review",
+]
 MARK = {"ship": "✔", "iterate": "↻", "revert": "✖", "keep_running": "…", "invalid": "⚠"}
 
 
@@ -65,6 +84,11 @@ def load_verdicts(output: Path) -> list[dict[str, Any]]:
             continue
         if isinstance(verdict, dict) and verdict.get("schema_version") == 1:
             verdict["_report"] = f"{path.parent.name}/{path.stem}.html"
+            history = path.parent / f"{path.stem}.history"
+            verdict["_history"] = [
+                f"{path.parent.name}/{history.name}/{earlier.name}"
+                for earlier in sorted(history.glob("*.html"))
+            ]
             found.append(verdict)
     return found
 
@@ -176,12 +200,49 @@ def _el(tag: str, text: str = "", **attributes: str) -> ET.Element:
 def _row(cells: Sequence[ET.Element | str], header: bool = False) -> ET.Element:
     row = ET.Element("tr")
     for cell in cells:
-        holder = ET.SubElement(row, "th" if header else "td")
+        holder = ET.SubElement(row, "th", scope="col") if header else ET.SubElement(row, "td")
         if isinstance(cell, str):
             holder.text = cell
         else:
             holder.append(cell)
     return row
+
+
+def _effect(verdict: dict[str, Any]) -> str:
+    """The primary effect with its interval (or the adoption funnel's weakest share)."""
+    primary = verdict.get("primary")
+    if primary and primary.get("effect") is not None and primary.get("alpha"):
+        style = numbers.style_of_json(primary)
+        low, high = primary.get("ci") or (None, None)
+        change = numbers.change(style, primary.get("effect"), group=(low, high))
+        relative = primary.get("relative_effect")
+        shown = f" ({numbers.relative(relative)})" if relative is not None else ""
+        level = f"{(1 - primary['alpha']) * 100:.3g}%"
+        interval = numbers.interval(style, low, high, estimate=primary.get("effect"))
+        return f"{primary.get('name', '')}: {change}{shown}, {level} CI {interval}"
+    adoption = verdict.get("adoption")
+    if adoption and adoption.get("eligible") is not None:
+        return (
+            f"{adoption.get('tried', 0):.1%} tried, {adoption.get('repeat', 0):.1%} came back "
+            f"(of {adoption['eligible']:,} eligible)"
+        )
+    return numbers.MISSING
+
+
+def _reviews(reviews: list[dict[str, Any]]) -> ET.Element:
+    """A link to every checkpoint's report and to each earlier run of it."""
+    cell = ET.Element("span")
+    for index, verdict in enumerate(reviews):
+        link = ET.SubElement(cell, "a", href=verdict["_report"])
+        link.text = str(verdict["checkpoint"])
+        link.tail = f" {MARK.get(verdict['outcome'], '')}"
+        for number, earlier in enumerate(verdict.get("_history", []), start=1):
+            older = ET.SubElement(cell, "a", {"href": earlier, "class": "note"})
+            older.text = f"earlier run {number}"
+            older.tail = " "
+        if index < len(reviews) - 1:
+            link.tail += " · "
+    return cell
 
 
 def _registration(verdict: dict[str, Any]) -> str:
@@ -236,8 +297,14 @@ def render(
             class_="note",
         )
     )
-    table = ET.SubElement(body, "table")
-    table.append(_row(COLUMNS, True))
+    body.append(_el("p", "⇆ this table scrolls sideways", class_="impact-swipe"))
+    holder = ET.SubElement(
+        body, "div", {"class": "impact-scroll", "role": "region", "tabindex": "0"}
+    )
+    holder.set("aria-label", "launches (scrolls sideways on a narrow screen)")
+    table = ET.SubElement(holder, "table")
+    ET.SubElement(table, "thead").append(_row(COLUMNS, True))
+    rows = ET.SubElement(table, "tbody")
     upcoming: dict[tuple[str, str], str] = {}  # (date, launch) -> the line; one per review
     listed = {str(entry.get("spec_id")) for entry in scheduled or []}
     for spec_id, reviews in launches.items():
@@ -255,7 +322,7 @@ def render(
         next_review = latest.get("next_review")
         if decided is not None and decided["outcome"] in ("ship", "revert"):
             next_review = None
-        table.append(
+        rows.append(
             _row(
                 [
                     title,
@@ -263,7 +330,8 @@ def render(
                     str(latest.get("design", "")),
                     _registration(latest),
                     verdict_cell,
-                    f"{latest['checkpoint']} (as of {latest['as_of']})",
+                    f"{_effect(latest)} ({latest['checkpoint']}, as of {latest['as_of']})",
+                    _reviews(reviews),
                     next_review or "none",
                 ]
             )
@@ -281,7 +349,7 @@ def render(
             if entry["spec_id"] not in reviewed:
                 waiting.setdefault(entry["spec_id"], (title, str(entry["date"])))
     for title, date in waiting.values():
-        table.append(_row([title, "", "", "", "not reviewed yet", "", date]))
+        rows.append(_row([title, "", "", "", "not reviewed yet", "", "", date]))
     body.append(_el("h2", "Upcoming reviews"))
     listing = ET.SubElement(body, "ul")
     for (date, _), title in sorted(upcoming.items()):

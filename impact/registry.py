@@ -64,7 +64,10 @@ _GROWN_METRIC: dict[str, Any] = {
     "trend": False,
     "flow": False,
     "matures_after": None,
+    "unit": None,
+    "format": None,
 }
+DISPLAY = (".description", ".unit", ".format")  # how a metric is shown, not what decides
 
 
 def canonical(spec: LaunchSpec) -> dict[str, Any]:
@@ -129,7 +132,7 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def _is_wording(field_path: str) -> bool:
     root = field_path.split(".")[0].split("[")[0]
-    return root in WORDING or field_path.endswith(".description")
+    return root in WORDING or field_path.endswith(DISPLAY)
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from impact import adoption as adoption_module
-from impact import analysis, data, datachecks, handover, looks, metrics, registry
+from impact import analysis, data, datachecks, handover, looks, metrics, numbers, registry
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
 from impact.analysis import Analysis, Power
@@ -172,6 +172,7 @@ class ReviewResult:
                 "status": primary.status,
                 "status_words": status_words(primary.status),
                 **comparison_json(primary.comparison),
+                **numbers.to_json(primary.metric),
                 "target": str(primary.metric.target),
                 "n": {"control": n.control.n, "treatment": n.treatment.n},
                 "cuped": self.analyses[primary.metric.name].cuped_json(),
@@ -191,6 +192,7 @@ class ReviewResult:
                     "status": g.status,
                     "status_words": status_words(g.status),
                     **comparison_json(g.comparison),
+                    **numbers.to_json(g.metric),
                     "margin": g.metric.margin.magnitude if g.metric.margin else None,
                     "margin_relative": bool(g.metric.margin and g.metric.margin.relative),
                     "cuped": self.analyses[g.metric.name].cuped_json(),
@@ -201,6 +203,7 @@ class ReviewResult:
                 {
                     "name": s.metric.name,
                     **comparison_json(s.comparison),
+                    **numbers.to_json(s.metric),
                     "q_value": s.q_value,
                     "cuped": self.analyses[s.metric.name].cuped_json(),
                 }
@@ -259,6 +262,7 @@ def payload_head(spec: LaunchSpec, look: Look, verdict: Verdict) -> dict[str, An
         "final": look.final,
         "monitoring": not look.registered,
         "sequential": looks.sequential_json(spec, look),
+        "launch_date": spec.launch_date.isoformat(),
         "as_of": look.as_of.date().isoformat(),
         "next_review": look.next_review.isoformat() if look.next_review else None,
         "outcome": verdict.outcome,

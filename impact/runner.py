@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import html
 import json
+import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -422,6 +424,33 @@ def _run(
     return published
 
 
+def _for_its_folder(notebook: nbformat.NotebookNode, verdict: dict[str, Any], folder: Path) -> None:
+    """The kept notebook reads from where it is published: paths in its parameters relative
+    to its folder (not this machine's absolute ones), and an intro that names the launch."""
+    for cell in notebook.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags:
+            lines = []
+            for line in cell.source.splitlines():
+                name, _, value = line.partition(" = ")
+                if name in ("spec_path", "data_source") and value.startswith('"'):
+                    path = Path(json.loads(value))
+                    if path.is_absolute():
+                        relative = os.path.relpath(path, folder.absolute())
+                        line = f"{name} = {json.dumps(Path(relative).as_posix())}"
+                lines.append(line)
+            cell.source = "\n".join(lines)
+        elif "impact-notebook-only" in tags and cell.cell_type == "markdown":
+            title = html.escape(str(verdict.get("title") or verdict["spec_id"]))
+            kind = "final" if verdict.get("final") else "interim"
+            cell.source = (
+                f"# Impact review: {title}\n\n"
+                f"The {verdict['checkpoint']} {kind} review of `{verdict['spec_id']}` "
+                f"(data as of {verdict['as_of']}), as it ran. Run it again from this folder to "
+                "reproduce it; the parameters below point at the spec from here."
+            )
+
+
 def _stage_and_publish(
     notebook: nbformat.NotebookNode,
     verdict: dict[str, Any],
@@ -444,6 +473,7 @@ def _stage_and_publish(
     )
     summary = run_dir / f"{label}.md"
     summary.write_text(message.markdown(verdict, f"{label}.html") + "\n", "utf-8")
+    _for_its_folder(notebook, verdict, output / "notebooks" / spec_id)
     nbformat.write(notebook, executed)
     notify, report_url = sending
     staged = publish.Staged(

@@ -356,6 +356,8 @@ class Metric(_Model):
     seasonality: Duration | None = None
     trend: bool = False
     flow: bool = False
+    unit: str | None = None
+    format: Literal["percent", "currency", "count", "duration", "number"] | None = None
 
     @field_validator("name")
     @classmethod
@@ -380,7 +382,17 @@ class Metric(_Model):
         if self.baseline_sd is not None and self.baseline_sd <= 0:
             raise ValueError(f"baseline_sd {self.baseline_sd:g} must be positive")
         self._check_signs()
+        self._check_format()
         return self
+
+    def _check_format(self) -> None:
+        """How the numbers are shown: a currency needs its code."""
+        if self.unit is not None and not re.fullmatch(r"[^\x00-\x1f\x7f]{1,40}", self.unit):
+            raise ValueError("unit must be a short word on one line, such as USD or orders")
+        if self.format == "currency" and (
+            self.unit is None or not re.fullmatch(r"[A-Za-z]{3}", self.unit)
+        ):
+            raise ValueError("format currency needs unit: the currency's code, such as USD")
 
     def _check_kind(self) -> None:
         """The rules of a per-unit metric (experiments)."""

@@ -25,6 +25,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from impact import numbers
 from impact.spec import Effect, LaunchSpec, Metric
 from impact.stats.compare import Comparison
 
@@ -172,8 +173,12 @@ def guardrail_status(lower: float, upper: float, estimate: float, margin: float)
     return "unclear"
 
 
-def format_effect(metric: Metric, value: float, scale: Scale = "absolute") -> str:
-    """An effect in words' units: percentage points for proportions, % for relative.
+def format_effect(
+    metric: Metric, value: float, scale: Scale = "absolute", *, group: tuple[float | None, ...] = ()
+) -> str:
+    """An effect in the metric's units (impact/numbers.py): percentage points for shares,
+    the registered unit or currency otherwise, % for relative; ``group`` holds the numbers
+    read with it (its interval), which share its decimals.
 
     Examples:
         >>> from impact.spec import Metric
@@ -182,23 +187,24 @@ def format_effect(metric: Metric, value: float, scale: Scale = "absolute") -> st
         ('+3.12 pp', '+5.0%')
     """
     if scale == "relative":
-        return f"{value * 100:+.1f}%"
-    if metric.kind == "proportion":
-        return f"{value * 100:+.2f} pp"
-    return f"{value:+.4g}"
+        return numbers.relative(value, group=group)
+    return numbers.change(numbers.of(metric), value, group=group)
 
 
 def _interval(metric: Metric, comparison: Comparison, scale: Scale, level: float) -> str:
     if scale == "relative":
         low, high = comparison.relative_ci_lower, comparison.relative_ci_upper
+        estimate = comparison.relative_effect
     else:
         low, high = comparison.ci_lower, comparison.ci_upper
+        estimate = comparison.effect
     if low is None or high is None:
         return "no interval"
-    return (
-        f"{(1 - level) * 100:.4g}% CI {format_effect(metric, low, scale)} to "
-        f"{format_effect(metric, high, scale)}"
-    )
+    if scale == "relative":
+        shown = numbers.relative_interval(low, high, estimate=estimate)
+    else:
+        shown = numbers.interval(numbers.of(metric), low, high, estimate=estimate)
+    return f"{(1 - level) * 100:.3g}% CI {shown}"
 
 
 @dataclass(frozen=True)
@@ -222,7 +228,13 @@ class MetricVerdict:
 
 def _effect_words(metric: Metric, comparison: Comparison, scale: Scale) -> str:
     estimate = comparison.relative_effect if scale == "relative" else comparison.effect
-    shown = format_effect(metric, estimate, scale) if estimate is not None else "unknown"
+    if scale == "relative":
+        group = (comparison.relative_ci_lower, comparison.relative_ci_upper)
+    else:
+        group = (comparison.ci_lower, comparison.ci_upper)
+    shown = (
+        format_effect(metric, estimate, scale, group=group) if estimate is not None else "unknown"
+    )
     return f"{shown} ({_interval(metric, comparison, scale, comparison.alpha)})"
 
 

@@ -16,7 +16,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import ROOT, demo_launch, set_path
 
-from impact import adoption_review, demo, review, runner, spec
+from impact import adoption_review, demo, display, message, review, runner, spec
 from impact.cli import main
 
 TODAY = "2026-11-26"
@@ -76,7 +76,12 @@ def test_known_funnels_get_their_diagnosis(
     assert payload["adoption"]["diagnosis"] == diagnosis
     assert payload["adoption"]["met"] is (diagnosis == "none")
     if outcome == "iterate":
-        assert result.verdict.reasons[0].startswith(diagnosis.replace("_", " "))
+        words = message.DIAGNOSES[diagnosis]
+        assert result.verdict.reasons[0].startswith(words[0].upper() + words[1:])
+        assert f"{diagnosis}:" not in result.verdict.reasons[0]
+        card = "".join(display.verdict_card(result).element.itertext())
+        assert f"The step to fix: {message.STEPS[diagnosis]}" in card
+        assert diagnosis not in "".join(display.adoption(result).element.itertext())
 
 
 def test_an_interim_look_that_falls_short_keeps_running(tmp_path: Path) -> None:

@@ -88,10 +88,13 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     demo.generate_series(root / "data" / "demo-prepost")
     spec = demo.write_demo_spec(root / "specs", "prepost")
     made["prepost"] = runner.review(spec, today="2026-11-26", output_dir=root).report
-    root = tmp_path_factory.mktemp("adoption")
+    # the adoption demo shares the prepost demo's folder: a portfolio of two launches, one
+    # with two checkpoints
     demo.generate_adoption(root / "data" / "demo-adoption", units=5000)
     spec = demo.write_demo_spec(root / "specs", "adoption")
+    runner.review(spec, checkpoint="28d", today="2026-11-26", output_dir=root)
     made["adoption"] = runner.review(spec, today="2026-11-26", output_dir=root).report
+    made["portfolio"] = root / "reports" / "index.html"
     return made
 
 
@@ -153,9 +156,66 @@ def test_report_in_a_browser(
         assert page.locator('[id="Can-the-model-be-trusted?"]').count() == 1
         assert "Observational evidence" in page.locator(".impact-flag").first.inner_text()
         assert page.locator('img[alt*="placebo windows"]').count() == 1
+    _fits_the_screen(page, width)
+    lead = card.locator(".impact-lead").inner_text()
+    if name == "adoption":
+        assert "eligible" in lead and "needs" in lead, lead
+    else:
+        assert "→" in lead and "target" in lead and "data up to" in lead, lead
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}.png"))
     page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}-full.png"), full_page=True)
+    page.close()
+
+
+def _fits_the_screen(page: Any, width: int) -> None:
+    """No page-level sideways scroll; every table aligned and either inside the screen or in
+    a container that scrolls (with a visible hint on a phone); chart text legible."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    tables = page.evaluate(
+        """() => [...document.querySelectorAll('table')].map(t => {
+            const box = t.getBoundingClientRect();
+            const holder = t.closest('.impact-scroll');
+            const hint = holder && holder.parentElement.querySelector('.impact-swipe');
+            return {
+                headers: [...t.querySelectorAll('thead tr')].map(r => r.children.length),
+                rows: [...t.querySelectorAll('tbody tr')].map(r => r.children.length),
+                right: box.right,
+                scrolls: !!holder && getComputedStyle(holder).overflowX === 'auto'
+                    && holder.getBoundingClientRect().right <= window.innerWidth,
+                hinted: !!hint && getComputedStyle(hint).display !== 'none',
+            };
+        })"""
+    )
+    assert tables
+    for table in tables:
+        assert len(table["headers"]) == 1, table
+        assert all(cells == table["headers"][0] for cells in table["rows"]), table
+        if table["right"] > width:
+            assert table["scrolls"], table
+            if width < 700:
+                assert table["hinted"], table
+    charts = page.evaluate(
+        """() => [...document.querySelectorAll('img[data-smallest-text]')].map(i =>
+            i.getBoundingClientRect().width / i.naturalWidth * Number(i.dataset.smallestText))"""
+    )
+    assert all(size >= 8.5 for size in charts), charts
+
+
+@pytest.mark.parametrize(("width", "height"), VIEWPORTS)
+def test_portfolio_in_a_browser(
+    browser: Any, reports: dict[str, Path], width: int, height: int
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(reports["portfolio"].as_uri())
+    page.wait_for_load_state("load")
+    _fits_the_screen(page, width)
+    links = page.evaluate("[...document.querySelectorAll('a')].map(a => a.getAttribute('href'))")
+    assert "demo-adoption/28d.html" in links and "demo-adoption/56d.html" in links, links
+    text = page.locator("body").inner_text()
+    assert text.count("demo-adoption") >= 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"portfolio-{width}x{height}.png"), full_page=True)
     page.close()
 
 
@@ -165,6 +225,6 @@ def test_demo_report_is_small(reports: dict[str, Path]) -> None:
     assert summary.splitlines()[-1] == "Report: 56d.html"
 
 
-def test_hostile_summary_is_escaped_for_slack(reports: dict[str, Path]) -> None:
+def test_hostile_summary_is_defused_for_slack(reports: dict[str, Path]) -> None:
     summary = reports["hostile"].with_suffix(".md").read_text()
-    assert "<script>" not in summary and "&lt;script&gt;" in summary
+    assert "<script>" not in summary and "\u2039script\u203a" in summary and "&lt;" not in summary

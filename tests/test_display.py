@@ -11,14 +11,28 @@ from conftest import DEMO_SPEC
 from impact import demo, display, plots, review
 from impact.verdict import MIME_TYPE
 
+BOLD = "white-space:nowrap;font-weight:600"
+NOTE = "color:#555;font-size:0.88rem"
+
 
 def test_table_markup_is_exact_and_escaped() -> None:
     table = display._table(["metric", "effect"], [["<b>x</b>", "+1.00 pp"]], numeric={1})
     assert display.HTMLBlock(table)._repr_html_() == (
+        '<div class="impact-scroll" role="region" tabindex="0" '
+        'aria-label="table (scrolls sideways on a narrow screen)" '
+        'style="overflow-x:auto;max-width:100%">'
         '<table class="impact-table"><thead><tr><th scope="col">metric</th><th scope="col">effect</th></tr>'
-        '</thead><tbody><tr><td>&lt;b&gt;x&lt;/b&gt;</td><td class="num">+1.00 pp</td></tr>'
-        "</tbody></table>"
+        '</thead><tbody><tr><td>&lt;b&gt;x&lt;/b&gt;</td><td class="num" style="text-align:right;'
+        'font-variant-numeric:tabular-nums;white-space:nowrap">+1.00 pp</td></tr>'
+        "</tbody></table></div>"
     )
+
+
+def test_a_wide_table_says_it_scrolls() -> None:
+    table = display._table(list("abcd"), [list("1234")], numeric=set())
+    hint, wrapped = list(table)
+    assert hint.get("class") == "impact-swipe" and "scrolls sideways" in (hint.text or "")
+    assert wrapped.get("class") == "impact-scroll"
 
 
 @pytest.mark.parametrize(
@@ -26,17 +40,17 @@ def test_table_markup_is_exact_and_escaped() -> None:
     [
         (
             "target_met",
-            '<span><span class="status">✔ improved</span><span class="note">: the interval '
+            f'<span><span class="status" style="{BOLD}">✔ improved</span><span class="note" style="{NOTE}">: the interval '
             "excludes 0 and reaches the target</span></span>",
         ),
         (
             "breach",
-            '<span><span class="status">✖ breached</span><span class="note">: the interval is '
+            f'<span><span class="status" style="{BOLD}">✖ breached</span><span class="note" style="{NOTE}">: the interval is '
             "on the harmful side and the estimate beyond the margin</span></span>",
         ),
         (
             "unclear",
-            '<span><span class="status">? unclear</span><span class="note">: harm beyond the '
+            f'<span><span class="status" style="{BOLD}">? unclear</span><span class="note" style="{NOTE}">: harm beyond the '
             "margin is not ruled out</span></span>",
         ),
     ],
@@ -84,13 +98,84 @@ def test_every_block_escapes_spec_strings(hostile: review.ReviewResult) -> None:
 
 def test_chart_embeds_a_png_with_alt_text(hostile: review.ReviewResult) -> None:
     chart = plots.effects(hostile)
-    markup = chart._repr_html_()
+    markup = chart.html()
     assert markup.startswith('<figure class="impact-figure"')
     assert 'src="data:image/png;base64,' in markup
     assert "checkout_conversion (primary)" in chart.alt
-    assert chart._repr_png_().startswith(b"\x89PNG")
+    assert chart.png().startswith(b"\x89PNG")
+    assert set(chart._repr_mimebundle_()) == {"text/html", "text/plain"}
 
 
 def test_demo_spec_shipped_with_the_package_is_the_repository_one() -> None:
     shipped = Path(demo.__file__).parent / "specs" / "demo-checkout.yaml"
     assert shipped.read_text() == DEMO_SPEC.read_text()
+
+
+def _text(block: display.HTMLBlock) -> str:
+    return "".join(block.element.itertext())
+
+
+def test_the_card_leads_with_baseline_change_target_n_and_dates(
+    hostile: review.ReviewResult,
+) -> None:
+    card = display.verdict_card(hostile)
+    comparison = hostile.primary.comparison
+    n = hostile.table.metrics["checkout_conversion"]
+    lead = card.element.find(".//*[@class='impact-lead']")
+    assert lead is not None
+    words = "".join(lead.itertext())
+    assert f"{comparison.control:.1%} → {comparison.treatment:.1%}" in words
+    assert f"{comparison.effect * 100:+.2f} pp" in words
+    assert f"({comparison.relative_effect * 100:+.1f}%)" in words
+    assert "target +2.00 pp" in words
+    assert f"{n.control.n:,} control" in words and f"{n.treatment.n:,} treatment" in words
+    assert "launched 2026-09-01" in words and "data up to 2026-10-26" in words
+    level = f"{(1 - comparison.alpha) * 100:.3g}%"
+    assert f"{level} because this is the second of two looks" in _text(card)
+    markup = card._repr_html_()
+    assert '<abbr title="confidence interval' in markup
+    assert "within reach" not in markup
+
+
+def test_terms_are_explained_where_they_appear(hostile: review.ReviewResult) -> None:
+    markup = "".join(
+        block._repr_html_()
+        for block in (
+            display.criteria(hostile),
+            display.primary(hostile),
+            display.secondary(hostile),
+        )
+    )
+    for term in ("CI", "pp", "CUPED", "q (BH)"):
+        assert f">{term}</abbr>" in markup, term
+
+
+def test_empty_sections_are_left_out_with_their_contents_link(
+    hostile: review.ReviewResult,
+) -> None:
+    assert display.adoption(hostile) is None  # the demo checkout registers no adoption block
+    links = display.contents(hostile).element.findall(".//a")
+    assert [a.get("href") for a in links] == [
+        "#Primary-metric",
+        "#Guardrails",
+        "#Secondary-metrics",
+        "#The-data-behind-it",
+        "#Methods-and-assumptions",
+        "#Provenance",
+    ]
+    guardrails = display.guardrails(hostile)
+    assert guardrails is not None
+    assert guardrails.element.find("h2").get("id") == "Guardrails"
+
+
+def test_blocks_read_without_a_style_sheet_or_html(hostile: review.ReviewResult) -> None:
+    card = display.verdict_card(hostile)
+    frame = card.element.find(".//*[@aria-label='verdict']")
+    assert frame is not None and "border:3px solid #555" in frame.get("style", "")
+    text = repr(card)
+    assert "object at 0x" not in text and "<div" not in text and "<span" not in text
+    assert text.splitlines()[0] == "<script>alert('title')</script>"  # the title, as text
+    assert text.splitlines()[1] in {"✔ Ship", "↻ Iterate", "… Keep running"}
+    assert "checkout_conversion:" in text and "→" in text
+    table = repr(display.criteria(hostile))
+    assert "metric | role | pre-registered | observed" in table

@@ -69,10 +69,12 @@ def test_outputs_are_recorded_as_a_kernel_sends_them(tmp_path: Path) -> None:
     assert shown.outputs[1].execution_count == shown.execution_count
     assert hidden.outputs == []
     assert warned.outputs[0].name == "stderr" and "careful" in warned.outputs[0].text
-    png = base64.b64decode(chart.outputs[0].data["image/png"])
-    assert (
-        png.startswith(b"\x89PNG") and 'alt="an empty chart"' in chart.outputs[0].data["text/html"]
-    )
+    shown_chart = chart.outputs[0].data
+    assert "image/png" not in shown_chart  # the PNG is stored once, inside the HTML
+    embedded = shown_chart["text/html"].split("base64,")[1].split('"')[0]
+    assert base64.b64decode(embedded).startswith(b"\x89PNG")
+    assert 'alt="an empty chart"' in shown_chart["text/html"]
+    assert shown_chart["text/plain"] == "[chart] an empty chart"
     assert [c.execution_count for c in executed.cells if c.cell_type == "code"] == [
         1,
         2,

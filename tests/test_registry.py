@@ -65,6 +65,12 @@ CASES = [
         "metrics.primary.description",
         False,
     ),
+    (
+        "unit",
+        lambda d: d["metrics"]["secondary"][0].update(unit="EUR"),
+        "metrics.secondary[revenue_per_user].unit",
+        False,
+    ),
     ("target", _set_target, "metrics.primary.target", True),
     (
         "margin",

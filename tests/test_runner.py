@@ -251,6 +251,12 @@ def test_papermill_receives_only_the_four_string_parameters(
             names[name] = value
     assert set(names) == {"spec_path", "checkpoint", "today", "data_source"}
     assert all(value == "None" or value.startswith('"') for value in names.values())
+    # the kept notebook reads from its own folder, and says which launch it reviews
+    assert names["spec_path"] == '"../../specs/demo-checkout.yaml"'
+    intro = notebook.cells[0]
+    assert "impact-notebook-only" in intro.metadata["tags"]
+    assert intro.source.startswith("# Impact review: One-page checkout on mobile")
+    assert "demo" not in intro.source.replace("demo-checkout", "")
 
 
 def test_the_verdict_schema_is_a_valid_json_schema() -> None:

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -235,6 +236,35 @@ def test_hit_rate_on_a_hand_made_portfolio() -> None:
         today=dt.date(2026, 11, 26),
     )
     assert "<script>x" not in page and "&lt;script&gt;x" in page
+
+
+def test_the_portfolio_table_is_aligned_and_lists_each_review_once() -> None:
+    first = _made("a", "28d", "keep_running", "inconclusive", final=False)
+    first.update(next_review="2026-10-27", _history=["a/28d.history/20261001T000000Z.html"])
+    second = _made("b", "56d", "ship", "target_met", final=True)
+    second["primary"].update(
+        name="conversion", format="percent", effect=0.032, ci=[0.0242, 0.0399], alpha=0.0446
+    )
+    second["primary"]["relative_effect"] = 0.096
+    scheduled = [
+        {
+            "spec_id": "a",
+            "title": "a",
+            "checkpoint": "56d",
+            "date": "2026-10-27",
+            "state": "upcoming",
+        }
+    ]
+    page = portfolio.render([first, second], today=dt.date(2026, 11, 26), scheduled=scheduled)
+    table = ET.fromstring(page[page.index("<table") : page.index("</table>") + len("</table>")])
+    headers = table.findall("./thead/tr/th")
+    rows = table.findall("./tbody/tr")
+    assert len(rows) == 2 and all(len(row) == len(headers) for row in rows)
+    effect = "".join(rows[1][[h.text for h in headers].index("effect at that review")].itertext())
+    assert "+3.20 pp (+9.6%), 95.5% CI +2.42 to +3.99 pp" in effect
+    links = [a.get("href") for a in rows[0].iter("a")]
+    assert "a/28d.html" in links and "a/28d.history/20261001T000000Z.html" in links
+    assert page.count("2026-10-27: a") == 1
 
 
 def test_templates_run_under_plain_papermill(tmp_path: Path, data: Path) -> None:

@@ -211,6 +211,14 @@ BAD = [
         r"data\.start 2026-08-01 is before launch_date",
     ),
     ("rename unknown", "data.columns", {"user": "uid"}, r"\"user\" is not a contract column"),
+    (
+        "currency without code",
+        "metrics.primary.format",
+        "currency",
+        r"format currency needs unit: the currency's code, such as USD",
+    ),
+    ("unknown format", "metrics.secondary.0.format", "money", r"format"),
+    ("unit on two lines", "metrics.secondary.0.unit", "a\nb", r"unit must be a short word"),
 ]
 
 

@@ -25,9 +25,8 @@ def parameters(spec: str) -> object:
     )
 
 
-# The adoption section of a deciding review: it shows a line when the spec has no block.
+# The adoption section of a deciding review: nothing at all when the spec has no block.
 ADOPTION_SECTION = [
-    new_markdown_cell("## Adoption"),
     new_code_cell("display.adoption(result)"),
     new_code_cell("plots.funnel(result)"),
     new_code_cell("plots.retention(result)"),
@@ -63,19 +62,12 @@ EXPERIMENT = [
     new_markdown_cell("## What was pre-registered, and what happened"),
     new_code_cell("display.criteria(result)"),
     new_code_cell("plots.effects(result)"),
-    new_markdown_cell(
-        "**Contents:** [Primary metric](#Primary-metric) · [Guardrails](#Guardrails) · "
-        "[Secondary metrics](#Secondary-metrics) · [Adoption](#Adoption) · "
-        "[The data behind it](#The-data-behind-it) · "
-        "[Methods and assumptions](#Methods-and-assumptions) · [Provenance](#Provenance)"
-    ),
+    new_code_cell("display.contents(result)"),
     new_markdown_cell("## Primary metric"),
     new_code_cell("display.primary(result)"),
     new_code_cell("plots.by_week(result)"),
     new_code_cell("plots.by_exposure_day(result)"),
-    new_markdown_cell("## Guardrails"),
     new_code_cell("display.guardrails(result)"),
-    new_markdown_cell("## Secondary metrics"),
     new_code_cell("display.secondary(result)"),
     *ADOPTION_SECTION,
     *CLOSING,
@@ -101,19 +93,11 @@ PREPOST = [
     new_markdown_cell("## What was pre-registered, and what happened"),
     new_code_cell("display.criteria(result)"),
     new_code_cell("plots.effects(result)"),
-    new_markdown_cell(
-        "**Contents:** [Primary metric](#Primary-metric) · [Guardrails](#Guardrails) · "
-        "[Secondary metrics](#Secondary-metrics) · [Adoption](#Adoption) · "
-        "[Can the model be trusted?]"
-        "(#Can-the-model-be-trusted?) · [The data behind it](#The-data-behind-it) · "
-        "[Methods and assumptions](#Methods-and-assumptions) · [Provenance](#Provenance)"
-    ),
+    new_code_cell("display.contents(result)"),
     new_markdown_cell("## Primary metric"),
     new_code_cell("display.primary(result)"),
     new_code_cell("plots.counterfactual(result)"),
-    new_markdown_cell("## Guardrails"),
     new_code_cell("display.guardrails(result)"),
-    new_markdown_cell("## Secondary metrics"),
     new_code_cell("display.secondary(result)"),
     *ADOPTION_SECTION,
     new_markdown_cell("## Can the model be trusted?"),

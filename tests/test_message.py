@@ -1,0 +1,128 @@
+"""verdict.md: what a PM pastes into Slack or email, from verdict.json alone."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from impact import message
+
+EXPERIMENT: dict[str, Any] = {
+    "spec_id": "checkout",
+    "title": "Checkout -> one page",
+    "design": "experiment",
+    "checkpoint": "56d",
+    "final": True,
+    "launch_date": "2026-09-01",
+    "as_of": "2026-10-27",
+    "outcome": "ship",
+    "action": "ship",
+    "next_review": None,
+    "reasons": [],
+    "primary": {
+        "name": "conversion",
+        "kind": "proportion",
+        "format": "percent",
+        "unit": None,
+        "status": "target_met",
+        "control": 0.3330,
+        "treatment": 0.3650,
+        "effect": 0.0320,
+        "ci": [0.0242, 0.0399],
+        "relative_effect": 0.0962,
+        "relative_ci": [0.0718, 0.1211],
+        "alpha": 0.0446,
+        "target": "+0.02",
+        "n": {"control": 27214, "treatment": 27089},
+    },
+    "guardrails": [{"name": "refunds", "status": "ok"}],
+    "registration": {"registered": True, "registered_at": "2026-08-20T10:00:00Z"},
+}
+
+
+def test_an_experiment_in_a_few_plain_lines() -> None:
+    text = message.markdown(EXPERIMENT, "56d.html", report_url="https://r.example.com/reports/")
+    assert text.splitlines() == [
+        "*Checkout → one page*: 56d final review: *Ship* (action: ship)",
+        "conversion: 33.3% → 36.5%, +3.20 pp (+9.6%); 95.5% CI +2.42 to +3.99 pp; "
+        "target +2.00 pp: target met",
+        "27,214 control, 27,089 treatment; launched 2026-09-01, data up to 2026-10-26",
+        "Guardrails: refunds ok",
+        "Report: https://r.example.com/reports/checkout/56d.html",
+    ]
+    assert "&gt;" not in text and "&lt;" not in text
+
+
+def test_the_report_url_may_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMPACT_REPORT_URL", "https://r.example.com")
+    text = message.markdown(EXPERIMENT, "56d.html")
+    assert text.splitlines()[-1] == "Report: https://r.example.com/checkout/56d.html"
+    monkeypatch.delenv("IMPACT_REPORT_URL")
+    assert message.markdown(EXPERIMENT, "56d.html").splitlines()[-1] == "Report: 56d.html"
+
+
+def test_prepost_is_called_observational_in_its_units() -> None:
+    verdict = copy.deepcopy(EXPERIMENT)
+    verdict["design"] = "prepost"
+    verdict["primary"].update(
+        name="orders",
+        kind="series",
+        format="count",
+        unit="orders",
+        control=853.1,
+        treatment=903.3,
+        effect=50.22,
+        ci=[4.459, 95.99],
+        relative_effect=0.0589,
+        relative_ci=[0.005, 0.1189],
+        target="+3%",
+        n={"pre": 365, "post": 56},
+    )
+    lines = message.markdown(verdict, "56d.html").splitlines()
+    assert lines[1] == (
+        "orders per day: 853 orders → 903 orders, +50.2 orders (+5.9%); "
+        "95.5% CI +4.5 to +96.0 orders; target +3.0%: target met"
+    )
+    assert lines[2].startswith("Observational (no control group): against a counterfactual")
+    assert "365 days before launch, 56 since" in lines[2]
+
+
+def test_registration_caveats_and_hostile_words() -> None:
+    verdict = copy.deepcopy(EXPERIMENT)
+    verdict["title"] = "<!channel> <script>"
+    verdict["registration"] = {
+        "registered": True,
+        "registered_at": "2026-09-03T10:00:00Z",
+        "registered_after_launch": True,
+        "changed_fields": [{"field": "title", "deciding": False}],
+    }
+    text = message.markdown(verdict, "56d.html")
+    assert "<" not in text and ">" not in text and "&lt;" not in text
+    assert "Registered after launch (2026-09-03)" in text
+    assert "Changed since registration: title" in text
+
+
+def test_adoption_says_what_falls_short_in_words() -> None:
+    verdict = copy.deepcopy(EXPERIMENT)
+    verdict.update(
+        primary=None,
+        guardrails=[],
+        outcome="iterate",
+        action="fix the weakest step",
+        adoption={
+            "eligible": 12000,
+            "exposed": 0.62,
+            "tried": 0.31,
+            "repeat": 0.12,
+            "met": False,
+            "diagnosis": "value",
+        },
+    )
+    line = message.markdown(verdict, "56d.html").splitlines()[1]
+    assert line == (
+        "Adoption of 12,000 eligible: 62.0% saw it, 31.0% tried it, 12.0% came back; "
+        "short: people try it but do not come back"
+    )
+    assert "value" not in line

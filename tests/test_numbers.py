@@ -1,0 +1,64 @@
+"""One rule for digits, in the metric's units (impact/numbers.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from impact import numbers
+from impact.numbers import Style
+from impact.spec import Metric
+
+USD = Style("currency", "USD")
+SHARE = Style("percent")
+PLAIN = Style("number")
+
+
+@pytest.mark.parametrize(
+    ("style", "low", "high", "estimate", "expected"),
+    [
+        (PLAIN, -1.381, 0.8173, None, "-1.38 to +0.82"),
+        (SHARE, 0.0242, 0.0399, 0.0320, "+2.42 to +3.99 pp"),
+        (USD, -1.381, 0.8173, None, "-$1.38 to +$0.82"),
+        (Style("currency", "CHF"), 1200.0, 5400.0, None, "+1,200 to +5,400 CHF"),
+        (Style("count", "orders"), 4.459, 95.99, 50.22, "+4.5 to +96.0 orders"),
+        (PLAIN, 0.0, 0.0, None, "+0.00 to +0.00"),
+        (PLAIN, None, 1.0, None, "unbounded"),
+    ],
+)
+def test_an_interval_shares_its_decimals(
+    style: Style, low: float | None, high: float | None, estimate: float | None, expected: str
+) -> None:
+    assert numbers.interval(style, low, high, estimate=estimate) == expected
+
+
+def test_levels_changes_and_relative_changes() -> None:
+    assert numbers.value(SHARE, 0.3330, group=[0.3650]) == "33.3%"
+    assert numbers.value(USD, 20.6312) == "$20.63"
+    assert numbers.value(PLAIN, 0.5084, group=[0.466]) == "0.508"
+    assert numbers.value(PLAIN, 0.466, group=[0.5084]) == "0.466"
+    assert numbers.change(SHARE, -0.0009) == "-0.0900 pp"
+    assert numbers.change(USD, -0.004) == "+$0.00"  # never "-0"
+    assert numbers.relative(0.0962) == "+9.6%"
+    assert numbers.relative_interval(0.0718, 0.1211) == "+7.2% to +12.1%"
+    assert numbers.relative_interval(None, 0.3) == "unbounded"
+    assert numbers.value(PLAIN, None) == numbers.MISSING
+
+
+def test_a_metric_style_comes_from_the_spec_or_its_kind() -> None:
+    share = Metric(name="c", kind="proportion", event="buy", window="14d", direction="increase")
+    money = Metric(
+        name="r",
+        kind="mean",
+        event="buy",
+        value="sum",
+        window="14d",
+        direction="increase",
+        unit="EUR",
+        format="currency",
+    )
+    assert numbers.of(share) == SHARE
+    assert numbers.of(money) == Style("currency", "EUR")
+    assert numbers.style_of_json({"kind": "mean", "format": "count", "unit": "orders"}) == Style(
+        "count", "orders"
+    )
+    assert numbers.style_of_json({"kind": "proportion"}) == SHARE
