@@ -255,13 +255,18 @@ def fit(
     # With controls the level competes with them for the same movement, and the whole
     # inverse-gamma density shrinks it (its -(shape + 1) log term); without controls the
     # level is all there is to carry the series' movement, and the prior only keeps it off 0.
-    shrink = PRIOR_SHAPE + 1 if controls is not None else 0.0
+    # The slope's variance is always shrunk: a prior that only keeps it off 0 lets a straight
+    # line's slope wander.
+    shrink = [
+        PRIOR_SHAPE + 1 if controls is not None or names[i] != "sigma2.level" else 0.0
+        for i in range(len(names))
+    ]
     lower = np.log([NOISE_FLOOR if n == NOISE else DRIFT_FLOOR for n in names])
     upper = np.full(len(names), math.log(CEILING))
 
     def objective(log_params: np.ndarray) -> float:
         variances = np.exp(log_params)
-        prior = sum(-shrink * log_params[i] - prior_scale / variances[i] for i in drifts)
+        prior = sum(-shrink[i] * log_params[i] - prior_scale / variances[i] for i in drifts)
         value = -(float(model.loglike(variances)) + prior)
         return value if math.isfinite(value) else 1e300
 
@@ -277,17 +282,19 @@ def fit(
             if result.success:
                 break
         mode = np.clip(result.x, lower, upper)
-        draws = _sigma_points(objective, mode, upper, unexplained)
+        draws = _sigma_points(objective, mode, upper, unexplained, names)
+        measured = bool(draws)
         static_weight = 0.0
-        if drifts and draws:
+        if drifts:
             static, static_weight = _static(model, mode, lower, upper, drifts, endog)
-            draws = ((static_weight, static), *((w * (1 - static_weight), p) for w, p in draws))
+            fitted = draws or ((1.0, np.exp(mode)),)
+            draws = ((static_weight, static), *((w * (1 - static_weight), p) for w, p in fitted))
     converged = bool(result.success)
     if not converged:
         caught.append(f"the optimizer did not converge: {result.message}")
     for record in records:
         caught.append(f"{record.category.__name__}: {str(record.message).splitlines()[0]}")
-    if not draws:
+    if not measured:
         caught.append(
             "the likelihood's curvature could not be measured, so the intervals leave out "
             "the uncertainty of the fitted variances"
@@ -367,8 +374,13 @@ def _sigma_points(
     mode: np.ndarray,
     upper: np.ndarray,
     unexplained: float,
+    names: tuple[str, ...],
 ) -> tuple[tuple[float, np.ndarray], ...]:
     """Sigma points of a normal approximation to the posterior of the standard deviations.
+
+    The slope's variance stays at its mode: its effect on a forecast grows with the cube of
+    the horizon, so a point a few standard deviations out swamps the mixture (a straight
+    line with 365 days of history gave intervals 100x too wide).
 
     The approximation is on the standard deviations (not the variances or their logs): the
     likelihood is even in each of them, so a level whose variance is near 0 still has a
@@ -379,7 +391,9 @@ def _sigma_points(
     stays fixed. Empty when the curvature is not positive definite.
     """
     sds = np.exp(mode / 2)
-    free = [i for i in range(mode.size) if mode[i] < upper[i] - AT_BOUND]
+    free = [
+        i for i in range(mode.size) if mode[i] < upper[i] - AT_BOUND and names[i] != "sigma2.trend"
+    ]
     if not free:
         return ((1.0, np.exp(mode)),)
     k = len(free)
