@@ -487,20 +487,7 @@ def _filtered(model_fit: Fit, index: int, span: int) -> _Filtered:
         exog = _standardize(model_fit.controls[:days], model_fit.centre[1:], model_fit.scale[1:])
     model = _model(endog, exog, model_fit.seasonality, model_fit.trend)
     points = model_fit.draws or ((1.0, model_fit.params),)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        filtered = model.filter(points[index][1]).filter_results
-    ssm = model.ssm
-    selection = np.atleast_3d(ssm["selection"])[:, :, 0]
-    design = np.atleast_3d(ssm["design"])
-    found = _Filtered(
-        states=np.asarray(filtered.predicted_state),
-        state_cov=np.asarray(filtered.predicted_state_cov),
-        transition=np.atleast_3d(ssm["transition"])[:, :, 0],
-        disturbance=selection @ np.atleast_3d(ssm["state_cov"])[:, :, 0] @ selection.T,
-        design=design[0][:, np.minimum(np.arange(days), design.shape[2] - 1)],
-        obs_var=float(np.atleast_3d(ssm["obs_cov"])[0, 0, 0]),
-    )
+    found = _filter(model, points[index][1])
     model_fit.cache[index] = found
     return found
 
@@ -531,30 +518,30 @@ def _propagate(filtered: _Filtered, start: int, steps: int) -> tuple[np.ndarray,
     return mean, cov
 
 
-def _forecast_at(  # type: ignore[no-untyped-def]
-    model, params: np.ndarray, start: int, steps: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The standardized forecast mean and joint covariance of a model at one parameter point
-    (the benchmarks use it for statsmodels' own fits)."""
+def _filter(model, params: np.ndarray) -> _Filtered:  # type: ignore[no-untyped-def]
+    """One Kalman filter pass of a statsmodels model at one parameter point."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         filtered = model.filter(params).filter_results
     ssm = model.ssm
     selection = np.atleast_3d(ssm["selection"])[:, :, 0]
     design = np.atleast_3d(ssm["design"])
-    days = model.nobs
-    return _propagate(
-        _Filtered(
-            states=np.asarray(filtered.predicted_state),
-            state_cov=np.asarray(filtered.predicted_state_cov),
-            transition=np.atleast_3d(ssm["transition"])[:, :, 0],
-            disturbance=selection @ np.atleast_3d(ssm["state_cov"])[:, :, 0] @ selection.T,
-            design=design[0][:, np.minimum(np.arange(days), design.shape[2] - 1)],
-            obs_var=float(np.atleast_3d(ssm["obs_cov"])[0, 0, 0]),
-        ),
-        start,
-        steps,
+    return _Filtered(
+        states=np.asarray(filtered.predicted_state),
+        state_cov=np.asarray(filtered.predicted_state_cov),
+        transition=np.atleast_3d(ssm["transition"])[:, :, 0],
+        disturbance=selection @ np.atleast_3d(ssm["state_cov"])[:, :, 0] @ selection.T,
+        design=design[0][:, np.minimum(np.arange(model.nobs), design.shape[2] - 1)],
+        obs_var=float(np.atleast_3d(ssm["obs_cov"])[0, 0, 0]),
     )
+
+
+def _forecast_at(  # type: ignore[no-untyped-def]
+    model, params: np.ndarray, start: int, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The standardized forecast mean and joint covariance of a model at one parameter point
+    (the benchmarks use it for statsmodels' own fits)."""
+    return _propagate(_filter(model, params), start, steps)
 
 
 def effect(actual: np.ndarray, counterfactual: Forecast, alpha: float) -> Effect:
