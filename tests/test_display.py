@@ -9,6 +9,7 @@ import yaml
 from conftest import DEMO_SPEC
 
 from impact import demo, display, plots, review
+from impact.report import blocks
 from impact.verdict import MIME_TYPE
 
 BOLD = "white-space:nowrap;font-weight:600"
@@ -16,7 +17,7 @@ NOTE = "color:#555;font-size:0.88rem"
 
 
 def test_table_markup_is_exact_and_escaped() -> None:
-    table = display._table(["metric", "effect"], [["<b>x</b>", "+1.00 pp"]], numeric={1})
+    table = blocks._table(["metric", "effect"], [["<b>x</b>", "+1.00 pp"]], numeric={1})
     assert display.HTMLBlock(table)._repr_html_() == (
         '<div class="impact-scroll" role="region" tabindex="0" '
         'aria-label="table (scrolls sideways on a narrow screen)" '
@@ -29,7 +30,7 @@ def test_table_markup_is_exact_and_escaped() -> None:
 
 
 def test_a_wide_table_says_it_scrolls() -> None:
-    table = display._table(list("abcd"), [list("1234")], numeric=set())
+    table = blocks._table(list("abcd"), [list("1234")], numeric=set())
     hint, wrapped = list(table)
     assert hint.get("class") == "impact-swipe" and "scrolls sideways" in (hint.text or "")
     assert wrapped.get("class") == "impact-scroll"
@@ -56,7 +57,7 @@ def test_a_wide_table_says_it_scrolls() -> None:
     ],
 )
 def test_status_markup(status: str, markup: str) -> None:
-    assert display.HTMLBlock(display._status(status))._repr_html_() == markup
+    assert display.HTMLBlock(blocks._status(status))._repr_html_() == markup
 
 
 def test_payload_bundle() -> None:

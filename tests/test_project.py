@@ -65,7 +65,8 @@ ALLOWED: dict[str, set[str]] = {
         "handover",
         "numbers",
     },
-    "display": {
+    "display": {"report"},
+    "report": {
         "errors",
         "spec",
         "review",

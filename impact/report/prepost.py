@@ -1,0 +1,119 @@
+"""The sections only a before/after review has: the observational flag, the series' effect
+and whether the model can be trusted."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from impact import warehouse
+from impact.prepost import OBSERVATIONAL, PrepostResult
+from impact.report.blocks import (
+    MISSING,
+    HTMLBlock,
+    _el,
+    _p,
+    _root,
+    _table,
+    _term,
+)
+
+
+def observational(result: PrepostResult) -> HTMLBlock:
+    """What a review without a control group can and cannot show, said plainly."""
+    return _root(
+        _el("div", _el("strong", "Observational evidence. "), OBSERVATIONAL, class_="impact-flag")
+    )
+
+
+def model_checks(result: PrepostResult) -> HTMLBlock:
+    """How far the model can be trusted: its parts, placebo windows, held-back forecast."""
+    rows: list[list[ET.Element | str]] = []
+    for name, modelled in result.models.items():
+        fit, placebos, holdout = modelled.fit, modelled.placebos, modelled.holdout
+        parts = ["local level", *(["trend"] if fit.trend else [])]
+        if fit.seasonality:
+            parts.append(f"{fit.seasonality}-day seasonality")
+        if modelled.metric.controls:
+            parts.append("controls " + ", ".join(modelled.metric.controls))
+        held = (
+            MISSING
+            if holdout is None
+            else f"{holdout.days} days: MAPE "
+            + (f"{holdout.mape:.1%}" if holdout.mape is not None else MISSING)
+            + f", {holdout.coverage:.0%} of days inside their {(1 - holdout.alpha):.0%} band"
+        )
+        rows.append(
+            [
+                name,
+                ", ".join(parts),
+                "no: degenerate" if modelled.problems else ("yes" if fit.converged else "no"),
+                f"{placebos.excluded} of {placebos.count}",
+                _p(placebos.rank_p),
+                held,
+            ]
+        )
+    headers: list[ET.Element | str] = [
+        "series",
+        "model",
+        "converged",
+        "placebos showing an effect",
+        _term("placebo rank p"),
+        _el("span", "held-back forecast (", _term("MAPE"), ")"),
+    ]
+    return _root(
+        _el(
+            "p",
+            "Placebo launches: the same model, with the same parameters, forecasting windows "
+            "of the same length inside the pre-period, where nothing launched. A calibrated "
+            f"model finds an effect in about {result.spec.decision.alpha:.0%} of them; more "
+            f"than {2 * result.spec.decision.alpha:.0%} (of at least 10) makes the verdict "
+            "invalid. The placebo rank p-value is the share of placebos at least as extreme "
+            "as the real effect; when it is too large, a claimed effect is only inconclusive.",
+            class_="note",
+        ),
+        _table(headers, rows, numeric={3, 4}),
+    )
+
+
+def _series_data(result: PrepostResult) -> list[list[ET.Element | str]]:
+    daily, spec = result.series, result.spec
+    return [
+        ["first day fitted", f"{daily.dates[0]:%Y-%m-%d}"],
+        ["launch day", f"{daily.dates[daily.launch]:%Y-%m-%d}"],
+        ["last day read", f"{daily.dates[-1]:%Y-%m-%d}"],
+        ["days before launch (fit)", f"{daily.pre_days:,}"],
+        ["days since launch", f"{daily.post_days:,}"],
+        ["as_of (nothing at or after it is read)", f"{result.look.as_of:%Y-%m-%d %H:%M} UTC"],
+        ["series table", spec.data.series or MISSING],
+        ["data source", warehouse.safe(spec.data.source)],
+    ]
+
+
+def _series_methods(result: PrepostResult) -> HTMLBlock:
+    alpha = result.spec.decision.alpha
+    items = [
+        "The counterfactual: a structural time-series model (statsmodels UnobservedComponents) "
+        "of each daily series, with a local level, the trend and the seasonality the spec "
+        "registers, and the control series as regressors whose coefficients are part of the "
+        "state, so their uncertainty reaches the forecast. Its variances are fit on the "
+        "pre-period by maximum likelihood, with a weak prior on the level's variance scaled by "
+        "what the controls leave unexplained; the forecast of the post-period from the "
+        "pre-period is what would have happened without the launch. It mixes a model whose "
+        "level does not move (weighted by how well the data support it) with the fitted one "
+        "at several values of its variances, so the uncertainty of the variances reaches the "
+        "interval. A fit that claims to predict every day almost exactly is a failed check.",
+        "The average effect per day is the mean of actual minus counterfactual. Its interval "
+        "(and the cumulative one, for flows) comes from the joint forecast distribution of all "
+        "post-launch days, not from summing each day's variance. The relative effect divides "
+        "by the counterfactual mean; its interval is unbounded when that mean is not told apart "
+        "from 0.",
+        f"Looks: alpha = {alpha:g} is split between the registered reviews as O'Brien-Fleming "
+        "spending on the share of post-launch days allots it (conservative, since the looks "
+        "overlap).",
+        "Placebo launches inside the pre-period check the model's calibration; see the model "
+        "checks above. A control series that itself moved at launch is flagged: if the launch "
+        "reached it, the counterfactual absorbs part of the effect.",
+        "The rule of the verdict is the experiment's, applied to the average effect per day. "
+        "This is observational evidence. " + OBSERVATIONAL,
+    ]
+    return _root(_el("ul", *[_el("li", item) for item in items]))
