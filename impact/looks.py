@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from impact import layout
 from impact import spec as spec_module
@@ -24,7 +24,7 @@ from impact.spec import LaunchSpec
 from impact.stats import sequential
 from impact.verdict import Look
 
-__all__ = ["published_boundaries", "sequential_json", "sequential_look"]
+__all__ = ["information_basis", "published_boundaries", "sequential_json", "sequential_look"]
 
 
 def _default_output() -> Path:
@@ -129,7 +129,17 @@ def sequential_look(spec: LaunchSpec, look: Look, table: MetricTable) -> Look:
         information=tuple(fractions),
         levels=tuple(levels),
         boundaries=tuple(bounds),
+        basis=information_basis(spec, table),
     )
+
+
+def information_basis(spec: LaunchSpec, table: MetricTable) -> Literal["units", "time"]:
+    """What a look's information fraction counts: ``units`` (units whose primary metric has
+    matured, from their exposure times or ``data.accrual_end``) or ``time`` (the look's share
+    of the time to the final look, for data with neither)."""
+    if not table.population.by_day and spec.data.accrual_end is None:
+        return "time"
+    return "units"
 
 
 def _fractions(
@@ -140,6 +150,10 @@ def _fractions(
     Only units exposed before that look's as_of count, so an earlier look's fractions are
     those it computed. None when nothing has matured yet.
     """
+    if information_basis(spec, table) == "time":
+        # no exposure times, no accrual_end: units taken to arrive evenly until the final look
+        fractions = [days / spec.reviews[-1] for days in looks]
+        return fractions if final else [min(f, 0.99) for f in fractions]
     primary = spec.metrics.primary
     assert primary is not None
     window = dt.timedelta(days=primary.window or primary.matures_after or 0)
@@ -176,7 +190,8 @@ def _fractions(
 
 def sequential_json(spec: LaunchSpec, look: Look) -> dict[str, Any]:
     """verdict.json's ``sequential``: each look's information, level and boundary (null when
-    it spends nothing), and where each earlier look's boundary came from."""
+    it spends nothing), where each earlier look's boundary came from, and what the
+    information counts (``look.basis``)."""
     # only looks whose boundaries were solved here (not prepost's split levels) have them
     earlier = [d for d in spec.reviews if d < look.days] if look.boundaries else []
     sources = []
@@ -196,4 +211,5 @@ def sequential_json(spec: LaunchSpec, look: Look) -> dict[str, Any]:
         "levels": list(look.levels),
         "boundaries": [c if math.isfinite(c) else None for c in look.boundaries],
         "earlier": sources,
+        "information_basis": look.basis,
     }

@@ -393,6 +393,9 @@ class Look:
         earlier: for each earlier registered look, the boundary it used as its published
             verdict.json records it (infinity: it never ran, so it spent nothing), or None
             where no published verdict could be looked for (its planned boundary is used).
+        basis: what the information fraction counts: ``units`` whose primary metric has
+            matured, or ``time`` (the look's share of the time to the final look) for data
+            without exposure times or ``data.accrual_end``.
     """
 
     days: int
@@ -405,6 +408,7 @@ class Look:
     levels: tuple[float, ...] = ()
     boundaries: tuple[float, ...] = ()
     earlier: tuple[float | None, ...] = ()
+    basis: Literal["units", "time"] = "units"
 
     @property
     def label(self) -> str:

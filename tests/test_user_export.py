@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, demo_launch, impact_cli
 from launches import TODAY, spec_document, write
+from scipy import stats
 
 from impact import review, runner
 from impact.errors import DataError
@@ -179,3 +181,25 @@ def test_event_metrics_still_need_exposure_times(tmp_path: Path) -> None:
     spec = write(tmp_path, document, units, events)
     with pytest.raises(DataError, match="no column 'exposed_at'"):
         review.run(str(spec), "56d", TODAY)
+
+
+def test_two_looks_without_exposure_times_still_spend_alpha_once(tmp_path: Path) -> None:
+    """No exposure times and no data.accrual_end: each look's information is its share of
+    the time to the final look, so the interim spends O'Brien-Fleming's little and the
+    final the rest, never the spec's whole alpha twice."""
+    spec = _export(tmp_path, matures=False, exposure=False)
+    interim = review.run(str(spec), "14d", TODAY, output_dir=tmp_path)
+    assert interim.look.information == pytest.approx((0.5,))
+    spent = 2 * (1 - stats.norm.cdf(stats.norm.ppf(0.975) / math.sqrt(0.5)))  # OBF at t = 0.5
+    assert interim.look.alpha == pytest.approx(spent, rel=1e-6)
+    final = review.run(str(spec), "28d", TODAY, output_dir=tmp_path)
+    assert final.look.information == pytest.approx((0.5, 1.0))
+    assert 0.045 < final.look.alpha < 0.05
+    assert final.to_json()["sequential"]["information_basis"] == "time"
+    assert "share of the time to the final look" in published_methods(final)
+
+
+def published_methods(result: review.ReviewResult) -> str:
+    from impact import display
+
+    return display.methods(result)._repr_html_()

@@ -120,6 +120,18 @@ def _checks(result: Reviewed) -> ET.Element:
     )
 
 
+def _information_words(basis: str) -> str:
+    if basis == "time":
+        return (
+            "the data have no exposure times and no data.accrual_end, so a look's fraction is "
+            "its share of the time to the final look, as if units arrived evenly"
+        )
+    return (
+        "units whose primary window has ended at the look, over those expected at the final "
+        "look; projected from accrual at an interim look, observed at the final one"
+    )
+
+
 def methods(result: Reviewed) -> HTMLBlock:
     """The methods behind the numbers and the assumptions the verdict rests on."""
     if isinstance(result, AdoptionReview):
@@ -131,11 +143,10 @@ def methods(result: Reviewed) -> HTMLBlock:
         looks = (
             f"Looks: the registered reviews are looks of one test. Alpha = {alpha:g} is spent "
             "over them with Lan-DeMets O'Brien-Fleming spending on the information fraction "
-            "(units whose primary window has ended at the look, over those expected at the "
-            "final look; projected from accrual at an interim look, observed at the final "
-            "one, whose boundary is solved given the boundaries the earlier looks used, as "
-            "their verdict.json records them, so that all looks together spend exactly "
-            f"alpha). This look: fraction {look.information[-1]:.2f}, level {look.alpha:.4g}; "
+            f"({_information_words(look.basis)}; a later look's boundary is solved given the "
+            "boundaries the earlier looks used, as their verdict.json records them, so that "
+            "all looks together spend exactly alpha). This look: fraction "
+            f"{look.information[-1]:.2f}, level {look.alpha:.4g}; "
             "every interval and test in this report, guardrails included, uses that level."
         )
     elif not look.registered:
