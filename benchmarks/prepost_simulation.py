@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from impact.prepost import RESIDUAL_ALPHA
 from impact.stats import prepost
 
 ALPHA = 0.05
@@ -134,6 +135,7 @@ class Run:
     plain: Interval | None  # None when statsmodels' own fit failed
     gated: bool  # the placebo gate makes the verdict invalid
     degenerate: bool  # a failed model check (a variance at its bound, zero width)
+    repeats: bool  # the one-day errors repeat (the residuals check fails)
     capped_null: bool  # the rank cap holds a claim back (true effect 0)
     capped_effect: bool  # ... with the effect added
 
@@ -204,12 +206,14 @@ def run_one(scenario: Scenario, pre: int, post: int, seed: int) -> Run:
     share = placebos.share_excluded
     gated = placebos.count >= MIN_PLACEBOS and share is not None and share > 2 * ALPHA
     degenerate = bool(fitted.problems) or not null.ci[1] > null.ci[0]
+    residuals = prepost.residual_autocorrelation(fitted)
     return Run(
         ours=Interval(null.average, *null.ci),
         regression=_regression(y, controls, pre),
         plain=_plain(scenario, y, controls, pre),
         gated=gated,
         degenerate=degenerate,
+        repeats=residuals is not None and residuals.p_value < RESIDUAL_ALPHA,
         capped_null=_capped(placebos, null),
         capped_effect=_capped(placebos, shifted),
     )
@@ -278,7 +282,7 @@ def cells(scenario: Scenario, pre: int, post: int, found: list[Run]) -> list[Cel
         capped = [r.capped_effect if effect else r.capped_null for r in found]
         ours = [r.ours.shifted(effect) for r in found]
         plain = [r.plain.shifted(effect) for r in found if r.plain is not None]
-        blocked = [r.gated or r.degenerate for r in found]
+        blocked = [r.gated or r.degenerate or r.repeats for r in found]
         claims = [
             (o.low > 0 or o.high < 0) and not b and not c
             for o, b, c in zip(ours, blocked, capped, strict=True)

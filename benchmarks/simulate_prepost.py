@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/simulate_prepost.py                   # 200 series per cell
     .venv/bin/python benchmarks/simulate_prepost.py --runs 30 --jobs 2 --no-write
+    .venv/bin/python benchmarks/simulate_prepost.py --only 'weekly, not modelled:70/30'
 
 The grid (benchmarks/prepost_simulation.py): every process x {70, 365, 730} days before
 launch x {30, 56} after x a true effect of {0, +1 noise sd}; our model beside a regression
@@ -36,6 +37,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="processes (1)")
     parser.add_argument("--seed", type=int, default=1000, help="base seed (1000)")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="PROCESS:PRE/POST",
+        help="run only these cells, e.g. 'weekly, not modelled:70/30' (repeatable; print only)",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     order = [(70, 30), (365, 30), (70, 56), (365, 56), (730, 30), (730, 56)]
@@ -44,7 +51,10 @@ def main() -> None:
         for pre, post in order
         for index in range(len(simulation.SCENARIOS))
         for p, q in [(simulation.PRES.index(pre), simulation.POSTS.index(post))]
+        if not args.only or f"{simulation.SCENARIOS[index].name}:{pre}/{post}" in args.only
     ]
+    if args.only:  # a subset never rewrites the whole grid's document
+        args.no_write = True
     rows: list[simulation.Cell] = []
     with multiprocessing.Pool(args.jobs) as pool:
         for index, pre, post, found in pool.imap_unordered(_cell, jobs):

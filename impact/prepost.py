@@ -56,6 +56,9 @@ from impact.verdict import (
 
 __all__ = ["Modelled", "PrepostResult", "levels", "prepare", "run"]
 
+# A blocking check: well-specified models pass it in about 99.9% of series
+# (docs/validation-prepost.md); a weekly pattern left out fails it in all.
+RESIDUAL_ALPHA = 0.001
 MIN_PLACEBOS = 10  # fewer placebo windows cannot show miscalibration; it is stated instead
 CLAIMS = ("target_met", "below_target", "harm")  # statuses that claim an effect
 OBSERVATIONAL = (
@@ -77,6 +80,8 @@ class Modelled:
         effect: actual minus counterfactual, at the look's level.
         placebos: the placebo windows (at the spec's alpha).
         holdout: the forecast of the pre-period's last stretch, or None when too short.
+        residuals: the Ljung-Box test of the pre-period's one-day forecast errors, or None
+            when the pre-period is too short for it.
         comparison: the effect as a Comparison (control = counterfactual), for the verdict.
     """
 
@@ -86,6 +91,7 @@ class Modelled:
     effect: model.Effect
     placebos: model.Placebos
     holdout: model.Holdout | None
+    residuals: model.Autocorrelation | None
     comparison: Comparison
 
     @property
@@ -126,6 +132,15 @@ class Modelled:
                 "variances": self.fit.variances(),
                 "static_weight": self.fit.static_weight,
                 "problems": list(self.problems),
+                "residuals": None
+                if self.residuals is None
+                else {
+                    "lags": self.residuals.lags,
+                    "statistic": self.residuals.statistic,
+                    "p_value": self.residuals.p_value,
+                    "worst_lag": self.residuals.worst_lag,
+                    "autocorrelation": self.residuals.worst,
+                },
             },
         }
 
@@ -371,7 +386,8 @@ def _model(metric: Metric, daily: series.Series, level: float, alpha: float) -> 
         alpha=level,
         note=note,
     )
-    return Modelled(metric, fitted, forecast, effect, placebos, holdout, comparison)
+    residuals = model.residual_autocorrelation(fitted)
+    return Modelled(metric, fitted, forecast, effect, placebos, holdout, residuals, comparison)
 
 
 def rank_cap(placebos: model.Placebos, alpha: float) -> bool:
@@ -480,7 +496,53 @@ def _checks(
                     blocking=False,
                 )
             )
+    checks.extend(_residual_checks(spec, models))
     checks.extend(_moved_controls(spec, daily, alpha))
+    return checks
+
+
+def _residual_checks(spec: LaunchSpec, models: dict[str, Modelled]) -> list[Check]:
+    """A deciding metric whose one-day forecast errors repeat: the model leaves a pattern
+    out, so its intervals are too narrow (a blocking check below RESIDUAL_ALPHA)."""
+    checks = []
+    for metric in spec.metrics.all():
+        if metric.target is None and metric.margin is None:
+            continue
+        found = models[metric.name].residuals
+        if found is None:
+            continue
+        errors = f"{metric.name}: the model's one-day forecast errors before launch"
+        finding = (
+            f"(autocorrelation {found.worst:+.2f} at {found.worst_lag} days, Ljung-Box "
+            f"p = {found.p_value:.2g} over {found.lags} lags)"
+        )
+        if found.p_value >= RESIDUAL_ALPHA:
+            checks.append(
+                Check(
+                    f"residuals:{metric.name}",
+                    True,
+                    found.p_value,
+                    f"{errors} do not repeat {finding}",
+                    blocking=False,
+                )
+            )
+            continue
+        weekly = found.worst_lag % 7 == 0 and not metric.seasonality
+        fix = (
+            "Register seasonality: 7d (a weekly pattern)"
+            if weekly
+            else "Register seasonality, a trend or a control series that carries the pattern"
+        )
+        checks.append(
+            Check(
+                f"residuals:{metric.name}",
+                False,
+                found.p_value,
+                f"{errors} repeat {finding}: the model leaves a pattern out, so its "
+                f"intervals are too narrow. {fix}, and register the change",
+                blocking=True,
+            )
+        )
     return checks
 
 

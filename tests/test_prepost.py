@@ -106,6 +106,34 @@ def test_an_unmodelled_trend_makes_the_verdict_invalid(tmp_path: Path, launch: P
     assert blocking and "miscalibrated" in blocking[0].detail
 
 
+def test_a_weekly_pattern_left_out_of_the_model_makes_the_verdict_invalid(
+    tmp_path: Path, launch: Path
+) -> None:
+    """The demo's orders repeat weekly; registered without seasonality or the controls that
+    carry the pattern, the model's one-day forecast errors repeat every 7 days: a failed
+    check that names the pattern and the fix."""
+    path = _copy(launch, tmp_path)
+    document = yaml.safe_load(path.read_text())
+    del document["metrics"]["primary"]["seasonality"]
+    document["metrics"]["primary"]["controls"] = []
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.with_name("demo-prepost.lock.json").unlink()
+    result = prepost.run(str(path), "56d", TODAY)
+    assert result.verdict.outcome == "invalid"
+    failed = [c for c in result.checks if c.name == "residuals:orders"]
+    assert failed and not failed[0].passed and failed[0].blocking
+    assert "repeat" in failed[0].detail and "seasonality: 7d" in failed[0].detail
+    residuals = result.to_json()["primary"]["model"]["residuals"]
+    assert residuals["p_value"] < 0.001 and residuals["worst_lag"] in (7, 14)
+
+
+def test_the_demo_model_leaves_no_pattern_in_its_errors(launch: Path) -> None:
+    result = prepost.run(str(launch), "56d", TODAY)
+    passed = [c for c in result.checks if c.name == "residuals:orders"]
+    assert passed and passed[0].passed
+    assert result.to_json()["primary"]["model"]["residuals"]["lags"] == 14
+
+
 def test_a_control_that_moves_at_launch_is_flagged(tmp_path: Path, launch: Path) -> None:
     path = _copy(launch, tmp_path)
     daily = pd.read_parquet(_daily(tmp_path))

@@ -45,3 +45,11 @@ def test_a_cell_of_the_grid(name: str, pre: int, post: int, widest: float) -> No
     ratio = null.width_ratio
     assert ratio is not None and ratio <= widest
     assert effect.claims_after_checks >= (0.8 if name == "strong control" else 0.0)
+
+
+def test_a_weekly_pattern_left_out_is_stopped_by_the_checks() -> None:
+    """Misspecified: the placebo gate alone let 16-28% false claims through at 70 days; the
+    residuals check (one-day errors that repeat) stops the series instead."""
+    null, _ = _cells("weekly, not modelled", 70, 30)
+    assert null.claims_after_checks <= 0.06
+    assert null.invalid >= 0.9

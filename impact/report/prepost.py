@@ -6,7 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from impact import warehouse
-from impact.prepost import OBSERVATIONAL, PrepostResult
+from impact.prepost import OBSERVATIONAL, RESIDUAL_ALPHA, PrepostResult
 from impact.report.blocks import (
     MISSING,
     HTMLBlock,
@@ -16,6 +16,7 @@ from impact.report.blocks import (
     _table,
     _term,
 )
+from impact.stats.prepost import Autocorrelation
 
 
 def observational(result: PrepostResult) -> HTMLBlock:
@@ -49,6 +50,7 @@ def model_checks(result: PrepostResult) -> HTMLBlock:
                 "no: degenerate" if modelled.problems else ("yes" if fit.converged else "no"),
                 f"{placebos.excluded} of {placebos.count}",
                 _p(placebos.rank_p),
+                _repeats(modelled.residuals),
                 held,
             ]
         )
@@ -58,6 +60,7 @@ def model_checks(result: PrepostResult) -> HTMLBlock:
         "converged",
         "placebos showing an effect",
         _term("placebo rank p"),
+        "one-day errors repeat?",
         _el("span", "held-back forecast (", _term("MAPE"), ")"),
     ]
     return _root(
@@ -68,11 +71,21 @@ def model_checks(result: PrepostResult) -> HTMLBlock:
             f"model finds an effect in about {result.spec.decision.alpha:.0%} of them; more "
             f"than {2 * result.spec.decision.alpha:.0%} (of at least 10) makes the verdict "
             "invalid. The placebo rank p-value is the share of placebos at least as extreme "
-            "as the real effect; when it is too large, a claimed effect is only inconclusive.",
+            "as the real effect; when it is too large, a claimed effect is only inconclusive. "
+            "One-day errors that repeat (Ljung-Box p below 0.001 over two weeks of lags) show "
+            "a pattern the model leaves out, such as a weekly cycle: the verdict is invalid.",
             class_="note",
         ),
         _table(headers, rows, numeric={3, 4}),
     )
+
+
+def _repeats(found: Autocorrelation | None) -> str:
+    if found is None:
+        return MISSING
+    if found.p_value < RESIDUAL_ALPHA:
+        return f"yes: {found.worst:+.2f} at {found.worst_lag} days (p = {found.p_value:.1g})"
+    return f"no (p = {found.p_value:.2f})"
 
 
 def _series_data(result: PrepostResult) -> list[list[ET.Element | str]]:

@@ -39,6 +39,7 @@ from scipy import optimize
 from impact.stats import distributions
 
 __all__ = [
+    "Autocorrelation",
     "Effect",
     "Fit",
     "Forecast",
@@ -48,8 +49,10 @@ __all__ = [
     "fit",
     "forecast",
     "holdout",
+    "ljung_box",
     "placebo_starts",
     "placebos",
+    "residual_autocorrelation",
 ]
 
 MIN_FIT_DAYS = 28  # days of data before a placebo launch date, at least
@@ -677,3 +680,67 @@ def holdout(model_fit: Fit, steps: int, alpha: float) -> Holdout | None:
     if np.all(actual[known] != 0):
         mape = float(np.mean(np.abs((actual[known] - predicted.mean[known]) / actual[known])))
     return Holdout(steps, mape, float(np.mean(inside)) if inside.size else math.nan, alpha)
+
+
+RESIDUAL_LAGS = 14  # two weeks: a weekly pattern the model leaves out shows at lag 7
+
+
+@dataclass(frozen=True)
+class Autocorrelation:
+    """Whether the one-step forecast errors of the pre-period are white noise.
+
+    A model that leaves a pattern out (a weekly cycle, a trend) forecasts each day with
+    errors that repeat: the Ljung-Box test on the standardized errors finds it.
+
+    Attributes:
+        lags: the number of lags tested.
+        statistic: the Ljung-Box Q.
+        p_value: its chi-squared p-value on ``lags`` degrees of freedom.
+        worst_lag: the lag whose autocorrelation is furthest from 0.
+        worst: that autocorrelation.
+    """
+
+    lags: int
+    statistic: float
+    p_value: float
+    worst_lag: int
+    worst: float
+
+
+def ljung_box(residuals: np.ndarray, lags: int) -> Autocorrelation:
+    """The Ljung-Box test of ``residuals`` (NaN left out) over lags 1..``lags``:
+    Q = n (n + 2) sum r_k^2 / (n - k), chi-squared with ``lags`` degrees of freedom."""
+    x = np.asarray(residuals, dtype=float)
+    x = x[np.isfinite(x)] - np.nanmean(x)
+    n = x.size
+    denominator = float(x @ x)
+    r = np.array([float(x[k:] @ x[:-k]) / denominator for k in range(1, lags + 1)])
+    q = float(n * (n + 2) * np.sum(r**2 / (n - np.arange(1, lags + 1))))
+    worst = int(np.argmax(np.abs(r)))
+    return Autocorrelation(
+        lags, q, float(distributions.chi2_sf(q, lags)), worst + 1, float(r[worst])
+    )
+
+
+def residual_autocorrelation(model_fit: Fit) -> Autocorrelation | None:
+    """The Ljung-Box test of the pre-period's standardized one-step forecast errors at the
+    fit's most probable parameters (the static model where it outweighs the mode), after
+    the days that initialize the state; None for a pre-period too short for
+    ``RESIDUAL_LAGS`` (five days per lag)."""
+    endog = _standardize(model_fit.y, model_fit.centre[0], model_fit.scale[0])
+    exog = None
+    if model_fit.controls is not None:
+        exog = _standardize(
+            model_fit.controls[: model_fit.days], model_fit.centre[1:], model_fit.scale[1:]
+        )
+    model = _model(endog, exog, model_fit.seasonality, model_fit.trend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        params = model_fit.draws[0][1] if model_fit.static_weight > 0.5 else model_fit.params
+        results = model.filter(params).filter_results
+    burn = max(int(getattr(results, "nobs_diffuse", 0)), model.k_states)
+    errors = np.asarray(results.standardized_forecasts_error)[0, burn:]
+    lags = min(RESIDUAL_LAGS, int(np.isfinite(errors).sum()) // 5)
+    if lags < 2:
+        return None
+    return ljung_box(errors, lags)

@@ -233,3 +233,26 @@ def test_parameter_uncertainty_widens_the_interval_of_a_short_series() -> None:
     plug_in = dataclasses.replace(fitted, draws=(), cache={})
     single = prepost.effect(y[70:], prepost.forecast(plug_in, 70, 30), 0.05)
     assert mixed.sd > single.sd
+
+
+def test_ljung_box_matches_statsmodels() -> None:
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+
+    residuals = np.random.default_rng(7).normal(size=120)
+    residuals[::7] += 1.5  # a weekly bump
+    found = prepost.ljung_box(residuals, 14)
+    reference = acorr_ljungbox(residuals - residuals.mean(), lags=[14])
+    assert found.statistic == pytest.approx(float(reference["lb_stat"].iloc[0]), rel=1e-10)
+    assert found.p_value == pytest.approx(float(reference["lb_pvalue"].iloc[0]), rel=1e-8)
+    assert found.worst_lag % 7 == 0
+
+
+def test_a_weekly_pattern_left_out_makes_the_errors_repeat() -> None:
+    rng = np.random.default_rng(3)
+    days = np.arange(70)
+    weekly = 3 * np.sin(2 * np.pi * days / 7) + rng.normal(size=70)
+    left_out = prepost.residual_autocorrelation(prepost.fit(weekly))
+    modelled = prepost.residual_autocorrelation(prepost.fit(weekly, seasonality=7))
+    assert left_out is not None and modelled is not None
+    assert left_out.p_value < 1e-6 and left_out.worst_lag % 7 == 0
+    assert modelled.p_value > 0.01
