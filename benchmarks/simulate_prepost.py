@@ -102,7 +102,8 @@ def _document(rows: list[simulation.Cell], runs: int, total: float, cells: int) 
         "Columns: *bias* and *RMSE* of the average effect per day; *width* the mean width of "
         "its 95% interval; *cover* how often the interval holds the true effect; *claims* "
         "how often ours would claim an effect after the model checks (the placebo gate, the "
-        "placebo rank cap and a failed fit), which is detection at +1 and false claims at 0; "
+        "placebo rank cap, one-day errors that repeat and a failed fit), which is detection "
+        "at +1 and false claims at 0; "
         "*invalid* the share of series the checks stop; for the two other methods, claims are "
         "intervals excluding 0 with no checks. *Ratio*: our width over that of the correct "
         "model fit by plain maximum likelihood (the regression where the truth is a static "
@@ -146,8 +147,8 @@ def _document(rows: list[simulation.Cell], runs: int, total: float, cells: int) 
         "*linear trend*: 0.3 a day plus noise; *control moves at launch*: the strong "
         "control whose x jumps by one sd at launch (something else happened; the response "
         "follows it through x, so a model with the control must not call it an effect); "
-        "*AR(1) noise*: a slow random walk (sd 0.1) plus AR(1) noise (0.5) the model does "
-        "not describe.",
+        "*weekly, not modelled*: the weekly seasonality process reviewed by a model without "
+        "seasonality.",
         "",
         "`make test` runs a 30-series smoke version of the grid (tests/test_prepost_simulation.py).",
         "",
