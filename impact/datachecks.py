@@ -43,6 +43,9 @@ from impact.spec import LaunchSpec
 # A day with under a quarter of its expected events has not landed; a steadier drop (a
 # cohort that stops growing, a holiday) is data, not a gap.
 MIN_SHARE = 0.25
+# Events naming no unit above this share are a warning on the first screen (below the
+# refusal limit, data.joins.max_unknown_events): a review counts only the events that join.
+WARN_UNKNOWN = 0.05
 
 __all__ = [
     "Completeness",

@@ -353,11 +353,18 @@ class DataTrust:
     outcomes: str | None = None
 
     def checks(self) -> list[Check]:
-        """The checks that passed, for the report's checks and verdict.json's."""
+        """The checks that passed (and warnings short of a refusal), for the report's checks
+        and verdict.json's."""
         found = []
         if self.joins is not None:
             detail = f"ids join ({self.joins.types()}): {self.joins.sentence()}"
-            found.append(Check("joins", True, None, detail, blocking=False))
+            many = self.joins.unknown_share > datachecks.WARN_UNKNOWN
+            if many:
+                detail += (
+                    f", more than {datachecks.WARN_UNKNOWN:.0%}: check that the events belong "
+                    "to this launch's units (only events that join are counted)"
+                )
+            found.append(Check("joins", not many, None, detail, blocking=False))
         if self.completeness is not None:
             found.append(
                 Check("completeness", True, None, self.completeness.sentence(), blocking=False)

@@ -222,10 +222,12 @@ def entries(spec: LaunchSpec, *, today: dt.date, output: Path) -> list[Entry]:
     found: list[Entry] = []
     decided_by: str | None = None
     dates = [spec.as_of(days).date() for days in spec.reviews]
-    for position, days in enumerate(spec.reviews):
-        label = spec_module.format_duration(days)
+    labels = [spec_module.format_duration(days) for days in spec.reviews]
+    verdicts = [publish.current(output, spec.id, label) for label in labels]
+    for position, label in enumerate(labels):
         date = dates[position]
-        verdict = publish.current(output, spec.id, label)
+        verdict = verdicts[position]
+        reviewed = [labels[k] for k in range(position + 1, len(labels)) if verdicts[k] is not None]
         failed = failure_note(output, spec.id, label)
         later = [
             spec_module.format_duration(spec.reviews[k])
@@ -241,6 +243,17 @@ def entries(spec: LaunchSpec, *, today: dt.date, output: Path) -> list[Entry]:
             found.append(Entry(spec, label, date, "decided", decided_by))
         elif date > today:
             found.append(Entry(spec, label, date, "upcoming", ""))
+        elif reviewed:
+            found.append(
+                Entry(
+                    spec,
+                    label,
+                    date,
+                    "superseded",
+                    f"not published: {reviewed[0]} was reviewed after it (an interim is "
+                    "published late only when it ships or reverts)",
+                )
+            )
         elif later:
             found.append(
                 Entry(

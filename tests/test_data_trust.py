@@ -116,6 +116,20 @@ def test_units_without_events_past_the_spec_limit_are_refused(tmp_path: Path) ->
     }
 
 
+def test_many_events_of_unknown_units_are_a_warning_on_the_first_screen(tmp_path: Path) -> None:
+    """40% of events naming no unit stays under the refusal limit (0.5) but is never a
+    quiet "passed" row: it is a warning among the verdict's reasons."""
+    spec, frame, events = _launch(tmp_path / "base")
+    strangers = events.sample(frac=0.67, random_state=1).assign(unit_id=lambda e: e.unit_id + 10**6)
+    noisy = pd.concat([events, strangers], ignore_index=True)
+    spec = write(tmp_path / "noisy", spec_document(), frame, noisy)
+    result = review.run(str(spec), "56d", TODAY)
+    check = next(c for c in result.checks if c.name == "joins")
+    assert not check.passed and not check.blocking
+    assert "name a unit not in the units table" in check.detail
+    assert any("events (40." in reason for reason in result.verdict.reasons)
+
+
 @pytest.fixture(scope="module")
 def demo_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("trust")

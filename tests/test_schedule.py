@@ -312,3 +312,17 @@ def test_the_portfolio_lists_launches_not_reviewed_yet(tmp_path: Path, data: Pat
     assert "not reviewed yet" in index
     assert "2026-09-29: Launch 0 (launch-0), 28d" in index
     assert "no decided launches yet" in index
+
+
+def test_an_interim_never_published_says_so_once_its_final_is_done(
+    tmp_path: Path, data: Path
+) -> None:
+    """A catch-up ran the final and checked the interim, which did not ship or revert: the
+    listing must not say a review is still due."""
+    loaded = spec_module.load(_launches(tmp_path, data, count=1) / "launch-0.yaml")
+    _verdict(tmp_path, "launch-0", "56d", "iterate")
+    found = schedule.entries(loaded, today=dt.date(2026, 11, 26), output=tmp_path)
+    assert [e.state for e in found] == ["superseded", "done"]
+    assert "is due" not in found[0].detail
+    assert "56d was reviewed" in found[0].detail
+    assert schedule.wanted(found) == []
