@@ -43,7 +43,6 @@ from impact.verdict import (
     judge_guardrail,
     judge_primary,
     secondary_harm,
-    status_words,
 )
 
 __all__ = [
@@ -170,7 +169,7 @@ class ReviewResult:
                 "name": primary.metric.name,
                 "kind": primary.metric.kind,
                 "status": primary.status,
-                "status_words": status_words(primary.status),
+                "status_words": primary.words,
                 **comparison_json(primary.comparison),
                 **numbers.to_json(primary.metric),
                 "target": str(primary.metric.target),
@@ -190,7 +189,7 @@ class ReviewResult:
                 {
                     "name": g.metric.name,
                     "status": g.status,
-                    "status_words": status_words(g.status),
+                    "status_words": g.words,
                     **comparison_json(g.comparison),
                     **numbers.to_json(g.metric),
                     "margin": g.metric.margin.magnitude if g.metric.margin else None,

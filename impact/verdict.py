@@ -66,6 +66,9 @@ STATUS_WORDS = {
 """What each status checked, in words: the report and verdict.md show these, not the codes."""
 
 
+NO_INTERVAL = "too little data: no interval at this look"
+
+
 def status_words(status: str) -> str:
     """The words for a status code (the code itself, spaced, when it has none).
 
@@ -224,6 +227,14 @@ class MetricVerdict:
     status: str
     oriented: Oriented | None
     reason: str
+
+    @property
+    def words(self) -> str:
+        """What the status checked, in words; a metric with no interval (nothing matured
+        or too few units in an arm) says so instead of describing an interval."""
+        if self.comparison.ci_lower is None or self.comparison.ci_upper is None:
+            return NO_INTERVAL
+        return status_words(self.status)
 
 
 def _effect_words(metric: Metric, comparison: Comparison, scale: Scale) -> str:

@@ -203,3 +203,19 @@ def published_methods(result: review.ReviewResult) -> str:
     from impact import display
 
     return display.methods(result)._repr_html_()
+
+
+def test_a_metric_with_nothing_matured_says_too_little_data_not_an_interval(
+    tmp_path: Path,
+) -> None:
+    result = review.run(str(EXAMPLE / "cookie-cats.yaml"), "10d", TODAY, output_dir=tmp_path)
+    words = result.to_json()["primary"]["status_words"]
+    assert words.startswith("too little data") and "interval" not in words.split(":")[0]
+    assert "includes 0" not in words
+    assert "includes 0 and the target" not in published_methods_and_tables(result)
+
+
+def published_methods_and_tables(result: review.ReviewResult) -> str:
+    from impact import display
+
+    return display.primary(result)._repr_html_() + display.criteria(result)._repr_html_()

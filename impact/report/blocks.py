@@ -276,9 +276,10 @@ def _table(
     return _el("div", hint, wrapped)
 
 
-def _status(status: str) -> ET.Element:
-    """The status as what its rule checked: "✔ improved: the interval excludes 0 and ..."."""
-    label, _, checked = status_words(status).partition(": ")
+def _status(status: str, words: str | None = None) -> ET.Element:
+    """The status as what its rule checked: "✔ improved: the interval excludes 0 and ..."
+    (``words`` where the metric's own differ from the status's, see MetricVerdict.words)."""
+    label, _, checked = (words or status_words(status)).partition(": ")
     mark = _el("span", f"{STATUS_MARK.get(status, '')} {label}", class_="status")
     if not checked:
         return mark

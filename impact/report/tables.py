@@ -60,7 +60,7 @@ def criteria(result: Compared) -> HTMLBlock:
                 rule,
                 _effect(metric, estimate, scale, (low, high)),
                 _interval(metric, low, high, scale, estimate),
-                _status(item.status),
+                _status(item.status, item.words),
             ]
         )
     level = _ci(result.primary.comparison)
@@ -112,7 +112,7 @@ def _metric_rows(items: list[MetricVerdict]) -> list[list[ET.Element | str]]:
                     m, c.relative_ci_lower, c.relative_ci_upper, "relative", c.relative_effect
                 ),
                 _p(c.p_value),
-                _status(item.status),
+                _status(item.status, item.words),
             ]
         )
     return rows
