@@ -428,8 +428,10 @@ def plan(
             f"{head}: {item.units:,} units ({item.units / 2:,.0f} per arm at an even split) "
             f"for {item.effect:g} at {item.power:.1%} power -> {item.days} days after launch"
         )
+    said = {f"{item.metric.name} {item.note}" for item in found.metrics if not item.reachable}
     for warning in found.warnings:
-        click.echo(f"  warning: {warning}")
+        if warning not in said:  # an unreachable metric's line above already says it
+            click.echo(f"  warning: {warning}")
     if not found.warnings:
         click.echo("  the final review comes late enough for every metric planned")
 

@@ -124,6 +124,27 @@ def _metric(
     return MetricPlan(metric, role, effect, wanted, total, days, "")
 
 
+def _unmatured(spec: LaunchSpec, final: int) -> list[str]:
+    """Metrics no unit of which counts by the final review when the data have no exposure
+    times: each unit counts from ``data.accrual_end`` plus ``matures_after``, none before."""
+    if spec.data.accrual_end is None:
+        return []
+    found = []
+    for metric in (spec.metrics.primary, *spec.metrics.guardrails):
+        if metric is None or not metric.matures_after:
+            continue
+        counts_from = spec.data.accrual_end + dt.timedelta(days=metric.matures_after)
+        days = (counts_from - spec.launch_date).days
+        if days > final:
+            found.append(
+                f"{metric.name}: without exposure times no unit counts before {counts_from} "
+                f"(data.accrual_end plus matures_after), and the final review at "
+                f"{format_duration(final)} comes before it; review at {format_duration(days)} "
+                "or later (with exposure times each unit counts once it has matured)"
+            )
+    return found
+
+
 def plan(
     spec: LaunchSpec,
     *,
@@ -192,4 +213,5 @@ def plan(
         if p.days is not None and p.days > final
     ]
     warnings += [f"{p.metric.name} {p.note}" for p in plans if not p.reachable]
+    warnings += _unmatured(spec, final)
     return Plan(daily_units, fractions, level, plans, warnings, available)

@@ -108,3 +108,18 @@ def test_plan_cli_with_accrual_end() -> None:
     assert done.returncode == 0, done.stderr
     assert "accrual stops at 5,000 units" in done.stdout
     assert "primary checkout_conversion: cannot reach its target" in done.stdout
+    assert done.stdout.count("cannot reach its target") == 1  # not again as a warning
+
+
+def test_plan_warns_when_no_unit_has_matured_by_the_final_review(tmp_path: Path) -> None:
+    """Without exposure times every unit counts only from data.accrual_end plus
+    matures_after: a final review before that sees none (found by a new user)."""
+    source = ROOT / "docs" / "examples" / "cookie-cats" / "cookie-cats.yaml"
+    text = source.read_text().replace("reviews: [10d, 28d]", "reviews: [10d]")
+    assert "reviews: [10d]" in text
+    spec_path = tmp_path / "cookie-cats.yaml"
+    spec_path.write_text(text)
+    found = plan.plan(spec_module.load(spec_path), daily_units=10_000)
+    assert any("retention_7" in w and "2026-09-15" in w and "10d" in w for w in found.warnings), (
+        found.warnings
+    )
