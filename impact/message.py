@@ -222,6 +222,12 @@ def markdown(verdict: dict[str, Any], report_file: str, *, report_url: str | Non
         states = "; ".join(f"{_text(g['name'])} {_status(g)}" for g in guardrails)
         lines.append(f"Guardrails: {states}")
     lines += _registration(verdict)
+    run = verdict.get("run") or {}
+    if run.get("data_source_override"):
+        lines.append(
+            f"Data read from {_text(run['data_source_override'])}, given instead of the spec's "
+            f"data.source (fingerprint {_text(str(run.get('data_fingerprint', ''))[:12])})"
+        )
     if verdict["outcome"] == "invalid":
         lines.append(f"Why: {_text(verdict['reasons'][0])}" if verdict.get("reasons") else "")
     if verdict.get("next_review"):

@@ -126,3 +126,18 @@ def test_adoption_says_what_falls_short_in_words() -> None:
         "short: people try it but do not come back"
     )
     assert "value" not in line
+
+
+def test_data_read_instead_of_the_spec_source_is_said() -> None:
+    verdict = copy.deepcopy(EXPERIMENT)
+    verdict["run"] = {
+        "data_source": "/tmp/copy",
+        "data_source_override": "/tmp/copy",
+        "data_fingerprint": "9a828a5789fa0000",
+    }
+    text = message.markdown(verdict, "56d.html")
+    assert (
+        "Data read from /tmp/copy, given instead of the spec's data.source "
+        "(fingerprint 9a828a5789fa)" in text
+    )
+    assert "instead of" not in message.markdown(EXPERIMENT, "56d.html")
