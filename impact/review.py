@@ -530,7 +530,7 @@ def run(
         guardrails,
         checks,
         _too_little(spec, table, primary),
-        _power_note(primary_metric, power, spec.decision.power),
+        _power_note(primary_metric, power, spec.decision.power, _accrual_over(spec, look)),
         notes,
     )
     return ReviewResult(
@@ -568,14 +568,32 @@ def with_adoption_reason(
     return dataclasses.replace(verdict, reasons=(*verdict.reasons, adoption_module.reason(found)))
 
 
-def _power_note(metric: Metric, power: Power, wanted: float) -> str | None:
+def _accrual_over(spec: LaunchSpec, look: Look) -> bool:
+    """Whether no more units can arrive: ``data.accrual_end`` has passed by the look and
+    every unit has matured (its primary window or ``matures_after`` has ended)."""
+    primary = spec.metrics.primary
+    if spec.data.accrual_end is None or primary is None:
+        return False
+    window = dt.timedelta(days=primary.window or primary.matures_after or 0)
+    return dt.datetime.combine(spec.data.accrual_end, dt.time()) + window <= look.as_of
+
+
+def _power_note(metric: Metric, power: Power, wanted: float, accrual_over: bool) -> str | None:
     if power.achieved is None or power.mde is None or power.target is None:
         return None
+    short = power.achieved < wanted
     return (
         f"power: the test had {power.achieved:.0%} power to detect the target "
         f"({format_effect(metric, metric.good_sign * power.target)}); at this sample it "
         f"detects {format_effect(metric, metric.good_sign * power.mde)} with {wanted:.0%} "
-        "power" + (", so waiting for more units can help" if power.achieved < wanted else "")
+        "power"
+        + (
+            ", and accrual has ended (data.accrual_end): no more units will come"
+            if short and accrual_over
+            else ", so waiting for more units can help"
+            if short
+            else ""
+        )
     )
 
 

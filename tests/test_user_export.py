@@ -219,3 +219,20 @@ def published_methods_and_tables(result: review.ReviewResult) -> str:
     from impact import display
 
     return display.primary(result)._repr_html_() + display.criteria(result)._repr_html_()
+
+
+def test_after_accrual_ends_the_power_note_never_says_waiting_helps() -> None:
+    """Cookie Cats' installs stop on 2026-09-08 and retention_7 matures 7 days later."""
+    from impact.analysis import Power
+    from impact.spec import load
+
+    spec = load(EXAMPLE / "cookie-cats.yaml")
+    today = dt.date.fromisoformat(str(TODAY))
+    early, late = review.look_at(spec, "10d", today), review.look_at(spec, "28d", today)
+    assert not review._accrual_over(spec, early) and review._accrual_over(spec, late)
+    metric = spec.metrics.primary
+    assert metric is not None
+    weak = Power(target=0.01, achieved=0.4, mde=0.02)
+    assert "waiting for more units can help" in (review._power_note(metric, weak, 0.8, False) or "")
+    ended = review._power_note(metric, weak, 0.8, True) or ""
+    assert "accrual has ended" in ended and "waiting" not in ended
