@@ -236,3 +236,16 @@ def test_after_accrual_ends_the_power_note_never_says_waiting_helps() -> None:
     assert "waiting for more units can help" in (review._power_note(metric, weak, 0.8, False) or "")
     ended = review._power_note(metric, weak, 0.8, True) or ""
     assert "accrual has ended" in ended and "waiting" not in ended
+
+
+def test_a_final_after_an_interim_that_tested_nothing_says_so(tmp_path: Path) -> None:
+    from impact import display, layout
+
+    interim = layout.verdict_path(tmp_path, "cookie-cats", "10d")
+    interim.parent.mkdir(parents=True)
+    interim.write_text(json.dumps({"schema_version": 1, "outcome": "keep_running"}))
+    result = review.run(str(EXAMPLE / "cookie-cats.yaml"), "28d", TODAY, output_dir=tmp_path)
+    assert result.look.alpha == pytest.approx(0.05)
+    card = display.verdict_card(result)._repr_html_()
+    assert "the earlier looks tested nothing" in card
+    assert "asks for more than one alone would" not in card

@@ -10,6 +10,7 @@ report leaves out.
 from __future__ import annotations
 
 import json
+import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
@@ -347,6 +348,13 @@ def _level_words(result: Reviewed) -> str:
     if len(spec.reviews) == 1 or not look.information:
         return f"Intervals are {level}: a {alpha:.0%} chance of a false alarm, as registered."
     index = spec.reviews.index(look.days)
+    earlier = look.boundaries[:-1]
+    if earlier and all(math.isinf(c) for c in earlier):
+        return (
+            f"Intervals are {level}: the earlier looks tested nothing (nothing had matured, "
+            f"or they did not run), so this look has the whole {alpha:.0%} chance of a false "
+            "alarm."
+        )
     which = ORDINALS[index] if index < len(ORDINALS) else f"number {index + 1}"
     count = COUNTS[len(spec.reviews) - 1] if len(spec.reviews) <= len(COUNTS) else "several"
     return (
