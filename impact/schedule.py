@@ -236,7 +236,9 @@ def entries(spec: LaunchSpec, *, today: dt.date, output: Path) -> list[Entry]:
         ]
         if verdict is not None:
             outcome = str(verdict.get("outcome", "?"))
-            found.append(Entry(spec, label, date, "done", outcome))
+            override = (verdict.get("run") or {}).get("data_source_override")
+            shown = f"{outcome} (on data from {override}, not the spec's)" if override else outcome
+            found.append(Entry(spec, label, date, "done", shown))
             if outcome in DECIDING and decided_by is None:
                 decided_by = f"{outcome} at {label}"
         elif decided_by is not None:

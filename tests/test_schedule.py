@@ -326,3 +326,17 @@ def test_an_interim_never_published_says_so_once_its_final_is_done(
     assert "is due" not in found[0].detail
     assert "56d was reviewed" in found[0].detail
     assert schedule.wanted(found) == []
+
+
+def test_a_review_published_on_other_data_says_so_in_the_listing(
+    tmp_path: Path, data: Path
+) -> None:
+    loaded = spec_module.load(_launches(tmp_path, data, count=1) / "launch-0.yaml")
+    path = layout.verdict_path(tmp_path, "launch-0", "28d")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({"schema_version": 1, "outcome": "ship", "run": {"data_source_override": "/x"}})
+    )
+    found = schedule.entries(loaded, today=dt.date(2026, 10, 1), output=tmp_path)
+    assert found[0].state == "done"
+    assert found[0].detail == "ship (on data from /x, not the spec's)"
