@@ -539,7 +539,8 @@ def _residual_checks(spec: LaunchSpec, models: dict[str, Modelled]) -> list[Chec
                 False,
                 found.p_value,
                 f"{errors} repeat {finding}: the model leaves a pattern out, so its "
-                f"intervals are too narrow. {fix}, and register the change",
+                f"intervals are too narrow. {fix}, and record the change with impact amend "
+                f"{spec.path.name} --reason.",
                 blocking=True,
             )
         )

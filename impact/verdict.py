@@ -294,7 +294,7 @@ def judge_primary(metric: Metric, comparison: Comparison) -> MetricVerdict:
         ),
         "inconclusive": (
             f"{metric.name} changed by {words}: the interval includes both 0 and the target "
-            f"{target}, so cannot tell yet whether it is reached."
+            f"{target}, so the data cannot tell whether it is reached."
         ),
     }[status]
     return MetricVerdict(metric, comparison, status, oriented, reason)

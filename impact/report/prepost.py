@@ -71,7 +71,10 @@ def model_checks(result: PrepostResult) -> HTMLBlock:
             f"model finds an effect in about {result.spec.decision.alpha:.0%} of them; more "
             f"than {2 * result.spec.decision.alpha:.0%} (of at least 10) makes the verdict "
             "invalid. The placebo rank p-value is the share of placebos at least as extreme "
-            "as the real effect; when it is too large, a claimed effect is only inconclusive. "
+            "as the real effect, counting the real one: (1 + k) / (1 + n); a claimed effect "
+            f"needs it at most the spec's alpha ({result.spec.decision.alpha:g}, not this "
+            "look's level), or at most 1 / (1 + n) where n placebos cannot reach alpha, else "
+            "the claim is only inconclusive. "
             "One-day errors that repeat (Ljung-Box p below 0.001 over two weeks of lags) show "
             "a pattern the model leaves out, such as a weekly cycle: the verdict is invalid.",
             class_="note",

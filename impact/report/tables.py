@@ -83,7 +83,9 @@ def _units_note(result: Compared) -> ET.Element:
         _term("pp"),
         " (percentage points); relative changes (",
         _term("relative"),
-        ") in % of the control's value. ",
+        ") in % of the "
+        + ("counterfactual's" if isinstance(result, PrepostResult) else "control's")
+        + " value. ",
         _level_words(result),
         class_="note",
     )
