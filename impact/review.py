@@ -687,9 +687,9 @@ def registration_check(spec: LaunchSpec, registration: registry.Registration) ->
     if registration.registered_after_launch:
         problems.append(f"registered after launch ({spec.launch_date})")
     for amendment in registration.amended_after_launch:
-        problems.append(
-            f"amendment {amendment['number']} on {amendment['at']}, after launch, changed "
-            f"{', '.join(amendment['deciding_fields'])} ({amendment['reason']})"
+        problems.append(  # its changes and reason are in the detail's amendment line
+            f"amendment {amendment['number']} changed deciding fields "
+            f"({', '.join(amendment['deciding_fields'])}) after launch"
         )
     if registration.changed_fields:
         detail += "; wording changed since: " + ", ".join(
