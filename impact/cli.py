@@ -358,6 +358,8 @@ def status(spec_path: Path) -> None:
         return
     for change in state.changed_fields:
         kind = "DECIDING: the verdict will be invalid" if change["deciding"] else "wording only"
+        if change["field"].split(".")[0] == "bet":
+            kind = "the bet: shown, never deciding"
         click.echo(
             one_line(
                 f"  changed {change['field']}: {change['old']!r} -> {change['new']!r} ({kind})"

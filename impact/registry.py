@@ -32,8 +32,11 @@ from impact.spec import LaunchSpec
 
 __all__ = [
     "LOCK_VERSION",
+    "BetAtLaunch",
     "Registration",
     "amend",
+    "bet_at_launch",
+    "bet_drift_lines",
     "canonical",
     "check",
     "diff",
@@ -47,11 +50,14 @@ LOCK_VERSION = 1
 VERSION = metadata.version("impact")
 # Fields whose change alters only words, never the verdict.
 WORDING = ("title", "owner", "description", "hypothesis")
+# Registered and hashed, shown when changed, never deciding: the RICE bet (the quarter reads it).
+NOT_DECIDING = (*WORDING, "bet")
 
 
 # Fields added to format v1 after its first release, with their defaults. A field at its
 # default is left out of the canonical form, so a spec written before the field existed
 # keeps its hash and its lock stays valid.
+_GROWN_TOP: dict[str, Any] = {"bet": None}
 _GROWN_DATA: dict[str, Any] = {
     "pre_period": None,
     "joins": None,
@@ -76,6 +82,7 @@ def canonical(spec: LaunchSpec) -> dict[str, Any]:
     Fields that later releases added are left out while at their default (see _GROWN_*).
     """
     document = spec.model_dump(mode="json")
+    _drop_defaults(document, _GROWN_TOP)
     _drop_defaults(document["data"], _GROWN_DATA)
     metrics = document["metrics"]
     for metric in [metrics["primary"], *metrics["guardrails"], *metrics["secondary"]]:
@@ -132,7 +139,7 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def _is_wording(field_path: str) -> bool:
     root = field_path.split(".")[0].split("[")[0]
-    return root in WORDING or field_path.endswith(DISPLAY)
+    return root in NOT_DECIDING or field_path.endswith(DISPLAY)
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
@@ -438,3 +445,62 @@ def check(spec: LaunchSpec) -> Registration:
         fixture=bool(lock.get("fixture", False)),
         git_commit=first.get("git_commit"),
     )
+
+
+# --------------------------------------------------------------------------- the bet
+
+
+@dataclass(frozen=True)
+class BetAtLaunch:
+    """The RICE bet as it stood at launch: the prediction the quarter judges.
+
+    Attributes:
+        bet: the bet's canonical form (reach, impact as written without its sign,
+            confidence, effort): the last one registered before launch, else the spec's own
+            (None when neither has one).
+        registered_before_launch: whether a registration or amendment before launch_date
+            holds the bet.
+        drift: how the spec's bet differs from it now, each ``{"field", "old", "new"}``
+            (``{"field": "bet", "old": None, "new": ...}`` for a bet added after launch).
+    """
+
+    bet: dict[str, Any] | None
+    registered_before_launch: bool
+    drift: list[dict[str, Any]] = field(default_factory=list)
+
+
+def bet_at_launch(spec: LaunchSpec) -> BetAtLaunch:
+    """The bet registered before launch and what changed in it since (nothing decides on it).
+
+    Raises:
+        RegistrationError: the lock is corrupted or was edited by hand.
+    """
+    now = canonical(spec).get("bet")
+    path = lock_path(spec)
+    if not path.exists():
+        return BetAtLaunch(now, False)
+    launch = _launch(spec)
+    before = [e for e in read_lock(path)["entries"] if _parse_time(e["at"]) < launch]
+    registered = before[-1]["canonical"].get("bet") if before else None
+    if registered is None:
+        drift = [{"field": "bet", "old": None, "new": now}] if now is not None else []
+        return BetAtLaunch(now, False, drift)
+    changes = [
+        {"field": change["field"], "old": change["old"], "new": change["new"]}
+        for change in diff({"bet": registered}, {"bet": now} if now else {"bet": None})
+    ]
+    return BetAtLaunch(registered, True, changes)
+
+
+def bet_drift_lines(spec: LaunchSpec) -> list[str]:
+    """One line when the spec's bet differs from the bet registered before launch."""
+    found = bet_at_launch(spec)
+    if not found.drift:
+        return []
+    if found.drift[0]["field"] == "bet" and found.drift[0]["old"] is None:
+        return [f"{spec.id}: the bet was added after launch; the quarter counts it apart"]
+    changes = ", ".join(f"{c['field']} {c['old']} -> {c['new']}" for c in found.drift)
+    return [
+        f"{spec.id}: the bet changed after launch ({changes}); the quarter judges the bet "
+        "registered before launch"
+    ]

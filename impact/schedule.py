@@ -200,6 +200,7 @@ def drift(spec: LaunchSpec, output: Path) -> list[str]:
         f"record it with impact amend {spec.path.name} --reason"
         for change in registration.tampered
     ]
+    lines += registry.bet_drift_lines(spec)
     published = []
     for days in spec.reviews:
         label = spec_module.format_duration(days)

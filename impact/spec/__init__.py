@@ -21,6 +21,7 @@ from impact.errors import SpecError
 from impact.spec.fields import SPEC_VERSION, Effect, format_duration, parse_duration
 from impact.spec.model import (
     Adoption,
+    Bet,
     DataSpec,
     Decision,
     Hypothesis,
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_NODES",
     "SPEC_VERSION",
     "Adoption",
+    "Bet",
     "DataSpec",
     "Decision",
     "Effect",

@@ -448,6 +448,52 @@ class Decision(_Model):
         return value
 
 
+class Bet(_Model):
+    """The RICE bet written before launch: registered and hashed, never deciding.
+
+    Attributes:
+        reach: units the launch reaches per quarter.
+        impact: the expected effect on the primary metric, in its units and written as its
+            target is (``+0.02``, or ``+6%`` beside a relative target), in the good direction.
+        confidence: the stated chance, 0.5 to 1, that the primary meets its target.
+        effort: person-weeks.
+    """
+
+    reach: float
+    impact: EffectValue
+    confidence: float
+    effort: float
+
+    @field_validator("reach")
+    @classmethod
+    def _reach(cls, value: float) -> float:
+        if not 0 < value < float("inf"):
+            raise ValueError(f"{value:g} must be a positive number of units per quarter")
+        return value
+
+    @field_validator("effort")
+    @classmethod
+    def _effort(cls, value: float) -> float:
+        if not 0 < value < float("inf"):
+            raise ValueError(f"{value:g} must be a positive number of person-weeks, such as 6")
+        return value
+
+    @field_validator("confidence")
+    @classmethod
+    def _confidence(cls, value: float) -> float:
+        if not 0.5 <= value <= 1:
+            raise ValueError(
+                f"{value:g} must be between 0.5 and 1: the chance the target is met, such as "
+                "0.7 (below 0.5 the bet expects to miss)"
+            )
+        return value
+
+    @property
+    def planned_rice(self) -> float:
+        """reach x impact x confidence / effort, with impact as a magnitude."""
+        return self.reach * self.impact.magnitude * self.confidence / self.effort
+
+
 class LaunchSpec(_Model):
     """A launch spec, format v1 (see docs/spec.md)."""
 
@@ -464,6 +510,7 @@ class LaunchSpec(_Model):
     metrics: Metrics = Field(default_factory=Metrics)
     adoption: Adoption | None = None
     decision: Decision = Field(default_factory=Decision)
+    bet: Bet | None = None
 
     _path: Path = PrivateAttr(default=Path("spec.yaml"))
 
@@ -497,7 +544,31 @@ class LaunchSpec(_Model):
                 f"data.start {self.data.start} is before launch_date {self.launch_date}; "
                 "start is the first day analysed after launch"
             )
+        if self.bet is not None:
+            self._check_bet(self.bet)
         return self
+
+    def _check_bet(self, bet: Bet) -> None:
+        """The bet's impact is on the primary, signed and written as its target is."""
+        primary = self.metrics.primary
+        if primary is None or primary.target is None:
+            raise ValueError(
+                "bet: the bet's impact is the expected effect on metrics.primary, and this "
+                "spec has none; add a primary metric with a target or remove the bet"
+            )
+        if bet.impact.sign not in (0, primary.good_sign):
+            raise ValueError(
+                f"bet.impact {bet.impact} contradicts metrics.primary.direction: "
+                f"{primary.direction}; write {'+' if primary.good_sign > 0 else '-'}"
+                f"{str(bet.impact).lstrip('+-')} or drop the sign"
+            )
+        if bet.impact.relative != primary.target.relative:
+            example = "+6%" if primary.target.relative else f"{primary.target}"
+            written = "relative" if bet.impact.relative else "in the metric's units"
+            raise ValueError(
+                f"bet.impact {bet.impact} is {written}; write bet.impact as "
+                f"metrics.primary.target is written ({primary.target}), such as {example}"
+            )
 
     def _check_experiment(self) -> None:
         data = self.data

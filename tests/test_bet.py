@@ -1,0 +1,147 @@
+"""The bet: an optional RICE block registered with the spec, hashed, never deciding."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import DEMO_SPEC, write_spec
+
+from impact import registry
+from impact import spec as spec_module
+from impact.errors import SpecError
+
+BEFORE_LAUNCH = dt.datetime(2026, 8, 20, 10, 0, tzinfo=dt.UTC)
+AFTER_LAUNCH = dt.datetime(2026, 9, 15, 9, 0, tzinfo=dt.UTC)
+BET = {"reach": 40000, "impact": "+0.02", "confidence": 0.7, "effort": 6}
+
+
+def _with_bet(spec_dict: dict[str, Any], **bet: Any) -> dict[str, Any]:
+    spec_dict["bet"] = {**BET, **bet}
+    return spec_dict
+
+
+def test_a_bet_loads_with_its_numbers(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    loaded = spec_module.load(write_spec(tmp_path, _with_bet(spec_dict)))
+    assert loaded.bet is not None
+    assert loaded.bet.reach == 40000 and loaded.bet.confidence == 0.7 and loaded.bet.effort == 6
+    assert loaded.bet.impact == spec_module.Effect(0.02, False, 1)
+    assert loaded.bet.planned_rice == pytest.approx(40000 * 0.02 * 0.7 / 6)
+
+
+def test_no_bet_is_none(spec_dict: dict[str, Any], tmp_path: Path) -> None:
+    assert spec_module.load(write_spec(tmp_path, spec_dict)).bet is None
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"confidence": 0.4}, "bet.confidence: 0.4 must be between 0.5 and 1"),
+        ({"confidence": 1.2}, "bet.confidence: 1.2 must be between 0.5 and 1"),
+        ({"reach": 0}, "bet.reach: 0 must be a positive number of units per quarter"),
+        ({"effort": -2}, "bet.effort: -2 must be a positive number of person-weeks"),
+        ({"impact": "-0.02"}, "contradicts metrics.primary.direction: increase"),
+        ({"impact": "+5%"}, "write bet.impact as metrics.primary.target is written"),
+        ({"impact": "2pp"}, "bet.impact"),
+        ({"odds": 3}, "bet.odds"),
+    ],
+)
+def test_a_bad_bet_is_one_line_naming_its_field(
+    tmp_path: Path, spec_dict: dict[str, Any], change: dict[str, Any], words: str
+) -> None:
+    bet = {**BET, **change}
+    spec_dict["bet"] = bet
+    with pytest.raises(SpecError) as caught:
+        spec_module.load(write_spec(tmp_path, spec_dict))
+    message = str(caught.value)
+    assert words in message and "\n" not in message, message
+    assert message.startswith(str(tmp_path / "spec.yaml"))
+
+
+def test_a_bet_needs_a_primary_metric(tmp_path: Path) -> None:
+    document = yaml.safe_load((DEMO_SPEC.parent / "demo-adoption.yaml").read_text())
+    document["data"]["source"] = str(DEMO_SPEC.parent.parent / "data" / "demo-adoption")
+    document["bet"] = BET
+    del document["metrics"]
+    with pytest.raises(SpecError, match=r"bet: .*metrics\.primary"):
+        spec_module.load(write_spec(tmp_path, document))
+
+
+def test_a_spec_without_a_bet_keeps_its_hash() -> None:
+    """The bet grew the format: a spec without one hashes as before (the demo's lock holds)."""
+    loaded = spec_module.load(DEMO_SPEC)
+    assert "bet" not in registry.canonical(loaded)
+    assert registry.check(loaded).changed_fields == []
+
+
+def test_the_bet_is_hashed_but_never_decides(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    path = write_spec(tmp_path, _with_bet(spec_dict))
+    registry.register(spec_module.load(path), now=BEFORE_LAUNCH)
+    before = registry.canonical(spec_module.load(path))
+    assert before["bet"] == {"reach": 40000, "impact": "0.02", "confidence": 0.7, "effort": 6}
+    write_spec(tmp_path, _with_bet(spec_dict, confidence=0.9))
+    state = registry.check(spec_module.load(path))
+    assert state.spec_sha256 != registry.sha256(before)
+    assert state.changed_fields == [
+        {"field": "bet.confidence", "old": 0.7, "new": 0.9, "deciding": False}
+    ]
+    assert state.tampered == []
+
+
+def test_the_bet_as_registered_and_its_drift_after_launch(
+    tmp_path: Path, spec_dict: dict[str, Any]
+) -> None:
+    """The prediction is the bet as it stood at launch; a later change is drift, shown."""
+    path = write_spec(tmp_path, _with_bet(spec_dict))
+    registry.register(spec_module.load(path), now=BEFORE_LAUNCH)
+    write_spec(tmp_path, _with_bet(spec_dict, confidence=0.9, impact="+0.03"))
+    registry.amend(spec_module.load(path), reason="we now think it is bigger", now=AFTER_LAUNCH)
+    found = registry.bet_at_launch(spec_module.load(path))
+    assert found.registered_before_launch
+    assert found.bet == {"reach": 40000, "impact": "0.02", "confidence": 0.7, "effort": 6}
+    assert found.drift == [
+        {"field": "bet.confidence", "old": 0.7, "new": 0.9},
+        {"field": "bet.impact", "old": "0.02", "new": "0.03"},
+    ]
+    assert registry.bet_drift_lines(spec_module.load(path)) == [
+        "demo-checkout: the bet changed after launch (bet.confidence 0.7 -> 0.9, bet.impact "
+        "0.02 -> 0.03); the quarter judges the bet registered before launch"
+    ]
+
+
+def test_a_bet_added_after_launch_is_not_registered(
+    tmp_path: Path, spec_dict: dict[str, Any]
+) -> None:
+    path = write_spec(tmp_path, spec_dict)
+    registry.register(spec_module.load(path), now=BEFORE_LAUNCH)
+    write_spec(tmp_path, _with_bet(spec_dict))
+    found = registry.bet_at_launch(spec_module.load(path))
+    assert not found.registered_before_launch and found.bet is not None
+    assert found.drift == [{"field": "bet", "old": None, "new": found.bet}]
+
+
+def test_an_unregistered_bet_is_not_registered(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    found = registry.bet_at_launch(spec_module.load(write_spec(tmp_path, _with_bet(spec_dict))))
+    assert not found.registered_before_launch and found.drift == []
+    assert found.bet == {"reach": 40000, "impact": "0.02", "confidence": 0.7, "effort": 6}
+
+
+def test_due_and_status_show_the_bet_drift(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    from conftest import impact_cli
+
+    from impact import schedule
+
+    path = write_spec(tmp_path, _with_bet(spec_dict))
+    registry.register(spec_module.load(path), now=BEFORE_LAUNCH)
+    write_spec(tmp_path, _with_bet(spec_dict, effort=12))
+    lines = schedule.drift(spec_module.load(path), tmp_path)
+    assert lines == [
+        "demo-checkout: the bet changed after launch (bet.effort 6.0 -> 12.0); the quarter "
+        "judges the bet registered before launch"
+    ]
+    shown = impact_cli("status", str(path), cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "changed bet.effort: 6.0 -> 12.0 (the bet: shown, never deciding)" in shown.stdout
