@@ -267,6 +267,30 @@ def payload_head(spec: LaunchSpec, look: Look, verdict: Verdict) -> dict[str, An
         "outcome": verdict.outcome,
         "action": verdict.action,
         "reasons": list(verdict.reasons),
+        "hypothesis": spec.hypothesis.sentence(),
+        "bet": bet_json(spec),
+    }
+
+
+def bet_json(spec: LaunchSpec) -> dict[str, Any] | None:
+    """verdict.json's ``bet``: the RICE bet as registered before launch (the prediction the
+    quarter judges; the spec's own when none was), and how it drifted since. Never deciding."""
+    found = registry.bet_at_launch(spec)
+    primary = spec.metrics.primary
+    if found.bet is None or primary is None:
+        return None
+    impact = spec_module.Effect.parse(found.bet["impact"])
+    reach, confidence, effort = (float(found.bet[key]) for key in ("reach", "confidence", "effort"))
+    return {
+        "reach": reach,
+        "impact": impact.magnitude,
+        "relative": impact.relative,
+        "direction": primary.direction,
+        "confidence": confidence,
+        "effort": effort,
+        "planned_rice": reach * impact.magnitude * confidence / effort,
+        "registered_before_launch": found.registered_before_launch,
+        "drift": found.drift,
     }
 
 

@@ -145,3 +145,55 @@ def test_due_and_status_show_the_bet_drift(tmp_path: Path, spec_dict: dict[str, 
     shown = impact_cli("status", str(path), cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "changed bet.effort: 6.0 -> 12.0 (the bet: shown, never deciding)" in shown.stdout
+
+
+def _small_launch(root: Path, bet: dict[str, Any] | None) -> Path:
+    """A small experiment whose treatment converts more (45 of 300 against 90 of 300)."""
+    import launches
+
+    document = launches.spec_document()
+    if bet is not None:
+        document["bet"] = bet
+    table = launches.units(300)
+    until = launches.LAUNCH + dt.timedelta(days=57)
+    events = launches.events_for(
+        table, "purchase", {"control": 45, "treatment": 90}, after=dt.timedelta(days=1)
+    )
+    import pandas as pd
+
+    events = pd.concat([events, launches.background(table, until=until)], ignore_index=True)
+    return launches.write(root, document, table, events)
+
+
+def test_verdict_json_carries_the_hypothesis_and_the_bet_at_launch(tmp_path: Path) -> None:
+    from impact import review, runner
+
+    path = _small_launch(tmp_path, {**BET, "impact": 0.05})
+    registry.register(spec_module.load(path), now=BEFORE_LAUNCH)
+    document = yaml.safe_load(path.read_text())
+    document["bet"]["confidence"] = 0.95
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    payload = review.run(str(path), "56d", "2026-10-28").to_json()
+    runner.validate_verdict(payload)
+    assert payload["hypothesis"] == "We believe that u p and that s will produce r."
+    assert payload["bet"] == {
+        "reach": 40000,
+        "impact": 0.05,
+        "relative": False,
+        "direction": "increase",
+        "confidence": 0.7,
+        "effort": 6,
+        "planned_rice": pytest.approx(40000 * 0.05 * 0.7 / 6),
+        "registered_before_launch": True,
+        "drift": [{"field": "bet.confidence", "old": 0.7, "new": 0.95}],
+    }
+    assert payload["outcome"] != "invalid"  # the bet never decides
+
+
+def test_verdict_json_bet_is_null_without_one(tmp_path: Path) -> None:
+    from impact import review, runner
+
+    path = _small_launch(tmp_path, None)
+    payload = review.run(str(path), "56d", "2026-10-28").to_json()
+    runner.validate_verdict(payload)
+    assert payload["bet"] is None

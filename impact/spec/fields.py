@@ -76,6 +76,15 @@ class Effect(NamedTuple):
         """
         return f"{self.magnitude * 100:g}%" if self.relative else f"{self.magnitude:g}"
 
+    @classmethod
+    def parse(cls, value: object) -> Effect:
+        """Read an effect as a spec writes it (``+0.02``, ``6%``, ``-0.01``).
+
+        Raises:
+            ValueError: not a number or a percentage, or zero.
+        """
+        return _parse_effect(value)
+
     def __str__(self) -> str:
         sign = {1: "+", -1: "-", 0: ""}[self.sign]
         if self.relative:
