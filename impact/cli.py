@@ -605,6 +605,56 @@ def run_due(
         sys.exit(EXIT_UNDELIVERED)
 
 
+@main.command(epilog=EXIT_CODES)
+@click.argument("specs_dir", default="specs", type=click.Path(path_type=Path))
+@click.option("--quarter", "quarter_label", help="The quarter to review, such as 2026Q4.")
+@click.option("--from", "start", help="Or a period: its first day, YYYY-MM-DD (with --to).")
+@click.option("--to", "end", help="The period's last day, YYYY-MM-DD (with --from).")
+@TODAY
+@_output_dir("Where reports/ are, and where reports/quarters/ goes.")
+@KERNEL
+@_one_line_errors
+def quarter(
+    specs_dir: Path,
+    quarter_label: str | None,
+    start: str | None,
+    end: str | None,
+    today: str | None,
+    output_dir: Path,
+    kernel: str | None,
+) -> None:
+    """The quarterly learning review: did the bets pay off, and are they calibrated?
+
+    Runs the quarter template over the published verdicts of the launches whose deciding
+    review falls in the period (default: today's quarter), and publishes
+    reports/quarters/<YYYY>-Q<n>.html, .json and .md. SPECS_DIR lists launches not reviewed
+    yet as pending. Exit 0 when published, 1 when the notebook failed, 2 on a bad period or
+    folder, 3 when another run of the same quarter holds its lock, 130 when interrupted.
+    """
+    from impact import quarter_run  # lazy: see the module docstring
+
+    published = quarter_run.run(
+        specs_dir,
+        quarter_label=quarter_label,
+        start=start,
+        end=end,
+        today=today,
+        output_dir=output_dir,
+        kernel_name=kernel,
+    )
+    data = published.data
+    hit = data["hit_rate"]
+    click.echo(
+        f"quarter {data['period']['label']}: {hit['k']} of {hit['n']} counted launches met "
+        f"their target; calibration: {data['calibration']['judgement']}; "
+        f"{len(data['apart'])} apart, {len(data['invalid'])} invalid, "
+        f"{len(data['pending'])} pending"
+    )
+    click.echo(f"report:  {published.report.resolve()}")
+    click.echo(f"json:    {published.document.resolve()}")
+    click.echo(f"summary: {published.summary.resolve()}")
+
+
 def _repair(output: Path) -> None:
     """Finish or roll back what crashed runs left, and say so (stderr)."""
     for line in publish.repair(output):

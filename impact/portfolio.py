@@ -261,6 +261,7 @@ def render(
     *,
     today: dt.date,
     scheduled: list[dict[str, Any]] | None = None,
+    quarters: Sequence[str] = (),
 ) -> str:
     """The portfolio page as HTML text.
 
@@ -269,6 +270,7 @@ def render(
         today: the reference day for "the last 6 months".
         scheduled: the checkpoints the scheduler last listed; launches without a verdict
             yet and their coming reviews come from here.
+        quarters: the published quarter reviews (``2026-Q4``), each linked.
     """
     launches = _by_launch(verdicts)
     html = ET.Element("html", lang="en")
@@ -297,6 +299,14 @@ def render(
             class_="note",
         )
     )
+    if quarters:
+        line = _el("p", "", class_="quarters")
+        line.append(_el("strong", "Quarter reviews: "))
+        for index, label in enumerate(sorted(quarters, reverse=True)):
+            link = _el("a", label, href=f"quarters/{label}.html")
+            link.tail = " · " if index < len(quarters) - 1 else ""
+            line.append(link)
+        body.append(line)
     body.append(_el("p", "⇆ this table scrolls sideways", class_="impact-swipe"))
     holder = ET.SubElement(
         body, "div", {"class": "impact-scroll", "role": "region", "tabindex": "0"}
@@ -369,7 +379,8 @@ def write(output: Path, *, today: dt.date | None = None) -> Path:
     path = output / "reports" / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     staged = path.with_name(f".index.{os.getpid()}.html")
-    page = render(verdicts, today=reference, scheduled=load_schedule(output))
+    quarters = [p.stem for p in sorted((output / "reports" / "quarters").glob("*.html"))]
+    page = render(verdicts, today=reference, scheduled=load_schedule(output), quarters=quarters)
     staged.write_text(page, encoding="utf-8")
     os.replace(staged, path)
     return path

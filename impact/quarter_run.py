@@ -1,0 +1,229 @@
+"""``impact quarter``: run the quarter template with papermill and publish its report.
+
+Like every review: the template (``templates/quarter.ipynb``) runs in this process
+(``impact.engine``) into a private run folder, the document it displays (MIME
+``application/vnd.impact.quarter.v1+json``) is read back, the report is exported with the
+same nbconvert template (code hidden, nothing remote), and the set is published as one unit
+by ``impact.publish`` under the name ``quarters/<label>``:
+
+    notebooks/quarters/<YYYY>-Q<n>.ipynb    the executed notebook
+    reports/quarters/<YYYY>-Q<n>.html       the report
+    reports/quarters/<YYYY>-Q<n>.json       every figure of the report
+    reports/quarters/<YYYY>-Q<n>.md         a few lines for a post
+
+A period given with --from and --to is named ``<from>_<to>``. Earlier files of the same
+period move to ``<label>.history/``; a failed run never touches them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+
+from impact import engine, portfolio, publish, quarter, runner
+from impact.errors import ReviewFailed, ReviewInterrupted, ReviewLocked
+from impact.layout import RUNS_FOLDER
+from impact.report import quarter as sections
+
+__all__ = ["FOLDER", "Published", "run"]
+
+FOLDER = "quarters"  # reports/quarters/, notebooks/quarters/
+
+
+@dataclass(frozen=True)
+class Published:
+    """Where a quarter's files are, and its document.
+
+    Attributes:
+        report: the HTML report.
+        document: the ``.json``.
+        summary: the ``.md``.
+        notebook: the executed notebook.
+        data: the document itself.
+    """
+
+    report: Path
+    document: Path
+    summary: Path
+    notebook: Path
+    data: dict[str, Any]
+
+
+def _extract(notebook: nbformat.NotebookNode) -> dict[str, Any]:
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if quarter.MIME_TYPE in data:
+                return dict(data[quarter.MIME_TYPE])
+    raise ReviewFailed(
+        f"the quarter notebook displayed no document ({quarter.MIME_TYPE}); its last cell must "
+        "display sections.payload(document)"
+    )
+
+
+def _relative_parameters(notebook: nbformat.NotebookNode, folder: Path) -> None:
+    """The kept notebook names its folders relative to where it is published."""
+    recorded = notebook.metadata.get("papermill", {}).get("parameters", {})
+    for name in ("output_dir", "specs_dir"):
+        if isinstance(recorded.get(name), str) and Path(recorded[name]).is_absolute():
+            recorded[name] = Path(os.path.relpath(recorded[name], folder.absolute())).as_posix()
+    for cell in notebook.cells:
+        if "injected-parameters" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        lines = []
+        for line in cell.source.splitlines():
+            name, _, value = line.partition(" = ")
+            if name in ("output_dir", "specs_dir") and value.startswith('"'):
+                path = Path(json.loads(value))
+                if path.is_absolute():
+                    relative = os.path.relpath(path, folder.absolute())
+                    line = f"{name} = {json.dumps(Path(relative).as_posix())}"
+            lines.append(line)
+        cell.source = "\n".join(lines)
+
+
+def run(
+    specs_dir: str | Path | None,
+    *,
+    quarter_label: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    today: str | dt.date | None = None,
+    output_dir: str | Path = ".",
+    kernel_name: str | None = None,
+    timeout: int = runner.CELL_TIMEOUT,
+) -> Published:
+    """Run the quarter template over the published verdicts and publish its files.
+
+    Raises:
+        SpecError: a bad period or clock, or no such specs folder (exit 2).
+        ReviewLocked: another run of this quarter is under way (exit 3).
+        ReviewFailed: the notebook failed (exit 1); the earlier files are kept.
+    """
+    day = quarter.parse_today(today)
+    when = quarter.period(quarter=quarter_label, start=start, end=end, today=day)
+    # bad input is exit 2 before any notebook runs
+    quarter.review(output_dir, specs_dir, start=str(when.start), end=str(when.end), today=day)
+    output = Path(output_dir)
+    parameters = {
+        "output_dir": str(output.absolute()),
+        "specs_dir": str(Path(specs_dir).absolute()) if specs_dir is not None else None,
+        # a calendar quarter by its label, any other period by its days
+        **(
+            {"quarter": when.label, "start": None, "end": None}
+            if "_" not in when.label
+            else {"quarter": None, "start": str(when.start), "end": str(when.end)}
+        ),
+        "today": day.isoformat(),
+    }
+    if kernel_name is None and not engine.available():
+        kernel_name = "python3"
+    where: dict[str, Any] = (
+        {"engine_name": engine.NAME} if kernel_name is None else {"kernel_name": kernel_name}
+    )
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
+    with publish.review_lock(output, FOLDER, when.label) as held:
+        if not held:
+            raise ReviewLocked(
+                f"quarter {when.label}: another run of this quarter is under way; wait for it"
+            )
+        run_dir = output / RUNS_FOLDER / f"{FOLDER}-{when.label}-{stamp}"
+        run_dir.mkdir(parents=True)
+        try:
+            return _run(parameters, where, when, run_dir, output, stamp, timeout)
+        finally:
+            if not (run_dir / publish.JOURNAL).exists():
+                shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _run(
+    parameters: dict[str, str | None],
+    where: dict[str, Any],
+    when: quarter.Period,
+    run_dir: Path,
+    output: Path,
+    stamp: str,
+    timeout: int,
+) -> Published:
+    executed = run_dir / f"{when.label}.ipynb"
+    template = Path(str(runner._templates())) / "quarter.ipynb"
+    try:
+        notebook = papermill.execute_notebook(
+            str(template),
+            str(executed),
+            parameters=parameters,
+            execution_timeout=timeout,
+            progress_bar=False,
+            log_output=False,
+            cwd=str(run_dir) if "kernel_name" in where else None,
+            **where,
+        )
+    except KeyboardInterrupt:
+        raise ReviewInterrupted(
+            f"quarter {when.label}: interrupted; nothing was published"
+        ) from None
+    except papermill.PapermillExecutionError as error:
+        if error.ename in runner._INPUT_ERRORS:
+            raise runner._INPUT_ERRORS[error.ename](str(error.evalue)) from None
+        raise ReviewFailed(
+            f"quarter {when.label}: the notebook failed in cell {error.cell_index} "
+            f"({error.ename}: {error.evalue}); nothing was published",
+            cell_index=error.cell_index,
+            ename=str(error.ename),
+            evalue=str(error.evalue),
+        ) from None
+    except Exception as error:  # a cell timed out, or a kernel did not start or died
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ReviewFailed(
+            f"quarter {when.label}: the notebook could not run ({type(error).__name__}: "
+            f"{first}); nothing was published"
+        ) from None
+    document = _extract(notebook)
+    notebook.metadata["title"] = f"Quarter review {when.label}"
+    files = {
+        "report": run_dir / f"{when.label}.html",
+        "verdict": run_dir / f"{when.label}.json",
+        "summary": run_dir / f"{when.label}.md",
+        "notebook": executed,
+    }
+    try:
+        files["report"].write_text(runner.export_html(notebook), encoding="utf-8")
+        files["verdict"].write_text(
+            json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n", "utf-8"
+        )
+        files["summary"].write_text(
+            sections.markdown(document, f"{when.label}.html") + "\n", "utf-8"
+        )
+        _relative_parameters(notebook, output / "notebooks" / FOLDER)
+        nbformat.write(notebook, executed)
+        staged = publish.Staged(
+            run_dir=run_dir,
+            spec_id=FOLDER,
+            label=when.label,
+            stamp=stamp,
+            files=files,
+            verdict=document,
+        )
+        places = publish.publish(staged, output)
+    except OSError as error:
+        raise ReviewFailed(
+            f"quarter {when.label}: could not write its files ({error.strerror}: "
+            f"{error.filename}); free space or choose another --output-dir"
+        ) from None
+    portfolio.write(output, today=dt.date.fromisoformat(str(parameters["today"])))
+    return Published(
+        report=places["report"],
+        document=places["verdict"],
+        summary=places["summary"],
+        notebook=places["notebook"],
+        data=document,
+    )

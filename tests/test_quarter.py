@@ -1,0 +1,362 @@
+"""The quarter review: which launches count, and every figure against a direct computation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import quarters
+from conftest import impact_cli
+from statsmodels.stats.proportion import proportion_confint
+
+from impact import portfolio, quarter
+from impact.errors import SpecError
+
+TODAY = dt.date(2026, 12, 20)
+Q4 = quarter.Period(dt.date(2026, 10, 1), dt.date(2026, 12, 31), "2026-Q4")
+MISSES = [
+    "below_target",
+    "inconclusive",
+    "no_meaningful_effect",
+    "harm",
+    "below_target",
+    "inconclusive",
+]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({"quarter": "2026Q4"}, Q4),
+        (
+            {"quarter": "2026-Q3"},
+            quarter.Period(dt.date(2026, 7, 1), dt.date(2026, 9, 30), "2026-Q3"),
+        ),
+        (
+            {"quarter": "2027q1"},
+            quarter.Period(dt.date(2027, 1, 1), dt.date(2027, 3, 31), "2027-Q1"),
+        ),
+        ({}, Q4),  # today's quarter
+        (
+            {"start": "2026-10-01", "end": "2026-11-15"},
+            quarter.Period(dt.date(2026, 10, 1), dt.date(2026, 11, 15), "2026-10-01_2026-11-15"),
+        ),
+    ],
+)
+def test_periods(given: dict[str, str], expected: quarter.Period) -> None:
+    arguments: dict[str, Any] = {"quarter": None, "start": None, "end": None, **given}
+    assert quarter.period(**arguments, today=TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        ({"quarter": "2026Q5"}, '--quarter: "2026Q5" is not a quarter; write one such as 2026Q4'),
+        ({"quarter": "Q4"}, "is not a quarter"),
+        ({"start": "2026-10-01"}, "--from: give --to too"),
+        ({"end": "2026-10-01"}, "--to: give --from too"),
+        ({"start": "2026-10-01", "end": "2026-09-01"}, "--to: 2026-09-01 is before --from"),
+        ({"start": "yesterday", "end": "2026-09-01"}, '--from: "yesterday" is not a date'),
+        ({"quarter": "2026Q4", "start": "2026-10-01"}, "not both"),
+    ],
+)
+def test_bad_periods_are_one_line(given: dict[str, str], words: str) -> None:
+    arguments: dict[str, Any] = {"quarter": None, "start": None, "end": None, **given}
+    with pytest.raises(SpecError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        quarter.period(**arguments, today=TODAY)
+
+
+def _portfolio(output: Path) -> list[dict[str, Any]]:
+    """A quarter of launches: ana's ten bets at 0.8 met 4 times; ben's three; and the ones
+    that must not be counted (another quarter, invalid, no bet, a registration problem, a
+    bet written after launch, pending)."""
+    made = []
+    for index in range(10):
+        hit = index < 4
+        made.append(
+            quarters.verdict(
+                f"ana-{index}",
+                confidence=0.8,
+                impact=0.02,
+                reach=10_000 + 1000 * index,
+                effort=2 + index,
+                status="target_met" if hit else MISSES[index - 4],
+                effect=0.025 if hit else 0.004 * index - 0.01,
+                ci=(0.01, 0.04) if hit else (0.004 * index - 0.03, 0.004 * index + 0.01),
+            )
+        )
+    made.append(  # decided by an interim ship, on a decrease-is-good metric
+        quarters.verdict(
+            "ben-ship",
+            owner="ben@example.com",
+            design="prepost",
+            confidence=0.6,
+            impact=0.01,
+            direction="decrease",
+            effect=0.015,
+            ci=(0.005, 0.025),
+            checkpoint="28d",
+            final=False,
+            launch="2026-09-20",
+        )
+    )
+    made.append(
+        quarters.verdict(
+            "ben-miss",
+            owner="ben@example.com",
+            confidence=0.9,
+            impact=0.05,
+            status="inconclusive",
+            effect=0.01,
+            ci=(-0.01, 0.03),
+        )
+    )
+    made.append(
+        quarters.verdict(
+            "ben-hit",
+            owner="ben@example.com",
+            confidence=0.7,
+            impact=0.01,
+            reach=11_000,
+            effect=0.03,
+            ci=(0.02, 0.04),
+            drift=[{"field": "bet.confidence", "old": 0.7, "new": 0.95}],
+        )
+    )
+    made.append(quarters.verdict("last-quarter", launch="2026-06-01"))
+    made.append(
+        quarters.verdict(
+            "broken",
+            outcome="invalid",
+            status="inconclusive",
+            reasons=["sample ratio mismatch: p = 1e-9"],
+        )
+    )
+    made.append(quarters.verdict("no-bet", confidence=None))
+    made.append(
+        quarters.verdict(
+            "moved-target",
+            changed=[
+                {"field": "metrics.primary.target", "old": "0.02", "new": "0.01", "deciding": True}
+            ],
+        )
+    )
+    made.append(quarters.verdict("late-bet", bet_registered=False))
+    made.append(
+        quarters.verdict(
+            "waiting",
+            checkpoint="28d",
+            final=False,
+            status="inconclusive",
+            outcome="keep_running",
+            launch="2026-11-01",
+        )
+    )
+    for payload in made:
+        quarters.publish(output, payload)
+    return made
+
+
+SCHEDULED = [
+    {
+        "spec_id": "not-run",
+        "title": "Not run yet",
+        "owner": "ana@example.com",
+        "design": "experiment",
+        "date": "2026-12-15",
+    },
+    {
+        "spec_id": "next-year",
+        "title": "Later",
+        "owner": "ana@example.com",
+        "design": "experiment",
+        "date": "2027-01-15",
+    },
+]
+
+
+def _direct(made: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The counted launches, picked by hand from the verdicts: what the quarter must count."""
+    counted = [v for v in made if v["spec_id"].startswith(("ana-", "ben-"))]
+    return sorted(counted, key=lambda v: v["spec_id"])
+
+
+def test_every_figure_equals_a_direct_computation(tmp_path: Path) -> None:
+    made = _portfolio(tmp_path)
+    document = quarter.review(tmp_path, None, quarter="2026Q4", today=TODAY)
+    document_again = quarter._clean(
+        quarter.build(
+            portfolio.load_verdicts(tmp_path),
+            when=Q4,
+            today=TODAY,
+            scheduled=SCHEDULED,
+        )
+    )
+    assert json.dumps(document)  # plain JSON
+    counted = _direct(made)
+    met = [v["primary"]["status"] == "target_met" for v in counted]
+    stated = [v["bet"]["confidence"] for v in counted]
+    k, n = sum(met), len(met)
+    assert (k, n) == (6, 13)
+    assert document["hit_rate"]["k"] == k and document["hit_rate"]["n"] == n
+    assert document["hit_rate"]["rate"] == pytest.approx(k / n)
+    assert document["hit_rate"]["interval"] == pytest.approx(
+        proportion_confint(k, n, method="wilson")
+    )
+    ana = document["by_owner"]["ana@example.com"]
+    assert (ana["k"], ana["n"]) == (4, 10)
+    assert ana["interval"] == pytest.approx(proportion_confint(4, 10, method="wilson"))
+    assert (
+        document["by_design"]["prepost"]["n"] == 1
+        and document["by_design"]["experiment"]["n"] == 12
+    )
+
+    brier = sum((p - y) ** 2 for p, y in zip(stated, met, strict=True)) / n
+    assert document["calibration"]["brier"] == pytest.approx(brier, abs=1e-12)
+    assert document["calibration"]["perfect_brier"] == pytest.approx(
+        sum(p * (1 - p) for p in stated) / n
+    )
+    parts = document["calibration"]["decomposition"]
+    assert parts["reliability"] - parts["resolution"] + parts["uncertainty"] == pytest.approx(brier)
+    bins = {(b["low"], b["high"]): b for b in document["calibration"]["bins"]}
+    eighty = bins[(0.8, 0.9)]
+    assert (
+        eighty["observed"]["n"] == 10
+        and eighty["observed"]["k"] == 4
+        and eighty["stated"] == pytest.approx(0.8)
+    )
+    assert eighty["judgement"] == "overconfident"
+    assert sum(b["observed"]["n"] for b in bins.values()) == n
+
+    launches = {launch["id"]: launch for launch in document["launches"]}
+    assert sorted(launches) == [v["spec_id"] for v in counted]
+    for v in counted:
+        launch = launches[v["spec_id"]]
+        sign = 1 if v["bet"]["direction"] == "increase" else -1
+        assert launch["predicted"] == v["bet"]["impact"]
+        assert launch["observed"] == pytest.approx(sign * v["primary"]["effect"])
+        assert launch["ci"] == pytest.approx(sorted(sign * x for x in v["primary"]["ci"]))
+        assert launch["outcome"] == v["outcome"]
+        assert launch["realized_rice"] == pytest.approx(
+            v["bet"]["reach"] * sign * v["primary"]["effect"] / v["bet"]["effort"]
+        )
+    assert launches["ben-ship"]["observed"] == pytest.approx(0.015)  # a fall, good here
+    assert launches["ben-hit"]["bet_drift"] == [
+        {"field": "bet.confidence", "old": 0.7, "new": 0.95}
+    ]
+    assert launches["ben-hit"]["confidence"] == 0.7  # judged as registered
+
+    ratios = [
+        sign * v["primary"]["effect"] / v["bet"]["impact"]
+        for v in counted
+        for sign in [1 if v["bet"]["direction"] == "increase" else -1]
+    ]
+    assert document["estimates"]["mean_ratio"] == pytest.approx(sum(ratios) / len(ratios))
+    short = sum(r < 1 for r in ratios)
+    assert document["estimates"]["overestimated"]["k"] == short
+
+    realized_order = sorted(counted, key=lambda v: -launches[v["spec_id"]]["realized_rice"])
+    assert [row["id"] for row in document["rice"]] == [v["spec_id"] for v in realized_order]
+    assert [row["realized_rank"] for row in document["rice"]] == list(range(1, n + 1))
+
+    assert {e["id"]: e["why"] for e in document["apart"]} == {
+        "late-bet": "the bet was not registered before launch",
+        "moved-target": "registration problem: changed after registration",
+        "no-bet": "no bet",
+    }
+    assert [(e["id"], e["why"]) for e in document["invalid"]] == [
+        ("broken", "sample ratio mismatch: p = 1e-9")
+    ]
+    assert [e["id"] for e in document["pending"]] == ["waiting"]
+    assert "the 28d review said keep running" in document["pending"][0]["why"]
+    assert [e["id"] for e in document_again["pending"]] == ["not-run", "waiting"]
+    assert "was due on 2026-12-15 and is not published" in document_again["pending"][0]["why"]
+
+
+def test_a_team_at_80_percent_meeting_4_in_10_is_told_it_is_overconfident(tmp_path: Path) -> None:
+    from impact.report import quarter as sections
+
+    made = _portfolio(tmp_path / "all")
+    for payload in made[:10]:  # ana's ten launches alone
+        quarters.publish(tmp_path, payload)
+    document = quarter.review(tmp_path, None, quarter="2026Q4", today=TODAY)
+    sentence = sections.calibration_sentence(document)
+    assert sentence.startswith(
+        "Overconfident: the bets stated 80% confidence on average, and 4 of 10 (40%; 95% interval 17%-69%) met their targets."
+    )
+    assert "meeting 4 or fewer would happen 0.6% of the time" in sentence
+    assert "Overconfident" in str(sections.headline(document))
+
+
+def test_an_empty_quarter_says_so(tmp_path: Path) -> None:
+    from impact.report import quarter as sections
+
+    document = quarter.review(tmp_path, None, quarter="2026Q4", today=TODAY)
+    assert document["hit_rate"]["n"] == 0 and document["calibration"]["brier"] is None
+    for section in (
+        sections.headline,
+        sections.hit_rates,
+        sections.calibration,
+        sections.estimates,
+        sections.rice,
+        sections.launch_lines,
+        sections.apart,
+        sections.methods,
+    ):
+        assert str(section(document))
+    assert "nothing to judge yet" in sections.calibration_sentence(document)
+
+
+def test_impact_quarter_publishes_html_json_and_md(tmp_path: Path) -> None:
+    made = _portfolio(tmp_path)
+    hostile = quarters.verdict("hostile", title="<script>alert('t')</script>", confidence=0.7)
+    quarters.publish(tmp_path, hostile)
+    (tmp_path / "specs").mkdir()
+    done = impact_cli(
+        "quarter", "specs", "--quarter", "2026Q4", "--today", "2026-12-20", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "quarter 2026-Q4: 7 of 14 counted launches met their target; calibration: overconfident"
+        in done.stdout
+    )
+    folder = tmp_path / "reports" / "quarters"
+    document = json.loads((folder / "2026-Q4.json").read_text())
+    assert document == quarter.review(tmp_path, tmp_path / "specs", quarter="2026Q4", today=TODAY)
+    assert document["hit_rate"]["n"] == len(_direct(made)) + 1
+    page = (folder / "2026-Q4.html").read_text()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(" in page
+    assert "Overconfident" in page and "Kohavi" in page
+    assert "application/vnd.impact.quarter" not in page  # the payload is left out
+    assert (folder / "2026-Q4.md").read_text().splitlines()[-1] == "Report: 2026-Q4.html"
+    assert (tmp_path / "notebooks" / "quarters" / "2026-Q4.ipynb").is_file()
+    assert str(tmp_path) not in (tmp_path / "notebooks" / "quarters" / "2026-Q4.ipynb").read_text()
+    index = (tmp_path / "reports" / "index.html").read_text()
+    assert 'href="quarters/2026-Q4.html"' in index
+    assert "hostile" in index  # the launch is in the portfolio, the quarter is not a launch
+    again = impact_cli(
+        "quarter", "specs", "--quarter", "2026Q4", "--today", "2026-12-21", cwd=tmp_path
+    )
+    assert again.returncode == 0, again.stderr
+    assert len(list((folder / "2026-Q4.history").glob("*.json"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        (["specs", "--quarter", "2026Q9"], 'error: --quarter: "2026Q9" is not a quarter'),
+        (["specs", "--from", "2026-10-01"], "error: --from: give --to too"),
+        (["nowhere", "--quarter", "2026Q4"], "error: nowhere: no such folder of specs"),
+        (["specs", "--today", "soon"], 'error: --today: "soon" is not a date'),
+    ],
+)
+def test_bad_input_is_exit_2_and_one_line(tmp_path: Path, arguments: list[str], words: str) -> None:
+    (tmp_path / "specs").mkdir()
+    done = impact_cli("quarter", *arguments, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(words) and done.stderr.count("\n") == 1, done.stderr
+    assert not (tmp_path / "reports" / "quarters").exists()
