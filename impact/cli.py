@@ -215,10 +215,19 @@ def extract(notebook: Path) -> None:
     "everyone, reviewed against a modelled counterfactual; adoption: who found, tried and "
     "came back to a feature released to everyone.",
 )
+@click.option(
+    "--portfolio",
+    is_flag=True,
+    help="Instead: a quarter of thirteen launches by two teams with bets and known truths "
+    "(one team overconfident), each reviewed, then the quarter review (impact quarter).",
+)
 @TODAY
 @_one_line_errors
-def demo(out: Path, units: int, design: str, today: str | None) -> None:
+def demo(out: Path, units: int, design: str, portfolio: bool, today: str | None) -> None:
     """Generate a demo launch's data, review it, and print where the report is."""
+    if portfolio:
+        _demo_portfolio(out, today)
+        return
     from impact import demo as demo_module  # lazy: pyarrow's writer, for this command only
 
     if design == "adoption":
@@ -240,6 +249,30 @@ def demo(out: Path, units: int, design: str, today: str | None) -> None:
 
     published = runner.review(spec_path, today=today, output_dir=out)
     _print_published(published)
+
+
+def _demo_portfolio(out: Path, today: str | None) -> None:
+    """impact demo --portfolio: a quarter of launches, reviewed, then the quarter review."""
+    from impact import portfolio_demo, quarter_run, runner  # lazy: see the module docstring
+
+    paths = portfolio_demo.generate(out)
+    click.echo(f"demo data: {len(paths)} launches in {out / 'data' / 'portfolio'}")
+    for path in paths:
+        published = runner.review(path, today=today, output_dir=out)
+        assert published is not None
+        verdict = published.verdict
+        click.echo(f"  {verdict['spec_id']:20} {verdict['checkpoint']:4} {verdict['outcome']}")
+    done = quarter_run.run(
+        paths[0].parent, quarter_label=portfolio_demo.QUARTER, today=today, output_dir=out
+    )
+    hit = done.data["hit_rate"]
+    click.echo(
+        f"quarter {done.data['period']['label']}: {hit['k']} of {hit['n']} bets met their "
+        f"target; calibration: {done.data['calibration']['judgement']}"
+    )
+    click.echo(f"report:  {done.report.resolve()}")
+    click.echo(f"json:    {done.document.resolve()}")
+    click.echo(f"summary: {done.summary.resolve()}")
 
 
 @main.command(epilog=EXIT_CODES)

@@ -151,7 +151,9 @@ ALLOWED: dict[str, set[str]] = {
         "publish",
         "outbox",
         "quarter_run",
+        "portfolio_demo",
     },
+    "portfolio_demo": {"registry", "spec"},
     "__init__": {"errors", "spec", "review", "verdict", "display"},
     "__main__": {"cli"},
 }
