@@ -197,3 +197,12 @@ def test_verdict_json_bet_is_null_without_one(tmp_path: Path) -> None:
     payload = review.run(str(path), "56d", "2026-10-28").to_json()
     runner.validate_verdict(payload)
     assert payload["bet"] is None
+
+
+def test_the_bet_errors_are_documented() -> None:
+    documented = (Path(__file__).resolve().parent.parent / "docs" / "errors.md").read_text()
+    for words in (
+        "bet.confidence: 0.4 must be between 0.5 and 1",
+        "bet.effort: -2 must be a positive",
+    ):
+        assert words in documented, words

@@ -360,3 +360,16 @@ def test_bad_input_is_exit_2_and_one_line(tmp_path: Path, arguments: list[str], 
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(words) and done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "reports" / "quarters").exists()
+
+
+def test_another_run_of_the_quarter_holds_its_lock(tmp_path: Path) -> None:
+    from impact import publish, quarter_run
+    from impact.errors import ReviewLocked
+
+    _portfolio(tmp_path)
+    with publish.review_lock(tmp_path, quarter_run.FOLDER, "2026-Q4") as held:
+        assert held
+        with pytest.raises(ReviewLocked, match="another run of this quarter"):
+            quarter_run.run(None, quarter_label="2026Q4", today="2026-12-20", output_dir=tmp_path)
+    assert not (tmp_path / "reports" / "quarters").exists()
+    assert ReviewLocked("x").exit_code == 3
