@@ -354,10 +354,17 @@ def test_impact_quarter_publishes_html_json_and_md(tmp_path: Path) -> None:
         (["specs", "--today", "soon"], 'error: --today: "soon" is not a date'),
     ],
 )
-def test_bad_input_is_exit_2_and_one_line(tmp_path: Path, arguments: list[str], words: str) -> None:
+def test_bad_input_is_exit_2_and_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arguments: list[str], words: str
+) -> None:
+    from click.testing import CliRunner
+
+    from impact.cli import main
+
     (tmp_path / "specs").mkdir()
-    done = impact_cli("quarter", *arguments, cwd=tmp_path)
-    assert done.returncode == 2, done.stderr
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(main, ["quarter", *arguments])
+    assert done.exit_code == 2, done.output
     assert done.stderr.startswith(words) and done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "reports" / "quarters").exists()
 
