@@ -73,6 +73,8 @@ _GROWN_METRIC: dict[str, Any] = {
     "unit": None,
     "format": None,
 }
+# Top-level fields added later (segments and rollout: issue 20).
+_GROWN_TOP: dict[str, Any] = {"segments": [], "rollout": None}
 DISPLAY = (".description", ".unit", ".format")  # how a metric is shown, not what decides
 
 

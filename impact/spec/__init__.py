@@ -28,6 +28,8 @@ from impact.spec.model import (
     LaunchSpec,
     Metric,
     Metrics,
+    Segment,
+    Stage,
     Thresholds,
     json_schema,
 )
@@ -48,7 +50,9 @@ __all__ = [
     "LaunchSpec",
     "Metric",
     "Metrics",
+    "Segment",
     "SpecError",
+    "Stage",
     "Thresholds",
     "format_duration",
     "from_dict",

@@ -8,10 +8,11 @@ import itertools
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -152,18 +153,20 @@ class DataSpec(_Model):
     @field_validator("split")
     @classmethod
     def _two_arms(cls, value: dict[str, float] | None) -> dict[str, float] | None:
-        if value is None:
-            return value
-        if len(value) != 2:
-            raise ValueError(
-                f"has {len(value)} arms; write exactly two, such as "
-                "{control: 0.5, treatment: 0.5}"
-            )
-        if any(not 0 < share < 1 for share in value.values()):
-            raise ValueError("each arm's share must be between 0 and 1")
-        if abs(sum(value.values()) - 1) > 1e-9:
-            raise ValueError(f"shares sum to {sum(value.values()):g}; they must sum to 1")
-        return value
+        return None if value is None else _check_split(value)
+
+
+def _check_split(value: dict[str, float]) -> dict[str, float]:
+    """Exactly two arms, each share between 0 and 1, summing to 1."""
+    if len(value) != 2:
+        raise ValueError(
+            f"has {len(value)} arms; write exactly two, such as {{control: 0.5, treatment: 0.5}}"
+        )
+    if any(not 0 < share < 1 for share in value.values()):
+        raise ValueError("each arm's share must be between 0 and 1")
+    if abs(sum(value.values()) - 1) > 1e-9:
+        raise ValueError(f"shares sum to {sum(value.values()):g}; they must sum to 1")
+    return value
 
 
 class Side(_Model):
@@ -339,6 +342,62 @@ class Metric(_Model):
         return 1 if self.direction == "increase" else -1
 
 
+_CONTRACT_COLUMNS = ("unit_id", "variant", "exposed_at")
+
+
+class Segment(_Model):
+    """A unit column registered before launch: the effect is reported per value of it.
+
+    Written as the column's name (``platform``) or with a floor, ``{column: country,
+    min_units: 200}``: values with fewer units per arm are pooled into "other".
+    """
+
+    column: str
+    min_units: int | None = None
+
+    @field_validator("column")
+    @classmethod
+    def _a_column(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", value):
+            raise ValueError(
+                f'"{value}" is not a column name; use letters, digits and underscores, such '
+                "as platform"
+            )
+        if value.lower() in _CONTRACT_COLUMNS:
+            raise ValueError(
+                f"{value} is a contract column; name an attribute of the units table, such "
+                "as platform or country"
+            )
+        return value
+
+    @field_validator("min_units")
+    @classmethod
+    def _floor(cls, value: int | None) -> int | None:
+        if value is not None and value < 2:
+            raise ValueError(f"{value} is too small; at least 2 units per arm, such as 200")
+        return value
+
+    def minimum(self, spec: LaunchSpec) -> int:
+        """Units per arm a value needs to be shown alone (default: ``decision.min_units``)."""
+        return self.min_units if self.min_units is not None else spec.decision.min_units
+
+
+def _segment_from_name(value: object) -> object:
+    return {"column": value} if isinstance(value, str) else value
+
+
+class Stage(_Model):
+    """One stage of a staged release: from ``start`` on, new units are split by ``split``."""
+
+    start: dt.date
+    split: dict[str, float]
+
+    @field_validator("split")
+    @classmethod
+    def _shares(cls, value: dict[str, float]) -> dict[str, float]:
+        return _check_split(value)
+
+
 class Metrics(_Model):
     """The primary metric, the guardrails and the secondary metrics."""
 
@@ -511,6 +570,10 @@ class LaunchSpec(_Model):
     adoption: Adoption | None = None
     decision: Decision = Field(default_factory=Decision)
     bet: Bet | None = None
+    segments: list[Annotated[Segment, BeforeValidator(_segment_from_name)]] = Field(
+        default_factory=list
+    )
+    rollout: list[Stage] | None = None
 
     _path: Path = PrivateAttr(default=Path("spec.yaml"))
 
@@ -518,6 +581,41 @@ class LaunchSpec(_Model):
     @classmethod
     def _valid_id(cls, value: str) -> str:
         return _check_slug(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_from_rollout(cls, document: Any) -> Any:
+        """With ``rollout:``, ``data.split`` may be left out: it is the last stage's split."""
+        if not isinstance(document, dict):
+            return document
+        stages, data = document.get("rollout"), document.get("data")
+        if not (isinstance(stages, list) and stages and isinstance(data, dict)):
+            return document
+        last = stages[-1].get("split") if isinstance(stages[-1], dict) else None
+        if "split" in data or not _plausible_split(last):
+            return document
+        return {**document, "data": {**data, "split": last}}
+
+    @field_validator("segments")
+    @classmethod
+    def _distinct_segments(cls, value: list[Segment]) -> list[Segment]:
+        columns = [segment.column.lower() for segment in value]
+        for segment in value:
+            if columns.count(segment.column.lower()) > 1:
+                raise ValueError(f"{segment.column} is listed twice; list each column once")
+        return value
+
+    @field_validator("rollout")
+    @classmethod
+    def _stages(cls, value: list[Stage] | None) -> list[Stage] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError(
+                "needs at least one stage, such as [{start: 2026-09-01, split: {control: 0.9, "
+                "treatment: 0.1}}], or remove rollout"
+            )
+        return value
 
     @field_validator("reviews")
     @classmethod
@@ -533,6 +631,7 @@ class LaunchSpec(_Model):
 
     @model_validator(mode="after")
     def _design(self) -> LaunchSpec:
+        self._check_rollout()
         if self.design == "adoption":
             self._check_adoption()
         elif self.design == "prepost":
@@ -568,6 +667,45 @@ class LaunchSpec(_Model):
             raise ValueError(
                 f"bet.impact {bet.impact} is {written}; write bet.impact as "
                 f"metrics.primary.target is written ({primary.target}), such as {example}"
+            )
+
+    def _check_rollout(self) -> None:
+        """Stages start at launch, in order; every stage splits the same two arms."""
+        if self.segments and self.design != "experiment":
+            raise ValueError(
+                f"segments belong to design: experiment (effects per value compare arms); "
+                f"remove them from this design: {self.design} spec"
+            )
+        if self.rollout is None:
+            return
+        if self.design != "experiment":
+            raise ValueError(
+                f"rollout belongs to design: experiment (stages split units between arms); "
+                f"remove it from this design: {self.design} spec"
+            )
+        first = self.rollout[0].start
+        if first != self.launch_date:
+            raise ValueError(
+                f"rollout[0].start: {first} is not launch_date {self.launch_date}; the first "
+                "stage starts at launch"
+            )
+        arms = sorted(self.rollout[0].split)
+        for index, (earlier, later) in enumerate(itertools.pairwise(self.rollout), start=1):
+            if later.start <= earlier.start:
+                raise ValueError(
+                    f"rollout[{index}].start: {later.start} must be after the stage before it "
+                    f"({earlier.start})"
+                )
+            if sorted(later.split) != arms:
+                raise ValueError(
+                    f"rollout[{index}].split: the arms {', '.join(sorted(later.split))} differ "
+                    f"from the first stage's ({', '.join(arms)}); every stage splits the same "
+                    "two arms"
+                )
+        if self.data.split != self.rollout[-1].split:
+            raise ValueError(
+                "data.split: differs from the last stage of rollout; leave data.split out (it "
+                "is the last stage's split) or make them equal"
             )
 
     def _check_experiment(self) -> None:
@@ -688,9 +826,29 @@ class LaunchSpec(_Model):
             return self.decision.on_no_effect
         return "revert" if self.design == "experiment" else "iterate"
 
+    def stage_of(self, day: dt.date) -> int:
+        """The index of the rollout stage a unit first exposed on ``day`` belongs to (0
+        without a rollout, or before the first stage)."""
+        found = 0
+        for index, stage in enumerate(self.rollout or []):
+            if stage.start <= day:
+                found = index
+        return found
+
     def as_of(self, checkpoint_days: int) -> dt.datetime:
         """00:00 UTC of launch_date + checkpoint, as a naive UTC datetime."""
         return dt.datetime.combine(self.launch_date, dt.time()) + dt.timedelta(days=checkpoint_days)
+
+
+def _plausible_split(value: object) -> bool:
+    """Whether a stage's split may stand in for ``data.split`` (its own rules are checked
+    on the stage, so its errors name the stage)."""
+    if not isinstance(value, dict) or len(value) != 2:
+        return False
+    shares = list(value.values())
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in shares):
+        return False
+    return all(0 < v < 1 for v in shares) and abs(sum(shares) - 1) <= 1e-9
 
 
 def json_schema() -> dict[str, Any]:
