@@ -36,7 +36,10 @@ __all__ = [
     "MetricData",
     "MetricTable",
     "Population",
+    "add_moments",
     "compute",
+    "compute_by",
+    "merge",
     "query",
     "variables",
 ]
@@ -87,12 +90,14 @@ class Population:
         first_exposure: the earliest exposure among them (None without exposure times).
         last_exposure: the latest.
         by_day: units (both arms) per day of exposure.
+        arms_by_day: units per arm per day of exposure (the sample ratio per rollout stage).
     """
 
     units: dict[str, int]
     first_exposure: dt.datetime | None
     last_exposure: dt.datetime | None
     by_day: dict[dt.date, int] = field(default_factory=dict)
+    arms_by_day: dict[dt.date, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -253,11 +258,15 @@ def _mature(
 # --------------------------------------------------------------------------- queries
 
 
-def _per_unit(spec: LaunchSpec, as_of: dt.datetime, has_exposure: bool) -> exp.Select:
-    """The CTEs u, e and per_unit, wrapped in a query to which an outer select is added."""
+def _per_unit(
+    spec: LaunchSpec, as_of: dt.datetime, has_exposure: bool, by: str | None = None
+) -> exp.Select:
+    """The CTEs u, e and per_unit, wrapped in a query to which an outer select is added
+    (``by``: a unit column per_unit carries, to group by)."""
     metrics = spec.metrics.all()
     unit_columns = ["unit_id", "variant", *(["exposed_at"] if has_exposure else [])]
-    columns = list(dict.fromkeys(m.column for m in metrics if m.column))
+    unit_columns += [by] if by is not None else []
+    columns = [c for c in dict.fromkeys(m.column for m in metrics if m.column) if c != by]
     units = (
         exp.select(*[_col(c) for c in [*unit_columns, *columns]])
         .from_(exp.to_table(UNITS_VIEW, quoted=True))
@@ -332,7 +341,9 @@ def _cap_limits(spec: LaunchSpec, as_of: dt.datetime, has_exposure: bool) -> lis
     return limits
 
 
-def query(spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True) -> exp.Select:
+def query(
+    spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True, by: str | None = None
+) -> exp.Select:
     """The one query that returns every metric's sufficient statistics.
 
     One row per arm and day of exposure (``day`` is null without exposure times). Columns:
@@ -348,6 +359,8 @@ def query(spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True) ->
         spec: the launch spec.
         as_of: nothing at or after it is read.
         has_exposure: whether the units table has exposure times.
+        by: a unit column (a registered segment): the rows are then also per value of it,
+            in a text column ``segment``; the caps stay those of all units.
     """
     limits = _cap_limits(spec, as_of, has_exposure)
     capped = [limit.alias_or_name for limit in limits]
@@ -404,12 +417,18 @@ def query(spec: LaunchSpec, as_of: dt.datetime, *, has_exposure: bool = True) ->
                 _fsum(_case(mature, exp.Mul(this=week, expression=week), ZERO)).as_(f"wq_{w}"),
             ]
     outputs += [exp.Max(this=_col(name, "caps")).as_(name) for name in capped]
-    final = _per_unit(spec, as_of, has_exposure).select(*outputs, append=False)
+    groups = [_col("variant"), *([day] if has_exposure else [])]
+    if by is not None:
+        value = exp.cast(_col(by), exp.DataType.build("VARCHAR"))
+        outputs.insert(1, value.as_("segment"))
+        groups.append(value)
+    final = _per_unit(spec, as_of, has_exposure, by).select(*outputs, append=False)
     if limits:
         final = final.with_("caps", as_=exp.select(*limits).from_("per_unit"))
         final = final.join(exp.to_table("caps"), join_type="cross")
-    final = final.group_by(_col("variant"), *([day] if has_exposure else []))
-    return final.order_by(_col("variant"), exp.column("day"))
+    final = final.group_by(*groups)
+    order = [_col("variant"), exp.column("day"), *([exp.column("segment")] if by else [])]
+    return final.order_by(*order)
 
 
 # --------------------------------------------------------------------------- running
@@ -422,11 +441,41 @@ def compute(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> MetricTable
         DataError: a proportion column's values are not all 0 or 1, or a value column holds
             NaN or infinity.
     """
+    return _table(source, spec, _rows(source, spec, as_of))
+
+
+def compute_by(
+    source: Source, spec: LaunchSpec, as_of: dt.datetime, column: str
+) -> dict[str | None, MetricTable]:
+    """The same statistics per value of a unit column (a registered segment), by value.
+
+    Only sums per arm, day and value come back from the engine; each value's table is what
+    :func:`compute` would give for its units alone, with the caps of all units. A missing
+    value is the key None.
+
+    Raises:
+        DataError: as :func:`compute`.
+    """
+    rows = _rows(source, spec, as_of, by=column)
+    values = list(dict.fromkeys(row["segment"] for row in rows))
+    return {
+        value: _table(source, spec, [row for row in rows if row["segment"] == value])
+        for value in values
+    }
+
+
+def _rows(
+    source: Source, spec: LaunchSpec, as_of: dt.datetime, *, by: str | None = None
+) -> list[dict[str, Any]]:
     has_exposure = "exposed_at" in source.unit_columns
-    sql = render(query(spec, as_of, has_exposure=has_exposure), source.dialect)
+    sql = render(query(spec, as_of, has_exposure=has_exposure, by=by), source.dialect)
     cursor = source.query(sql)
     names = [column[0] for column in cursor.description or []]
-    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _table(source: Source, spec: LaunchSpec, rows: list[dict[str, Any]]) -> MetricTable:
+    """The metric table of a set of query rows (per arm and day)."""
     caps = _caps(rows)
     control_rows = [r for r in rows if r["variant"] == spec.control]
     treatment_rows = [r for r in rows if r["variant"] == spec.treatment]
@@ -441,6 +490,13 @@ def compute(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> MetricTable
         first_exposure=min(exposures) if exposures else None,
         last_exposure=max(latest) if latest else None,
         by_day={day: sum(int(r["units"]) for r in rows if r["day"] == day) for day in days},
+        arms_by_day={
+            day: {
+                arm: sum(int(r["units"]) for r in rows if r["day"] == day and r["variant"] == arm)
+                for arm in (spec.control, spec.treatment)
+            }
+            for day in days
+        },
     )
     table: dict[str, MetricData] = {}
     primary = spec.metrics.primary
@@ -488,6 +544,70 @@ def compute(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> MetricTable
             _check_binary(source, metric, data)
         table[metric.name] = data
     return MetricTable(population, table)
+
+
+def add_moments(a: CrossMoments | None, b: CrossMoments) -> CrossMoments:
+    """The cross-moments of two disjoint sets of units together (``a`` None: just ``b``)."""
+    if a is None:
+        return b
+    sums = tuple(x + y for x, y in zip(a.sums, b.sums, strict=True))
+    products = tuple(
+        tuple(x + y for x, y in zip(row_a, row_b, strict=True))
+        for row_a, row_b in zip(a.products, b.products, strict=True)
+    )
+    return CrossMoments(a.n + b.n, sums, products)
+
+
+def merge(tables: list[MetricTable]) -> MetricTable:
+    """The table of the units of several tables together (disjoint sets of units, the same
+    caps), such as the segment values pooled into "other". Novelty weeks are left out."""
+    first = tables[0]
+    arms = list(first.population.units)
+    days = sorted({day for t in tables for day in t.population.by_day})
+    exposures = [t.population.first_exposure for t in tables if t.population.first_exposure]
+    latest = [t.population.last_exposure for t in tables if t.population.last_exposure]
+    population = Population(
+        units={arm: sum(t.population.units.get(arm, 0) for t in tables) for arm in arms},
+        first_exposure=min(exposures) if exposures else None,
+        last_exposure=max(latest) if latest else None,
+        by_day={day: sum(t.population.by_day.get(day, 0) for t in tables) for day in days},
+        arms_by_day={
+            day: {
+                arm: sum(t.population.arms_by_day.get(day, {}).get(arm, 0) for t in tables)
+                for arm in arms
+            }
+            for day in days
+        },
+    )
+    merged: dict[str, MetricData] = {}
+    for name, data in first.metrics.items():
+        parts = [t.metrics[name] for t in tables]
+        control: CrossMoments | None = None
+        treatment: CrossMoments | None = None
+        by_day: dict[dt.date, tuple[CrossMoments, CrossMoments]] = {}
+        for part in parts:
+            control = add_moments(control, part.control)
+            treatment = add_moments(treatment, part.treatment)
+            for day, (c, t) in part.by_day.items():
+                before = by_day.get(day)
+                by_day[day] = (
+                    add_moments(before[0] if before else None, c),
+                    add_moments(before[1] if before else None, t),
+                )
+        lows = [p.minimum for p in parts if p.minimum is not None]
+        highs = [p.maximum for p in parts if p.maximum is not None]
+        assert control is not None and treatment is not None
+        merged[name] = MetricData(
+            metric=data.metric,
+            variables=data.variables,
+            control=control,
+            treatment=treatment,
+            minimum=min(lows) if lows else None,
+            maximum=max(highs) if highs else None,
+            by_day=dict(sorted(by_day.items())),
+            caps=data.caps,
+        )
+    return MetricTable(population, merged)
 
 
 def _caps(rows: list[dict[str, Any]]) -> dict[tuple[int, int], float]:

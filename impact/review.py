@@ -22,13 +22,25 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from impact import adoption as adoption_module
-from impact import analysis, data, datachecks, handover, looks, metrics, numbers, registry
+from impact import (
+    analysis,
+    data,
+    datachecks,
+    handover,
+    looks,
+    metrics,
+    numbers,
+    registry,
+    rollout,
+    segments,
+)
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
 from impact.analysis import Analysis, Power
 from impact.errors import SpecError
 from impact.looks import sequential_look  # review.sequential_look, as before
 from impact.metrics import MetricTable
+from impact.segments import SegmentResult
 from impact.spec import LaunchSpec, Metric
 from impact.stats import checks as stat_checks
 from impact.stats import multiplicity
@@ -153,6 +165,10 @@ class ReviewResult:
     seconds: float
     adoption: AdoptionResult | None = None
     trust: DataTrust | None = None
+    segments: SegmentResult | None = None
+    phases: list[rollout.Phase] = dataclasses.field(default_factory=list)
+    stages: dict[str, list[rollout.StageEstimate]] = dataclasses.field(default_factory=dict)
+    pooled: dict[str, Analysis] = dataclasses.field(default_factory=dict)
 
     @property
     def events_read(self) -> bool:
@@ -209,6 +225,7 @@ class ReviewResult:
                 for s in self.secondary
             ],
             "checks": checks_json(self.checks),
+            **self._segments_json(),
             "adoption": self.adoption.to_json() if self.adoption else None,
             "registration": self.registration.to_json(),
             "data": {
@@ -224,6 +241,41 @@ class ReviewResult:
             },
         }
         return clean(payload)
+
+    def pooled_shown(self, name: str) -> Comparison | None:
+        """The pooled comparison of a metric, where a rollout's stratified one differs from
+        it enough to matter (see impact/rollout.py); None otherwise."""
+        if name not in self.stages or name not in self.pooled:
+            return None
+        pooled = self.pooled[name].comparison
+        return pooled if rollout.differs(self.analyses[name].comparison, pooled) else None
+
+    def _segments_json(self) -> dict[str, Any]:
+        """verdict.json's ``segments``, ``heterogeneity``, ``phases`` and ``pooled``."""
+        cells, tests = self.segments.to_json() if self.segments else ([], [])
+        pooled = {}
+        for name in self.stages:
+            shown = self.pooled_shown(name)
+            pooled[name] = {
+                **comparison_json(self.pooled[name].comparison),
+                "shown": shown is not None,
+            }
+        return {
+            "segments": cells,
+            "heterogeneity": tests,
+            "phases": [
+                {
+                    **phase.to_json(),
+                    "effects": {
+                        name: comparison_json(estimates[phase.index].analysis.comparison)
+                        | {"weight": estimates[phase.index].weight}
+                        for name, estimates in self.stages.items()
+                    },
+                }
+                for phase in self.phases
+            ],
+            "pooled": pooled or None,
+        }
 
 
 def trust_json(trust: DataTrust | None) -> dict[str, Any]:
@@ -500,6 +552,7 @@ def run(
     )
     try:
         table = metrics.compute(source, spec, look.as_of)
+        segment_tables = segments.read(source, spec, look.as_of) if spec.segments else {}
         found = (
             adoption_module.measure(source, spec, look.as_of, spec.decision.alpha)
             if spec.adoption
@@ -525,12 +578,10 @@ def run(
             )
         )
     look = sequential_look(spec, look, table)
-    assert spec.data.split is not None
-    per_arm = len(set(spec.data.split.values())) > 1  # CUPED slope per arm for unequal splits
-    analyses = {
-        name: analysis.analyse(metric_data, alpha=look.alpha, per_arm=per_arm)
-        for name, metric_data in table.metrics.items()
-    }
+    analyses, pooled, stages = rollout.analyse_table(spec, table, alpha=look.alpha)
+    found_segments = (
+        segments.analyse(spec, segment_tables, alpha=look.alpha) if spec.segments else None
+    )
     primary_metric = spec.metrics.primary
     assert primary_metric is not None
     primary = judge_primary(primary_metric, analyses[primary_metric.name].comparison)
@@ -544,6 +595,8 @@ def run(
         for s in secondary
         if (line := secondary_harm(s.metric, s.comparison, s.q_value, look.alpha)) is not None
     )
+    if found_segments is not None:
+        notes = (*found_segments.reasons(), *notes)
     power = analysis.power_at(
         analyses[primary_metric.name], alpha=look.alpha, wanted=spec.decision.power
     )
@@ -577,6 +630,10 @@ def run(
         seconds=time.perf_counter() - started,
         adoption=found,
         trust=trust,
+        segments=found_segments,
+        phases=rollout.phases(spec, table),
+        stages=stages,
+        pooled=pooled,
     )
 
 
@@ -657,6 +714,9 @@ def _checks(
     spec: LaunchSpec, table: MetricTable, registration: registry.Registration
 ) -> list[Check]:
     assert spec.data.split is not None
+    if spec.rollout:
+        checks = rollout.sample_ratio_checks(spec, rollout.phases(spec, table))
+        return [*checks, registration_check(spec, registration)]
     ratio = stat_checks.sample_ratio(table.population.units, spec.data.split)
     observed = ", ".join(f"{arm} {n:,}" for arm, n in ratio.observed.items())
     planned = ", ".join(f"{arm} {share:.0%}" for arm, share in spec.data.split.items())

@@ -31,9 +31,7 @@ def test_segments_as_names_or_with_a_minimum(tmp_path: Path, spec_dict: dict[str
     assert loaded.segments[1].minimum(loaded) == 200
 
 
-def test_rollout_stages_and_the_split_they_imply(
-    tmp_path: Path, spec_dict: dict[str, Any]
-) -> None:
+def test_rollout_stages_and_the_split_they_imply(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
     del spec_dict["data"]["split"]
     spec_dict["rollout"] = RAMP
     loaded = spec_module.load(write_spec(tmp_path, spec_dict))

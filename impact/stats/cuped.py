@@ -34,6 +34,8 @@ class Adjustment(NamedTuple):
             within arms.
         variance_reduction: 1 - adjusted variance / unadjusted variance of the effect.
         note: why the adjustment was skipped ("" when applied).
+        variances: the variance of each arm's adjusted mean, control then treatment (empty
+            when skipped); a stratified combination over rollout stages weighs these.
     """
 
     comparison: Comparison | None
@@ -41,6 +43,7 @@ class Adjustment(NamedTuple):
     correlation: float | None
     variance_reduction: float | None
     note: str
+    variances: tuple[float, ...] = ()
 
 
 def _linear(arm: CrossMoments, kind: str, outcomes: int) -> np.ndarray:
@@ -148,4 +151,5 @@ def adjust(
         correlation,
         reduction,
         "",
+        (variances[0], variances[1]),
     )

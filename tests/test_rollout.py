@@ -1,0 +1,198 @@
+"""A staged rollout: the sample ratio per stage, and an effect a ramp does not fool."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from launches import LAUNCH, TODAY, background, spec_document, write
+
+from impact import review, rollout, runner
+
+RAMP = [
+    {"start": "2026-09-01", "split": {"control": 0.9, "treatment": 0.1}},
+    {"start": "2026-09-08", "split": {"control": 0.5, "treatment": 0.5}},
+]
+UNITS = 24_000
+DAYS = 14
+
+
+def ramp_launch(
+    root: Path,
+    *,
+    effect: float = 0.0,
+    seed: int = 3,
+    lost: float = 0.0,
+    cuped: bool = False,
+    staged: bool = True,
+) -> tuple[Path, pd.DataFrame]:
+    """Units exposed evenly over 14 days, 10% treated in the first week and 50% after; the
+    baseline rises from 25% to 40% over the two weeks (a time trend). ``lost`` drops that
+    share of the second stage's treatment units (a broken stage)."""
+    rng = np.random.default_rng(seed)
+    offsets = np.sort(rng.random(UNITS)) * DAYS * 86_400
+    exposed = pd.Timestamp(LAUNCH) + pd.to_timedelta(offsets.astype(int), unit="s")
+    second = offsets >= 7 * 86_400
+    treated = rng.random(UNITS) < np.where(second, 0.5, 0.1)
+    frame = pd.DataFrame(
+        {
+            "unit_id": np.arange(1, UNITS + 1),
+            "variant": np.where(treated, "treatment", "control"),
+            "exposed_at": exposed,
+        }
+    )
+    history = rng.random(UNITS) < 0.5
+    baseline = 0.25 + 0.15 * offsets / (DAYS * 86_400)
+    chance = baseline - 0.08 + 0.16 * history + np.where(treated, effect, 0.0)
+    frame["converted"] = (rng.random(UNITS) < chance).astype(float)
+    frame["stage"] = np.where(second, 1, 0)
+    if lost:
+        drop = second & treated & (rng.random(UNITS) < lost)
+        frame = frame[~drop].reset_index(drop=True)
+    buyers = frame[frame.converted == 1]
+    before = frame[history[frame.unit_id.to_numpy() - 1]]
+    events = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "unit_id": buyers.unit_id,
+                    "event": "purchase",
+                    "ts": buyers.exposed_at + dt.timedelta(days=1),
+                    "value": 1.0,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "unit_id": before.unit_id,
+                    "event": "purchase",
+                    "ts": before.exposed_at - dt.timedelta(days=2),
+                    "value": 1.0,
+                }
+            ),
+            background(frame, until=dt.datetime(2026, 11, 26)),
+        ],
+        ignore_index=True,
+    )
+    document = spec_document()
+    document["metrics"]["primary"]["cuped"] = cuped
+    if staged:
+        del document["data"]["split"]
+        document["rollout"] = RAMP
+    units = frame.drop(columns=["converted", "stage"])
+    return write(root, document, units, events), frame
+
+
+@pytest.fixture(scope="module")
+def ramped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, pd.DataFrame]:
+    spec, frame = ramp_launch(tmp_path_factory.mktemp("ramp"))
+    return review.run(str(spec), "56d", TODAY), frame
+
+
+def test_the_stratified_estimate_is_not_fooled_by_the_ramp(
+    ramped: tuple[Any, pd.DataFrame],
+) -> None:
+    result, _ = ramped
+    stratified = result.primary.comparison
+    pooled = result.pooled["conversion"].comparison
+    assert stratified.effect is not None and stratified.se is not None
+    assert pooled.effect is not None and pooled.se is not None
+    assert abs(stratified.effect) < 2.5 * stratified.se  # the true effect is 0
+    assert pooled.effect > 4 * pooled.se  # late, higher-baseline units are mostly treated
+    assert result.pooled_shown("conversion") is pooled
+
+
+def test_the_stratified_estimate_equals_a_hand_computation(
+    ramped: tuple[Any, pd.DataFrame],
+) -> None:
+    result, frame = ramped
+    effects, variances, sizes = [], [], []
+    for stage in (0, 1):
+        members = frame[frame.stage == stage]
+        c = members[members.variant == "control"].converted
+        t = members[members.variant == "treatment"].converted
+        effects.append(t.mean() - c.mean())
+        variances.append(t.var(ddof=0) / len(t) + c.var(ddof=0) / len(c))
+        sizes.append(len(members))
+    weights = [n / sum(sizes) for n in sizes]
+    effect = sum(w * d for w, d in zip(weights, effects, strict=True))
+    se = math.sqrt(sum(w * w * v for w, v in zip(weights, variances, strict=True)))
+    comparison = result.primary.comparison
+    assert comparison.effect == pytest.approx(effect, abs=1e-12)
+    assert comparison.se == pytest.approx(se, rel=1e-9)
+    estimates = result.stages["conversion"]
+    assert [e.weight for e in estimates] == pytest.approx(weights)
+
+
+def test_the_sample_ratio_is_checked_per_stage_and_a_correct_ramp_passes(
+    ramped: tuple[Any, pd.DataFrame],
+) -> None:
+    result, frame = ramped
+    ratios = [c for c in result.checks if c.name == "sample_ratio"]
+    assert len(ratios) == 2
+    assert all(c.passed for c in ratios)
+    assert "stage 1 (from 2026-09-01 to 2026-09-07)" in ratios[0].detail
+    assert result.verdict.outcome != "invalid"
+    payload = result.to_json()
+    runner.validate_verdict(payload)
+    phases = payload["phases"]
+    assert [p["start"] for p in phases] == ["2026-09-01", "2026-09-08"]
+    assert phases[0]["split"] == {"control": 0.9, "treatment": 0.1}
+    first = frame[frame.stage == 0]
+    assert phases[0]["n"] == {
+        "control": int((first.variant == "control").sum()),
+        "treatment": int((first.variant == "treatment").sum()),
+    }
+    assert phases[0]["sample_ratio_p_value"] > 0.01
+    assert payload["pooled"]["conversion"]["shown"] is True
+
+
+def test_a_broken_stage_fires_its_sample_ratio_check(tmp_path: Path) -> None:
+    spec, _ = ramp_launch(tmp_path, lost=0.1)
+    result = review.run(str(spec), "56d", TODAY)
+    assert result.verdict.outcome == "invalid"
+    assert result.verdict.reasons[0].startswith(
+        "sample ratio mismatch in stage 2 (from 2026-09-08 on)"
+    )
+    first = next(c for c in result.checks if c.name == "sample_ratio")
+    assert first.passed
+
+
+def test_without_stages_the_ramp_fools_the_whole_launch_check(tmp_path: Path) -> None:
+    """What the stages are for: the same correct ramp against one fixed split is an SRM."""
+    spec, _ = ramp_launch(tmp_path, staged=False)
+    result = review.run(str(spec), "56d", TODAY)
+    assert result.verdict.outcome == "invalid"
+    assert result.verdict.reasons[0].startswith("sample ratio mismatch")
+
+
+def test_cuped_runs_within_each_stage(tmp_path: Path) -> None:
+    spec, _ = ramp_launch(tmp_path, cuped=True, effect=0.05)
+    result = review.run(str(spec), "56d", TODAY)
+    estimates = result.stages["conversion"]
+    assert all(e.analysis.cuped_applied for e in estimates)
+    combined = sum(e.weight * e.analysis.comparison.effect for e in estimates)
+    analysis = result.analyses["conversion"]
+    assert analysis.comparison.effect == pytest.approx(combined, abs=1e-12)
+    assert analysis.cuped_applied
+    assert analysis.comparison.se < analysis.unadjusted.se
+    reduction = 1 - (analysis.comparison.se / analysis.unadjusted.se) ** 2
+    assert result.to_json()["primary"]["cuped"]["variance_reduction"] == pytest.approx(reduction)
+    assert reduction > 0.02  # buying before exposure raises the chance by 16 pp
+
+
+def test_a_stage_without_units_yet_is_said_so(tmp_path: Path) -> None:
+    spec, _ = ramp_launch(tmp_path)
+    document = yaml.safe_load(spec.read_text())
+    document["rollout"].append({"start": "2026-10-20", "split": {"control": 0.5, "treatment": 0.5}})
+    spec.write_text(yaml.safe_dump(document))
+    result = review.run(str(spec), "56d", TODAY)
+    ratios = [c for c in result.checks if c.name == "sample_ratio"]
+    assert ratios[2].detail == "stage 3 (from 2026-10-20 on): no units yet"
+    assert result.stages["conversion"][2].note == "no units in this stage"
+    assert rollout.MATTERS == 0.5
