@@ -229,3 +229,24 @@ def test_without_segments_the_payload_has_empty_lists(tmp_path: Path) -> None:
     spec.write_text(yaml.safe_dump(document))
     payload = review.run(str(spec), "56d", TODAY).to_json()
     assert payload["segments"] == [] and payload["heterogeneity"] == []
+
+
+def test_the_schema_documents_segments_heterogeneity_and_phases() -> None:
+    import json
+
+    from conftest import ROOT
+
+    schema = json.loads((ROOT / "impact" / "schemas" / "verdict.v1.json").read_text())
+    properties = schema["properties"]
+    cell = properties["segments"]["items"]
+    assert set(cell["required"]) >= {"metric", "column", "value", "n", "q_value", "status"}
+    assert "description" in properties["segments"]
+    assert set(properties["heterogeneity"]["items"]["required"]) >= {"metric", "column"}
+    phase = properties["phases"]["items"]
+    assert set(phase["required"]) >= {"start", "split", "n", "sample_ratio_p_value"}
+    assert "pooled" in properties
+    bad = {"segments": [{"metric": "conversion"}]}
+    import jsonschema
+
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, {**schema, "required": []})
