@@ -12,6 +12,7 @@ from impact.report.blocks import HTMLBlock, Payload
 from impact.report.card import contents, verdict_card
 from impact.report.evidence import data_summary, methods, payload, provenance
 from impact.report.prepost import model_checks, observational
+from impact.report.segments import segments, stages
 from impact.report.tables import criteria, guardrails, primary, secondary
 
 __all__ = [
@@ -29,5 +30,7 @@ __all__ = [
     "primary",
     "provenance",
     "secondary",
+    "segments",
+    "stages",
     "verdict_card",
 ]

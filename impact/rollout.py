@@ -237,7 +237,15 @@ def stratify(
     adjustment = None
     if applied:
         reduction = 1 - (comparison.se / plain.se) ** 2 if comparison.se and plain.se else None
-        adjustment = cuped.Adjustment(comparison, (), None, reduction, "")
+        # the stages' correlations with the pre-period, weighted as the stages are
+        weighted = [
+            (e.weight, r.adjustment.correlation)
+            for e, r in zip(estimates, results, strict=True)
+            if r.adjustment is not None and r.adjustment.correlation is not None and e.weight
+        ]
+        total = sum(w for w, _ in weighted)
+        correlation = sum(w * c for w, c in weighted) / total if total else None
+        adjustment = cuped.Adjustment(comparison, (), correlation, reduction, "")
     return Analysis(metric, comparison, plain, adjustment, note), estimates
 
 

@@ -34,6 +34,8 @@ ALLOWED: dict[str, set[str]] = {
     "numbers": {"spec"},
     "verdict": {"errors", "spec", "stats", "numbers"},
     "analysis": {"errors", "spec", "metrics", "stats"},
+    "rollout": {"errors", "spec", "metrics", "stats", "analysis", "verdict"},
+    "segments": {"errors", "spec", "data", "metrics", "stats", "analysis", "verdict", "rollout"},
     "adoption": {"errors", "spec", "data", "stats", "message"},
     "review": {
         "errors",
@@ -49,6 +51,8 @@ ALLOWED: dict[str, set[str]] = {
         "datachecks",
         "looks",
         "numbers",
+        "rollout",
+        "segments",
     },
     "adoption_review": {"errors", "spec", "registry", "review", "adoption", "verdict"},
     "series": {"errors", "spec", "data"},
@@ -91,6 +95,8 @@ ALLOWED: dict[str, set[str]] = {
         "warehouse",
         "numbers",
         "message",
+        "segments",
+        "plots",
     },
     "plots": {
         "errors",

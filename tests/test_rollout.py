@@ -2,90 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from launches import LAUNCH, TODAY, background, spec_document, write
+from launches import TODAY
+from staged import ramp_launch
 
 from impact import review, rollout, runner
-
-RAMP = [
-    {"start": "2026-09-01", "split": {"control": 0.9, "treatment": 0.1}},
-    {"start": "2026-09-08", "split": {"control": 0.5, "treatment": 0.5}},
-]
-UNITS = 24_000
-DAYS = 14
-
-
-def ramp_launch(
-    root: Path,
-    *,
-    effect: float = 0.0,
-    seed: int = 3,
-    lost: float = 0.0,
-    cuped: bool = False,
-    staged: bool = True,
-) -> tuple[Path, pd.DataFrame]:
-    """Units exposed evenly over 14 days, 10% treated in the first week and 50% after; the
-    baseline rises from 25% to 40% over the two weeks (a time trend). ``lost`` drops that
-    share of the second stage's treatment units (a broken stage)."""
-    rng = np.random.default_rng(seed)
-    offsets = np.sort(rng.random(UNITS)) * DAYS * 86_400
-    exposed = pd.Timestamp(LAUNCH) + pd.to_timedelta(offsets.astype(int), unit="s")
-    second = offsets >= 7 * 86_400
-    treated = rng.random(UNITS) < np.where(second, 0.5, 0.1)
-    frame = pd.DataFrame(
-        {
-            "unit_id": np.arange(1, UNITS + 1),
-            "variant": np.where(treated, "treatment", "control"),
-            "exposed_at": exposed,
-        }
-    )
-    history = rng.random(UNITS) < 0.5
-    baseline = 0.25 + 0.15 * offsets / (DAYS * 86_400)
-    chance = baseline - 0.08 + 0.16 * history + np.where(treated, effect, 0.0)
-    frame["converted"] = (rng.random(UNITS) < chance).astype(float)
-    frame["stage"] = np.where(second, 1, 0)
-    if lost:
-        drop = second & treated & (rng.random(UNITS) < lost)
-        frame = frame[~drop].reset_index(drop=True)
-    buyers = frame[frame.converted == 1]
-    before = frame[history[frame.unit_id.to_numpy() - 1]]
-    events = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "unit_id": buyers.unit_id,
-                    "event": "purchase",
-                    "ts": buyers.exposed_at + dt.timedelta(days=1),
-                    "value": 1.0,
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "unit_id": before.unit_id,
-                    "event": "purchase",
-                    "ts": before.exposed_at - dt.timedelta(days=2),
-                    "value": 1.0,
-                }
-            ),
-            background(frame, until=dt.datetime(2026, 11, 26)),
-        ],
-        ignore_index=True,
-    )
-    document = spec_document()
-    document["metrics"]["primary"]["cuped"] = cuped
-    if staged:
-        del document["data"]["split"]
-        document["rollout"] = RAMP
-    units = frame.drop(columns=["converted", "stage"])
-    return write(root, document, units, events), frame
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ q-values across every cell, Cochran's Q per metric and column, small values pool
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
@@ -12,93 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from launches import TODAY, background, spec_document, units, write
+from launches import TODAY
 from scipy.stats import norm
+from staged import segment_launch
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 
 from impact import review
 from impact.errors import DataError
 from impact.stats.heterogeneity import cochran_q
-
-PER_ARM = 12_000
-EFFECTS = {"ios": 0.03, "android": -0.03}  # the issue's case: +3 pp, -3 pp, +0 overall
-
-
-def _platforms(frame: pd.DataFrame) -> np.ndarray:
-    """ios and android in turn within each arm; two of every 300 units are on web (few)."""
-    ids = frame.unit_id.to_numpy()
-    platform = np.where((ids // 2) % 2 == 0, "ios", "android").astype(object)
-    platform[ids % 300 < 2] = "web"
-    return platform
-
-
-def segment_launch(
-    root: Path, *, effects: dict[str, float] = EFFECTS, seed: int = 7, cuped: bool = False
-) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
-    """A launch whose treatment moves conversion by ``effects[platform]`` from 30%."""
-    rng = np.random.default_rng(seed)
-    frame = units(PER_ARM, days=10)
-    frame["platform"] = _platforms(frame)
-    history = rng.random(len(frame)) < 0.5  # bought in the 14 days before exposure
-    lift = frame.platform.map(effects).fillna(0.0).to_numpy()
-    treated = (frame.variant == "treatment").to_numpy()
-    chance = 0.22 + 0.16 * history + np.where(treated, lift, 0.0)
-    converted = rng.random(len(frame)) < chance
-    frame["converted"] = converted.astype(float)
-    buyers = frame[converted]
-    before = frame[history]
-    events = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "unit_id": buyers.unit_id,
-                    "event": "purchase",
-                    "ts": buyers.exposed_at + dt.timedelta(days=2),
-                    "value": 1.0,
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "unit_id": before.unit_id,
-                    "event": "purchase",
-                    "ts": before.exposed_at - dt.timedelta(days=3),
-                    "value": 1.0,
-                }
-            ),
-            background(frame, until=dt.datetime(2026, 11, 26)),
-        ],
-        ignore_index=True,
-    )
-    document = spec_document()
-    document["segments"] = [{"column": "platform", "min_units": 100}]
-    document["metrics"]["primary"]["cuped"] = cuped
-    document["metrics"]["guardrails"] = [
-        {
-            "name": "refunds",
-            "kind": "proportion",
-            "event": "refund",
-            "window": "14d",
-            "direction": "decrease",
-            "margin": "+0.01",
-        }
-    ]
-    refunders = frame[rng.random(len(frame)) < 0.05]
-    events = pd.concat(
-        [
-            events,
-            pd.DataFrame(
-                {
-                    "unit_id": refunders.unit_id,
-                    "event": "refund",
-                    "ts": refunders.exposed_at + dt.timedelta(days=1),
-                    "value": 1.0,
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
-    return write(root, document, frame, events), frame, events
 
 
 @pytest.fixture(scope="module")

@@ -69,6 +69,8 @@ EXPERIMENT = [
     new_code_cell("plots.by_exposure_day(result)"),
     new_code_cell("display.guardrails(result)"),
     new_code_cell("display.secondary(result)"),
+    new_code_cell("display.segments(result)"),
+    new_code_cell("display.stages(result)"),
     *ADOPTION_SECTION,
     *CLOSING,
 ]

@@ -180,6 +180,8 @@ def contents(result: Reviewed) -> HTMLBlock:
         ("Primary metric", not isinstance(result, AdoptionReview)),
         ("Guardrails", bool(getattr(result, "guardrails", None))),
         ("Secondary metrics", bool(getattr(result, "secondary", None))),
+        ("Segments", bool(getattr(result, "segments", None))),
+        ("Rollout stages", bool(getattr(result, "phases", None))),
         ("Adoption", result.adoption is not None and not isinstance(result, AdoptionReview)),
         ("Can the model be trusted?", isinstance(result, PrepostResult)),
         ("The data behind it", True),

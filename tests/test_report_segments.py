@@ -1,0 +1,92 @@
+"""The segments and rollout-stages sections of the report (impact/report/segments.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from launches import TODAY, write
+from staged import ramp_launch, segment_launch
+
+from impact import display, review
+from impact.report import segments as section
+
+
+@pytest.fixture(scope="module")
+def segmented(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    spec, _, _ = segment_launch(tmp_path_factory.mktemp("report-segments"))
+    return review.run(str(spec), "56d", TODAY)
+
+
+@pytest.fixture(scope="module")
+def ramped(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    spec, _ = ramp_launch(tmp_path_factory.mktemp("report-ramp"))
+    return review.run(str(spec), "56d", TODAY)
+
+
+def test_sections_are_empty_without_segments_or_stages(ramped: Any, segmented: Any) -> None:
+    assert display.segments(ramped) is None
+    assert display.stages(segmented) is None
+
+
+def test_the_segments_section(segmented: Any) -> None:
+    block = display.segments(segmented)
+    assert block is not None
+    text = repr(block)
+    assert "conversion (primary)" in text and "refunds (guardrail)" in text
+    assert 'platform: web had fewer than 100 units in an arm, so they are pooled into "other".' in (
+        text
+    )
+    assert "other (web)" in text
+    assert "platform: the effect differs between values (Cochran's Q = 25.7 on 2 degrees" in text
+    html = block._repr_html_()
+    assert html.count("<figure") == 2  # a forest chart per deciding metric
+    rows = [line for line in text.splitlines() if line.startswith(("ios |", "android |"))]
+    assert rows[0].startswith("ios |")  # ordered: best effect first
+
+
+def test_the_forest_chart_is_ordered_and_has_the_whole_launch_as_reference(
+    segmented: Any,
+) -> None:
+    chart = section.forest(segmented, segmented.primary.metric)
+    assert chart is not None
+    assert chart.alt.startswith(
+        "conversion by segment, ordered by effect, against the whole launch's interval"
+    )
+    assert chart.alt.index("platform ios") < chart.alt.index("platform android")
+    axes = chart.figure.axes[0]
+    assert [t.get_text() for t in axes.get_yticklabels()] == [
+        "platform = ios",
+        "platform = other",
+        "platform = android",
+    ]
+
+
+def test_the_stages_section(ramped: Any) -> None:
+    block = display.stages(ramped)
+    assert block is not None
+    text = repr(block)
+    assert "stage 1 | 2026-09-01 to 2026-09-07 | 10% |" in text
+    assert "stage 2 | 2026-09-08 on | 50% |" in text
+    assert "Pooled naively over stages it would read +" in text
+    assert "whatever changed over the launch shows up as an effect" in text
+
+
+def test_segment_values_from_the_data_are_escaped(tmp_path: Path) -> None:
+    spec, frame, events = segment_launch(tmp_path)
+    hostile = "<script>alert(1)</script>"
+    frame["platform"] = frame.platform.replace("ios", hostile)
+    write(tmp_path, yaml.safe_load(spec.read_text()), frame.drop(columns=["converted"]), events)
+    result = review.run(str(spec), "56d", TODAY)
+    html = display.segments(result)._repr_html_()  # type: ignore[union-attr]
+    assert hostile not in html
+    assert "&lt;script&gt;" in html
+    assert any(hostile in reason for reason in result.verdict.reasons)  # text, escaped later
+
+
+def test_contents_link_the_new_sections(segmented: Any, ramped: Any) -> None:
+    assert 'href="#Segments"' in display.contents(segmented)._repr_html_()
+    assert 'href="#Rollout-stages"' in display.contents(ramped)._repr_html_()
+    assert 'href="#Segments"' not in display.contents(ramped)._repr_html_()
