@@ -188,6 +188,73 @@ def _registration(verdict: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _styles(verdict: dict[str, Any]) -> dict[str, numbers.Style]:
+    """Each deciding metric's number style, by name."""
+    items = [verdict.get("primary") or {}, *(verdict.get("guardrails") or [])]
+    return {item["name"]: numbers.style_of_json(item) for item in items if item.get("name")}
+
+
+def _segments(verdict: dict[str, Any]) -> list[str]:
+    """Who the launch hurt (a harm or breach with q below alpha) and, where a column's values
+    differ, who it helped: as the report's first screen says it."""
+    cells = verdict.get("segments") or []
+    styles = _styles(verdict)
+    differ = {
+        (t["metric"], t["column"])
+        for t in verdict.get("heterogeneity") or []
+        if t.get("p_value") is not None and t["p_value"] < (cells[0]["alpha"] if cells else 0)
+    }
+    lines = []
+    for words, wanted in (("harms", ("harm", "breach")), ("helps", ("target_met", "below_target"))):
+        for cell in cells:
+            q = cell.get("q_value")
+            if cell["status"] not in wanted or q is None or q >= cell["alpha"]:
+                continue
+            if words == "helps" and (
+                cell.get("role") != "primary" or (cell["metric"], cell["column"]) not in differ
+            ):
+                continue
+            style = styles.get(cell["metric"], numbers.style_of_json({}))
+            change = numbers.change(style, cell.get("effect"), group=cell.get("ci") or ())
+            line = (
+                f"Segments: {words} {_text(cell['value'])} ({_text(cell['column'])}): "
+                f"{_text(cell['metric'])} {change}, q = {q:.2g}"
+            )
+            if words == "harms":
+                line += "; segments never change the outcome, but this one may be held back"
+            lines.append(line)
+    return lines
+
+
+def _stages(verdict: dict[str, Any]) -> list[str]:
+    """The rollout's stages with their sample-ratio p-values, and the pooled estimate where
+    it differs from the stratified one enough to matter."""
+    phases = verdict.get("phases") or []
+    if not phases:
+        return []
+    treated = phases[0]["arms"]["treatment"]
+    parts = []
+    for index, phase in enumerate(phases, start=1):
+        p = phase.get("sample_ratio_p_value")
+        shown = numbers.p_value(p) if p is not None else "no units yet"
+        parts.append(
+            f"{index} from {phase['start']} ({phase['split'][treated]:.0%} {_text(treated)}, "
+            f"sample ratio p = {shown})"
+        )
+    lines = ["Stages: " + "; ".join(parts)]
+    primary = verdict.get("primary") or {}
+    pooled = (verdict.get("pooled") or {}).get(primary.get("name"), {})
+    if pooled.get("shown"):
+        style = numbers.style_of_json(primary)
+        lines.append(
+            f"Pooled over stages {_text(primary['name'])} would read "
+            f"{numbers.change(style, pooled.get('effect'), group=pooled.get('ci') or ())}; "
+            "the stratified estimate compares within stages, so drift over the launch is "
+            "not read as an effect"
+        )
+    return lines
+
+
 def markdown(verdict: dict[str, Any], report_file: str, *, report_url: str | None = None) -> str:
     """The verdict in a few lines of Slack-flavoured markdown, ending with the report link."""
     title = _text(verdict.get("title") or verdict["spec_id"])
@@ -221,6 +288,8 @@ def markdown(verdict: dict[str, Any], report_file: str, *, report_url: str | Non
     if guardrails:
         states = "; ".join(f"{_text(g['name'])} {_status(g)}" for g in guardrails)
         lines.append(f"Guardrails: {states}")
+    lines += _segments(verdict)
+    lines += _stages(verdict)
     lines += _registration(verdict)
     run = verdict.get("run") or {}
     if run.get("data_source_override"):

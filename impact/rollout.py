@@ -55,7 +55,7 @@ class Phase:
         index: the stage's position, 0 first.
         stage: the registered stage (start and split).
         end: the day after its last day (the next stage's start; None for the last stage).
-        units: units per arm whose first exposure falls in the stage.
+        units: units per arm whose first exposure falls in the stage (control first).
         sample_ratio: the chi-square test of those units against the stage's split.
     """
 
@@ -66,12 +66,14 @@ class Phase:
     sample_ratio: stat_checks.SampleRatio
 
     def to_json(self) -> dict[str, Any]:
-        """verdict.json's entry in ``phases``."""
+        """verdict.json's entry in ``phases`` (``n`` per role, ``arms`` names them)."""
+        control, treatment = list(self.units)
         return {
             "start": self.stage.start.isoformat(),
             "end": self.end.isoformat() if self.end else None,
             "split": dict(self.stage.split),
-            "n": dict(self.units),
+            "n": {"control": self.units[control], "treatment": self.units[treatment]},
+            "arms": {"control": control, "treatment": treatment},
             "sample_ratio_p_value": self.sample_ratio.p_value,
         }
 

@@ -53,7 +53,7 @@ class Cell:
         column: the segment column.
         value: the value (``OTHER`` for pooled small values, ``MISSING`` for none).
         pooled: for ``OTHER``, the values pooled into it; empty otherwise.
-        n: the metric's units per arm in the cell.
+        n: the metric's units in the cell, under "control" and "treatment".
         analysis: the comparison, with the same statistics as the whole launch.
         status: the primary or guardrail status of the cell.
         reason: the status in one sentence (the verdict's words).
@@ -269,7 +269,7 @@ def analyse(spec: LaunchSpec, tables: dict[str, Tables], *, alpha: float) -> Seg
                         column=segment.column,
                         value=value,
                         pooled=members,
-                        n={spec.control: data.control.n, spec.treatment: data.treatment.n},
+                        n={"control": data.control.n, "treatment": data.treatment.n},
                         analysis=found,
                         status=judged.status,
                         reason=judged.reason,

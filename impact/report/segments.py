@@ -156,8 +156,8 @@ def _cell_row(cell: Cell) -> list[ET.Element | str]:
     value = cell.value if not cell.pooled else f"{OTHER} ({', '.join(cell.pooled)})"
     return [
         value,
-        f"{cell.n.get(cell_arm(cell, 0), 0):,}",
-        f"{cell.n.get(cell_arm(cell, 1), 0):,}",
+        f"{cell.n['control']:,}",
+        f"{cell.n['treatment']:,}",
         _value(m, c.control, (c.treatment,)),
         _value(m, c.treatment, (c.control,)),
         _effect(m, c.effect, group=(c.ci_lower, c.ci_upper)),
@@ -166,11 +166,6 @@ def _cell_row(cell: Cell) -> list[ET.Element | str]:
         _p(cell.q_value),
         _status(cell.status),
     ]
-
-
-def cell_arm(cell: Cell, index: int) -> str:
-    """The control (0) or treatment (1) arm's name in a cell's counts."""
-    return list(cell.n)[index]
 
 
 def segments(result: ReviewResult) -> HTMLBlock | None:
@@ -213,12 +208,13 @@ def segments(result: ReviewResult) -> HTMLBlock | None:
         if chart is not None:
             parts.append(_figure(chart))
         first = cells[0]
+        control, treatment = result.spec.control, result.spec.treatment
         headers: list[ET.Element | str] = [
             "value",
-            f"{cell_arm(first, 0)} units",
-            f"{cell_arm(first, 1)} units",
-            cell_arm(first, 0),
-            cell_arm(first, 1),
+            f"{control} units",
+            f"{treatment} units",
+            control,
+            treatment,
             "effect",
             _term("CI", _level(first.comparison)),
             _term("p"),
