@@ -463,12 +463,36 @@ def plan(
             f"{head}: {item.units:,} units ({item.units / 2:,.0f} per arm at an even split) "
             f"for {item.effect:g} at {item.power:.1%} power -> {item.days} days after launch"
         )
+    _plan_stages(loaded, found)
     said = {f"{item.metric.name} {item.note}" for item in found.metrics if not item.reachable}
     for warning in found.warnings:
         if warning not in said:  # an unreachable metric's line above already says it
             click.echo(f"  warning: {warning}")
     if not found.warnings:
         click.echo("  the final review comes late enough for every metric planned")
+
+
+def _plan_stages(loaded: spec_module.LaunchSpec, found: plan_module.Plan) -> None:
+    """The plan's lines for rollout stages and segment values."""
+    treatment, control = loaded.treatment, loaded.control
+    for stage in found.stages:
+        click.echo(
+            f"  stage {stage.index + 1} from {stage.start} ({stage.share:.0%} {treatment}): "
+            f"{stage.units:,.0f} units ({stage.control:,.0f} {control}, "
+            f"{stage.treatment:,.0f} {treatment}) by the final look"
+        )
+    if found.stage_power is not None:
+        click.echo(
+            f"  power for the target over these stages at the final look: "
+            f"{found.stage_power:.1%} (the effect stratified over stages)"
+        )
+    for segment in loaded.segments:
+        shares = ", ".join(f"{p:.1%} with {q:.0%} of the units" for q, p in found.segment_power)
+        if shares:
+            click.echo(
+                f"  power for the target within one {segment.column} value: {shares} (before "
+                "the q-value adjustment across segment cells)"
+            )
 
 
 @main.command(epilog=EXIT_CODES)

@@ -16,20 +16,30 @@ Accrual may stop: at ``--accrual-end DATE`` (or the spec's ``data.accrual_end``:
 units from that day), or after ``--total-units N``. Units stop arriving there, so the
 information at each look is capped, and a metric that needs more units than accrual gives
 cannot reach its target or margin however late the review: the plan says so.
+
+With ``rollout:``, the plan also says the units each stage contributes to the final look
+(per arm, by the stage's split) and the primary's power for its target with the effect
+stratified over those stages (the units and days above assume the last stage's split
+throughout). With ``segments:``, it gives the power for the target within a segment value
+holding 50%, 25% or 10% of the units (before the q-value adjustment across cells, which
+lowers it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from impact.errors import SpecError
 from impact.spec import LaunchSpec, Metric, format_duration
 from impact.stats import power as power_module
 from impact.stats import sequential
 
-__all__ = ["MetricPlan", "Plan", "plan"]
+__all__ = ["SEGMENT_SHARES", "MetricPlan", "Plan", "StagePlan", "plan"]
+
+SEGMENT_SHARES = (0.5, 0.25, 0.1)
+"""The shares of units a segment value is planned at (a plan has no data to know them)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,27 @@ class MetricPlan:
 
 
 @dataclass(frozen=True)
+class StagePlan:
+    """The units one rollout stage brings to the final look.
+
+    Attributes:
+        index: the stage's position, 0 first.
+        start: the stage's first day.
+        share: the treatment's share in the stage.
+        units: units exposed in the stage whose window ends by the final look.
+        control: of them, in the control arm (by the split).
+        treatment: in the treatment arm.
+    """
+
+    index: int
+    start: dt.date
+    share: float
+    units: float
+    control: float
+    treatment: float
+
+
+@dataclass(frozen=True)
 class Plan:
     """The plan for a spec at a daily number of units (and, when accrual stops, at most
     ``total_units`` in all)."""
@@ -68,6 +99,9 @@ class Plan:
     metrics: list[MetricPlan]
     warnings: list[str]
     total_units: float | None = None
+    stages: list[StagePlan] = field(default_factory=list)
+    stage_power: float | None = None
+    segment_power: list[tuple[float, float]] = field(default_factory=list)
 
 
 def _variances(metric: Metric, effect: float, *, null: bool) -> tuple[float, float] | None:
@@ -214,4 +248,85 @@ def plan(
     ]
     warnings += [f"{p.metric.name} {p.note}" for p in plans if not p.reachable]
     warnings += _unmatured(spec, final)
-    return Plan(daily_units, fractions, level, plans, warnings, available)
+    stages = _stages(spec, daily_units, max(final - window, 0), available)
+    stage_power, segment_power = _stage_and_segment_power(
+        spec, plans[0], stages, level, information(final)
+    )
+    return Plan(
+        daily_units,
+        fractions,
+        level,
+        plans,
+        warnings,
+        available,
+        stages,
+        stage_power,
+        segment_power,
+    )
+
+
+def _stages(
+    spec: LaunchSpec, daily: float, mature_days: int, available: float | None
+) -> list[StagePlan]:
+    """The units each rollout stage brings to the final look (units exposed by day
+    ``mature_days``, within ``available`` in all)."""
+    if not spec.rollout:
+        return []
+    found = []
+    left = available if available is not None else math.inf
+    for index, stage in enumerate(spec.rollout):
+        first = (stage.start - spec.launch_date).days
+        later = spec.rollout[index + 1].start if index + 1 < len(spec.rollout) else None
+        last = (later - spec.launch_date).days if later else mature_days
+        units = min(daily * max(min(last, mature_days) - first, 0), left)
+        left -= units
+        share = stage.split[spec.treatment]
+        found.append(
+            StagePlan(index, stage.start, share, units, units * (1 - share), units * share)
+        )
+    return found
+
+
+def _stage_and_segment_power(
+    spec: LaunchSpec, primary: MetricPlan, stages: list[StagePlan], level: float, units: float
+) -> tuple[float | None, list[tuple[float, float]]]:
+    """The primary's power at the final look over the stages (None without stages), and
+    within a segment value holding each of SEGMENT_SHARES of the units."""
+    if primary.effect is None or (not stages and not spec.segments):
+        return None, []
+    variances = _variances(primary.metric, primary.effect, null=False)
+    if variances is None:
+        return None, []
+    var_c, var_t = variances
+    if stages:
+        total = sum(s.units for s in stages)
+        parts = [s for s in stages if s.control > 0 and s.treatment > 0]
+        variance = (
+            sum((s.units / total) ** 2 * (var_c / s.control + var_t / s.treatment) for s in parts)
+            if total
+            else math.inf
+        )
+    else:
+        assert spec.data.split is not None
+        share = spec.data.split[spec.treatment]
+        variance = var_c / (units * (1 - share)) + var_t / (units * share) if units else math.inf
+    if not math.isfinite(variance) or variance <= 0:
+        return None, []
+    se = math.sqrt(variance)
+    stage_power = (
+        power_module.achieved_power(se=se, effect=primary.effect, alpha=level) if stages else None
+    )
+    segment_power = (
+        [
+            (
+                q,
+                power_module.achieved_power(
+                    se=se / math.sqrt(q), effect=primary.effect, alpha=level
+                ),
+            )
+            for q in SEGMENT_SHARES
+        ]
+        if spec.segments
+        else []
+    )
+    return stage_power, segment_power
