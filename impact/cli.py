@@ -208,12 +208,13 @@ def extract(notebook: Path) -> None:
 )
 @click.option(
     "--design",
-    type=click.Choice(["experiment", "prepost", "adoption"]),
+    type=click.Choice(["experiment", "prepost", "adoption", "rollout"]),
     default="experiment",
     show_default=True,
     help="experiment: an A/B test of a one-page checkout; prepost: a banner shown to "
     "everyone, reviewed against a modelled counterfactual; adoption: who found, tried and "
-    "came back to a feature released to everyone.",
+    "came back to a feature released to everyone; rollout: a staged release (10% then 50%) "
+    "that helps one platform and hurts another.",
 )
 @click.option(
     "--portfolio",
@@ -234,6 +235,12 @@ def demo(out: Path, units: int, design: str, portfolio: bool, today: str | None)
         data_folder = out / "data" / "demo-adoption"
         truth = demo_module.generate_adoption(data_folder)
         click.echo(f"demo data: {truth.units:,} users in {data_folder}")
+    elif design == "rollout":
+        from impact import demo_rollout
+
+        data_folder = out / "data" / "demo-rollout"
+        truth = demo_rollout.generate_rollout(data_folder)
+        click.echo(f"demo data: {truth.units:,} units in {data_folder}")
     elif design == "prepost":
         data_folder = out / "data" / "demo-prepost"
         demo_module.generate_series(data_folder)

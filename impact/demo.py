@@ -42,6 +42,7 @@ DEMO_SPECS = {
     "experiment": DEMO_SPEC,
     "prepost": "demo-prepost.yaml",
     "adoption": "demo-adoption.yaml",
+    "rollout": "demo-rollout.yaml",
 }
 ADOPTION_HISTORY_DAYS = 56  # days of activity before launch in the adoption demo
 SERIES_HISTORY_DAYS = 365  # days of the prepost demo before launch

@@ -141,6 +141,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "message": {"numbers"},
     "demo": {"errors", "spec"},
+    "demo_rollout": {"demo"},
     "scaffold": {"errors"},
     "plan": {"errors", "spec", "stats"},
     "cli": {
@@ -150,6 +151,7 @@ ALLOWED: dict[str, set[str]] = {
         "review",
         "runner",
         "demo",
+        "demo_rollout",
         "scaffold",
         "plan",
         "schedule",

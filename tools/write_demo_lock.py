@@ -18,7 +18,12 @@ FROZEN = dt.datetime(2026, 8, 20, 10, 0, tzinfo=dt.UTC)  # twelve days before th
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 if __name__ == "__main__":
-    for name in ("demo-checkout.yaml", "demo-prepost.yaml", "demo-adoption.yaml"):
+    for name in (
+        "demo-checkout.yaml",
+        "demo-prepost.yaml",
+        "demo-adoption.yaml",
+        "demo-rollout.yaml",
+    ):
         loaded = spec.load(SPECS / name)
         registry.lock_path(loaded).unlink(missing_ok=True)
         print(registry.register(loaded, now=FROZEN, fixture=True))
