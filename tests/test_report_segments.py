@@ -90,3 +90,12 @@ def test_contents_link_the_new_sections(segmented: Any, ramped: Any) -> None:
     assert 'href="#Segments"' in display.contents(segmented)._repr_html_()
     assert 'href="#Rollout-stages"' in display.contents(ramped)._repr_html_()
     assert 'href="#Segments"' not in display.contents(ramped)._repr_html_()
+
+
+def test_who_it_helped_and_hurt_is_on_the_first_screen(segmented: Any) -> None:
+    """The issue's case: +3 pp on iOS, -3 pp on Android, +0 overall, reported as such."""
+    card = repr(display.verdict_card(segmented))
+    overall = card.index("conversion changed by")
+    hurt = card.index("harms android (platform): conversion got worse")
+    helped = card.index("helps ios (platform): conversion improved")
+    assert overall < hurt < helped

@@ -123,3 +123,24 @@ def test_a_stage_without_units_yet_is_said_so(tmp_path: Path) -> None:
     assert ratios[2].detail == "stage 3 (from 2026-10-20 on): no units yet"
     assert result.stages["conversion"][2].note == "no units in this stage"
     assert rollout.MATTERS == 0.5
+
+
+def test_a_rollout_needs_exposure_times(tmp_path: Path) -> None:
+    """A user-level export (column metrics) may lack exposure times; a rollout may not."""
+    from impact.errors import DataError
+
+    spec, frame = ramp_launch(tmp_path)
+    document = yaml.safe_load(spec.read_text())
+    document["data"]["events"] = None
+    document["metrics"]["primary"] = {
+        "name": "conversion",
+        "kind": "proportion",
+        "column": "converted",
+        "target": "+0.03",
+        "direction": "increase",
+    }
+    spec.write_text(yaml.safe_dump(document))
+    units = frame.drop(columns=["stage", "exposed_at"])
+    units.to_parquet(tmp_path / "data" / "units.parquet", index=False)
+    with pytest.raises(DataError, match="rollout: a unit's stage is the day of its first"):
+        review.run(str(spec), "56d", TODAY)

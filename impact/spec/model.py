@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -382,6 +383,22 @@ class Segment(_Model):
         return self.min_units if self.min_units is not None else spec.decision.min_units
 
 
+_SEGMENT_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "description": "a column of the units table"},
+        {
+            "type": "object",
+            "properties": {
+                "column": {"type": "string"},
+                "min_units": {"type": "integer", "minimum": 2},
+            },
+            "required": ["column"],
+            "additionalProperties": False,
+        },
+    ]
+}
+
+
 def _segment_from_name(value: object) -> object:
     return {"column": value} if isinstance(value, str) else value
 
@@ -570,9 +587,9 @@ class LaunchSpec(_Model):
     adoption: Adoption | None = None
     decision: Decision = Field(default_factory=Decision)
     bet: Bet | None = None
-    segments: list[Annotated[Segment, BeforeValidator(_segment_from_name)]] = Field(
-        default_factory=list
-    )
+    segments: list[
+        Annotated[Segment, BeforeValidator(_segment_from_name), WithJsonSchema(_SEGMENT_SCHEMA)]
+    ] = Field(default_factory=list)
     rollout: list[Stage] | None = None
 
     _path: Path = PrivateAttr(default=Path("spec.yaml"))
