@@ -57,7 +57,7 @@ NOT_DECIDING = (*WORDING, "bet")
 # Fields added to format v1 after its first release, with their defaults. A field at its
 # default is left out of the canonical form, so a spec written before the field existed
 # keeps its hash and its lock stays valid.
-_GROWN_TOP: dict[str, Any] = {"bet": None}
+_GROWN_TOP: dict[str, Any] = {"bet": None, "segments": [], "rollout": None}
 _GROWN_DATA: dict[str, Any] = {
     "pre_period": None,
     "joins": None,
@@ -73,8 +73,6 @@ _GROWN_METRIC: dict[str, Any] = {
     "unit": None,
     "format": None,
 }
-# Top-level fields added later (segments and rollout: issue 20).
-_GROWN_TOP: dict[str, Any] = {"segments": [], "rollout": None}
 DISPLAY = (".description", ".unit", ".format")  # how a metric is shown, not what decides
 
 

@@ -112,3 +112,10 @@ def test_segments_and_rollout_are_deciding_and_old_locks_stay_valid(
     state = registry.check(spec_module.load(write_spec(tmp_path, spec_dict)))
     deciding = {c["field"].split("[")[0] for c in state.tampered}
     assert deciding == {"segments", "rollout"}
+
+
+def test_a_spec_without_segments_rollout_or_bet_keeps_its_canonical_form(
+    spec_dict: dict[str, Any], tmp_path: Path
+) -> None:
+    canonical = registry.canonical(spec_module.load(write_spec(tmp_path, spec_dict)))
+    assert not {"segments", "rollout", "bet"} & set(canonical)
