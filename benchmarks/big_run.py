@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 import speed
 
 from impact import demo
-from impact.data import MEMORY_LIMIT
+from impact.sources.duckdb_files import MEMORY_LIMIT
 
 USERS_PER_CHUNK = 1_000_000
 LIMIT = "512MB"  # the bounded setting measured beside DuckDB's default

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 import duckdb
 import numpy as np
 
-from impact import data
 from impact.errors import DataError, DataNotReady
+from impact.sources import duckdb_files, source
 from impact.spec import LaunchSpec, Metric
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def load(spec: LaunchSpec, as_of: dt.datetime, data_source: str | None = None) -
     launch = pandas.Timestamp(spec.launch_date)
     end = pandas.Timestamp(as_of.date())
     first = launch - pandas.Timedelta(days=spec.data.pre_period) if spec.data.pre_period else None
-    connection = data.open_connection(location)
+    connection = duckdb_files.open_connection(location)
     try:
         frames = []
         column_metrics = [m for m in spec.metrics.all() if m.column is not None]
@@ -135,7 +135,7 @@ def load(spec: LaunchSpec, as_of: dt.datetime, data_source: str | None = None) -
                 "needs every day, before and after launch"
             )
         controls[column] = series
-    return Series(dates, launch_index, values, controls, location, data.fingerprint(location))
+    return Series(dates, launch_index, values, controls, location, source.fingerprint(location))
 
 
 def _key(metric: Metric) -> str:
@@ -148,7 +148,7 @@ def _from_table(
     import pandas
 
     assert spec.data.series is not None
-    name = data.open_table(connection, location, spec.data.series, "raw_series")
+    name = duckdb_files.open_table(connection, location, spec.data.series, "raw_series")
     types = {str(r[0]): str(r[1]) for r in connection.execute("DESCRIBE raw_series").fetchall()}
     date_column = spec.data.columns.get("date", "date")
     if date_column not in types:
@@ -170,11 +170,11 @@ def _from_table(
                 f"{name}: no column {column!r}, which the spec names as a series; columns "
                 f"here: {', '.join(types)}"
             )
-        if not data.is_numeric(types[column]):
+        if not source.is_numeric(types[column]):
             raise DataError(
                 f"{name}: column {column!r} is {types[column]}; a series must be numeric"
             )
-    day = data.quote(date_column)
+    day = source.quote(date_column)
     kind = types[date_column].upper()
     if kind == "VARCHAR":
         bad = connection.execute(
@@ -190,12 +190,12 @@ def _from_table(
         raise DataError(
             f"{name}: column {date_column!r} is {kind}; it must hold dates such as 2026-09-01"
         )
-    selects = ", ".join(f"CAST({data.quote(c)} AS DOUBLE) AS {data.quote(c)}" for c in wanted)
+    selects = ", ".join(f"CAST({source.quote(c)} AS DOUBLE) AS {source.quote(c)}" for c in wanted)
     query = (
         f"SELECT CAST({day} AS DATE) AS day, {selects} FROM raw_series "
         f"WHERE {day} IS NOT NULL AND CAST({day} AS DATE) < ?"
     )
-    frame = data.interruptible(connection, query, [end.date()]).df()
+    frame = source.interruptible(connection, query, [end.date()]).df()
     repeated = frame["day"][frame["day"].duplicated()]
     if not repeated.empty:
         raise DataError(
@@ -223,7 +223,7 @@ def _from_events(
     import pandas
 
     assert spec.data.events is not None
-    name = data.open_table(connection, location, spec.data.events, "raw_events")
+    name = duckdb_files.open_table(connection, location, spec.data.events, "raw_events")
     types = {str(r[0]): str(r[1]) for r in connection.execute("DESCRIBE raw_events").fetchall()}
     renames = spec.data.columns
     columns = {ours: renames.get(ours, ours) for ours in ("unit_id", "event", "ts", "value")}
@@ -236,15 +236,15 @@ def _from_events(
     needs_value = any(m.value == "sum" or m.value == "max" for m in metrics)
     if needs_value and columns["value"] not in types:
         raise DataError(f"{name}: no column {columns['value']!r}; value: sum needs it")
-    ts = data.quote(columns["ts"])
-    event = f"CAST({data.quote(columns['event'])} AS VARCHAR)"
-    unit = data.quote(columns["unit_id"])
+    ts = source.quote(columns["ts"])
+    event = f"CAST({source.quote(columns['event'])} AS VARCHAR)"
+    unit = source.quote(columns["unit_id"])
     aware = "TIME ZONE" in types[columns["ts"]].upper() or types[columns["ts"]] == "VARCHAR"
     moment = f"timezone('UTC', CAST({ts} AS TIMESTAMPTZ))" if aware else f"CAST({ts} AS TIMESTAMP)"
     per_unit = []
     for index, metric in enumerate(metrics):
         match = f"{event} = ?"
-        value = data.quote(columns["value"]) if columns["value"] in types else "1"
+        value = source.quote(columns["value"]) if columns["value"] in types else "1"
         aggregate = {
             None: f"max(CASE WHEN {match} THEN 1.0 ELSE 0.0 END)",
             "count": f"sum(CASE WHEN {match} THEN 1.0 ELSE 0.0 END)",
@@ -259,7 +259,7 @@ def _from_events(
         f"FROM raw_events WHERE {moment} < ? GROUP BY ALL) GROUP BY day ORDER BY day"
     )
     parameters: list[object] = [e for _, _, e in per_unit]
-    frame = data.interruptible(connection, query, [*parameters, end.to_pydatetime()]).df()
+    frame = source.interruptible(connection, query, [*parameters, end.to_pydatetime()]).df()
     frame.index = pandas.DatetimeIndex(pandas.to_datetime(frame.pop("day")))
     frame.columns = [f"event:{m.name}" for m in metrics]
     return frame

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import demo_launch, replaced, verdict_numbers, with_adoption
 
-from impact import data, review, runner, spec
+from impact import review, runner, sources, spec
 from impact.errors import DataError
+from impact.sources import contract
 
 TODAY = "2026-11-26"
 
@@ -84,14 +85,14 @@ def test_a_segment_on_spark(launches: tuple[Path, Path], segment: str, error: bo
         )
     )
     loaded = spec.load(path)
-    source = data.connect(loaded)
+    source = sources.connect(loaded)
     try:
         if error:
             with pytest.raises(DataError, match=r"data\.segment reads column 'platfrom'"):
-                data.check_segment(source, loaded)
+                contract.check_segment(source, loaded)
         else:
-            data.check_segment(source, loaded)
-            where = data.unit_filter(loaded, loaded.as_of(56), source)
+            contract.check_segment(source, loaded)
+            where = contract.unit_filter(loaded, loaded.as_of(56), source)
             counted = source.execute(f"SELECT count(*) FROM impact_units WHERE {where}").fetchone()
             assert counted is not None and counted[0] > 0
     finally:

@@ -23,9 +23,10 @@ import yaml
 from click.testing import CliRunner
 from conftest import demo_launch, replaced, verdict_numbers, with_adoption
 
-from impact import data, review, runner, spec
+from impact import review, runner, sources, spec
 from impact.cli import main
 from impact.errors import DataError
+from impact.sources import contract
 
 TODAY = "2026-11-26"
 DAY = dt.timedelta(days=1)
@@ -236,16 +237,16 @@ def test_a_segment_on_postgres(
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     loaded = spec.load(path)
-    source = data.connect(loaded)
+    source = sources.connect(loaded)
     try:
         if error is None:
-            data.check_segment(source, loaded)
-            where = data.unit_filter(loaded, loaded.as_of(56), source)
+            contract.check_segment(source, loaded)
+            where = contract.unit_filter(loaded, loaded.as_of(56), source)
             counted = source.execute(f"SELECT count(*) FROM impact_units WHERE {where}").fetchone()
             assert counted is not None and counted[0] > 0
         else:
             with pytest.raises(error, match=message) as raised:
-                data.check_segment(source, loaded)
+                contract.check_segment(source, loaded)
             assert "\n" not in str(raised.value)
     finally:
         source.close()

@@ -1,0 +1,34 @@
+"""Where a review's data come from, and the contract they must keep.
+
+- ``source``: the ``Source`` every engine gives (the contract views over a connection);
+- ``duckdb_files``: DuckDB in-process over Parquet/CSV files or a ``.duckdb`` file (the default);
+- ``postgres`` and ``spark``: the same views in a warehouse's own SQL (``remote`` builds them);
+- ``contract``: the checks before any statistic, and the unit filter every query shares.
+
+``connect`` picks the engine from ``data.source`` (or the source given instead).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from impact.sources import duckdb_files, postgres, remote, spark
+from impact.sources.source import Source
+from impact.spec import LaunchSpec
+
+__all__ = ["connect"]
+
+
+def connect(spec: LaunchSpec, data_source: str | None = None) -> Source:
+    """Open the spec's data (or ``data_source`` instead) and create the contract views.
+
+    Raises:
+        DataError: the source, a table or a contract column is missing, or a column has the
+            wrong type.
+    """
+    if postgres.is_url(data_source or spec.data.source):
+        return remote.connect_postgres(data_source or spec.data.source, spec)
+    if spark.is_spark(data_source or spec.data.source):
+        return remote.connect_spark(spec)
+    location = Path(data_source) if data_source else spec.resolve(spec.data.source)
+    return duckdb_files.connect(spec, location)
