@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from impact import message
@@ -244,7 +245,10 @@ def measure(source: Source, spec: LaunchSpec, as_of: dt.datetime, alpha: float) 
     weeks_complete = int((as_of - launch).total_seconds() // WEEK_SECONDS)
     compared = list(range(2, weeks_complete + 1))
     trend_metric, trend_note = _trend_metric(spec, as_of, launch)
-    rows = _query(source, spec, as_of, launch, compared, trend_metric)
+    rows = [
+        (row[0], *(float(v) if isinstance(v, Decimal) else v for v in row[1:]))
+        for row in _query(source, spec, as_of, launch, compared, trend_metric)
+    ]
     width = 6 + 2 * len(compared) + (10 if trend_metric else 0)  # the counts after grp
     totals = [sum(row[i] for row in rows) for i in range(1, width + 1)]
     funnel = _funnel(None, totals, block, alpha)
@@ -326,7 +330,8 @@ def _query(
         after = launch + dt.timedelta(days=7)
         post_weeks = (as_of - after).total_seconds() / WEEK_SECONDS
         half_weeks = pre_days / 14
-        amount = "h.value" if amount == "value" else amount
+        # Doubles in every engine (Spark would do decimal arithmetic on a 1.0 literal).
+        amount = "CAST(h.value AS DOUBLE)" if amount == "value" else "CAST(1 AS DOUBLE)"
         matches = f"h.event = {event}"
         trend_columns = (
             f", coalesce(sum({amount}) FILTER (WHERE {matches} AND h.ts < {_ts(middle)}), 0) "

@@ -16,7 +16,12 @@ from impact.sources import duckdb_files, postgres, remote, spark
 from impact.sources.source import Source
 from impact.spec import LaunchSpec
 
-__all__ = ["connect"]
+__all__ = ["connect", "is_remote"]
+
+
+def is_remote(where: str) -> bool:
+    """Whether a data source is a remote engine (a PostgreSQL URL or ``spark``)."""
+    return postgres.is_url(where) or spark.is_spark(where)
 
 
 def connect(spec: LaunchSpec, data_source: str | None = None) -> Source:
@@ -26,9 +31,8 @@ def connect(spec: LaunchSpec, data_source: str | None = None) -> Source:
         DataError: the source, a table or a contract column is missing, or a column has the
             wrong type.
     """
-    if postgres.is_url(data_source or spec.data.source):
-        return remote.connect_postgres(data_source or spec.data.source, spec)
-    if spark.is_spark(data_source or spec.data.source):
-        return remote.connect_spark(spec)
+    where = data_source or spec.data.source
+    if is_remote(where):
+        return remote.connect(where, spec)
     location = Path(data_source) if data_source else spec.resolve(spec.data.source)
     return duckdb_files.connect(spec, location)

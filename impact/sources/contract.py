@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 
-import duckdb
 from sqlglot import exp
 
 from impact import sandbox
@@ -116,10 +115,12 @@ def _check_adoption(source: Source, spec: LaunchSpec) -> None:
     condition = exp.paren(segment(spec)).sql("duckdb") if spec.data.segment else "TRUE"
     try:
         eligible = source.execute(f"SELECT count(*) FROM {UNITS_VIEW} WHERE {condition}").fetchone()
-    except duckdb.Error as error:
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as error:  # DuckDB's, PostgreSQL's and Spark's own errors
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
         raise SpecError(
-            f"{spec.path}: data.segment: {spec.data.segment!r} fails on the units table "
-            f"({str(error).splitlines()[0]})"
+            f"{spec.path}: data.segment: {spec.data.segment!r} fails on the units table ({reason})"
         ) from None
     if eligible is None or eligible[0] == 0:
         where = f" in segment {spec.data.segment!r}" if spec.data.segment else ""
