@@ -369,6 +369,31 @@ def test_a_memory_limit_from_the_environment(
         duckdb_files.open_connection(tmp_path)
 
 
+def test_memory_is_bounded_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No setting: DuckDB gets a limit sized from the data and the machine, not 80% of it."""
+    monkeypatch.delenv("IMPACT_DUCKDB_MEMORY_LIMIT", raising=False)
+    connection = duckdb_files.open_connection(tmp_path)
+    try:
+        row = connection.execute("SELECT current_setting('memory_limit')").fetchone()
+    finally:
+        connection.close()
+    expected = duckdb_files.default_memory_limit(tmp_path)
+    assert row is not None and row[0] == f"{expected:.1f} MiB"
+    _sparse(tmp_path / "events.parquet", 400 * 2**20)  # 400 MiB of data (no disk used)
+    gib = 2**30
+    assert duckdb_files.default_memory_limit(tmp_path, memory=64 * gib) == 868
+    assert duckdb_files.default_memory_limit(tmp_path / "events.parquet", memory=64 * gib) == 868
+    assert duckdb_files.default_memory_limit(tmp_path, memory=2 * gib) == 512
+    assert duckdb_files.default_memory_limit(tmp_path, memory=gib // 2) == 256
+    _sparse(tmp_path / "more.csv", 2000 * 2**20)
+    assert duckdb_files.default_memory_limit(tmp_path, memory=64 * gib) == 1024
+
+
+def _sparse(path: Path, size: int) -> None:
+    with path.open("wb") as handle:
+        handle.truncate(size)
+
+
 def test_duckdb_spills_to_the_temporary_folder_not_the_current_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
