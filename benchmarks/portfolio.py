@@ -1,14 +1,18 @@
 """Scheduling speed: 20 small launches run with --jobs 2 against --jobs 1, in one run.
 
     .venv/bin/python benchmarks/portfolio.py [--launches 20] [--units 3000]
+    .venv/bin/python benchmarks/portfolio.py --against OTHER/.venv/bin/python [--rounds 3]
 
 Prints both wall times and their ratio (the machine is shared, so only the ratio is
-meaningful).
+meaningful). With ``--against``, the same ``run --due --jobs 2`` runs under this interpreter
+and another one (an older checkout's venv, say), alternating, in fresh folders each round;
+the medians and their ratio (this / other) are printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,7 +30,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--launches", type=int, default=20)
     parser.add_argument("--units", type=int, default=3000)
+    parser.add_argument("--against", help="another interpreter with impact installed")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.against:
+        _against(args)
+        return
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
         data = base / "data"
@@ -65,6 +74,39 @@ def main() -> None:
             reviews = len(list((root / "reports").glob("*/*.json")))
             print(f"--jobs {jobs}: {reviews} reviews in {timings[jobs]:.1f} s", flush=True)
         print(f"ratio --jobs 2 / --jobs 1: {timings[2] / timings[1]:.2f}")
+
+
+def _launches(root: Path, data: Path, count: int) -> None:
+    (root / "specs").mkdir(parents=True)
+    for index in range(count):
+        document = yaml.safe_load(SPEC.read_text())
+        document["id"] = f"launch-{index:02d}"
+        document["data"]["source"] = str(data)
+        (root / "specs" / f"launch-{index:02d}.yaml").write_text(yaml.safe_dump(document))
+
+
+def _against(args: argparse.Namespace) -> None:
+    interpreters = {"this": sys.executable, "other": args.against}
+    timings: dict[str, list[float]] = {name: [] for name in interpreters}
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        data = base / "data"
+        demo.generate(data, units=args.units)
+        for round_ in range(args.rounds):
+            for name, python in interpreters.items():
+                root = base / f"{name}-{round_}"
+                _launches(root, data, args.launches)
+                command = [python, "-m", "impact", "run", "--due", "specs"]
+                command += ["--today", "2026-11-26", "--jobs", "2"]
+                started = time.perf_counter()
+                done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+                timings[name].append(time.perf_counter() - started)
+                if done.returncode != 0:
+                    sys.exit(f"{name} failed: {done.stderr[-500:]}")
+                print(f"round {round_ + 1} {name}: {timings[name][-1]:.1f} s", flush=True)
+    this, other = (statistics.median(timings[name]) for name in interpreters)
+    print(f"--jobs 2, {args.launches} launches: this {this:.1f} s, other {other:.1f} s")
+    print(f"ratio this / other: {this / other:.2f}")
 
 
 if __name__ == "__main__":

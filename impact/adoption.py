@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from impact import data, message
+from impact import message
+from impact.sources import contract
+from impact.sources.source import EVENTS_VIEW, UNITS_VIEW, Source, quote
 from impact.spec import Adoption, LaunchSpec, Metric
 from impact.stats import adoption as funnel_stats
 from impact.stats.adoption import Diagnosis, Share
@@ -234,9 +237,7 @@ def _pct(value: float | None) -> str:
 # --------------------------------------------------------------------------- the query
 
 
-def measure(
-    source: data.Source, spec: LaunchSpec, as_of: dt.datetime, alpha: float
-) -> AdoptionResult:
+def measure(source: Source, spec: LaunchSpec, as_of: dt.datetime, alpha: float) -> AdoptionResult:
     """Compute the adoption block of a review from the data's contract views."""
     block = spec.adoption
     assert block is not None
@@ -244,7 +245,10 @@ def measure(
     weeks_complete = int((as_of - launch).total_seconds() // WEEK_SECONDS)
     compared = list(range(2, weeks_complete + 1))
     trend_metric, trend_note = _trend_metric(spec, as_of, launch)
-    rows = _query(source, spec, as_of, launch, compared, trend_metric)
+    rows = [
+        (row[0], *(float(v) if isinstance(v, Decimal) else v for v in row[1:]))
+        for row in _query(source, spec, as_of, launch, compared, trend_metric)
+    ]
     width = 6 + 2 * len(compared) + (10 if trend_metric else 0)  # the counts after grp
     totals = [sum(row[i] for row in rows) for i in range(1, width + 1)]
     funnel = _funnel(None, totals, block, alpha)
@@ -286,7 +290,7 @@ def _trend_metric(
 
 
 def _query(
-    source: data.Source,
+    source: Source,
     spec: LaunchSpec,
     as_of: dt.datetime,
     launch: dt.datetime,
@@ -297,12 +301,12 @@ def _query(
     assert block is not None
     conditions = []
     if spec.design == "experiment":
-        conditions.append(data.unit_filter(spec, as_of, source))
+        conditions.append(contract.unit_filter(spec, as_of, source))
         conditions.append(f"variant = {_literal(spec.treatment)}")
     elif spec.data.segment:
-        conditions.append(f"({data.segment(spec).sql('duckdb')})")
+        conditions.append(f"({contract.segment(spec).sql('duckdb')})")
     where = " AND ".join(conditions) or "TRUE"
-    group = data.quote(block.breakdown) if block.breakdown else "'all'"
+    group = quote(block.breakdown) if block.breakdown else "'all'"
     pre_days = spec.data.pre_period if trend_metric is not None else 0
     start = launch - dt.timedelta(days=pre_days or 0)
     feature = _literal(block.feature_event)
@@ -326,7 +330,8 @@ def _query(
         after = launch + dt.timedelta(days=7)
         post_weeks = (as_of - after).total_seconds() / WEEK_SECONDS
         half_weeks = pre_days / 14
-        amount = "h.value" if amount == "value" else amount
+        # Doubles in every engine (Spark would do decimal arithmetic on a 1.0 literal).
+        amount = "CAST(h.value AS DOUBLE)" if amount == "value" else "CAST(1 AS DOUBLE)"
         matches = f"h.event = {event}"
         trend_columns = (
             f", coalesce(sum({amount}) FILTER (WHERE {matches} AND h.ts < {_ts(middle)}), 0) "
@@ -358,10 +363,10 @@ def _query(
     )
     query = f"""
         WITH eligible AS (
-            SELECT unit_id, CAST({group} AS VARCHAR) AS grp FROM {data.UNITS_VIEW} WHERE {where}
+            SELECT unit_id, CAST({group} AS VARCHAR) AS grp FROM {UNITS_VIEW} WHERE {where}
         ),
         happened AS (
-            SELECT unit_id, event, ts, {value} AS value, {week} AS week FROM {data.EVENTS_VIEW}
+            SELECT unit_id, event, ts, {value} AS value, {week} AS week FROM {EVENTS_VIEW}
             WHERE ts >= {_ts(start)} AND ts < {_ts(as_of)}
         ),
         per_unit AS (
@@ -392,7 +397,7 @@ def _literal(text: str) -> str:
 
 
 def _ts(moment: dt.datetime) -> str:
-    return data.timestamp(moment).sql("duckdb")
+    return contract.timestamp(moment).sql("duckdb")
 
 
 def _funnel(group: str | None, counts: list[Any], block: Adoption, alpha: float) -> Funnel:
@@ -448,7 +453,7 @@ def _trend(counts: list[Any], compared: list[int], metric: Metric, alpha: float)
 
 
 def _contamination(
-    source: data.Source, spec: LaunchSpec, as_of: dt.datetime, launch: dt.datetime
+    source: Source, spec: LaunchSpec, as_of: dt.datetime, launch: dt.datetime
 ) -> tuple[int, int]:
     block = spec.adoption
     assert block is not None
@@ -457,8 +462,9 @@ def _contamination(
         SELECT count(*) FILTER (WHERE used), count(*) FROM (
             SELECT u.unit_id, bool_or(e.event = {_literal(block.feature_event)}
                 AND e.ts >= {_ts(launch)} AND e.ts < {_ts(as_of)}) AS used
-            FROM {data.UNITS_VIEW} u LEFT JOIN {data.EVENTS_VIEW} e ON u.unit_id = e.unit_id
-            WHERE {data.unit_filter(spec, as_of, source)} AND u.variant = {_literal(spec.control)}
+            FROM {UNITS_VIEW} u LEFT JOIN {EVENTS_VIEW} e ON u.unit_id = e.unit_id
+            WHERE {contract.unit_filter(spec, as_of, source)}
+              AND u.variant = {_literal(spec.control)}
             GROUP BY u.unit_id) AS per_unit
         """
     ).fetchone()

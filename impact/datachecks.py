@@ -1,10 +1,10 @@
 """Data that can be trusted: do the tables join, and are the events complete up to as_of?
 
-Two checks run before any statistic, after the contract (impact/data.py) holds:
+Two checks run before any statistic, after the contract (impact/sources/contract.py) holds:
 
 - **Joins.** Unit ids are compared across the units and events tables. A float id holding
-  a whole number is read as that integer (``123.0`` is ``123``: impact/data.py does it in
-  the contract views); anything else is compared as written, so ``"u123"`` and ``123``,
+  a whole number is read as that integer (``123.0`` is ``123``: the contract views of
+  impact/sources/ do it); anything else is compared as written, so ``"u123"`` and ``123``,
   ``"abc "`` and ``"abc"``, or ``"ABC"`` and ``"abc"`` are different ids. The share of
   events (before as_of) whose unit is not in the units table, and the share of the
   review's units with no event at all, are measured and shown. Past
@@ -35,9 +35,9 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from impact import data
-from impact.data import EVENTS_VIEW, UNITS_VIEW, Source
 from impact.errors import DataError, DataNotReady
+from impact.sources import contract
+from impact.sources.source import EVENTS_VIEW, FLOAT_TYPES, UNITS_VIEW, Source
 from impact.spec import LaunchSpec
 
 # A day with under a quarter of its expected events has not landed; a steadier drop (a
@@ -177,12 +177,12 @@ def _first(source: Source, sql: str) -> tuple[Any, ...]:
 
 
 def _as_of(as_of: dt.datetime) -> str:
-    return data.timestamp(as_of).sql("duckdb")
+    return contract.timestamp(as_of).sql("duckdb")
 
 
 def _normalized(source: Source) -> str:
     kinds = {table: kind.upper() for table, kind in source.id_types.items()}
-    floats = [t for t, k in kinds.items() if k.split("(")[0].strip() in data.FLOAT_TYPES]
+    floats = [t for t, k in kinds.items() if k.split("(")[0].strip() in FLOAT_TYPES]
     if floats and len(set(kinds.values())) > 1:
         return (
             f"unit_id is {kinds.get('units')} in units and {kinds.get('events')} in events: "
@@ -209,7 +209,7 @@ def check_joins(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> Joins |
         f"FROM {EVENTS_VIEW} e LEFT JOIN (SELECT DISTINCT unit_id FROM {UNITS_VIEW}) u "
         f"ON e.unit_id = u.unit_id WHERE e.ts < {before}",
     )
-    chosen = data.unit_filter(spec, as_of, source)
+    chosen = contract.unit_filter(spec, as_of, source)
     units, silent = _first(
         source,
         f"SELECT count(*), sum(CASE WHEN e.unit_id IS NULL THEN 1 ELSE 0 END) "

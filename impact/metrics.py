@@ -27,8 +27,9 @@ from typing import Any
 
 from sqlglot import exp
 
-from impact.data import EVENTS_VIEW, UNITS_VIEW, Source, timestamp, where_units
 from impact.errors import DataError
+from impact.sources.contract import timestamp, where_units
+from impact.sources.source import EVENTS_VIEW, UNITS_VIEW, Source
 from impact.spec import LaunchSpec, Metric
 from impact.stats.compare import CrossMoments, Moments
 
@@ -248,7 +249,7 @@ def _mature(
         if has_exposure:
             matured = _shift(_col("exposed_at"), metric.matures_after) <= timestamp(as_of)
             return exp.and_(known, matured)
-        assert accrual_end is not None  # data.check_contract requires it
+        assert accrual_end is not None  # contract.check_contract requires it
         ripe = accrual_end + dt.timedelta(days=metric.matures_after) <= as_of.date()
         return exp.and_(known, exp.true() if ripe else exp.false())
     assert metric.window is not None

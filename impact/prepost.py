@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from impact import adoption, data, handover, numbers, registry, series
+from impact import adoption, handover, numbers, registry, series, sources
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
 from impact.errors import DataError
@@ -40,6 +40,8 @@ from impact.review import (
     run_json,
     with_adoption_reason,
 )
+from impact.sources import contract
+from impact.sources.source import Source
 from impact.spec import LaunchSpec, Metric
 from impact.stats import multiplicity, sequential
 from impact.stats import prepost as model
@@ -231,7 +233,7 @@ class Prepared(NamedTuple):
     look: Look
     series: series.Series
     registration: registry.Registration
-    source: data.Source | None
+    source: Source | None
 
 
 def prepare(
@@ -260,10 +262,10 @@ def prepare(
         )
     source = None
     if spec.adoption is not None:
-        source = data.connect(spec, data_source)
+        source = sources.connect(spec, data_source)
         try:
-            data.check_contract(source, spec, look.as_of)
-            data.check_ready(source, spec, look.as_of, look.label)
+            contract.check_contract(source, spec, look.as_of)
+            contract.check_ready(source, spec, look.as_of, look.label)
         except BaseException:
             source.close()
             raise

@@ -24,7 +24,6 @@ from typing import Any, NamedTuple
 from impact import adoption as adoption_module
 from impact import (
     analysis,
-    data,
     datachecks,
     handover,
     looks,
@@ -33,6 +32,7 @@ from impact import (
     registry,
     rollout,
     segments,
+    sources,
 )
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
@@ -41,6 +41,8 @@ from impact.errors import DataError, SpecError
 from impact.looks import sequential_look  # review.sequential_look, as before
 from impact.metrics import MetricTable
 from impact.segments import SegmentResult
+from impact.sources import contract
+from impact.sources.source import Source
 from impact.spec import LaunchSpec, Metric
 from impact.stats import checks as stat_checks
 from impact.stats import multiplicity
@@ -400,7 +402,7 @@ class Prepared(NamedTuple):
 
     spec: LaunchSpec
     look: Look
-    source: data.Source
+    source: Source
     newest_event: dt.datetime
     registration: registry.Registration
     trust: DataTrust | None = None
@@ -470,10 +472,10 @@ def prepare(
     look = look_at(spec, checkpoint, parse_today(today))
     look = dataclasses.replace(look, earlier=looks.published_boundaries(spec, look, output_dir))
     registration = registry.check(spec)  # a corrupted lock is bad input, found before any work
-    source = data.connect(spec, data_source)
+    source = sources.connect(spec, data_source)
     try:
-        data.check_contract(source, spec, look.as_of)
-        newest = data.check_ready(source, spec, look.as_of, look.label)
+        contract.check_contract(source, spec, look.as_of)
+        newest = contract.check_ready(source, spec, look.as_of, look.label)
         trust = DataTrust(
             joins=datachecks.check_joins(source, spec, look.as_of),
             completeness=datachecks.check_completeness(source, spec, look.as_of, look.label),

@@ -223,6 +223,7 @@ def review(
     notify: bool = False,
     report_url: str | None = None,
     publish_if: Callable[[dict[str, Any]], bool] | None = None,
+    index: bool = True,
 ) -> Published | None:
     """Run one review end to end and publish its notebook, report and verdict.json.
 
@@ -234,6 +235,8 @@ def review(
     files into the outbox (``impact.outbox``). With ``publish_if``, the verdict is published
     only when ``publish_if(verdict)`` is true; otherwise nothing of the run is kept (the
     scheduler's check of a superseded interim for an early decision) and None is returned.
+    With ``index`` False, ``reports/index.html`` is left for the caller to rebuild once (the
+    scheduler does, after all its reviews).
 
     Raises:
         SpecError, DataError, RegistrationError: bad input or data not ready (exit 2).
@@ -276,7 +279,8 @@ def review(
                     note.write_text(f"{error}\n", encoding="utf-8")
             raise
         note.unlink(missing_ok=True)
-    portfolio.write(output, today=day)
+    if index:
+        portfolio.write(output, today=day)
     return published
 
 

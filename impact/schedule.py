@@ -347,6 +347,7 @@ def run_one(
             notify=notify,
             report_url=report_url,
             publish_if=deciding if check else None,
+            index=False,  # rebuilt once by `impact run --due`, after every review
         )
     except DataNotReady as error:
         return RunRecord(spec_id, label, "not_ready", str(error), error.exit_code)

@@ -24,9 +24,9 @@ from typing import Any, Literal
 
 from impact import metrics, rollout
 from impact.analysis import Analysis
-from impact.data import Source
 from impact.errors import DataError
 from impact.metrics import MetricTable
+from impact.sources.source import Source
 from impact.spec import LaunchSpec, Metric, Segment
 from impact.stats import heterogeneity, multiplicity
 from impact.stats.compare import Comparison

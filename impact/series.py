@@ -19,15 +19,19 @@ pandas is imported where a series is read, so that experiment reviews never load
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
+import sqlglot
 
-from impact import data
+from impact import sources
 from impact.errors import DataError, DataNotReady
+from impact.sources import duckdb_files, postgres, remote, source
+from impact.sources.source import EVENT_COLUMNS, EVENTS_VIEW
 from impact.spec import LaunchSpec, Metric
 
 if TYPE_CHECKING:
@@ -76,23 +80,16 @@ def load(spec: LaunchSpec, as_of: dt.datetime, data_source: str | None = None) -
     """
     import pandas
 
-    location = Path(data_source) if data_source else spec.resolve(spec.data.source)
     launch = pandas.Timestamp(spec.launch_date)
     end = pandas.Timestamp(as_of.date())
     first = launch - pandas.Timedelta(days=spec.data.pre_period) if spec.data.pre_period else None
-    connection = data.open_connection(location)
-    try:
-        frames = []
-        column_metrics = [m for m in spec.metrics.all() if m.column is not None]
-        if column_metrics:
-            assert spec.data.series is not None
-            frames.append(_from_table(connection, location, spec, end))
-        event_metrics = [m for m in spec.metrics.all() if m.event is not None]
-        if event_metrics:
-            assert spec.data.events is not None
-            frames.append(_from_events(connection, location, spec, event_metrics, end))
-    finally:
-        connection.close()
+    where_from = data_source or spec.data.source
+    if sources.is_remote(where_from):
+        frames, location, fingerprint = _read_remote(spec, where_from, end)
+    else:
+        location = Path(data_source) if data_source else spec.resolve(spec.data.source)
+        frames = _read_files(spec, location, end)
+        fingerprint = None
     table = pandas.concat(frames, axis=1) if len(frames) > 1 else frames[0]
     name = spec.data.series or spec.data.events or ""
     where = f"{location}:{name}"
@@ -135,21 +132,41 @@ def load(spec: LaunchSpec, as_of: dt.datetime, data_source: str | None = None) -
                 "needs every day, before and after launch"
             )
         controls[column] = series
-    return Series(dates, launch_index, values, controls, location, data.fingerprint(location))
+    if fingerprint is None:
+        fingerprint = source.fingerprint(location)
+    return Series(dates, launch_index, values, controls, location, fingerprint)
 
 
-def _key(metric: Metric) -> str:
-    return metric.column if metric.column is not None else f"event:{metric.name}"
+def _read_files(spec: LaunchSpec, location: Path, end: pandas.Timestamp) -> list[pandas.DataFrame]:
+    """The daily frames of a folder of files or a .duckdb file (DuckDB in this process)."""
+    connection = duckdb_files.open_connection(location)
+    try:
+        frames = []
+        if any(m.column is not None for m in spec.metrics.all()):
+            frames.append(_from_table(connection, location, spec, end))
+        event_metrics = [m for m in spec.metrics.all() if m.event is not None]
+        if event_metrics:
+            assert spec.data.events is not None
+            frames.append(_from_events(connection, location, spec, event_metrics, end))
+    finally:
+        connection.close()
+    return frames
 
 
-def _from_table(
-    connection: duckdb.DuckDBPyConnection, location: Path, spec: LaunchSpec, end: pandas.Timestamp
-) -> pandas.DataFrame:
-    import pandas
+def _wanted(spec: LaunchSpec) -> list[str]:
+    """The series table's columns a review reads: the metrics' and the controls'."""
+    return list(
+        dict.fromkeys(
+            [m.column for m in spec.metrics.all() if m.column is not None]
+            + [c for m in spec.metrics.all() for c in m.controls]
+        )
+    )
 
-    assert spec.data.series is not None
-    name = data.open_table(connection, location, spec.data.series, "raw_series")
-    types = {str(r[0]): str(r[1]) for r in connection.execute("DESCRIBE raw_series").fetchall()}
+
+def _check_columns(
+    name: str, spec: LaunchSpec, types: dict[str, str], numeric: Callable[[str], bool]
+) -> tuple[str, list[str]]:
+    """The date column and the series columns, each present and numbers."""
     date_column = spec.data.columns.get("date", "date")
     if date_column not in types:
         mapped = " (data.columns maps date to it)" if "date" in spec.data.columns else ""
@@ -158,44 +175,24 @@ def _from_table(
             f"column; columns here: {', '.join(types)}; map yours with data.columns, such "
             "as columns: {date: day}"
         )
-    wanted = list(
-        dict.fromkeys(
-            [m.column for m in spec.metrics.all() if m.column is not None]
-            + [c for m in spec.metrics.all() for c in m.controls]
-        )
-    )
+    wanted = _wanted(spec)
     for column in wanted:
         if column not in types:
             raise DataError(
                 f"{name}: no column {column!r}, which the spec names as a series; columns "
                 f"here: {', '.join(types)}"
             )
-        if not data.is_numeric(types[column]):
+        if not numeric(types[column]):
             raise DataError(
                 f"{name}: column {column!r} is {types[column]}; a series must be numeric"
             )
-    day = data.quote(date_column)
-    kind = types[date_column].upper()
-    if kind == "VARCHAR":
-        bad = connection.execute(
-            f"SELECT {day} FROM raw_series "
-            f"WHERE {day} IS NOT NULL AND TRY_CAST({day} AS DATE) IS NULL LIMIT 1"
-        ).fetchone()
-        if bad is not None:
-            raise DataError(
-                f"{name}: {date_column!r} has {bad[0]!r}, not a date; write dates such as "
-                "2026-09-01"
-            )
-    elif not (kind == "DATE" or kind.startswith("TIMESTAMP")):
-        raise DataError(
-            f"{name}: column {date_column!r} is {kind}; it must hold dates such as 2026-09-01"
-        )
-    selects = ", ".join(f"CAST({data.quote(c)} AS DOUBLE) AS {data.quote(c)}" for c in wanted)
-    query = (
-        f"SELECT CAST({day} AS DATE) AS day, {selects} FROM raw_series "
-        f"WHERE {day} IS NOT NULL AND CAST({day} AS DATE) < ?"
-    )
-    frame = data.interruptible(connection, query, [end.date()]).df()
+    return date_column, wanted
+
+
+def _checked(frame: pandas.DataFrame, name: str, wanted: list[str]) -> pandas.DataFrame:
+    """One row per day and finite values (a missing value is NaN); indexed by day."""
+    import pandas
+
     repeated = frame["day"][frame["day"].duplicated()]
     if not repeated.empty:
         raise DataError(
@@ -213,6 +210,43 @@ def _from_table(
     return frame
 
 
+def _key(metric: Metric) -> str:
+    return metric.column if metric.column is not None else f"event:{metric.name}"
+
+
+def _from_table(
+    connection: duckdb.DuckDBPyConnection, location: Path, spec: LaunchSpec, end: pandas.Timestamp
+) -> pandas.DataFrame:
+
+    assert spec.data.series is not None
+    name = duckdb_files.open_table(connection, location, spec.data.series, "raw_series")
+    types = {str(r[0]): str(r[1]) for r in connection.execute("DESCRIBE raw_series").fetchall()}
+    date_column, wanted = _check_columns(name, spec, types, source.is_numeric)
+    day = source.quote(date_column)
+    kind = types[date_column].upper()
+    if kind == "VARCHAR":
+        bad = connection.execute(
+            f"SELECT {day} FROM raw_series "
+            f"WHERE {day} IS NOT NULL AND TRY_CAST({day} AS DATE) IS NULL LIMIT 1"
+        ).fetchone()
+        if bad is not None:
+            raise DataError(
+                f"{name}: {date_column!r} has {bad[0]!r}, not a date; write dates such as "
+                "2026-09-01"
+            )
+    elif not (kind == "DATE" or kind.startswith("TIMESTAMP")):
+        raise DataError(
+            f"{name}: column {date_column!r} is {kind}; it must hold dates such as 2026-09-01"
+        )
+    selects = ", ".join(f"CAST({source.quote(c)} AS DOUBLE) AS {source.quote(c)}" for c in wanted)
+    query = (
+        f"SELECT CAST({day} AS DATE) AS day, {selects} FROM raw_series "
+        f"WHERE {day} IS NOT NULL AND CAST({day} AS DATE) < ?"
+    )
+    frame = source.interruptible(connection, query, [end.date()]).df()
+    return _checked(frame, name, wanted)
+
+
 def _from_events(
     connection: duckdb.DuckDBPyConnection,
     location: Path,
@@ -220,10 +254,8 @@ def _from_events(
     metrics: list[Metric],
     end: pandas.Timestamp,
 ) -> pandas.DataFrame:
-    import pandas
-
     assert spec.data.events is not None
-    name = data.open_table(connection, location, spec.data.events, "raw_events")
+    name = duckdb_files.open_table(connection, location, spec.data.events, "raw_events")
     types = {str(r[0]): str(r[1]) for r in connection.execute("DESCRIBE raw_events").fetchall()}
     renames = spec.data.columns
     columns = {ours: renames.get(ours, ours) for ours in ("unit_id", "event", "ts", "value")}
@@ -236,30 +268,175 @@ def _from_events(
     needs_value = any(m.value == "sum" or m.value == "max" for m in metrics)
     if needs_value and columns["value"] not in types:
         raise DataError(f"{name}: no column {columns['value']!r}; value: sum needs it")
-    ts = data.quote(columns["ts"])
-    event = f"CAST({data.quote(columns['event'])} AS VARCHAR)"
-    unit = data.quote(columns["unit_id"])
+    ts = source.quote(columns["ts"])
     aware = "TIME ZONE" in types[columns["ts"]].upper() or types[columns["ts"]] == "VARCHAR"
     moment = f"timezone('UTC', CAST({ts} AS TIMESTAMPTZ))" if aware else f"CAST({ts} AS TIMESTAMP)"
-    per_unit = []
-    for index, metric in enumerate(metrics):
-        match = f"{event} = ?"
-        value = data.quote(columns["value"]) if columns["value"] in types else "1"
-        aggregate = {
-            None: f"max(CASE WHEN {match} THEN 1.0 ELSE 0.0 END)",
-            "count": f"sum(CASE WHEN {match} THEN 1.0 ELSE 0.0 END)",
-            "sum": f"sum(CASE WHEN {match} THEN CAST({value} AS DOUBLE) ELSE 0.0 END)",
-            "max": f"coalesce(max(CASE WHEN {match} THEN CAST({value} AS DOUBLE) END), 0.0)",
-        }[metric.value]
-        per_unit.append((f"m{index}", aggregate, metric.event))
-    inner = ", ".join(f"{aggregate} AS {alias}" for alias, aggregate, _ in per_unit)
-    outer = ", ".join(f"avg({alias}) AS {alias}" for alias, _, _ in per_unit)
-    query = (
-        f"SELECT day, {outer} FROM (SELECT CAST({moment} AS DATE) AS day, {unit} AS unit, {inner} "
-        f"FROM raw_events WHERE {moment} < ? GROUP BY ALL) GROUP BY day ORDER BY day"
+    value = source.quote(columns["value"]) if columns["value"] in types else "NULL"
+    query = daily_query(
+        metrics,
+        table="raw_events",
+        moment=moment,
+        unit=source.quote(columns["unit_id"]),
+        event=f"CAST({source.quote(columns['event'])} AS VARCHAR)",
+        value=value,
+        end=end,
     )
-    parameters: list[object] = [e for _, _, e in per_unit]
-    frame = data.interruptible(connection, query, [*parameters, end.to_pydatetime()]).df()
+    rows = source.interruptible(connection, query).fetchall()
+    return _daily_frame(rows, metrics)
+
+
+def daily_query(
+    metrics: list[Metric],
+    *,
+    table: str,
+    moment: str,
+    unit: str,
+    event: str,
+    value: str,
+    end: pandas.Timestamp,
+) -> str:
+    """Per day before ``end``, the units active that day (any event) and each metric's total
+    over them, in DuckDB's SQL (rendered for other engines with sqlglot).
+
+    Totals are exact in every engine: counts are integers, values are summed as
+    DECIMAL(38, 12), so a day's mean (total / units, divided in Python) is the same number
+    whichever engine summed it.
+    """
+    exact = "DECIMAL(38, 12)"
+    inner, outer = [], []
+    for index, metric in enumerate(metrics):
+        match = f"{event} = {source.literal(metric.event or '')}"
+        if metric.value is None:  # the share of active units with the event
+            inner.append(f"max(CASE WHEN {match} THEN 1 ELSE 0 END) AS m{index}")
+            outer.append(f"sum(m{index}) AS m{index}")
+        elif metric.value == "count":
+            inner.append(f"sum(CASE WHEN {match} THEN 1 ELSE 0 END) AS m{index}")
+            outer.append(f"sum(m{index}) AS m{index}")
+        elif metric.value == "sum":
+            inner.append(
+                f"sum(CASE WHEN {match} THEN CAST({value} AS {exact}) ELSE 0 END) AS m{index}"
+            )
+            outer.append(f"CAST(sum(m{index}) AS DOUBLE) AS m{index}")
+        else:  # max: each unit's largest value that day, 0 without one
+            inner.append(f"max(CASE WHEN {match} THEN {value} END) AS m{index}")
+            outer.append(f"CAST(sum(CAST(coalesce(m{index}, 0) AS {exact})) AS DOUBLE) AS m{index}")
+    end_literal = source.literal(f"{end:%Y-%m-%d %H:%M:%S}")
+    return (
+        f"SELECT day, count(*) AS units, {', '.join(outer)} FROM ("
+        f"SELECT CAST({moment} AS DATE) AS day, {unit} AS unit, {', '.join(inner)} "
+        f"FROM {table} WHERE {moment} < CAST({end_literal} AS TIMESTAMP) "
+        f"GROUP BY CAST({moment} AS DATE), {unit}) AS per_unit GROUP BY day ORDER BY day"
+    )
+
+
+def _daily_frame(rows: list[tuple[object, ...]], metrics: list[Metric]) -> pandas.DataFrame:
+    """Each metric's daily mean per active unit, from the daily totals of ``daily_query``."""
+    import pandas
+
+    keys = [f"event:{m.name}" for m in metrics]
+    frame = pandas.DataFrame.from_records(rows, columns=["day", "units", *keys])
+    units = frame.pop("units").to_numpy(dtype=float)
+    for key in keys:
+        frame[key] = frame[key].to_numpy(dtype=float) / units
     frame.index = pandas.DatetimeIndex(pandas.to_datetime(frame.pop("day")))
-    frame.columns = [f"event:{m.name}" for m in metrics]
     return frame
+
+
+# --------------------------------------------------------------------------- remote engines
+
+
+def _read_remote(
+    spec: LaunchSpec, where: str, end: pandas.Timestamp
+) -> tuple[list[pandas.DataFrame], Path, str]:
+    """The daily frames from PostgreSQL or Spark: the same queries, rendered in the engine's
+    SQL (impact/sources/remote.py); only one row per day comes back."""
+    session = remote.open_session(where, spec)
+    try:
+        frames, views = [], []
+        if any(m.column is not None for m in spec.metrics.all()):
+            frames.append(_remote_table(session, spec, end))
+            views.append(SERIES_VIEW)
+        event_metrics = [m for m in spec.metrics.all() if m.event is not None]
+        if event_metrics:
+            assert spec.data.events is not None
+            columns = remote.contract_views(
+                session, spec, [(spec.data.events, EVENTS_VIEW, EVENT_COLUMNS)]
+            )
+            has_value = "value" in columns[EVENTS_VIEW]
+            frames.append(_remote_events(session, spec, event_metrics, end, has_value=has_value))
+            views.append(EVENTS_VIEW)
+        fingerprint = postgres.fingerprint(session.connection, session.url, views)
+    finally:
+        session.close()
+    return frames, Path(session.shown), fingerprint
+
+
+SERIES_VIEW = "impact_series"
+
+
+def _run(session: remote.Session, sql: str, name: str) -> list[tuple[object, ...]]:
+    """A query written in DuckDB's SQL, rendered and run in the session's engine."""
+    rendered = sqlglot.transpile(sql, read="duckdb", write=session.dialect)[0]
+    try:
+        return list(session.connection.execute(rendered).fetchall())
+    except (KeyboardInterrupt, SystemExit, DataError):
+        raise
+    except Exception as error:  # PostgreSQL's and Spark's own errors
+        reason = " ".join(str(error).split())[:300] or type(error).__name__
+        raise DataError(f"{name}: cannot be read ({reason})") from None
+
+
+def _remote_table(
+    session: remote.Session, spec: LaunchSpec, end: pandas.Timestamp
+) -> pandas.DataFrame:
+    import pandas
+
+    assert spec.data.series is not None
+    name = f"{session.shown}:{spec.data.series}"
+    types = session.describe(spec.data.series)
+    date_column, wanted = _check_columns(name, spec, types, session.numeric)
+    selects = ", ".join(
+        [f"CAST({source.quote(date_column)} AS DATE) AS day"]
+        + [f"CAST({source.quote(c)} AS DOUBLE) AS {source.quote(c)}" for c in wanted]
+    )
+    view = sqlglot.transpile(
+        f"SELECT {selects} FROM {session.reference(spec.data.series)}",
+        read="duckdb",
+        write=session.dialect,
+    )[0]
+    session.connection.execute(f"{session.create} {SERIES_VIEW} AS {view}")
+    columns = ", ".join(source.quote(c) for c in wanted)
+    rows = _run(
+        session,
+        f"SELECT day, {columns} FROM {SERIES_VIEW} WHERE day IS NOT NULL "
+        f"AND day < CAST({source.literal(f'{end:%Y-%m-%d}')} AS DATE) ORDER BY day",
+        name,
+    )
+    frame = pandas.DataFrame.from_records(rows, columns=["day", *wanted])
+    frame[wanted] = frame[wanted].astype(float)
+    return _checked(frame, name, wanted)
+
+
+def _remote_events(
+    session: remote.Session,
+    spec: LaunchSpec,
+    metrics: list[Metric],
+    end: pandas.Timestamp,
+    *,
+    has_value: bool,
+) -> pandas.DataFrame:
+    """Per day, over the units active that day, the mean of each metric's per-unit value."""
+    assert spec.data.events is not None
+    name = f"{session.shown}:{spec.data.events}"
+    if any(m.value in ("sum", "max") for m in metrics) and not has_value:
+        raise DataError(f"{name}: no column 'value'; value: sum needs it")
+    query = daily_query(
+        metrics,
+        table=EVENTS_VIEW,
+        moment="ts",
+        unit="unit_id",
+        event="event",
+        value="value" if has_value else "NULL",
+        end=end,
+    )
+    return _daily_frame(_run(session, query, name), metrics)

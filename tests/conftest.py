@@ -109,3 +109,42 @@ adoption:
 def with_adoption(spec: Path) -> None:
     """Give a demo experiment spec (not registered) an adoption block."""
     spec.write_text(spec.read_text() + DEMO_ADOPTION)
+
+
+def design_launches(root: Path) -> dict[str, Path]:
+    """The other designs on Parquet under ``root``: the prepost demo (a series table), a
+    prepost review of daily series derived from events, and the adoption demo (no locks).
+    Returns each spec's path by name: prepost, prepost-events, adoption."""
+    from impact import demo
+
+    demo.generate_series(root / "data" / "demo-prepost")
+    demo.generate_adoption(root / "data" / "demo-adoption", units=2000)
+    (root / "specs").mkdir(exist_ok=True)
+    paths = {}
+    for design in ("prepost", "adoption"):
+        paths[design] = root / "specs" / f"demo-{design}.yaml"
+        shutil.copyfile(ROOT / "specs" / f"demo-{design}.yaml", paths[design])
+    document = yaml.safe_load(paths["prepost"].read_text())
+    document["id"] = "prepost-events"
+    document["data"] = {"source": "../data/demo-adoption", "events": "events", "pre_period": "56d"}
+    document["metrics"] = {
+        "primary": {"name": "buyers", "event": "purchase", "direction": "increase", "target": 0.01},
+        "secondary": [
+            {"name": "purchases", "event": "purchase", "value": "count", "direction": "increase"},
+            {"name": "spend", "event": "purchase", "value": "sum", "direction": "increase"},
+        ],
+    }
+    paths["prepost-events"] = write_spec(root / "specs", document, "prepost-events.yaml")
+    return paths
+
+
+def elsewhere(spec: Path, source: str, tables: dict[str, str]) -> Path:
+    """A copy of ``spec`` (beside it, named ``<stem>-<engine>.yaml``) that reads ``source``,
+    its tables renamed by ``tables`` ({"events": "shop.events"}, say)."""
+    document = yaml.safe_load(spec.read_text())
+    document["data"]["source"] = source
+    for role in ("units", "events", "series"):
+        if role in document["data"]:
+            document["data"][role] = tables[document["data"][role]]
+    engine = "spark" if source == "spark" else "postgres"
+    return write_spec(spec.parent, document, f"{spec.stem}-{engine}.yaml")

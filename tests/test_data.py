@@ -16,9 +16,11 @@ import pandas as pd
 import pytest
 from conftest import write_spec
 
-from impact import data, metrics
+from impact import metrics, sources
 from impact import spec as spec_module
 from impact.errors import DataError, SpecError
+from impact.sources import contract, duckdb_files
+from impact.sources.source import UNITS_VIEW, interruptible
 
 AS_OF = dt.datetime(2026, 9, 29)
 
@@ -75,10 +77,10 @@ def _setup(
 
 
 def _review_inputs(loaded: spec_module.LaunchSpec) -> None:
-    source = data.connect(loaded)
+    source = sources.connect(loaded)
     try:
-        data.check_contract(source, loaded, AS_OF)
-        data.check_ready(source, loaded, AS_OF, "28d")
+        contract.check_contract(source, loaded, AS_OF)
+        contract.check_ready(source, loaded, AS_OF, "28d")
     finally:
         source.close()
 
@@ -195,7 +197,7 @@ def test_missing_source(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
     spec_dict["data"]["source"] = "nowhere"
     loaded = spec_module.load(write_spec(tmp_path, spec_dict))
     with pytest.raises(DataError, match=r"nowhere: data\.source does not exist"):
-        data.connect(loaded)
+        sources.connect(loaded)
 
 
 def test_missing_table(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
@@ -205,7 +207,7 @@ def test_missing_table(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
         DataError,
         match=r"no table 'events' \(looked for events\.parquet and events\.csv\); tables here: units",
     ):
-        data.connect(loaded)
+        sources.connect(loaded)
 
 
 def test_unparseable_timestamps_in_csv(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
@@ -216,7 +218,7 @@ def test_unparseable_timestamps_in_csv(tmp_path: Path, spec_dict: dict[str, Any]
         DataError,
         match=r"events\.csv: column 'ts' has 1 values that are not timestamps, such as 'yesterday'",
     ):
-        data.connect(loaded)
+        sources.connect(loaded)
 
 
 def test_bad_segment_is_a_spec_error(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
@@ -262,9 +264,9 @@ def test_duckdb_reads_only_the_data(tmp_path: Path, spec_dict: dict[str, Any]) -
     secret = tmp_path / "secret.csv"
     secret.write_text("word\nTOPSECRET\n")
     loaded = _setup(tmp_path, spec_dict)
-    source = data.connect(loaded)
+    source = sources.connect(loaded)
     try:
-        assert source.execute(f"SELECT count(*) FROM {data.UNITS_VIEW}").fetchone() == (8,)
+        assert source.execute(f"SELECT count(*) FROM {UNITS_VIEW}").fetchone() == (8,)
         for query in (
             f"SELECT * FROM read_csv('{secret}')",
             f"SELECT * FROM read_csv('{tmp_path}/data/../secret.csv')",
@@ -306,8 +308,8 @@ def test_aware_timestamps_are_converted_to_utc(tmp_path: Path, spec_dict: dict[s
     units = _units().astype({"exposed_at": str})
     units["exposed_at"] = "2026-09-02T12:00:00+02:00"
     loaded = _setup(tmp_path, spec_dict, units=units, fmt="csv")
-    source = data.connect(loaded)
-    first = source.connection.execute(f"SELECT min(exposed_at) FROM {data.UNITS_VIEW}").fetchone()
+    source = sources.connect(loaded)
+    first = source.connection.execute(f"SELECT min(exposed_at) FROM {UNITS_VIEW}").fetchone()
     assert first is not None and first[0] == dt.datetime(2026, 9, 2, 10, 0)
 
 
@@ -315,7 +317,7 @@ def test_integer_unit_ids_join_string_ids(tmp_path: Path, spec_dict: dict[str, A
     units = _units().assign(unit_id=range(8))
     events = _events().assign(unit_id=["0", "1", "2", "3", "5"])
     loaded = _setup(tmp_path, spec_dict, units, events)
-    table = metrics.compute(data.connect(loaded), loaded, AS_OF)
+    table = metrics.compute(sources.connect(loaded), loaded, AS_OF)
     assert table.metrics["checkout_conversion"].control.sums[0] == 1  # unit 0 bought
 
 
@@ -331,7 +333,7 @@ def test_proportion_column_must_be_binary(tmp_path: Path, spec_dict: dict[str, A
     with pytest.raises(
         DataError, match=r"column 'flag' has the value 2, but metric flagged is a proportion"
     ):
-        metrics.compute(data.connect(loaded), loaded, AS_OF)
+        metrics.compute(sources.connect(loaded), loaded, AS_OF)
 
 
 def test_duckdb_file_source(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
@@ -349,14 +351,14 @@ def test_duckdb_file_source(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
     with pytest.raises(
         DataError, match=r"warehouse\.duckdb: no table 'evnts'; tables here: events, units"
     ):
-        data.connect(loaded)
+        sources.connect(loaded)
 
 
 def test_a_memory_limit_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("IMPACT_DUCKDB_MEMORY_LIMIT", "512MB")
-    connection = data.open_connection(tmp_path)
+    connection = duckdb_files.open_connection(tmp_path)
     try:
         row = connection.execute("SELECT current_setting('memory_limit')").fetchone()
         assert row is not None and row[0] in ("512.0 MiB", "488.2 MiB", "512.0 MB")
@@ -364,14 +366,39 @@ def test_a_memory_limit_from_the_environment(
         connection.close()
     monkeypatch.setenv("IMPACT_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(DataError, match="IMPACT_DUCKDB_MEMORY_LIMIT='lots' is not a memory size"):
-        data.open_connection(tmp_path)
+        duckdb_files.open_connection(tmp_path)
+
+
+def test_memory_is_bounded_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No setting: DuckDB gets a limit sized from the data and the machine, not 80% of it."""
+    monkeypatch.delenv("IMPACT_DUCKDB_MEMORY_LIMIT", raising=False)
+    connection = duckdb_files.open_connection(tmp_path)
+    try:
+        row = connection.execute("SELECT current_setting('memory_limit')").fetchone()
+    finally:
+        connection.close()
+    expected = duckdb_files.default_memory_limit(tmp_path)
+    assert row is not None and row[0] == f"{expected:.1f} MiB"
+    _sparse(tmp_path / "events.parquet", 400 * 2**20)  # 400 MiB of data (no disk used)
+    gib = 2**30
+    assert duckdb_files.default_memory_limit(tmp_path, memory=64 * gib) == 868
+    assert duckdb_files.default_memory_limit(tmp_path / "events.parquet", memory=64 * gib) == 868
+    assert duckdb_files.default_memory_limit(tmp_path, memory=2 * gib) == 512
+    assert duckdb_files.default_memory_limit(tmp_path, memory=gib // 2) == 256
+    _sparse(tmp_path / "more.csv", 2000 * 2**20)
+    assert duckdb_files.default_memory_limit(tmp_path, memory=64 * gib) == 1024
+
+
+def _sparse(path: Path, size: int) -> None:
+    with path.open("wb") as handle:
+        handle.truncate(size)
 
 
 def test_duckdb_spills_to_the_temporary_folder_not_the_current_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("IMPACT_DUCKDB_MEMORY_LIMIT", raising=False)
-    connection = data.open_connection(tmp_path)
+    connection = duckdb_files.open_connection(tmp_path)
     try:
         row = connection.execute("SELECT current_setting('temp_directory')").fetchone()
     finally:
@@ -387,11 +414,11 @@ def test_a_signal_stops_a_running_query_at_once(tmp_path: Path) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGUSR1, stop)
-    connection = data.open_connection(tmp_path)
+    connection = duckdb_files.open_connection(tmp_path)
     try:
         threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGUSR1)).start()
         with pytest.raises(KeyboardInterrupt):  # the query alone runs for minutes
-            data.interruptible(connection, "SELECT sum(hash(i)) FROM range(100000000000) t(i)")
+            interruptible(connection, "SELECT sum(hash(i)) FROM range(100000000000) t(i)")
         assert connection.execute("SELECT 42").fetchone() == (42,)  # usable, not busy
     finally:
         connection.close()

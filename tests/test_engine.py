@@ -14,7 +14,8 @@ import pytest
 from conftest import demo_launch, verdict_numbers
 from nbformat.v4 import new_code_cell, new_notebook
 
-from impact import data, engine, runner
+from impact import engine, runner
+from impact.sources import contract
 
 TODAY = "2026-11-26"
 
@@ -129,13 +130,13 @@ def test_in_process_and_in_a_kernel_the_review_is_the_same(
 ) -> None:
     spec = demo_launch(tmp_path, units=4000)
     checked = []
-    check_contract = data.check_contract
+    check_contract = contract.check_contract
 
     def counted(*args: object) -> None:
         checked.append(args)
         check_contract(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(data, "check_contract", counted)
+    monkeypatch.setattr(contract, "check_contract", counted)
     here = runner.review(spec, today=TODAY, output_dir=tmp_path / "here")
     assert len(checked) == 1  # the notebook took over the runner's checked inputs
     kernel = runner.review(spec, today=TODAY, output_dir=tmp_path / "kernel", kernel_name="python3")

@@ -25,9 +25,11 @@ from conftest import DEMO_SPEC
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from impact import data, demo
+from impact import demo, sources
 from impact import spec as spec_module
 from impact.errors import DataError, SpecError
+from impact.sources import contract
+from impact.sources.source import UNITS_VIEW, Source
 
 VALID = yaml.safe_load(DEMO_SPEC.read_text())
 
@@ -211,7 +213,7 @@ def test_hostile_yaml_inside_a_valid_spec(tmp_path: Path, text: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def launch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[data.Source, Any]]:
+def launch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Source, Any]]:
     """One open DuckDB session over a small demo launch, with a secret file outside the data."""
     root = tmp_path_factory.mktemp("segments")
     demo.generate(root / "data", units=300)
@@ -221,7 +223,7 @@ def launch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[data.Sour
     path = root / "spec.yaml"
     path.write_text(yaml.safe_dump(document))
     loaded = spec_module.load(path)
-    source = data.connect(loaded)
+    source = sources.connect(loaded)
     yield source, loaded
     source.close()
 
@@ -311,16 +313,16 @@ SEGMENTS = _segments()
 
 @FUZZ
 @given(drawn=SEGMENTS)
-def test_any_segment_is_a_filter_or_one_line(launch: tuple[data.Source, Any], drawn: str) -> None:
+def test_any_segment_is_a_filter_or_one_line(launch: tuple[Source, Any], drawn: str) -> None:
     source, loaded = launch
     segment = drawn.replace("@SECRET@", str(loaded.path.parent / "secret.csv"))
     spec = loaded.model_copy(update={"data": loaded.data.model_copy(update={"segment": segment})})
     clock = _Clock()
     try:
-        data.check_segment(source, spec)
+        contract.check_segment(source, spec)
         counted = source.execute(
-            f"SELECT count(*) FROM {data.UNITS_VIEW} WHERE "
-            + data.unit_filter(spec, dt.datetime(2026, 10, 27), source)
+            f"SELECT count(*) FROM {UNITS_VIEW} WHERE "
+            + contract.unit_filter(spec, dt.datetime(2026, 10, 27), source)
         ).fetchone()
         assert counted is not None and 0 <= counted[0] <= 300
         assert SECRET not in str(counted)

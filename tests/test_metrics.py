@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import write_spec
 
-from impact import data, metrics
+from impact import metrics, sources
 from impact import spec as spec_module
 
 LAUNCH = dt.datetime(2026, 9, 1)
@@ -130,7 +130,7 @@ def test_event_metrics_equal_pandas(
     if segment:
         extra["segment"] = f"platform = '{segment}'"
     loaded = _spec(tmp_path, spec_dict, primary, **extra)
-    source = data.connect(loaded)
+    source = sources.connect(loaded)
     table = metrics.compute(source, loaded, AS_OF)
     expected = _expected(
         *frames,
@@ -189,7 +189,7 @@ def test_window_and_as_of_edges(tmp_path: Path, spec_dict: dict[str, Any]) -> No
         "direction": "increase",
     }
     loaded = _spec(tmp_path, spec_dict, primary)
-    table = metrics.compute(data.connect(loaded), loaded, AS_OF)
+    table = metrics.compute(sources.connect(loaded), loaded, AS_OF)
     got = table.metrics["m"]
     assert (got.control.n, got.control.sums) == (1, (1.0,))
     assert (got.treatment.n, got.treatment.sums) == (2, (1020.0,))
@@ -208,7 +208,7 @@ def test_column_metric_counts_units_with_a_value(
         "direction": "increase",
     }
     loaded = _spec(tmp_path, spec_dict, primary)
-    table = metrics.compute(data.connect(loaded), loaded, AS_OF)
+    table = metrics.compute(sources.connect(loaded), loaded, AS_OF)
     chosen = units[
         (units.exposed_at >= LAUNCH) & (units.exposed_at < AS_OF) & units.retained.notna()
     ]
@@ -233,7 +233,7 @@ def test_population_counts_every_unit_after_start(
         "direction": "increase",
     }
     loaded = _spec(tmp_path, spec_dict, primary)
-    table = metrics.compute(data.connect(loaded), loaded, AS_OF)
+    table = metrics.compute(sources.connect(loaded), loaded, AS_OF)
     chosen = units[(units.exposed_at >= LAUNCH) & (units.exposed_at < AS_OF)]
     assert table.population.units == chosen.variant.value_counts().to_dict()
     assert table.population.first_exposure == chosen.exposed_at.min().to_pydatetime()
@@ -301,7 +301,7 @@ def test_ratio_cuped_cap_and_weeks_equal_pandas(
         ],
     }
     loaded = spec_module.load(write_spec(tmp_path, spec_dict))
-    table = metrics.compute(data.connect(loaded), loaded, AS_OF)
+    table = metrics.compute(sources.connect(loaded), loaded, AS_OF)
     chosen = units[(units.exposed_at >= LAUNCH) & (units.exposed_at < AS_OF)].set_index("unit_id")
     day = pd.Timedelta(days=1)
     # primary: capped mean with CUPED covariates, mature = window of 14 days ended

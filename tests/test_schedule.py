@@ -340,3 +340,30 @@ def test_a_review_published_on_other_data_says_so_in_the_listing(
     found = schedule.entries(loaded, today=dt.date(2026, 10, 1), output=tmp_path)
     assert found[0].state == "done"
     assert found[0].detail == "ship (on data from /x, not the spec's)"
+
+
+def test_a_scheduled_review_leaves_the_index_to_the_run(
+    tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Work done once: `impact run --due` rebuilds reports/index.html after all its reviews,
+    not after each (a lone `impact review` still rebuilds it)."""
+    from click.testing import CliRunner
+
+    from impact.cli import main
+
+    _launches(tmp_path, data, count=2)
+    written: list[Path] = []
+    real = portfolio.write
+
+    def counted(output: Path, **kwargs: Any) -> Any:
+        written.append(Path(output))
+        return real(output, **kwargs)
+
+    monkeypatch.setattr(portfolio, "write", counted)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        main, ["run", "--due", "specs", "--today", "2026-11-26", "--jobs", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "reports").glob("*/56d.json"))) == 2
+    assert len(written) == 1 and (tmp_path / "reports" / "index.html").exists()

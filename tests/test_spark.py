@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import demo_launch, replaced, verdict_numbers, with_adoption
+from conftest import (
+    demo_launch,
+    design_launches,
+    elsewhere,
+    replaced,
+    verdict_numbers,
+    with_adoption,
+)
 
-from impact import data, review, runner, spec
+from impact import review, runner, sources, spec
 from impact.errors import DataError
+from impact.sources import contract
 
 TODAY = "2026-11-26"
 
@@ -47,6 +56,40 @@ def test_spark_and_duckdb_give_identical_verdicts(launches: tuple[Path, Path]) -
     assert {k: (v, on_duckdb.get(k)) for k, v in on_spark.items() if on_duckdb.get(k) != v} == {}
     assert on_spark.keys() == on_duckdb.keys()
     assert any(key.startswith(".adoption.breakdown.") for key in on_spark)  # the block compared too
+
+
+@pytest.fixture(scope="module")
+def designs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    """Each other design twice: on DuckDB, and through Spark over the same Parquet files."""
+    root = tmp_path_factory.mktemp("designs")
+    local = design_launches(root)
+    renamed = {
+        "daily": "../data/demo-prepost/daily.parquet",
+        "units": "../data/demo-adoption/units.parquet",
+        "events": "../data/demo-adoption/events.parquet",
+    }
+    return {name: (path, elsewhere(path, "spark", renamed)) for name, path in local.items()}
+
+
+@pytest.mark.parametrize("design", ["prepost", "prepost-events", "adoption"])
+def test_every_design_gives_identical_verdicts_on_spark(
+    designs: dict[str, tuple[Path, Path]], design: str
+) -> None:
+    """A series table, series derived from events, and the adoption funnel: the same
+    queries in Spark SQL, every verdict.json number equal to DuckDB's."""
+    local, remote = designs[design]
+    on_duckdb = verdict_numbers(_review(local))
+    on_spark = verdict_numbers(_review(remote))
+    assert {k: (v, on_duckdb.get(k)) for k, v in on_spark.items() if on_duckdb.get(k) != v} == {}
+    assert on_spark.keys() == on_duckdb.keys()
+
+
+def _review(path: Path) -> dict[str, Any]:
+    from impact import adoption_review, prepost
+
+    loaded = spec.load(path)
+    design = {"prepost": prepost.run, "adoption": adoption_review.run}[loaded.design]
+    return design(str(path), "56d", TODAY).to_json()
 
 
 def test_a_spark_review_end_to_end(launches: tuple[Path, Path], tmp_path: Path) -> None:
@@ -84,14 +127,14 @@ def test_a_segment_on_spark(launches: tuple[Path, Path], segment: str, error: bo
         )
     )
     loaded = spec.load(path)
-    source = data.connect(loaded)
+    source = sources.connect(loaded)
     try:
         if error:
             with pytest.raises(DataError, match=r"data\.segment reads column 'platfrom'"):
-                data.check_segment(source, loaded)
+                contract.check_segment(source, loaded)
         else:
-            data.check_segment(source, loaded)
-            where = data.unit_filter(loaded, loaded.as_of(56), source)
+            contract.check_segment(source, loaded)
+            where = contract.unit_filter(loaded, loaded.as_of(56), source)
             counted = source.execute(f"SELECT count(*) FROM impact_units WHERE {where}").fetchone()
             assert counted is not None and counted[0] > 0
     finally:

@@ -16,16 +16,25 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import demo_launch, replaced, verdict_numbers, with_adoption
+from conftest import (
+    demo_launch,
+    design_launches,
+    elsewhere,
+    replaced,
+    verdict_numbers,
+    with_adoption,
+)
 
-from impact import data, review, runner, spec
+from impact import review, runner, sources, spec
 from impact.cli import main
 from impact.errors import DataError
+from impact.sources import contract
 
 TODAY = "2026-11-26"
 DAY = dt.timedelta(days=1)
@@ -201,17 +210,68 @@ def test_an_unreachable_server_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert len(lines) == 1 and "cannot connect" in lines[0] and "pw@" not in lines[0]
 
 
-def test_a_url_is_for_experiments_only(server: str, tmp_path: Path) -> None:
-    document = yaml.safe_load(
-        (Path(__file__).parent.parent / "specs" / "demo-adoption.yaml").read_text()
-    )
-    document["data"]["source"] = server
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    with pytest.raises(
-        spec.SpecError, match="PostgreSQL and Spark sources are available for experiments"
-    ):
-        review.run(str(path), "56d", TODAY)
+def _load_frame(con: Any, table: str, frame: pd.DataFrame) -> None:
+    """A table in the server with the frame's columns and types (dates stay dates)."""
+    kinds = {"f": "double precision", "i": "bigint", "M": "timestamp", "b": "boolean"}
+    columns = []
+    for name, dtype in frame.dtypes.items():
+        first = frame[name].dropna().iloc[0] if frame[name].notna().any() else None
+        is_date = isinstance(first, dt.date) and not isinstance(first, dt.datetime)
+        kind = "date" if is_date else kinds.get(dtype.kind, "text")
+        columns.append(f"{name} {kind}")
+    con.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
+    with con.cursor().copy(f"COPY {table} FROM STDIN") as copy:
+        for row in frame.itertuples(index=False):
+            copy.write_row([None if isinstance(v, float) and v != v else v for v in row])
+    con.execute(f"ANALYZE {table}")
+
+
+@pytest.fixture(scope="module")
+def designs(server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    """Each other design twice: on Parquet, and in the server's ``designs`` schema."""
+    import psycopg
+
+    root = tmp_path_factory.mktemp("designs")
+    local = design_launches(root)
+    tables = {
+        "daily": (root / "data" / "demo-prepost" / "daily.parquet"),
+        "units": (root / "data" / "demo-adoption" / "units.parquet"),
+        "events": (root / "data" / "demo-adoption" / "events.parquet"),
+    }
+    with psycopg.connect(server.replace("postgresql://", "postgres://"), autocommit=True) as con:
+        con.execute("CREATE SCHEMA designs")
+        for name, path in tables.items():
+            _load_frame(con, f"designs.{name}", pd.read_parquet(path))
+    renamed = {name: f"designs.{name}" for name in tables}
+    return {name: (path, elsewhere(path, server, renamed)) for name, path in local.items()}
+
+
+@pytest.mark.parametrize("design", ["prepost", "prepost-events", "adoption"])
+def test_every_design_gives_identical_verdicts_on_postgres(
+    designs: dict[str, tuple[Path, Path]], design: str
+) -> None:
+    """A series table, series derived from events, and the adoption funnel: the same
+    queries in PostgreSQL's SQL, every verdict.json number equal to DuckDB's."""
+    local, remote = designs[design]
+    on_duckdb = _review(local)
+    on_postgres = _review(remote)
+    ours, theirs = verdict_numbers(on_postgres), verdict_numbers(on_duckdb)
+    assert {k: (v, theirs.get(k)) for k, v in ours.items() if theirs.get(k) != v} == {}
+    assert ours.keys() == theirs.keys()
+    assert on_postgres["run"]["data_fingerprint"] != on_duckdb["run"]["data_fingerprint"]
+    if design == "adoption":
+        assert any(key.startswith(".adoption.breakdown.") for key in ours)
+        assert on_postgres["adoption"]["difference_in_differences"] is not None
+    else:
+        assert on_postgres["primary"]["n"]["pre"] > 14
+
+
+def _review(path: Path) -> dict[str, Any]:
+    from impact import adoption_review, prepost
+
+    loaded = spec.load(path)
+    design = {"prepost": prepost.run, "adoption": adoption_review.run}[loaded.design]
+    return design(str(path), "56d", TODAY).to_json()
 
 
 @pytest.mark.parametrize(
@@ -236,16 +296,16 @@ def test_a_segment_on_postgres(
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     loaded = spec.load(path)
-    source = data.connect(loaded)
+    source = sources.connect(loaded)
     try:
         if error is None:
-            data.check_segment(source, loaded)
-            where = data.unit_filter(loaded, loaded.as_of(56), source)
+            contract.check_segment(source, loaded)
+            where = contract.unit_filter(loaded, loaded.as_of(56), source)
             counted = source.execute(f"SELECT count(*) FROM impact_units WHERE {where}").fetchone()
             assert counted is not None and counted[0] > 0
         else:
             with pytest.raises(error, match=message) as raised:
-                data.check_segment(source, loaded)
+                contract.check_segment(source, loaded)
             assert "\n" not in str(raised.value)
     finally:
         source.close()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from impact import adoption as adoption_module
-from impact import message, warehouse
+from impact import message
 from impact.adoption_review import AdoptionReview
 from impact.report.blocks import MISSING, HTMLBlock, Reviewed, _el, _heading, _root, _table
+from impact.sources import postgres
 from impact.stats.adoption import Share
 
 ADOPTION_METHODS = [
@@ -189,5 +190,5 @@ def _adoption_data(result: AdoptionReview) -> list[list[ET.Element | str]]:
         ["events counted from", f"{spec.launch_date} 00:00 UTC"],
         ["as_of (nothing at or after it is read)", f"{result.look.as_of:%Y-%m-%d %H:%M} UTC"],
         ["newest event read", f"{result.newest_event:%Y-%m-%d %H:%M} UTC"],
-        ["data source", warehouse.safe(spec.data.source)],
+        ["data source", postgres.safe(spec.data.source)],
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 
-from impact import message, warehouse
+from impact import message
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.report.adoption import _share
@@ -26,6 +26,7 @@ from impact.report.blocks import (
     _value,
 )
 from impact.review import ReviewResult
+from impact.sources import postgres
 
 
 def _dates(result: Reviewed) -> str:
@@ -132,8 +133,8 @@ def verdict_card(result: Reviewed) -> HTMLBlock:
         flags.append(
             _el(
                 "div",
-                f"! data read from {warehouse.safe(trust.location)}, given instead of the "
-                f"spec's data.source ({warehouse.safe(spec.data.source or '')}); data "
+                f"! data read from {postgres.safe(trust.location)}, given instead of the "
+                f"spec's data.source ({postgres.safe(spec.data.source or '')}); data "
                 f"fingerprint {result.data_fingerprint[:12]}",
                 class_="impact-flag",
             )

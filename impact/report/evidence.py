@@ -7,13 +7,13 @@ import xml.etree.ElementTree as ET
 from importlib import metadata
 from typing import Any
 
-from impact import warehouse
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.report.adoption import ADOPTION_METHODS, _adoption_data
 from impact.report.blocks import MISSING, HTMLBlock, Payload, Reviewed, _el, _root, _table, _term
 from impact.report.prepost import _series_data, _series_methods
 from impact.review import ReviewResult
+from impact.sources import postgres
 
 
 def data_summary(result: Reviewed) -> HTMLBlock:
@@ -74,11 +74,11 @@ def data_summary(result: Reviewed) -> HTMLBlock:
 def _source_words(result: ReviewResult) -> str:
     """Where the data were read from, and whether that replaced the spec's data.source."""
     trust = result.trust
-    spec_source = warehouse.safe(result.spec.data.source)
+    spec_source = postgres.safe(result.spec.data.source)
     if trust is None or trust.data_source is None:
         return spec_source
     return (
-        f"{warehouse.safe(trust.location)}, given instead of the spec's data.source "
+        f"{postgres.safe(trust.location)}, given instead of the spec's data.source "
         f"({spec_source}); fingerprint {result.data_fingerprint[:12]}"
     )
 
@@ -191,11 +191,11 @@ def payload(result: Reviewed) -> Payload:
 def _provenance_source(result: Reviewed) -> str:
     """What was read: the spec's data.source, or the override given instead of it."""
     trust = getattr(result, "trust", None)
-    spec_source = warehouse.safe(result.spec.data.source or "")
+    spec_source = postgres.safe(result.spec.data.source or "")
     if trust is None or trust.data_source is None:
         return f"{spec_source} (the spec's data.source)"
     return (
-        f"{warehouse.safe(trust.location)} (given with --data-source or the notebook's "
+        f"{postgres.safe(trust.location)} (given with --data-source or the notebook's "
         f"data_source, instead of the spec's {spec_source})"
     )
 

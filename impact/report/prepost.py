@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from impact import warehouse
 from impact.prepost import OBSERVATIONAL, RESIDUAL_ALPHA, PrepostResult
 from impact.report.blocks import (
     MISSING,
@@ -16,6 +15,7 @@ from impact.report.blocks import (
     _table,
     _term,
 )
+from impact.sources import postgres
 from impact.stats.prepost import Autocorrelation
 
 
@@ -101,7 +101,7 @@ def _series_data(result: PrepostResult) -> list[list[ET.Element | str]]:
         ["days since launch", f"{daily.post_days:,}"],
         ["as_of (nothing at or after it is read)", f"{result.look.as_of:%Y-%m-%d %H:%M} UTC"],
         ["series table", spec.data.series or MISSING],
-        ["data source", warehouse.safe(spec.data.source)],
+        ["data source", postgres.safe(spec.data.source)],
     ]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from impact.errors import DataError
 
-__all__ = ["SOURCE", "Connection", "connect", "is_spark", "table_reference"]
+__all__ = ["SOURCE", "Connection", "connect", "is_numeric", "is_spark", "table_reference"]
 
 SOURCE = "spark"
 _TIME = ("timestamp", "timestamp_ntz", "date")
@@ -29,6 +29,11 @@ _NUMERIC = ("tinyint", "smallint", "int", "bigint", "float", "double")
 def is_spark(source: str) -> bool:
     """Whether a data source names Spark."""
     return source.strip().lower() == SOURCE
+
+
+def is_numeric(kind: str) -> bool:
+    """Whether a Spark type (as DESCRIBE names it) is a number."""
+    return kind.lower().startswith(("decimal", *_NUMERIC))
 
 
 class Cursor:
@@ -58,8 +63,9 @@ class Connection:
 
     def close(self) -> None:
         """Drop the review's views; the session stays for the next review in the process."""
-        for view in ("impact_units", "impact_events", "raw_units", "raw_events"):
-            self.session.catalog.dropTempView(view)
+        for table in self.session.catalog.listTables():
+            if table.isTemporary:
+                self.session.catalog.dropTempView(table.name)
 
 
 def connect() -> Connection:

@@ -20,7 +20,17 @@ from impact.spec import LaunchSpec
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
-__all__ = ["SCHEMES", "connect", "describe", "fingerprint", "is_url", "parse", "safe", "selection"]
+__all__ = [
+    "SCHEMES",
+    "connect",
+    "describe",
+    "fingerprint",
+    "is_numeric",
+    "is_url",
+    "parse",
+    "safe",
+    "selection",
+]
 
 SCHEMES = ("postgresql", "postgres")
 _TIME = ("timestamp without time zone", "date")
@@ -30,6 +40,11 @@ _NUMERIC = ("smallint", "integer", "bigint", "numeric", "real", "double precisio
 def is_url(source: str) -> bool:
     """Whether a data source is a URL rather than a path."""
     return "://" in source
+
+
+def is_numeric(kind: str) -> bool:
+    """Whether a PostgreSQL type (as information_schema names it) is a number."""
+    return kind in _NUMERIC
 
 
 def safe(url: str) -> str:
