@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from tqdm import tqdm
 
-from impact import outbox, portfolio, publish, registry, scaffold, schedule
+from impact import outbox, portfolio, publish, registry, scaffold, schedule, team_templates
 from impact import plan as plan_module
 from impact import review as review_module
 from impact import spec as spec_module
@@ -304,6 +304,38 @@ def new(design: str, spec_id: str, folder: Path) -> None:
     today = dt.datetime.now(dt.UTC).date()
     path = scaffold.write(folder, spec_id, design=design, today=today)
     click.echo(f"wrote {path}: fill in every <fill in: ...>, then run impact validate {path}")
+
+
+@main.group(epilog=EXIT_CODES)
+def template() -> None:
+    """Team templates: a built-in review template with a place for your own cells."""
+
+
+@template.command(name="new", epilog=EXIT_CODES)
+@click.argument("name")
+@click.option(
+    "--from",
+    "design",
+    type=click.Choice(list(team_templates.DESIGNS)),
+    required=True,
+    help="The built-in template to start from (the design of the specs that will use it).",
+)
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("templates"),
+    show_default=True,
+    help="Where to write <name>.ipynb.",
+)
+@_one_line_errors
+def template_new(name: str, design: str, folder: Path) -> None:
+    """Write NAME.ipynb: the built-in DESIGN template plus a section for your team's cells."""
+    path = team_templates.new(name, design=design, folder=folder)
+    click.echo(
+        f"wrote {path}: add your cells in its team section, then set template: {name} in a "
+        f"{design} spec (or a path to it, relative to the spec)"
+    )
 
 
 @main.command(epilog=EXIT_CODES)

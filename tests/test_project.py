@@ -136,6 +136,7 @@ ALLOWED: dict[str, set[str]] = {
     "message": {"numbers"},
     "demo": {"errors", "spec"},
     "scaffold": {"errors"},
+    "team_templates": {"errors", "spec"},
     "plan": {"errors", "spec", "stats"},
     "cli": {
         "errors",
@@ -152,6 +153,7 @@ ALLOWED: dict[str, set[str]] = {
         "outbox",
         "quarter_run",
         "portfolio_demo",
+        "team_templates",
     },
     "portfolio_demo": {"registry", "spec"},
     "__init__": {"errors", "spec", "review", "verdict", "display"},
