@@ -131,6 +131,8 @@ def validate(spec_path: Path) -> None:
         click.echo(f"  guardrail: {guardrail.name}, margin {guardrail.margin}")
     for metric in loaded.metrics.secondary:
         click.echo(f"  secondary: {metric.name}")
+    if loaded.template is not None:
+        click.echo(f"  template: {team_templates.find(loaded)}")
 
 
 def _print_published(published: runner.Published | None) -> None:

@@ -50,14 +50,15 @@ LOCK_VERSION = 1
 VERSION = metadata.version("impact")
 # Fields whose change alters only words, never the verdict.
 WORDING = ("title", "owner", "description", "hypothesis")
-# Registered and hashed, shown when changed, never deciding: the RICE bet (the quarter reads it).
-NOT_DECIDING = (*WORDING, "bet")
+# Registered and hashed, shown when changed, never deciding: the RICE bet (the quarter reads
+# it) and the team template (how the report looks).
+NOT_DECIDING = (*WORDING, "bet", "template")
 
 
 # Fields added to format v1 after its first release, with their defaults. A field at its
 # default is left out of the canonical form, so a spec written before the field existed
 # keeps its hash and its lock stays valid.
-_GROWN_TOP: dict[str, Any] = {"bet": None}
+_GROWN_TOP: dict[str, Any] = {"bet": None, "template": None}
 _GROWN_DATA: dict[str, Any] = {
     "pre_period": None,
     "joins": None,

@@ -43,7 +43,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from traitlets import default
 
-from impact import engine, handover, message, outbox, portfolio, prepost, publish
+from impact import engine, handover, message, outbox, portfolio, prepost, publish, team_templates
 from impact import review as review_module
 from impact import spec as spec_module
 from impact.errors import (
@@ -244,6 +244,11 @@ def review(
     spec, look, checked, close = _preflight(
         str(spec_path), checkpoint, day, data_source, Path(output_dir)
     )
+    try:
+        template = team_templates.for_spec(spec)
+    except BaseException:
+        close()
+        raise
     parameters = {
         "spec_path": str(Path(spec_path).absolute()),
         "checkpoint": look.label,
@@ -267,7 +272,16 @@ def review(
         sending = (notify, report_url)
         try:
             published = _run(
-                spec, look, parameters, output, stamp, kernel_name, timeout, sending, publish_if
+                spec,
+                look,
+                template,
+                parameters,
+                output,
+                stamp,
+                kernel_name,
+                timeout,
+                sending,
+                publish_if,
             )
         except ReviewFailed as error:
             if not isinstance(error, ReviewInterrupted):
@@ -339,6 +353,7 @@ def _review_lock(output: Path, spec_id: str, label: str) -> Iterator[None]:
 def _run(
     spec: LaunchSpec,
     look: Look,
+    template: Path,
     parameters: dict[str, str | None],
     output: Path,
     stamp: str,
@@ -347,7 +362,7 @@ def _run(
     sending: tuple[bool, str | None] = (False, None),
     publish_if: Callable[[dict[str, Any]], bool] | None = None,
 ) -> Published | None:
-    """Run the template with ``parameters`` (in this process, or in a kernel), then publish
+    """Run ``template`` with ``parameters`` (in this process, or in a kernel), then publish
     (unless ``publish_if`` refuses the verdict: then None, and nothing is kept)."""
     run_dir = output / RUNS_FOLDER / f"{spec.id}-{look.label}-{stamp}"
     run_dir.mkdir(parents=True)
@@ -364,7 +379,7 @@ def _run(
     try:
         try:
             notebook = papermill.execute_notebook(
-                str(_templates() / f"{spec.design}.ipynb"),
+                str(template),
                 str(executed),
                 parameters=parameters,
                 execution_timeout=timeout,

@@ -27,12 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from impact.errors import SpecError
+from impact.spec import LaunchSpec
 
 __all__ = [
     "DESIGNS",
     "PAYLOAD_TAG",
     "TEAM_TAG",
     "builtin",
+    "find",
+    "for_spec",
     "new",
     "sha256",
 ]
@@ -78,6 +81,44 @@ def _team_cells() -> list[Any]:
 def builtin(design: str) -> Path:
     """The built-in template of a design."""
     return Path(str(resources.files("impact") / "templates" / f"{design}.ipynb"))
+
+
+def find(spec: LaunchSpec) -> Path | None:
+    """The team template a spec selects with ``template:``; None without one.
+
+    A value ending in ``.ipynb`` is a path relative to the spec's folder; a name is looked
+    up as ``templates/<name>.ipynb`` in the project: the spec's folder, then each folder
+    above it, the nearest first (so ``specs/x.yaml`` finds ``templates/`` beside
+    ``specs/``).
+
+    Raises:
+        SpecError: no such template.
+    """
+    if spec.template is None:
+        return None
+    if spec.template.endswith(".ipynb"):
+        path = spec.resolve(spec.template)
+        if not path.is_file():
+            raise SpecError(
+                f"{spec.path}: template: {path} is not a notebook file; give the path of a "
+                "team template relative to the spec (impact template new writes one)"
+            )
+        return path
+    folder = spec.path.absolute().parent
+    for above in (folder, *folder.parents):
+        candidate = above / "templates" / f"{spec.template}.ipynb"
+        if candidate.is_file():
+            return candidate
+    raise SpecError(
+        f"{spec.path}: template: no templates/{spec.template}.ipynb in {folder} or a folder "
+        f"above it; run impact template new {spec.template} --from {spec.design} in the "
+        "project's folder, or give a path to the notebook"
+    )
+
+
+def for_spec(spec: LaunchSpec) -> Path:
+    """The template a review of ``spec`` runs: its team template, else its design's."""
+    return find(spec) or builtin(spec.design)
 
 
 def sha256(path: Path) -> str:

@@ -117,6 +117,7 @@ ALLOWED: dict[str, set[str]] = {
         "handover",
         "publish",
         "outbox",
+        "team_templates",
     },
     "publish": {"layout", "outbox"},
     "outbox": {"errors", "message", "layout"},

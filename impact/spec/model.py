@@ -30,6 +30,8 @@ from impact.spec.fields import (
     format_duration,
 )
 
+_TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
@@ -511,6 +513,7 @@ class LaunchSpec(_Model):
     adoption: Adoption | None = None
     decision: Decision = Field(default_factory=Decision)
     bet: Bet | None = None
+    template: str | None = None
 
     _path: Path = PrivateAttr(default=Path("spec.yaml"))
 
@@ -518,6 +521,18 @@ class LaunchSpec(_Model):
     @classmethod
     def _valid_id(cls, value: str) -> str:
         return _check_slug(value)
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if _TEMPLATE_NAME.match(value) or (value.endswith(".ipynb") and value != ".ipynb"):
+            return value
+        raise ValueError(
+            f'"{value}" is neither a template name (lower-case letters, digits, dashes, such '
+            "as checkout-team) nor a path to a .ipynb notebook relative to the spec"
+        )
 
     @field_validator("reviews")
     @classmethod
