@@ -5,7 +5,8 @@ only when they run or read a notebook, so that the others answer at once.
 
 Exit codes: 0 done (whatever the verdict); 1 failed while running; 2 bad input or data not
 ready; 3 another run holds the review's lock; 4 (run --due) a notification could not be
-delivered and waits in the outbox; 130 interrupted.
+delivered and waits in the outbox; 5 published, but a team template's own cell failed;
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from impact.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_LOCKED,
+    EXIT_SECTION_FAILED,
     EXIT_UNDELIVERED,
     ImpactError,
     SpecError,
@@ -50,6 +52,8 @@ Exit codes:
   3    another run of the same review holds its lock
   4    run --due: every review ran, but a notification was not delivered
        (it waits in reports/.outbox/ and is retried by the next run)
+  5    published, but a team template's own cell failed: the report shows
+       "this section failed" in its place, the verdict stands
   130  interrupted (SIGINT or SIGTERM); nothing was published after the signal
 """
 
@@ -145,6 +149,14 @@ def _print_published(published: runner.Published | None) -> None:
     click.echo(f"report:  {published.report.resolve()}")
     click.echo(f"verdict: {published.verdict_path.resolve()}")
     click.echo(f"summary: {published.summary.resolve()}")
+    for broken in published.sections_failed:
+        click.echo(
+            one_line(
+                f"warning: a team section failed (cell {broken['cell']}, {broken['ename']}: "
+                f"{broken['evalue']}); the report shows it, the verdict stands"
+            ),
+            err=True,
+        )
 
 
 @main.command(epilog=EXIT_CODES)
@@ -179,6 +191,8 @@ def review(
         kernel_name=kernel,
     )
     _print_published(published)
+    if published is not None and published.sections_failed:
+        sys.exit(EXIT_SECTION_FAILED)
 
 
 @main.command(epilog=EXIT_CODES)
@@ -600,8 +614,9 @@ def run_due(
     superseded: it is checked first, and published and posted only when it ships or
     reverts (as a daily run would have); then the later looks are decided. Exit 0 when
     every review ran (or is waiting for data), 1 when any failed, 3 when one was locked by
-    another run and none failed, 4 when every review ran but a notification waits in the
-    outbox, 130 on SIGINT or SIGTERM.
+    another run and none failed, 5 when a team template's own cell failed in a published
+    review, 4 when every review ran but a notification waits in the outbox, 130 on SIGINT or
+    SIGTERM.
     """
     day = review_module.parse_today(today)
     if notify is not None:
@@ -668,6 +683,8 @@ def run_due(
         sys.exit(EXIT_FAILED)
     if "locked" in statuses:
         sys.exit(EXIT_LOCKED)
+    if any(record.exit_code == EXIT_SECTION_FAILED for record in records):
+        sys.exit(EXIT_SECTION_FAILED)
     if waiting:
         sys.exit(EXIT_UNDELIVERED)
 

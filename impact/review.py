@@ -22,7 +22,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from impact import adoption as adoption_module
-from impact import analysis, data, datachecks, handover, looks, metrics, numbers, registry
+from impact import (
+    analysis,
+    data,
+    datachecks,
+    handover,
+    looks,
+    metrics,
+    numbers,
+    registry,
+    seal,
+    team_templates,
+)
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
 from impact.analysis import Analysis, Power
@@ -269,6 +280,7 @@ def payload_head(spec: LaunchSpec, look: Look, verdict: Verdict) -> dict[str, An
         "reasons": list(verdict.reasons),
         "hypothesis": spec.hypothesis.sentence(),
         "bet": bet_json(spec),
+        "template": team_templates.describe(spec),
     }
 
 
@@ -557,7 +569,7 @@ def run(
         _power_note(primary_metric, power, spec.decision.power, _accrual_over(spec, look)),
         notes,
     )
-    return ReviewResult(
+    result = ReviewResult(
         spec=spec,
         look=look,
         today=parse_today(today),
@@ -578,6 +590,8 @@ def run(
         adoption=found,
         trust=trust,
     )
+    seal.record(spec_path, checkpoint, today, data_source, result.to_json())
+    return result
 
 
 def with_adoption_reason(
@@ -718,6 +732,12 @@ def registration_check(spec: LaunchSpec, registration: registry.Registration) ->
     if registration.changed_fields:
         detail += "; wording changed since: " + ", ".join(
             c["field"] for c in registration.changed_fields
+        )
+    if registration.template_changed:
+        detail += (
+            f"; the team template ({spec.template}) changed since it was registered (sha256 "
+            f"{(registration.template_sha256 or 'none')[:12]} then); it shapes the report, "
+            "never the verdict"
         )
     for amendment in registration.amendments:
         changes = ", ".join(

@@ -21,6 +21,7 @@ payload it displayed is the one the library's review issued (``impact.seal``).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from importlib import resources
 from pathlib import Path
@@ -34,6 +35,8 @@ __all__ = [
     "PAYLOAD_TAG",
     "TEAM_TAG",
     "builtin",
+    "check",
+    "describe",
     "find",
     "for_spec",
     "new",
@@ -119,6 +122,64 @@ def find(spec: LaunchSpec) -> Path | None:
 def for_spec(spec: LaunchSpec) -> Path:
     """The template a review of ``spec`` runs: its team template, else its design's."""
     return find(spec) or builtin(spec.design)
+
+
+def check(path: Path, spec: LaunchSpec) -> None:
+    """Check, before it runs, that a template has what the runner relies on: one parameters
+    cell, one verdict payload cell, and (for a team template) the spec's design.
+
+    Raises:
+        SpecError: the template is unreadable, or a cell is missing or repeated (exit 2).
+    """
+    import nbformat  # lazy: see new()
+
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception as error:  # nbformat raises several kinds for a file that is not one
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SpecError(f"{path}: not a readable notebook ({first})") from None
+    for tag, what in (
+        (PARAMETERS_TAG, "the parameters cell (spec_path, checkpoint, today, data_source)"),
+        (PAYLOAD_TAG, "the verdict payload cell, display.payload(result)"),
+    ):
+        found = [c for c in notebook.cells if c.cell_type == "code" and tag in _tags(c)]
+        if len(found) != 1:
+            count = "no code cell" if not found else f"{len(found)} code cells"
+            raise SpecError(
+                f"{path}: {count} tagged {tag}; a template needs exactly one, {what}, as "
+                "impact template new writes it"
+            )
+    design = notebook.metadata.get("impact", {}).get("design")
+    if design is not None and design != spec.design:
+        raise SpecError(
+            f"{spec.path}: template: {path.name} was made from the {design} template and this "
+            f"spec's design is {spec.design}; make one with impact template new NAME --from "
+            f"{spec.design}"
+        )
+
+
+def describe(spec: LaunchSpec) -> dict[str, Any]:
+    """verdict.json's ``template``: which template a review of ``spec`` runs, and its hash.
+
+    ``path`` is relative to the spec's folder for a team template, and to the installed
+    package for a built-in one (no path of the machine that ran it).
+    """
+    found = find(spec)
+    if found is None:
+        path = builtin(spec.design)
+        return {
+            "name": spec.design,
+            "team": False,
+            "path": f"impact/templates/{path.name}",
+            "sha256": sha256(path),
+        }
+    relative = os.path.relpath(found, spec.path.absolute().parent)
+    return {
+        "name": spec.template,
+        "team": True,
+        "path": Path(relative).as_posix(),
+        "sha256": sha256(found),
+    }
 
 
 def sha256(path: Path) -> str:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,8 @@ import papermill
 import pytest
 from conftest import demo_launch, impact_cli, verdict_numbers
 
-from impact import runner, team_templates
+import impact
+from impact import registry, review, runner, team_templates
 
 
 def _tags(cell: nbformat.NotebookNode) -> list[str]:
@@ -133,6 +136,11 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _numbers(verdict: dict[str, Any]) -> dict[str, Any]:
+    """verdict.json's numbers (conftest.verdict_numbers) without which template ran."""
+    return {k: v for k, v in verdict_numbers(verdict).items() if not k.startswith(".template.")}
+
+
 def _verdict(root: Path, label: str = "56d") -> dict[str, Any]:
     return json.loads((root / "reports" / "demo-checkout" / f"{label}.json").read_text())
 
@@ -142,7 +150,7 @@ def test_review_runs_the_team_template_with_the_builtin_numbers(
 ) -> None:
     done = impact_cli("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=team)
     assert done.returncode == 0, done.stderr
-    assert verdict_numbers(_verdict(team)) == verdict_numbers(_verdict(builtin_run))
+    assert _numbers(_verdict(team)) == _numbers(_verdict(builtin_run))
     html = (team / "reports" / "demo-checkout" / "56d.html").read_text()
     assert "More from the team" in html
     assert 'alt="units per platform: android, ios"' in html
@@ -152,7 +160,7 @@ def test_review_runs_the_team_template_with_the_builtin_numbers(
 def test_run_due_runs_the_team_template(team: Path, builtin_run: Path) -> None:
     done = impact_cli("run", "specs", "--due", "--today", TODAY, "--output-dir", "due", cwd=team)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert verdict_numbers(_verdict(team / "due")) == verdict_numbers(_verdict(builtin_run))
+    assert _numbers(_verdict(team / "due")) == _numbers(_verdict(builtin_run))
     html = (team / "due" / "reports" / "demo-checkout" / "56d.html").read_text()
     assert "Units per platform" in html or "units per platform" in html
 
@@ -175,7 +183,7 @@ def test_plain_papermill_runs_the_team_template_the_same_way(
         cwd=str(team / "templates"),
     )
     verdict = runner.extract(executed)
-    assert verdict_numbers(verdict) == verdict_numbers(_verdict(builtin_run))
+    assert _numbers(verdict) == _numbers(_verdict(builtin_run))
 
 
 @pytest.mark.parametrize(
@@ -195,3 +203,196 @@ def test_a_template_that_cannot_be_found_is_bad_input(
     assert done.returncode == 2, done.stderr
     assert words in done.stderr and done.stderr.count("\n") == 1
     assert not (tmp_path / "reports").exists()
+
+
+# ---------------------------------------------------------------- the verdict stays the library's
+
+
+def _variant(root: Path, name: str, change: Callable[[nbformat.NotebookNode], None]) -> Path:
+    """A copy of the demo spec in its own folder, selecting a changed copy of the team template."""
+    notebook = nbformat.read(root / "templates" / "checkout-team.ipynb", as_version=4)
+    change(notebook)
+    nbformat.write(notebook, root / "templates" / f"{name}.ipynb")
+    folder = root / f"specs-{name}"
+    folder.mkdir()
+    text = (root / "specs" / "demo-checkout.yaml").read_text()
+    spec = folder / "demo-checkout.yaml"
+    spec.write_text(text.replace("template: checkout-team", f"template: {name}"))
+    return spec
+
+
+def _insert_team_cell(source: str) -> Callable[[nbformat.NotebookNode], None]:
+    def change(notebook: nbformat.NotebookNode) -> None:
+        closing = next(i for i, c in enumerate(notebook.cells) if "impact-closing" in _tags(c))
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["impact-team"]})
+        notebook.cells.insert(closing, cell)
+
+    return change
+
+
+def _drop_payload_cell(notebook: nbformat.NotebookNode) -> None:
+    notebook.cells = [c for c in notebook.cells if "impact-payload" not in _tags(c)]
+
+
+CHANGED_OUTCOME = """\
+import dataclasses
+
+result = dataclasses.replace(result, verdict=dataclasses.replace(result.verdict, outcome="revert"))
+"""
+
+
+def test_a_template_that_changes_the_outcome_fails_and_publishes_nothing(team: Path) -> None:
+    spec = _variant(team, "changed-outcome", _insert_team_cell(CHANGED_OUTCOME))
+    done = impact_cli("review", str(spec), "--today", TODAY, "--output-dir", "changed", cwd=team)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert (
+        "error: demo-checkout 56d: the template changed-outcome.ipynb displayed a verdict that "
+        "is not the library's review of this spec, checkpoint and clock: outcome 'revert' "
+        "where the review found 'iterate'"
+    ) in done.stderr
+    assert "nothing was published" in done.stderr
+    assert not (team / "changed" / "reports" / "demo-checkout").exists()
+    assert list((team / "changed" / "notebooks" / "demo-checkout" / "failed").glob("*.ipynb"))
+
+
+def test_a_template_without_its_payload_cell_is_refused_before_it_runs(team: Path) -> None:
+    spec = _variant(team, "no-payload", _drop_payload_cell)
+    done = impact_cli("review", str(spec), "--today", TODAY, "--output-dir", "nopay", cwd=team)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"error: {team / 'templates' / 'no-payload.ipynb'}: no code cell tagged impact-payload; "
+        "a template needs exactly one, the verdict payload cell, display.payload(result), as "
+        "impact template new writes it\n"
+    )
+    assert not (team / "nopay" / "reports").exists() and not (team / "nopay" / "notebooks").exists()
+
+
+def test_a_template_made_for_another_design_is_refused(team: Path, tmp_path: Path) -> None:
+    made = impact_cli("template", "new", "series", "--from", "prepost", cwd=team)
+    assert made.returncode == 0, made.stderr
+    spec = team / "specs" / "demo-checkout.yaml"
+    other = tmp_path / "specs" / "demo-checkout.yaml"
+    other.parent.mkdir()
+    other.write_text(
+        spec.read_text()
+        .replace("template: checkout-team", f"template: {team / 'templates' / 'series.ipynb'}")
+        .replace("source: ../data/demo", f"source: {team / 'data' / 'demo'}")
+    )
+    done = impact_cli("review", str(other), "--today", TODAY, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert (
+        "series.ipynb was made from the prepost template and this spec's design is experiment"
+        in done.stderr
+    )
+
+
+def test_the_template_and_its_sha256_are_in_verdict_json_and_the_provenance(team: Path) -> None:
+    done = impact_cli("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=team)
+    assert done.returncode == 0, done.stderr
+    verdict = _verdict(team)
+    runner.validate_verdict(verdict)
+    digest = team_templates.sha256(team / "templates" / "checkout-team.ipynb")
+    assert verdict["template"] == {
+        "name": "checkout-team",
+        "team": True,
+        "path": "../templates/checkout-team.ipynb",
+        "sha256": digest,
+    }
+    html = (team / "reports" / "demo-checkout" / "56d.html").read_text()
+    assert (
+        f"checkout-team (team template, ../templates/checkout-team.ipynb), sha256 {digest}" in html
+    )
+    # registered before the template was selected: a words-only change, never deciding
+    assert verdict["registration"]["template_sha256"] is None
+    assert verdict["outcome"] == "iterate"  # as the built-in template's, 4,000 units
+
+
+def test_a_template_changed_after_registration_is_shown_not_deciding(tmp_path: Path) -> None:
+    spec_path = demo_launch(tmp_path, units=2000)
+    made = impact_cli("template", "new", "t", "--from", "experiment", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    _select(spec_path, "t")
+    spec = impact.load(spec_path)
+    registry.register(spec, now=dt.datetime(2026, 8, 20, 10, tzinfo=dt.UTC))
+    template = tmp_path / "templates" / "t.ipynb"
+    registered = team_templates.sha256(template)
+    assert registry.read_lock(registry.lock_path(spec))["entries"][0]["template"] == {
+        "path": "t",
+        "sha256": registered,
+    }
+    assert registry.check(spec).template_changed is False
+    _add_team_cell(template, "1 + 1")
+    state = registry.check(spec)
+    assert state.template_changed and state.template_sha256 == registered
+    assert not state.tampered and state.to_json()["template_changed"] is True
+    check = review.registration_check(spec, state)
+    assert check.passed and not check.blocking
+    assert "the team template (t) changed since it was registered" in check.detail
+    entry = registry.amend(spec, reason="a new chart", now=dt.datetime(2026, 8, 21, tzinfo=dt.UTC))
+    assert [c["field"] for c in entry["changes"]] == ["template (file sha256)"]
+    assert registry.check(spec).template_changed is False
+
+
+# ---------------------------------------------------------------- a team's cells may fail
+
+
+def _failing_cells(notebook: nbformat.NotebookNode) -> None:
+    """A team cell that fails (tagged as impact template new tags it), one that fails
+    untagged, and a team cell after them that works."""
+    closing = next(i for i, c in enumerate(notebook.cells) if "impact-closing" in _tags(c))
+    notebook.cells[closing:closing] = [
+        nbformat.v4.new_code_cell(
+            'raise ValueError("the revenue table is <gone>")',
+            metadata={"tags": ["impact-team", "raises-exception"]},
+        ),
+        nbformat.v4.new_code_cell("1 / 0", metadata={"tags": ["impact-team"]}),
+        nbformat.v4.new_code_cell(
+            'print("after the failures")', metadata={"tags": ["impact-team"]}
+        ),
+    ]
+
+
+def test_a_failing_team_cell_keeps_the_verdict_and_exits_5(team: Path, builtin_run: Path) -> None:
+    spec = _variant(team, "failing", _failing_cells)
+    done = impact_cli("review", str(spec), "--today", TODAY, "--output-dir", "failing", cwd=team)
+    assert done.returncode == 5, done.stderr
+    assert "demo-checkout 56d: iterate" in done.stdout
+    assert done.stderr.count("warning: a team section failed") == 2
+    verdict = _verdict(team / "failing")
+    runner.validate_verdict(verdict)
+    assert _numbers({k: v for k, v in verdict.items() if k != "sections_failed"}) == _numbers(
+        _verdict(builtin_run)
+    )
+    assert [(s["ename"], s["evalue"]) for s in verdict["sections_failed"]] == [
+        ("ValueError", "the revenue table is <gone>"),
+        ("ZeroDivisionError", "division by zero"),
+    ]
+    html = (team / "failing" / "reports" / "demo-checkout" / "56d.html").read_text()
+    assert html.count("⚠ This section failed") == 2
+    assert "ValueError: the revenue table is &lt;gone&gt;" in html
+    assert "<gone>" not in html and "Traceback" not in html
+    assert "after the failures" in html and "Provenance" in html
+    kept = nbformat.read(team / "failing" / "notebooks" / "demo-checkout" / "56d.ipynb", 4)
+    assert any(o.get("output_type") == "error" for c in kept.cells for o in c.get("outputs", []))
+
+
+def test_plain_papermill_carries_on_past_a_tagged_team_cell(team: Path, tmp_path: Path) -> None:
+    def tagged_failure(notebook: nbformat.NotebookNode) -> None:
+        _insert_team_cell("1 / 0")(notebook)
+        cell = next(c for c in notebook.cells if c.source == "1 / 0")
+        cell.metadata["tags"].append("raises-exception")
+
+    spec = _variant(team, "papermill-failing", tagged_failure)
+    executed = tmp_path / "out.ipynb"
+    # papermill runs every cell, then raises for the failed one, as impact review exits 5
+    with pytest.raises(papermill.PapermillExecutionError, match="ZeroDivisionError"):
+        papermill.execute_notebook(
+            str(team / "templates" / "papermill-failing.ipynb"),
+            str(executed),
+            parameters={"spec_path": str(spec), "checkpoint": "56d", "today": TODAY},
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(team / "templates"),
+        )
+    assert runner.extract(executed)["outcome"] == "iterate"  # the payload cell ran after it
