@@ -63,7 +63,8 @@ def _team_cells() -> list[Any]:
         new_markdown_cell(
             "## Your team's section\n\n"
             "Add your own cells here, before *The data behind it*. `result` is this review "
-            "(docs/notebooks.md says what it holds). "
+            "(docs/notebooks.md says what it holds) and `impact.frames` gives its numbers "
+            "as pandas DataFrames. "
             "Tag each cell `raises-exception` (as the example below is): a cell "
             "that fails then shows a *this section failed* block in the report, the verdict "
             "is still published, and JupyterLab and papermill carry on past it as "
@@ -73,9 +74,9 @@ def _team_cells() -> list[Any]:
         ),
         new_markdown_cell("## More from the team", metadata={"tags": [TEAM_TAG]}),
         new_code_cell(
-            "import pandas as pd\n\n"
-            "# An example to replace: the verdict's reasons as a table.\n"
-            'pd.DataFrame({"reason": result.verdict.reasons})',
+            "from impact import frames\n\n"
+            "# An example to replace: the verdict's numbers as a DataFrame (docs/notebooks.md).\n"
+            "frames.metrics(result)",
             metadata={"tags": [TEAM_TAG, MAY_FAIL_TAG]},
         ),
     ]
