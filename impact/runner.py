@@ -55,6 +55,7 @@ from impact import (
     prepost,
     publish,
     seal,
+    settings,
     team_templates,
 )
 from impact import review as review_module
@@ -195,8 +196,9 @@ def extract(notebook: nbformat.NotebookNode | Path | str) -> dict[str, Any]:
     )
 
 
-def export_html(notebook: nbformat.NotebookNode) -> str:
-    """The report: code hidden, parameters and the verdict payload removed, nothing remote."""
+def export_html(notebook: nbformat.NotebookNode, look: settings.ReportLook | None = None) -> str:
+    """The report: code hidden, parameters and the verdict payload removed, nothing remote;
+    with the project's ``look`` (logo, colours, footer text) when given."""
     exporter = HTMLExporter(
         template_name="report",
         extra_template_basedirs=[str(_templates())],
@@ -216,7 +218,8 @@ def export_html(notebook: nbformat.NotebookNode) -> str:
         ),
         enabled=True,
     )
-    body, _ = exporter.from_notebook_node(notebook)
+    resources = {"impact_look": look.resources()} if look is not None else None
+    body, _ = exporter.from_notebook_node(notebook, resources=resources)
     return str(body)
 
 
@@ -264,6 +267,7 @@ def review(
     try:
         template = team_templates.for_spec(spec)
         team_templates.check(template, spec)
+        look_of_report = settings.report_look(spec.path.parent)
     except BaseException:
         close()
         raise
@@ -292,7 +296,7 @@ def review(
             published = _run(
                 spec,
                 look,
-                template,
+                (template, look_of_report),
                 parameters,
                 output,
                 stamp,
@@ -371,7 +375,7 @@ def _review_lock(output: Path, spec_id: str, label: str) -> Iterator[None]:
 def _run(
     spec: LaunchSpec,
     look: Look,
-    template: Path,
+    templates: tuple[Path, settings.ReportLook],
     parameters: dict[str, str | None],
     output: Path,
     stamp: str,
@@ -380,8 +384,9 @@ def _run(
     sending: tuple[bool, str | None] = (False, None),
     publish_if: Callable[[dict[str, Any]], bool] | None = None,
 ) -> Published | None:
-    """Run ``template`` with ``parameters`` (in this process, or in a kernel), then publish
+    """Run the template with ``parameters`` (in this process, or in a kernel), then publish
     (unless ``publish_if`` refuses the verdict: then None, and nothing is kept)."""
+    template = templates[0]
     run_dir = output / RUNS_FOLDER / f"{spec.id}-{look.label}-{stamp}"
     run_dir.mkdir(parents=True)
     executed = run_dir / f"{look.label}.ipynb"
@@ -421,7 +426,7 @@ def _run(
                     notebook,
                     spec,
                     look,
-                    template,
+                    templates,
                     parameters,
                     output,
                     run_dir,
@@ -456,7 +461,7 @@ def _run(
             notebook,
             spec,
             look,
-            template,
+            templates,
             parameters,
             output,
             run_dir,
@@ -475,7 +480,7 @@ def _checked_and_published(
     notebook: nbformat.NotebookNode,
     spec: LaunchSpec,
     look: Look,
-    template: Path,
+    templates: tuple[Path, settings.ReportLook],
     parameters: dict[str, str | None],
     output: Path,
     run_dir: Path,
@@ -487,6 +492,7 @@ def _checked_and_published(
 ) -> Published | None:
     """Read the verdict an executed notebook displayed, check it is the library's, and
     publish it (unless ``publish_if`` refuses it)."""
+    template, look_of_report = templates
     try:
         verdict = extract(notebook)
         _the_librarys(notebook, verdict, spec, template, parameters, kernel_name, output)
@@ -503,7 +509,16 @@ def _checked_and_published(
     notebook.metadata["title"] = f"{spec.title} · {look.label} review"
     try:
         published = _stage_and_publish(
-            notebook, verdict, executed, run_dir, output, spec.id, look.label, stamp, sending
+            notebook,
+            verdict,
+            executed,
+            run_dir,
+            output,
+            spec.id,
+            look.label,
+            stamp,
+            sending,
+            look_of_report,
         )
     except OSError as error:
         raise ReviewFailed(
@@ -721,11 +736,12 @@ def _stage_and_publish(
     label: str,
     stamp: str,
     sending: tuple[bool, str | None],
+    look_of_report: settings.ReportLook | None = None,
 ) -> Published:
     """Write the report, verdict.json and verdict.md (and the message) in the run folder,
     then publish the set as one unit (``impact.publish``)."""
     html = run_dir / f"{label}.html"
-    html.write_text(export_html(_failed_shown(notebook)), encoding="utf-8")
+    html.write_text(export_html(_failed_shown(notebook), look_of_report), encoding="utf-8")
     verdict_file = run_dir / f"{label}.json"
     verdict_file.write_text(
         json.dumps(verdict, indent=2, ensure_ascii=False, allow_nan=False) + "\n",

@@ -125,6 +125,7 @@ ALLOWED: dict[str, set[str]] = {
         "adoption_review",
         "team_templates",
         "report",
+        "settings",
     },
     "publish": {"layout", "outbox"},
     "outbox": {"errors", "message", "layout"},
@@ -145,6 +146,7 @@ ALLOWED: dict[str, set[str]] = {
     "demo": {"errors", "spec"},
     "scaffold": {"errors"},
     "team_templates": {"errors", "spec"},
+    "settings": {"errors"},
     "frames": {"review", "prepost", "adoption_review", "stats"},
     "plan": {"errors", "spec", "stats"},
     "cli": {
