@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 from types import ModuleType
@@ -246,8 +247,38 @@ def test_constraints_pin_every_dependency() -> None:
 
 
 def test_templates_link_into_the_package() -> None:
-    link = ROOT / "templates"
-    assert link.is_symlink() and link.resolve() == (PACKAGE / "templates").resolve()
+    """templates/ is where a team's templates go; the built-in ones are linked into it."""
+    folder = ROOT / "templates"
+    assert folder.is_dir() and not folder.is_symlink()
+    assert (folder / "README.md").is_file()
+    for design in ("experiment", "prepost", "adoption"):
+        link = folder / f"{design}.ipynb"
+        assert link.is_symlink()
+        assert link.resolve() == (PACKAGE / "templates" / f"{design}.ipynb").resolve()
+
+
+def test_output_folders_say_what_lands_there_and_ignore_the_rest() -> None:
+    ignored = subprocess.run(
+        [
+            "git",
+            "check-ignore",
+            "notebooks/x/56d.ipynb",
+            "reports/x/56d.html",
+            "reports/index.html",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    assert ignored == ["notebooks/x/56d.ipynb", "reports/x/56d.html", "reports/index.html"]
+    for folder in ("notebooks", "reports"):
+        readme = ROOT / folder / "README.md"
+        assert readme.is_file() and "git ignores everything here" in readme.read_text()
+        kept = subprocess.run(
+            ["git", "check-ignore", "-q", f"{folder}/README.md"], cwd=ROOT, check=False
+        )
+        assert kept.returncode == 1  # not ignored
 
 
 def test_readme_starts_with_the_two_commands() -> None:
