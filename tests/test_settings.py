@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import demo_launch, impact_cli
+from conftest import ROOT, demo_launch, impact_cli
 from matplotlib.figure import Figure
 
 from impact import settings
@@ -93,3 +93,17 @@ def test_a_wrong_setting_stops_the_review_before_it_runs(tmp_path: Path) -> None
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "colors.accent: 'red' is not a colour" in done.stderr
     assert not (tmp_path / "reports").exists()
+
+
+def test_the_docs_example_project_is_read_as_documented() -> None:
+    folder = ROOT / "docs" / "examples" / "team-project"
+    look = settings.report_look(folder / "specs")
+    assert look.source == folder / "pyproject.toml"
+    assert look.logo is not None and look.logo.startswith("data:image/svg+xml;base64,")
+    assert look.logo_alt == "Checkout team"
+    assert look.footer == "Checkout team · questions to #checkout-analytics"
+    assert look.colors == {"accent": "#0b5fff", "text": "#1b1b1b", "background": "#ffffff"}
+    documented = (ROOT / "docs" / "templates.md").read_text()
+    settings_text = (folder / "pyproject.toml").read_text()
+    table = settings_text[settings_text.index("[tool.impact.report]") :].strip()
+    assert table in documented
