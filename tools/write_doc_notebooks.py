@@ -45,14 +45,18 @@ DIGGING_IN = [
         "axes.errorbar(\n"
         "    weeks['week'],\n"
         "    weeks['effect'] * 100,\n"
-        "    yerr=[(weeks['effect'] - weeks['ci_lower']) * 100, (weeks['ci_upper'] - weeks['effect']) * 100],\n"
+        "    yerr=[\n"
+        "        (weeks['effect'] - weeks['ci_lower']) * 100,\n"
+        "        (weeks['ci_upper'] - weeks['effect']) * 100,\n"
+        "    ],\n"
         "    fmt='o',\n"
         ")\n"
         "axes.axhline(0, color='#777777', linewidth=0.8)\n"
         "axes.set_xlabel('week since exposure')\n"
         "axes.set_ylabel('effect (pp)')\n"
         "axes.set_title('Checkout conversion: effect by week', loc='left')\n"
-        "plots.Chart(figure, 'the effect in percentage points by week since exposure, with intervals')"
+        "alt = 'the effect in percentage points by week since exposure, with intervals'\n"
+        "plots.Chart(figure, alt)"
     ),
     new_markdown_cell(
         "## Per arm and per day\n\n"
@@ -95,11 +99,14 @@ DIGGING_IN = [
     new_code_cell(
         "arms = ios.set_index('arm')\n"
         "control, treatment = (\n"
-        "    compare.Moments(int(arms.units[arm]), float(arms.converted[arm]), float(arms.converted[arm]))\n"
+        "    compare.Moments(\n"
+        "        int(arms.units[arm]), float(arms.converted[arm]), float(arms.converted[arm])\n"
+        "    )\n"
         "    for arm in (result.spec.control, result.spec.treatment)\n"
         ")\n"
         "ios_effect = compare.proportions(control, treatment, alpha=0.05)\n"
-        "print(f'iOS: {ios_effect.effect:+.2%} [{ios_effect.ci_lower:+.2%}, {ios_effect.ci_upper:+.2%}]')"
+        "low, high = ios_effect.ci_lower, ios_effect.ci_upper\n"
+        "print(f'iOS: {ios_effect.effect:+.2%} [{low:+.2%}, {high:+.2%}]')"
     ),
 ]
 
