@@ -434,6 +434,11 @@ def status(spec_path: Path) -> None:
         )
         for change in amendment["changes"]:
             click.echo(one_line(f"    {change['field']}: {change['old']!r} -> {change['new']!r}"))
+    if state.template_changed:
+        click.echo(
+            f"  changed the team template file ({loaded.template}) since it was registered "
+            "(wording only: it shapes the report, never the verdict)"
+        )
     if not state.changed_fields:
         click.echo("  the spec matches its lock")
         return

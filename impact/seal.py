@@ -18,9 +18,10 @@ import copy
 from collections import OrderedDict
 from typing import Any
 
-__all__ = ["KEPT", "clear", "record", "take", "volatile_removed"]
+__all__ = ["KEPT", "PER_KEY", "clear", "record", "take", "volatile_removed"]
 
 KEPT = 32  # argument sets remembered; a long session reviewing in a loop stays small
+PER_KEY = 8  # payloads remembered per argument set (the latest)
 _Key = tuple[str, str | None, str | None, str | None]
 _ISSUED: OrderedDict[_Key, list[dict[str, Any]]] = OrderedDict()
 
@@ -41,7 +42,9 @@ def record(
 ) -> None:
     """Remember a payload a review computed for these arguments (a copy of it)."""
     key = _key(spec_path, checkpoint, today, data_source)
-    _ISSUED.setdefault(key, []).append(copy.deepcopy(payload))
+    issued = _ISSUED.setdefault(key, [])
+    issued.append(copy.deepcopy(payload))
+    del issued[:-PER_KEY]
     _ISSUED.move_to_end(key)
     while len(_ISSUED) > KEPT:
         _ISSUED.popitem(last=False)

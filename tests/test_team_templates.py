@@ -15,7 +15,7 @@ import pytest
 from conftest import demo_launch, impact_cli, verdict_numbers
 
 import impact
-from impact import registry, review, runner, team_templates
+from impact import registry, review, runner, seal, team_templates
 
 
 def _tags(cell: nbformat.NotebookNode) -> list[str]:
@@ -396,3 +396,45 @@ def test_plain_papermill_carries_on_past_a_tagged_team_cell(team: Path, tmp_path
             cwd=str(team / "templates"),
         )
     assert runner.extract(executed)["outcome"] == "iterate"  # the payload cell ran after it
+
+
+def test_seal_keeps_what_each_review_issued_and_forgets_it_once_taken() -> None:
+    parameters = {
+        "spec_path": "/s.yaml",
+        "checkpoint": "56d",
+        "today": "2026-11-26",
+        "data_source": None,
+    }
+    seal.clear(parameters)
+    for number in range(seal.PER_KEY + 3):
+        seal.record("/s.yaml", "56d", dt.date(2026, 11, 26), None, {"n": number})
+    seal.record("/s.yaml", "28d", "2026-11-26", None, {"n": "other look"})
+    taken = seal.take(parameters)
+    assert taken == [{"n": n} for n in range(3, seal.PER_KEY + 3)]  # the latest, by its arguments
+    assert seal.take(parameters) == []
+    for number in range(seal.KEPT + 5):
+        seal.record(f"/{number}.yaml", None, None, None, {})
+    assert (
+        seal.take({**parameters, "spec_path": "/0.yaml", "checkpoint": None, "today": None}) == []
+    )
+    assert seal.volatile_removed({"run": {"seconds": 1.0, "started_at": "x", "today": "y"}}) == {
+        "run": {"today": "y"}
+    }
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_a_kernel_run_of_a_team_template_is_checked_by_a_second_review(
+    team: Path, changed: bool
+) -> None:
+    name = "kernel-changed" if changed else "kernel-plain"
+    spec = _variant(team, name, _insert_team_cell(CHANGED_OUTCOME if changed else "1 + 1"))
+    done = impact_cli(
+        "review", str(spec), "--today", TODAY, "--kernel", "python3", "--output-dir", name, cwd=team
+    )
+    if changed:
+        assert done.returncode == 1, done.stderr
+        assert "outcome 'revert' where the review found 'iterate'" in done.stderr
+        assert not (team / name / "reports" / "demo-checkout").exists()
+    else:
+        assert done.returncode == 0, done.stderr
+        assert _verdict(team / name)["template"]["name"] == name
