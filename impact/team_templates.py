@@ -38,7 +38,6 @@ __all__ = [
     "check",
     "describe",
     "find",
-    "for_spec",
     "new",
     "sha256",
 ]
@@ -118,11 +117,6 @@ def find(spec: LaunchSpec) -> Path | None:
         f"above it; run impact template new {spec.template} --from {spec.design} in the "
         "project's folder, or give a path to the notebook"
     )
-
-
-def for_spec(spec: LaunchSpec) -> Path:
-    """The template a review of ``spec`` runs: its team template, else its design's."""
-    return find(spec) or builtin(spec.design)
 
 
 def check(path: Path, spec: LaunchSpec) -> None:
