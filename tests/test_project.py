@@ -251,10 +251,9 @@ def test_templates_link_into_the_package() -> None:
     folder = ROOT / "templates"
     assert folder.is_dir() and not folder.is_symlink()
     assert (folder / "README.md").is_file()
-    for design in ("experiment", "prepost", "adoption"):
-        link = folder / f"{design}.ipynb"
-        assert link.is_symlink()
-        assert link.resolve() == (PACKAGE / "templates" / f"{design}.ipynb").resolve()
+    for builtin in sorted((PACKAGE / "templates").glob("*.ipynb")):
+        link = folder / builtin.name
+        assert link.is_symlink() and link.resolve() == builtin.resolve()
 
 
 def test_output_folders_say_what_lands_there_and_ignore_the_rest() -> None:
