@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+import typing
 from importlib import metadata
 
 
@@ -34,15 +36,38 @@ from impact.errors import (  # noqa: E402  (after the import above)
 )
 from impact.spec import LaunchSpec, load  # noqa: E402
 
+if typing.TYPE_CHECKING:
+    from impact.adoption_review import AdoptionReview
+    from impact.prepost import PrepostResult
+    from impact.review import ReviewResult
+
 __version__ = metadata.version("impact")
 
+# docs/notebooks.md documents each name; tests/test_frames.py keeps the two the same.
 __all__ = [
+    "AdoptionReview",
     "DataError",
     "ImpactError",
     "LaunchSpec",
+    "PrepostResult",
     "RegistrationError",
     "ReviewFailed",
+    "ReviewResult",
     "SpecError",
     "__version__",
     "load",
 ]
+
+# The result types load their modules (DuckDB, pandas, statsmodels) when first asked for, so
+# that `import impact` and the CLI's quick commands stay quick.
+_LAZY = {
+    "AdoptionReview": "impact.adoption_review",
+    "PrepostResult": "impact.prepost",
+    "ReviewResult": "impact.review",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'impact' has no attribute {name!r}")

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from impact import adoption, registry
+from impact import adoption, registry, seal
 from impact.adoption import AdoptionResult
 from impact.review import (
     checks_json,
@@ -96,7 +96,7 @@ def run(
     verdict = decide_adoption(
         spec, look, found.funnel.met, adoption.sentence(found), checks, too_little
     )
-    return AdoptionReview(
+    result = AdoptionReview(
         spec=spec,
         look=look,
         today=parse_today(today),
@@ -109,3 +109,5 @@ def run(
         started_at=started_at,
         seconds=time.perf_counter() - started,
     )
+    seal.record(spec_path, checkpoint, today, data_source, result.to_json())
+    return result

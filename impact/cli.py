@@ -5,7 +5,8 @@ only when they run or read a notebook, so that the others answer at once.
 
 Exit codes: 0 done (whatever the verdict); 1 failed while running; 2 bad input or data not
 ready; 3 another run holds the review's lock; 4 (run --due) a notification could not be
-delivered and waits in the outbox; 130 interrupted.
+delivered and waits in the outbox; 5 published, but a team template's own cell failed;
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from tqdm import tqdm
 
-from impact import outbox, portfolio, publish, registry, scaffold, schedule
+from impact import outbox, portfolio, publish, registry, scaffold, schedule, team_templates
 from impact import plan as plan_module
 from impact import review as review_module
 from impact import spec as spec_module
@@ -31,6 +32,7 @@ from impact.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_LOCKED,
+    EXIT_SECTION_FAILED,
     EXIT_UNDELIVERED,
     ImpactError,
     SpecError,
@@ -50,6 +52,8 @@ Exit codes:
   3    another run of the same review holds its lock
   4    run --due: every review ran, but a notification was not delivered
        (it waits in reports/.outbox/ and is retried by the next run)
+  5    published, but a team template's own cell failed: the report shows
+       "this section failed" in its place, the verdict stands
   130  interrupted (SIGINT or SIGTERM); nothing was published after the signal
 """
 
@@ -131,6 +135,8 @@ def validate(spec_path: Path) -> None:
         click.echo(f"  guardrail: {guardrail.name}, margin {guardrail.margin}")
     for metric in loaded.metrics.secondary:
         click.echo(f"  secondary: {metric.name}")
+    if loaded.template is not None:
+        click.echo(f"  template: {team_templates.find(loaded)}")
 
 
 def _print_published(published: runner.Published | None) -> None:
@@ -143,6 +149,14 @@ def _print_published(published: runner.Published | None) -> None:
     click.echo(f"report:  {published.report.resolve()}")
     click.echo(f"verdict: {published.verdict_path.resolve()}")
     click.echo(f"summary: {published.summary.resolve()}")
+    for broken in published.sections_failed:
+        click.echo(
+            one_line(
+                f"warning: a team section failed (cell {broken['cell']}, {broken['ename']}: "
+                f"{broken['evalue']}); the report shows it, the verdict stands"
+            ),
+            err=True,
+        )
 
 
 @main.command(epilog=EXIT_CODES)
@@ -177,6 +191,8 @@ def review(
         kernel_name=kernel,
     )
     _print_published(published)
+    if published is not None and published.sections_failed:
+        sys.exit(EXIT_SECTION_FAILED)
 
 
 @main.command(epilog=EXIT_CODES)
@@ -313,6 +329,38 @@ def new(design: str, spec_id: str, folder: Path) -> None:
     click.echo(f"wrote {path}: fill in every <fill in: ...>, then run impact validate {path}")
 
 
+@main.group(epilog=EXIT_CODES)
+def template() -> None:
+    """Team templates: a built-in review template with a place for your own cells."""
+
+
+@template.command(name="new", epilog=EXIT_CODES)
+@click.argument("name")
+@click.option(
+    "--from",
+    "design",
+    type=click.Choice(list(team_templates.DESIGNS)),
+    required=True,
+    help="The built-in template to start from (the design of the specs that will use it).",
+)
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("templates"),
+    show_default=True,
+    help="Where to write <name>.ipynb.",
+)
+@_one_line_errors
+def template_new(name: str, design: str, folder: Path) -> None:
+    """Write NAME.ipynb: the built-in DESIGN template plus a section for your team's cells."""
+    path = team_templates.new(name, design=design, folder=folder)
+    click.echo(
+        f"wrote {path}: add your cells in its team section, then set template: {name} in a "
+        f"{design} spec (or a path to it, relative to the spec)"
+    )
+
+
 @main.command(epilog=EXIT_CODES)
 @click.option(
     "--out",
@@ -393,6 +441,11 @@ def status(spec_path: Path) -> None:
         )
         for change in amendment["changes"]:
             click.echo(one_line(f"    {change['field']}: {change['old']!r} -> {change['new']!r}"))
+    if state.template_changed:
+        click.echo(
+            f"  changed the team template file ({loaded.template}) since it was registered "
+            "(wording only: it shapes the report, never the verdict)"
+        )
     if not state.changed_fields:
         click.echo("  the spec matches its lock")
         return
@@ -597,8 +650,9 @@ def run_due(
     superseded: it is checked first, and published and posted only when it ships or
     reverts (as a daily run would have); then the later looks are decided. Exit 0 when
     every review ran (or is waiting for data), 1 when any failed, 3 when one was locked by
-    another run and none failed, 4 when every review ran but a notification waits in the
-    outbox, 130 on SIGINT or SIGTERM.
+    another run and none failed, 5 when a team template's own cell failed in a published
+    review, 4 when every review ran but a notification waits in the outbox, 130 on SIGINT or
+    SIGTERM.
     """
     day = review_module.parse_today(today)
     if notify is not None:
@@ -665,6 +719,8 @@ def run_due(
         sys.exit(EXIT_FAILED)
     if "locked" in statuses:
         sys.exit(EXIT_LOCKED)
+    if any(record.exit_code == EXIT_SECTION_FAILED for record in records):
+        sys.exit(EXIT_SECTION_FAILED)
     if waiting:
         sys.exit(EXIT_UNDELIVERED)
 

@@ -41,6 +41,7 @@ from traitlets.config import Config
 __all__ = ["NAME", "InProcessEngine", "available"]
 
 NAME = "impact"
+MAY_FAIL = "raises-exception"  # Jupyter's tag for a cell whose error does not stop the run
 
 
 class _Outputs:
@@ -169,7 +170,8 @@ def _shell() -> _Shell:
 
 
 class InProcessEngine(Engine):
-    """Execute a notebook's code cells in order in this process; stop at the first error."""
+    """Execute a notebook's code cells in order in this process; stop at the first error,
+    except in a cell tagged ``raises-exception`` (as nbclient does)."""
 
     @classmethod
     def execute_managed_notebook(
@@ -190,6 +192,8 @@ class InProcessEngine(Engine):
                 nb_man.cell_start(cell, index)
                 try:
                     if cell.cell_type == "code" and _run(shell, cell, execution_timeout):
+                        if MAY_FAIL in cell.get("metadata", {}).get("tags", []):
+                            continue  # as nbclient: the error is the cell's output, go on
                         nb_man.cell_exception(cell, index)
                         break
                 finally:

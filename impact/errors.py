@@ -26,6 +26,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_LOCKED",
     "EXIT_OK",
+    "EXIT_SECTION_FAILED",
     "EXIT_UNDELIVERED",
     "DataError",
     "DataNotReady",
@@ -43,6 +44,7 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_LOCKED = 3
 EXIT_UNDELIVERED = 4  # run --due: every review ran, but a notification waits in the outbox
+EXIT_SECTION_FAILED = 5  # published, but a team template's own cell failed (shown so)
 EXIT_INTERRUPTED = 130
 
 

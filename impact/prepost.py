@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from impact import adoption, handover, numbers, registry, series, sources
+from impact import adoption, handover, numbers, registry, seal, series, sources
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
 from impact.errors import DataError
@@ -333,7 +333,7 @@ def run(
     verdict = with_adoption_reason(
         decide(spec, look, primary, guardrails, checks, None), primary, found
     )
-    return PrepostResult(
+    result = PrepostResult(
         spec=spec,
         look=look,
         today=parse_today(today),
@@ -349,6 +349,8 @@ def run(
         seconds=time.perf_counter() - started,
         adoption=found,
     )
+    seal.record(spec_path, checkpoint, today, data_source, result.to_json())
+    return result
 
 
 def _model(metric: Metric, daily: series.Series, level: float, alpha: float) -> Modelled:

@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from impact import team_templates
 from impact.errors import RegistrationError
 from impact.spec import LaunchSpec
 
@@ -50,14 +51,15 @@ LOCK_VERSION = 1
 VERSION = metadata.version("impact")
 # Fields whose change alters only words, never the verdict.
 WORDING = ("title", "owner", "description", "hypothesis")
-# Registered and hashed, shown when changed, never deciding: the RICE bet (the quarter reads it).
-NOT_DECIDING = (*WORDING, "bet")
+# Registered and hashed, shown when changed, never deciding: the RICE bet (the quarter reads
+# it) and the team template (how the report looks).
+NOT_DECIDING = (*WORDING, "bet", "template")
 
 
 # Fields added to format v1 after its first release, with their defaults. A field at its
 # default is left out of the canonical form, so a spec written before the field existed
 # keeps its hash and its lock stays valid.
-_GROWN_TOP: dict[str, Any] = {"bet": None, "segments": [], "rollout": None}
+_GROWN_TOP: dict[str, Any] = {"bet": None, "segments": [], "rollout": None, "template": None}
 _GROWN_DATA: dict[str, Any] = {
     "pre_period": None,
     "joins": None,
@@ -279,7 +281,25 @@ def _entry(
         "git_committed": committed,
         "reason": reason,
         "changes": changes,
+        "template": _template(spec),
     }
+
+
+def _template(spec: LaunchSpec) -> dict[str, str] | None:
+    """The team template's path (as the spec gives it) and sha256; None without one."""
+    found = team_templates.find(spec)
+    if found is None:
+        return None
+    return {"path": str(spec.template), "sha256": team_templates.sha256(found)}
+
+
+def _template_change(last: dict[str, Any], spec: LaunchSpec) -> list[dict[str, Any]]:
+    """The team template file's change since ``last`` entry, as a words-only change."""
+    before = (last.get("template") or {}).get("sha256")
+    now = (_template(spec) or {}).get("sha256")
+    if before == now or now is None:
+        return []
+    return [{"field": "template (file sha256)", "old": before, "new": now, "deciding": False}]
 
 
 def register(spec: LaunchSpec, *, now: dt.datetime, fixture: bool = False) -> Path:
@@ -310,6 +330,10 @@ def register(spec: LaunchSpec, *, now: dt.datetime, fixture: bool = False) -> Pa
     return path
 
 
+def _fields(changes: list[dict[str, Any]]) -> set[str]:
+    return {change["field"] for change in changes}
+
+
 def amend(spec: LaunchSpec, *, reason: str, now: dt.datetime) -> dict[str, Any]:
     """Append a numbered amendment with its field-level changes; return the new entry.
 
@@ -328,6 +352,7 @@ def amend(spec: LaunchSpec, *, reason: str, now: dt.datetime) -> dict[str, Any]:
     lock = read_lock(path)
     last = lock["entries"][-1]
     changes = diff(last["canonical"], canonical(spec))
+    changes += [c for c in _template_change(last, spec) if c["field"] not in _fields(changes)]
     if not changes:
         raise RegistrationError(
             f"{spec.path}: nothing changed since entry {last['number']}; there is nothing to amend"
@@ -356,6 +381,10 @@ class Registration:
         registered_after_launch: whether the registration came after launch_date.
         fixture: whether the lock is a demo fixture written under a frozen clock.
         git_commit: the commit checked out when the spec was registered.
+        template_sha256: the team template's sha256 at the last registration or amendment
+            (None: the spec had no team template then).
+        template_changed: whether the team template differs from that one (shown, never
+            deciding).
     """
 
     registered: bool
@@ -366,6 +395,8 @@ class Registration:
     registered_after_launch: bool = False
     fixture: bool = False
     git_commit: str | None = None
+    template_sha256: str | None = None
+    template_changed: bool = False
 
     @property
     def tampered(self) -> list[dict[str, Any]]:
@@ -388,6 +419,8 @@ class Registration:
             "registered_after_launch": self.registered_after_launch,
             "fixture": self.fixture,
             "git_commit": self.git_commit,
+            "template_sha256": self.template_sha256,
+            "template_changed": self.template_changed,
         }
 
 
@@ -444,6 +477,8 @@ def check(spec: LaunchSpec) -> Registration:
         registered_after_launch=_parse_time(first["at"]) >= launch,
         fixture=bool(lock.get("fixture", False)),
         git_commit=first.get("git_commit"),
+        template_sha256=(last.get("template") or {}).get("sha256"),
+        template_changed=bool(_template_change(last, spec)),
     )
 
 

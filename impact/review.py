@@ -31,8 +31,10 @@ from impact import (
     numbers,
     registry,
     rollout,
+    seal,
     segments,
     sources,
+    team_templates,
 )
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
@@ -323,6 +325,7 @@ def payload_head(spec: LaunchSpec, look: Look, verdict: Verdict) -> dict[str, An
         "reasons": list(verdict.reasons),
         "hypothesis": spec.hypothesis.sentence(),
         "bet": bet_json(spec),
+        "template": team_templates.describe(spec),
     }
 
 
@@ -618,7 +621,7 @@ def run(
         _power_note(primary_metric, power, spec.decision.power, _accrual_over(spec, look)),
         notes,
     )
-    return ReviewResult(
+    result = ReviewResult(
         spec=spec,
         look=look,
         today=parse_today(today),
@@ -643,6 +646,8 @@ def run(
         stages=stages,
         pooled=pooled,
     )
+    seal.record(spec_path, checkpoint, today, data_source, result.to_json())
+    return result
 
 
 def with_adoption_reason(
@@ -786,6 +791,12 @@ def registration_check(spec: LaunchSpec, registration: registry.Registration) ->
     if registration.changed_fields:
         detail += "; wording changed since: " + ", ".join(
             c["field"] for c in registration.changed_fields
+        )
+    if registration.template_changed:
+        detail += (
+            f"; the team template ({spec.template}) changed since it was registered (sha256 "
+            f"{(registration.template_sha256 or 'none')[:12]} then); it shapes the report, "
+            "never the verdict"
         )
     for amendment in registration.amendments:
         changes = ", ".join(

@@ -21,6 +21,7 @@ the last good report.
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import fcntl
 import html
@@ -29,7 +30,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -41,9 +42,22 @@ import papermill
 from jupyter_client.manager import AsyncKernelManager
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
+from papermill import execute as papermill_execute
 from traitlets import default
 
-from impact import engine, handover, message, outbox, portfolio, prepost, publish
+from impact import (
+    adoption_review,
+    engine,
+    handover,
+    message,
+    outbox,
+    portfolio,
+    prepost,
+    publish,
+    seal,
+    settings,
+    team_templates,
+)
 from impact import review as review_module
 from impact import spec as spec_module
 from impact.errors import (
@@ -57,6 +71,7 @@ from impact.errors import (
     SpecError,
 )
 from impact.layout import RUNS_FOLDER, failure_note
+from impact.report import failed
 from impact.spec import LaunchSpec
 from impact.verdict import MIME_TYPE, Look
 
@@ -89,6 +104,8 @@ class Published:
         verdict_path: verdict.json.
         summary: verdict.md, a few lines for Slack or email.
         verdict: the verdict payload.
+        sections_failed: a team template's own cells that failed (``{"cell", "ename",
+            "evalue"}``): the report shows a "this section failed" block for each.
     """
 
     notebook: Path
@@ -96,6 +113,7 @@ class Published:
     verdict_path: Path
     summary: Path
     verdict: dict[str, Any]
+    sections_failed: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _LocalKernelManager(AsyncKernelManager):
@@ -178,8 +196,9 @@ def extract(notebook: nbformat.NotebookNode | Path | str) -> dict[str, Any]:
     )
 
 
-def export_html(notebook: nbformat.NotebookNode) -> str:
-    """The report: code hidden, parameters and the verdict payload removed, nothing remote."""
+def export_html(notebook: nbformat.NotebookNode, look: settings.ReportLook | None = None) -> str:
+    """The report: code hidden, parameters and the verdict payload removed, nothing remote;
+    with the project's ``look`` (logo, colours, footer text) when given."""
     exporter = HTMLExporter(
         template_name="report",
         extra_template_basedirs=[str(_templates())],
@@ -199,7 +218,8 @@ def export_html(notebook: nbformat.NotebookNode) -> str:
         ),
         enabled=True,
     )
-    body, _ = exporter.from_notebook_node(notebook)
+    resources = {"impact_look": look.resources()} if look is not None else None
+    body, _ = exporter.from_notebook_node(notebook, resources=resources)
     return str(body)
 
 
@@ -247,6 +267,13 @@ def review(
     spec, look, checked, close = _preflight(
         str(spec_path), checkpoint, day, data_source, Path(output_dir)
     )
+    try:
+        template = team_templates.find(spec) or _templates() / f"{spec.design}.ipynb"
+        team_templates.check(template, spec)
+        look_of_report = settings.report_look(spec.path.parent)
+    except BaseException:
+        close()
+        raise
     parameters = {
         "spec_path": str(Path(spec_path).absolute()),
         "checkpoint": look.label,
@@ -270,7 +297,16 @@ def review(
         sending = (notify, report_url)
         try:
             published = _run(
-                spec, look, parameters, output, stamp, kernel_name, timeout, sending, publish_if
+                spec,
+                look,
+                (template, look_of_report),
+                parameters,
+                output,
+                stamp,
+                kernel_name,
+                timeout,
+                sending,
+                publish_if,
             )
         except ReviewFailed as error:
             if not isinstance(error, ReviewInterrupted):
@@ -343,6 +379,7 @@ def _review_lock(output: Path, spec_id: str, label: str) -> Iterator[None]:
 def _run(
     spec: LaunchSpec,
     look: Look,
+    templates: tuple[Path, settings.ReportLook],
     parameters: dict[str, str | None],
     output: Path,
     stamp: str,
@@ -353,6 +390,7 @@ def _run(
 ) -> Published | None:
     """Run the template with ``parameters`` (in this process, or in a kernel), then publish
     (unless ``publish_if`` refuses the verdict: then None, and nothing is kept)."""
+    template = templates[0]
     run_dir = output / RUNS_FOLDER / f"{spec.id}-{look.label}-{stamp}"
     run_dir.mkdir(parents=True)
     executed = run_dir / f"{look.label}.ipynb"
@@ -365,10 +403,11 @@ def _run(
             "cwd": str(run_dir),
         }
     )
+    seal.clear(parameters)  # only what this run's review issues counts
     try:
         try:
             notebook = papermill.execute_notebook(
-                str(_templates() / f"{spec.design}.ipynb"),
+                _may_fail(template) if spec.template is not None else str(template),
                 str(executed),
                 parameters=parameters,
                 execution_timeout=timeout,
@@ -383,6 +422,24 @@ def _run(
                 notebook=_kept(kept),
             ) from None
         except papermill.PapermillExecutionError as error:
+            # papermill raises once every cell ran, for any error output, also in a cell
+            # tagged raises-exception; such cells alone are failed sections, not a failure
+            notebook = _only_sections_failed(executed)
+            if notebook is not None:
+                return _checked_and_published(
+                    notebook,
+                    spec,
+                    look,
+                    templates,
+                    parameters,
+                    output,
+                    run_dir,
+                    executed,
+                    stamp,
+                    kernel_name,
+                    sending,
+                    publish_if,
+                )
             kept = _keep_failed(executed, output, spec.id, look.label, stamp)
             if error.ename in _INPUT_ERRORS:
                 raise _INPUT_ERRORS[error.ename](str(error.evalue)) from None
@@ -404,28 +461,246 @@ def _run(
                 ename=type(error).__name__,
                 evalue=first_line,
             ) from None
-        try:
-            verdict = extract(notebook)
-        except ReviewFailed as error:
-            kept = _keep_failed(executed, output, spec.id, look.label, stamp)
-            raise ReviewFailed(f"{error}; {_where(kept)}", notebook=_kept(kept)) from None
-        if publish_if is not None and not publish_if(verdict):
-            return None
-        notebook.metadata["title"] = f"{spec.title} · {look.label} review"
-        try:
-            published = _stage_and_publish(
-                notebook, verdict, executed, run_dir, output, spec.id, look.label, stamp, sending
-            )
-        except OSError as error:
-            raise ReviewFailed(
-                f"{spec.id} {look.label}: could not write the review's files ({error.strerror}: "
-                f"{error.filename}); free space or choose another --output-dir. Earlier "
-                "reports are kept, in place or in <N>d.history/"
-            ) from None
+        return _checked_and_published(
+            notebook,
+            spec,
+            look,
+            templates,
+            parameters,
+            output,
+            run_dir,
+            executed,
+            stamp,
+            kernel_name,
+            sending,
+            publish_if,
+        )
     finally:
         if not (run_dir / publish.JOURNAL).exists():  # else the next start finishes it
             shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _checked_and_published(
+    notebook: nbformat.NotebookNode,
+    spec: LaunchSpec,
+    look: Look,
+    templates: tuple[Path, settings.ReportLook],
+    parameters: dict[str, str | None],
+    output: Path,
+    run_dir: Path,
+    executed: Path,
+    stamp: str,
+    kernel_name: str | None,
+    sending: tuple[bool, str | None],
+    publish_if: Callable[[dict[str, Any]], bool] | None,
+) -> Published | None:
+    """Read the verdict an executed notebook displayed, check it is the library's, and
+    publish it (unless ``publish_if`` refuses it)."""
+    template, look_of_report = templates
+    try:
+        verdict = extract(notebook)
+        _the_librarys(notebook, verdict, spec, template, parameters, kernel_name, output)
+    except ReviewFailed as error:
+        kept = _keep_failed(executed, output, spec.id, look.label, stamp)
+        raise ReviewFailed(
+            f"{error}; nothing was published; {_where(kept)}", notebook=_kept(kept)
+        ) from None
+    broken = _failed_sections(notebook)
+    if broken:
+        verdict = {**verdict, "sections_failed": broken}
+    if publish_if is not None and not publish_if(verdict):
+        return None
+    notebook.metadata["title"] = f"{spec.title} · {look.label} review"
+    try:
+        published = _stage_and_publish(
+            notebook,
+            verdict,
+            executed,
+            run_dir,
+            output,
+            spec.id,
+            look.label,
+            stamp,
+            sending,
+            look_of_report,
+        )
+    except OSError as error:
+        raise ReviewFailed(
+            f"{spec.id} {look.label}: could not write the review's files ({error.strerror}: "
+            f"{error.filename}); free space or choose another --output-dir. Earlier "
+            "reports are kept, in place or in <N>d.history/"
+        ) from None
     return published
+
+
+# The cells a template cannot do without: a failure in any of them fails the run.
+_ESSENTIAL = {"parameters", "injected-parameters", "verdict", team_templates.PAYLOAD_TAG}
+
+
+def _may_fail(template: Path) -> nbformat.NotebookNode:
+    """A team template with every cell but the essential ones tagged ``raises-exception``:
+    a team's cell may fail without losing the verdict (the template's own cells carry the
+    tag already, so JupyterLab and plain papermill carry on past them alike)."""
+    notebook = nbformat.read(template, as_version=4)
+    for cell in notebook.cells:
+        tags = list(cell.get("metadata", {}).get("tags", []))
+        if cell.cell_type == "code" and not _ESSENTIAL & set(tags) and engine.MAY_FAIL not in tags:
+            cell.setdefault("metadata", {})["tags"] = [*tags, engine.MAY_FAIL]
+    return notebook
+
+
+def _only_sections_failed(executed: Path) -> nbformat.NotebookNode | None:
+    """The executed notebook (papermill's error marker cells removed) when every cell that
+    failed is tagged ``raises-exception``; None when any other cell failed."""
+    try:
+        notebook = nbformat.read(executed, as_version=4)
+    except (OSError, ValueError):
+        return None
+    notebook = papermill_execute.remove_error_markers(notebook)
+    failed = [
+        cell
+        for cell in notebook.cells
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        or cell.get("metadata", {}).get("papermill", {}).get("exception") is True
+    ]
+    if not failed:
+        return None
+    if any(engine.MAY_FAIL not in cell.get("metadata", {}).get("tags", []) for cell in failed):
+        return None
+    return notebook
+
+
+def _failed_sections(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
+    """The cells that failed and let the run go on (``raises-exception``)."""
+    return [
+        {
+            "cell": index,
+            "ename": str(output.get("ename", "")),
+            "evalue": str(output.get("evalue", "")),
+        }
+        for index, cell in enumerate(notebook.cells)
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
+    ]
+
+
+def _failed_shown(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy for the report with each error's traceback replaced by a "this section
+    failed" block (the kept notebook keeps the traceback)."""
+    if not _failed_sections(notebook):
+        return notebook
+    shown = copy.deepcopy(notebook)
+    for cell in shown.cells:
+        cell["outputs"] = [
+            nbformat.v4.new_output(
+                "display_data",
+                data={"text/html": failed.section_failed(output.ename, output.evalue)},
+            )
+            if output.get("output_type") == "error"
+            else output
+            for output in cell.get("outputs", [])
+        ]
+    return shown
+
+
+def _the_librarys(
+    notebook: nbformat.NotebookNode,
+    verdict: dict[str, Any],
+    spec: LaunchSpec,
+    template: Path,
+    parameters: dict[str, str | None],
+    kernel_name: str | None,
+    output: Path,
+) -> None:
+    """Check that the payload a notebook displayed is the library's review of this spec,
+    checkpoint and clock, displayed once, from the template that ran.
+
+    In this process, the review functions recorded what they issued (``impact.seal``); a
+    notebook run in a kernel issues nothing here, so a team template's review is run again
+    and compared, when it started and how long it took aside.
+
+    Raises:
+        ReviewFailed: the payload is another one, or is shown more than once.
+    """
+    where = f"{spec.id} {verdict.get('checkpoint', '?')}: the template {template.name}"
+    shown = sum(
+        MIME_TYPE in output.get("data", {})
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+    )
+    if shown != 1:
+        raise ReviewFailed(
+            f"{where} displayed the verdict payload {shown} times; only its payload cell "
+            "(display.payload(result)) may display it"
+        )
+    ran = team_templates.sha256(template)
+    if spec.template is not None and (verdict.get("template") or {}).get("sha256") != ran:
+        raise ReviewFailed(
+            f"{where} changed while it ran (its payload names another template than the "
+            f"one run, sha256 {ran[:12]}); run the review again"
+        )
+    if kernel_name is None:
+        issued = seal.take(parameters)
+        if verdict in issued:
+            return
+        expected = issued[-1] if issued else None
+    elif spec.template is not None:
+        expected = _review_again(spec, parameters, output)
+        if seal.volatile_removed(verdict) == seal.volatile_removed(expected):
+            return
+    else:
+        return  # a built-in template in a kernel: nothing but the library's cells ran
+    raise ReviewFailed(f"{where} {_what_differs(verdict, expected, parameters)}")
+
+
+def _review_again(
+    spec: LaunchSpec, parameters: dict[str, str | None], output: Path
+) -> dict[str, Any]:
+    """The library's review with a notebook's parameters, run here (for a kernel's run)."""
+    spec_path = parameters["spec_path"]
+    assert spec_path is not None
+    arguments = (
+        spec_path,
+        parameters["checkpoint"],
+        parameters["today"],
+        parameters["data_source"],
+    )
+    if spec.design == "prepost":
+        return prepost.run(*arguments).to_json()
+    if spec.design == "adoption":
+        return adoption_review.run(*arguments).to_json()
+    return review_module.run(*arguments, output_dir=output).to_json()
+
+
+def _what_differs(
+    shown: dict[str, Any], expected: dict[str, Any] | None, parameters: dict[str, str | None]
+) -> str:
+    """How a displayed payload differs from the library's review, in words."""
+    if expected is None:
+        return (
+            "displayed a verdict payload, but the library's review of this spec, checkpoint "
+            f"and clock ({parameters['checkpoint']}, today {parameters['today']}) never ran "
+            "with the notebook's parameters; the verdict cell must call the review with "
+            "spec_path, checkpoint, today and data_source as they are"
+        )
+    for key, words in (
+        ("spec_id", "spec"),
+        ("checkpoint", "checkpoint"),
+        ("outcome", "outcome"),
+        ("action", "action"),
+    ):
+        if shown.get(key) != expected.get(key):
+            return (
+                f"displayed a verdict that is not the library's review of this spec, "
+                f"checkpoint and clock: {words} {shown.get(key)!r} where the review found "
+                f"{expected.get(key)!r}; display.payload(result) must show the result the "
+                "review returned, unchanged"
+            )
+    return (
+        "displayed a verdict that is not the library's review of this spec, checkpoint and "
+        "clock: its numbers or reasons differ from the review's; display.payload(result) "
+        "must show the result the review returned, unchanged"
+    )
 
 
 def _for_its_folder(notebook: nbformat.NotebookNode, verdict: dict[str, Any], folder: Path) -> None:
@@ -465,11 +740,12 @@ def _stage_and_publish(
     label: str,
     stamp: str,
     sending: tuple[bool, str | None],
+    look_of_report: settings.ReportLook | None = None,
 ) -> Published:
     """Write the report, verdict.json and verdict.md (and the message) in the run folder,
     then publish the set as one unit (``impact.publish``)."""
     html = run_dir / f"{label}.html"
-    html.write_text(export_html(notebook), encoding="utf-8")
+    html.write_text(export_html(_failed_shown(notebook), look_of_report), encoding="utf-8")
     verdict_file = run_dir / f"{label}.json"
     verdict_file.write_text(
         json.dumps(verdict, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
@@ -498,6 +774,7 @@ def _stage_and_publish(
         verdict_path=places["verdict"],
         summary=places["summary"],
         verdict=verdict,
+        sections_failed=list(verdict.get("sections_failed", [])),
     )
 
 

@@ -38,6 +38,7 @@ from impact.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
+    EXIT_SECTION_FAILED,
     DataNotReady,
     ImpactError,
     ReviewFailed,
@@ -376,6 +377,12 @@ def run_one(
         return RunRecord(spec_id, label, "skipped", "done by another run", 0)
     verdict = published.verdict
     text = message.markdown(verdict, outbox.report_link(spec_id, label, report_url))
+    if published.sections_failed:
+        cells = ", ".join(
+            f"cell {b['cell']} ({b['ename']}: {b['evalue']})" for b in published.sections_failed
+        )
+        detail = f"{verdict['outcome']}; team section failed: {cells}"
+        return RunRecord(verdict["spec_id"], label, "done", detail, EXIT_SECTION_FAILED, text)
     return RunRecord(verdict["spec_id"], label, "done", verdict["outcome"], 0, text)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 from types import ModuleType
@@ -20,10 +21,11 @@ PACKAGE = ROOT / "impact"
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "handover": set(),
+    "seal": set(),
     "engine": set(),
     "sandbox": set(),
     "spec": {"errors", "sandbox"},
-    "registry": {"errors", "spec"},
+    "registry": {"errors", "spec", "team_templates"},
     "sources": {"errors", "spec", "sandbox"},
     "metrics": {"errors", "spec", "sources", "stats"},
     "datachecks": {"errors", "spec", "sources"},
@@ -66,6 +68,7 @@ ALLOWED: dict[str, set[str]] = {
         "verdict",
         "handover",
         "numbers",
+        "seal",
     },
     "display": {"report"},
     "quarter": {"errors", "spec", "portfolio", "schedule", "stats"},
@@ -121,6 +124,11 @@ ALLOWED: dict[str, set[str]] = {
         "handover",
         "publish",
         "outbox",
+        "seal",
+        "adoption_review",
+        "team_templates",
+        "report",
+        "settings",
     },
     "publish": {"layout", "outbox"},
     "outbox": {"errors", "message", "layout"},
@@ -141,6 +149,9 @@ ALLOWED: dict[str, set[str]] = {
     "demo": {"errors", "spec"},
     "demo_rollout": {"demo"},
     "scaffold": {"errors"},
+    "team_templates": {"errors", "spec"},
+    "settings": {"errors"},
+    "frames": {"review", "prepost", "adoption_review", "stats"},
     "plan": {"errors", "spec", "stats"},
     "cli": {
         "errors",
@@ -158,9 +169,10 @@ ALLOWED: dict[str, set[str]] = {
         "outbox",
         "quarter_run",
         "portfolio_demo",
+        "team_templates",
     },
     "portfolio_demo": {"registry", "spec"},
-    "__init__": {"errors", "spec", "review", "verdict", "display"},
+    "__init__": {"errors", "spec", "review", "verdict", "display", "prepost", "adoption_review"},
     "__main__": {"cli"},
 }
 
@@ -199,7 +211,8 @@ def test_public_api_is_sorted_and_complete() -> None:
         for name, value in vars(impact).items()
         if not name.startswith("_") and name != "annotations" and not isinstance(value, ModuleType)
     }
-    assert public == set(impact.__all__) - {"__version__"}
+    # the result types load lazily (impact._LAZY): public, but not in vars until asked for
+    assert public == set(impact.__all__) - {"__version__"} - set(vars(impact)["_LAZY"])
 
 
 def _requirement_names(requirements: list[str]) -> dict[str, str]:
@@ -238,8 +251,37 @@ def test_constraints_pin_every_dependency() -> None:
 
 
 def test_templates_link_into_the_package() -> None:
-    link = ROOT / "templates"
-    assert link.is_symlink() and link.resolve() == (PACKAGE / "templates").resolve()
+    """templates/ is where a team's templates go; the built-in ones are linked into it."""
+    folder = ROOT / "templates"
+    assert folder.is_dir() and not folder.is_symlink()
+    assert (folder / "README.md").is_file()
+    for builtin in sorted((PACKAGE / "templates").glob("*.ipynb")):
+        link = folder / builtin.name
+        assert link.is_symlink() and link.resolve() == builtin.resolve()
+
+
+def test_output_folders_say_what_lands_there_and_ignore_the_rest() -> None:
+    ignored = subprocess.run(
+        [
+            "git",
+            "check-ignore",
+            "notebooks/x/56d.ipynb",
+            "reports/x/56d.html",
+            "reports/index.html",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    assert ignored == ["notebooks/x/56d.ipynb", "reports/x/56d.html", "reports/index.html"]
+    for folder in ("notebooks", "reports"):
+        readme = ROOT / folder / "README.md"
+        assert readme.is_file() and "git ignores everything here" in readme.read_text()
+        kept = subprocess.run(
+            ["git", "check-ignore", "-q", f"{folder}/README.md"], cwd=ROOT, check=False
+        )
+        assert kept.returncode == 1  # not ignored
 
 
 def test_readme_starts_with_the_two_commands() -> None:

@@ -33,8 +33,9 @@ ADOPTION_SECTION = [
 ]
 
 # Every report ends with the data, the methods, the provenance and the verdict payload.
+# (Tagged impact-closing: `impact template new` puts a team's section before it.)
 CLOSING = [
-    new_markdown_cell("## The data behind it"),
+    new_markdown_cell("## The data behind it", metadata={"tags": ["impact-closing"]}),
     new_code_cell("display.data_summary(result)"),
     new_markdown_cell("## Methods and assumptions"),
     new_code_cell("display.methods(result)"),

@@ -8,7 +8,8 @@ runs each review once, skips an interim a later look superseded, and posts each 
 The clock is the run's own day (``--today`` = the end of the data interval), so a backfill
 reviews as the scheduler would have on that day. Exit codes: 0 done; 1 a review failed or a
 spec is invalid (the others were published); 2 bad command-line input (a --notify that is not
-a URL); 3 a review was locked by another run; 4 a message waits in the outbox. Airflow retries
+a URL); 3 a review was locked by another run; 4 a message waits in the outbox; 5 a team
+template's own cell failed in a published review. Airflow retries
 the task on any of them; a retry reruns only what is still due. benchmarks/airflow_check.sh
 runs this DAG with ``airflow dags test`` for two logical dates.
 

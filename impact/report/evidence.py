@@ -200,6 +200,16 @@ def _provenance_source(result: Reviewed) -> str:
     )
 
 
+def _template_words(template: dict[str, Any], registration: dict[str, Any]) -> str:
+    """The notebook template the review ran, its sha256, and any change since registration."""
+    kind = "team template" if template["team"] else "built-in template"
+    words = f"{template['name']} ({kind}, {template['path']}), sha256 {template['sha256']}"
+    if registration.get("template_changed"):
+        registered = registration.get("template_sha256") or "none"
+        words += f"; changed since registration (registered sha256 {registered})"
+    return words
+
+
 def provenance(result: Reviewed) -> HTMLBlock:
     """The footer: what this report was computed from, and with what."""
     payload = result.to_json()
@@ -216,6 +226,7 @@ def provenance(result: Reviewed) -> HTMLBlock:
         ["registration", registered],
         ["checkpoint", f"{result.look.label}, as_of {result.look.as_of:%Y-%m-%d %H:%M} UTC"],
         ["review clock (today)", result.today.isoformat()],
+        ["template", _template_words(payload["template"], registration)],
         ["data source", _provenance_source(result)],
         ["data fingerprint (sha256)", result.data_fingerprint],
         ["run", f"started {payload['run']['started_at']}, statistics took {result.seconds:.2f} s"],

@@ -32,6 +32,8 @@ from impact.spec.fields import (
     format_duration,
 )
 
+_TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
@@ -591,6 +593,7 @@ class LaunchSpec(_Model):
         Annotated[Segment, BeforeValidator(_segment_from_name), WithJsonSchema(_SEGMENT_SCHEMA)]
     ] = Field(default_factory=list)
     rollout: list[Stage] | None = None
+    template: str | None = None
 
     _path: Path = PrivateAttr(default=Path("spec.yaml"))
 
@@ -633,6 +636,18 @@ class LaunchSpec(_Model):
                 "treatment: 0.1}}], or remove rollout"
             )
         return value
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if _TEMPLATE_NAME.match(value) or (value.endswith(".ipynb") and value != ".ipynb"):
+            return value
+        raise ValueError(
+            f'"{value}" is neither a template name (lower-case letters, digits, dashes, such '
+            "as checkout-team) nor a path to a .ipynb notebook relative to the spec"
+        )
 
     @field_validator("reviews")
     @classmethod

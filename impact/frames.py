@@ -1,0 +1,212 @@
+"""The numbers behind a review's sections as pandas DataFrames, for a team's own analysis.
+
+Each function takes the result a template's verdict cell holds (``review.run``,
+``prepost.run`` or ``adoption_review.run``) and returns a new DataFrame; changing it changes
+nothing of the verdict. docs/notebooks.md shows them in use::
+
+    from impact import frames, review
+
+    result = review.run("specs/demo-checkout.yaml", "56d", "2026-11-26")
+    frames.per_week(result)           # the primary metric's effect by week since exposure
+    frames.per_day(result)            # per arm by day of first exposure
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from impact.adoption_review import AdoptionReview
+from impact.prepost import PrepostResult
+from impact.review import ReviewResult
+from impact.stats import compare
+from impact.stats.compare import CrossMoments
+
+__all__ = ["checks", "funnel", "metrics", "per_arm", "per_day", "per_week"]
+
+Reviewed = ReviewResult | PrepostResult | AdoptionReview
+_EFFECT = ["control", "treatment", "effect", "ci_lower", "ci_upper", "relative_effect", "p_value"]
+
+
+def metrics(result: Reviewed) -> pd.DataFrame:
+    """One row per metric as verdict.json has it: role (primary, guardrail, secondary),
+    name, status, control, treatment, effect, ci_lower, ci_upper, relative_effect, p_value,
+    q_value (secondary), alpha. Empty for an adoption review without metrics."""
+    payload = result.to_json()
+    rows: list[dict[str, Any]] = []
+    primary = payload.get("primary")
+    entries = [("primary", primary)] if primary else []
+    entries += [("guardrail", g) for g in payload.get("guardrails", [])]
+    entries += [("secondary", s) for s in payload.get("secondary", [])]
+    for role, entry in entries:
+        low, high = entry.get("ci") or [None, None]
+        rows.append(
+            {
+                "role": role,
+                "name": entry["name"],
+                "status": entry.get("status"),
+                "control": entry.get("control"),
+                "treatment": entry.get("treatment"),
+                "effect": entry.get("effect"),
+                "ci_lower": low,
+                "ci_upper": high,
+                "relative_effect": entry.get("relative_effect"),
+                "p_value": entry.get("p_value"),
+                "q_value": entry.get("q_value"),
+                "alpha": entry.get("alpha"),
+            }
+        )
+    columns = ["role", "name", "status", *_EFFECT[:-1], "p_value", "q_value", "alpha"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def per_arm(result: Reviewed) -> pd.DataFrame:
+    """One row per metric and arm (experiments): metric, arm, n (mature units), value (the
+    mean, share or ratio) and se (its standard error), as the verdict compared them."""
+    review = _experiment(result, "per_arm")
+    rows = []
+    for name, data in review.table.metrics.items():
+        ratio = data.metric.kind == "ratio"
+        for arm, moments in (
+            (review.spec.control, data.control),
+            (review.spec.treatment, data.treatment),
+        ):
+            value, se = _value(ratio, moments)
+            rows.append({"metric": name, "arm": arm, "n": moments.n, "value": value, "se": se})
+    return pd.DataFrame(rows, columns=["metric", "arm", "n", "value", "se"])
+
+
+def per_day(result: Reviewed, metric: str | None = None) -> pd.DataFrame:
+    """Per day.
+
+    Experiments: one row per day of first exposure and arm for ``metric`` (default the
+    primary): day, arm, n, value, se (units whose window ended by as_of). Prepost: one row
+    per day of the series for ``metric``: day, actual, counterfactual (after launch) and
+    effect (actual minus counterfactual).
+
+    Raises:
+        ValueError: an adoption review (see :func:`funnel`), or a metric not in the spec.
+    """
+    if isinstance(result, PrepostResult):
+        return _series_days(result, metric)
+    review = _experiment(result, "per_day")
+    name = metric or review.primary.metric.name
+    data = review.table.metrics.get(name)
+    if data is None:
+        raise ValueError(
+            f"per_day: no metric {name!r}; the metrics are {', '.join(review.table.metrics)}"
+        )
+    ratio = data.metric.kind == "ratio"
+    rows = []
+    for day, pair in sorted(data.by_day.items()):
+        for arm, moments in zip((review.spec.control, review.spec.treatment), pair, strict=True):
+            value, se = _value(ratio, moments)
+            rows.append(
+                {"day": pd.Timestamp(day), "arm": arm, "n": moments.n, "value": value, "se": se}
+            )
+    return pd.DataFrame(rows, columns=["day", "arm", "n", "value", "se"])
+
+
+def per_week(result: Reviewed) -> pd.DataFrame:
+    """The primary metric's comparison by week since each unit's exposure (experiments):
+    week (1 is the first 7 days), control, treatment, effect, ci_lower, ci_upper,
+    relative_effect, p_value. A shrinking effect is a novelty effect wearing off."""
+    review = _experiment(result, "per_week")
+    rows = [
+        {
+            "week": index + 1,
+            "control": c.control,
+            "treatment": c.treatment,
+            "effect": c.effect,
+            "ci_lower": c.ci_lower,
+            "ci_upper": c.ci_upper,
+            "relative_effect": c.relative_effect,
+            "p_value": c.p_value,
+        }
+        for index, c in enumerate(review.weeks)
+    ]
+    return pd.DataFrame(rows, columns=["week", *_EFFECT])
+
+
+def funnel(result: Reviewed) -> pd.DataFrame:
+    """The adoption funnel, whole and per breakdown value: group (None for everyone),
+    eligible, exposed, tried, repeat (shares of eligible), met, diagnosis. Empty when the
+    spec has no adoption block."""
+    found = result.adoption
+    columns = ["group", "eligible", "exposed", "tried", "repeat", "met", "diagnosis"]
+    if found is None:
+        return pd.DataFrame([], columns=columns)
+    rows = [
+        {
+            "group": f.group,
+            "eligible": f.eligible,
+            "exposed": f.exposed.value if f.exposed is not None else None,
+            "tried": f.tried.value,
+            "repeat": f.repeat.value,
+            "met": f.met,
+            "diagnosis": str(f.diagnosis),
+        }
+        for f in (found.funnel, *found.breakdown)
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def checks(result: Reviewed) -> pd.DataFrame:
+    """The checks behind the verdict: name, passed, blocking, p_value, detail."""
+    rows = [
+        {
+            "name": c.name,
+            "passed": c.passed,
+            "blocking": c.blocking,
+            "p_value": c.p_value,
+            "detail": c.detail,
+        }
+        for c in result.checks
+    ]
+    return pd.DataFrame(rows, columns=["name", "passed", "blocking", "p_value", "detail"])
+
+
+def _experiment(result: Reviewed, what: str) -> ReviewResult:
+    if not isinstance(result, ReviewResult):
+        design = result.spec.design
+        raise ValueError(
+            f"{what}: this {design} review has no arms; use frames.metrics"
+            + (", frames.per_day" if design == "prepost" else ", frames.funnel")
+        )
+    return result
+
+
+def _value(ratio: bool, moments: CrossMoments) -> tuple[float | None, float | None]:
+    """An arm's metric value and its standard error (None with under 2 units)."""
+    if ratio:
+        found = compare.ratio_of_means(moments)
+        return (found[0], found[1] ** 0.5) if found is not None else (None, None)
+    outcome = moments.moments(0)
+    variance = outcome.variance()
+    mean = outcome.mean
+    if mean is None or variance is None:
+        return mean, None
+    return mean, (variance / outcome.n) ** 0.5
+
+
+def _series_days(result: PrepostResult, metric: str | None) -> pd.DataFrame:
+    name = metric or result.primary.metric.name
+    modelled = result.models.get(name)
+    if modelled is None:
+        raise ValueError(f"per_day: no metric {name!r}; the metrics are {', '.join(result.models)}")
+    series = result.series
+    actual = np.asarray(series.values[name], dtype=float)
+    forecast = np.asarray(modelled.forecast.mean, dtype=float)
+    counterfactual = np.full(len(actual), np.nan)
+    after = counterfactual[series.launch : series.launch + len(forecast)]
+    after[:] = forecast[: len(after)]
+    return pd.DataFrame(
+        {
+            "day": series.dates,
+            "actual": actual,
+            "counterfactual": counterfactual,
+            "effect": actual - counterfactual,
+        }
+    )

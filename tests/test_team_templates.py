@@ -1,0 +1,440 @@
+"""Team templates through the real CLI: made with `impact template new`, selected by a spec's
+`template:`, checked before and after running, their own cells allowed to fail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+import pytest
+from conftest import demo_launch, impact_cli, verdict_numbers
+
+import impact
+from impact import registry, review, runner, seal, team_templates
+
+
+def _tags(cell: nbformat.NotebookNode) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+@pytest.mark.parametrize("design", ["experiment", "prepost", "adoption"])
+def test_template_new_copies_the_builtin_cells_and_adds_a_team_section(
+    tmp_path: Path, design: str
+) -> None:
+    done = impact_cli("template", "new", "checkout-team", "--from", design, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    path = tmp_path / "templates" / "checkout-team.ipynb"
+    assert f"wrote {Path('templates') / 'checkout-team.ipynb'}" in done.stdout
+    made = nbformat.read(path, as_version=4)
+    nbformat.validate(made)
+    builtin = nbformat.read(team_templates.builtin(design), as_version=4)
+    kept = [cell for cell in made.cells if team_templates.TEAM_TAG not in _tags(cell)]
+    assert [c.source for c in kept] == [c.source for c in builtin.cells]
+    team = [i for i, c in enumerate(made.cells) if team_templates.TEAM_TAG in _tags(c)]
+    closing = next(i for i, c in enumerate(made.cells) if "impact-closing" in _tags(c))
+    assert team == list(range(team[0], closing))  # one block, just before the closing part
+    code = [made.cells[i] for i in team if made.cells[i].cell_type == "code"]
+    assert code and all("raises-exception" in _tags(cell) for cell in code)
+    assert made.metadata["impact"] == {"team_template": "checkout-team", "design": design}
+    assert _tags(made.cells[-1]) == ["impact-payload"]
+
+
+def test_template_new_writes_into_dir_and_never_overwrites(tmp_path: Path) -> None:
+    first = impact_cli(
+        "template", "new", "growth", "--from", "adoption", "--dir", "t", cwd=tmp_path
+    )
+    assert first.returncode == 0, first.stderr
+    path = tmp_path / "t" / "growth.ipynb"
+    before = path.read_bytes()
+    again = impact_cli(
+        "template", "new", "growth", "--from", "adoption", "--dir", "t", cwd=tmp_path
+    )
+    assert again.returncode == 2
+    assert (
+        again.stderr
+        == f"error: {Path('t') / 'growth.ipynb'}: exists already; choose another name or remove it first\n"
+    )
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (
+            ["Checkout Team", "--from", "experiment"],
+            'template name "Checkout Team": use lower-case',
+        ),
+        (["x", "--from", "bandit"], "'bandit' is not one of 'experiment', 'prepost', 'adoption'"),
+    ],
+)
+def test_template_new_refuses_bad_input_in_one_line(
+    tmp_path: Path, args: list[str], words: str
+) -> None:
+    done = impact_cli("template", "new", *args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert words in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "templates").exists()
+
+
+# ---------------------------------------------------------------- selected by a spec
+
+TODAY = "2026-11-26"
+# A team's own cell: a query of the launch's data and a chart of it.
+TEAM_CELL = """\
+import duckdb
+from matplotlib.figure import Figure
+
+from impact import plots
+
+units = result.spec.resolve(result.spec.data.source) / "units.parquet"
+per_platform = duckdb.sql(
+    f"SELECT platform, count(*) AS units FROM read_parquet('{units}') GROUP BY 1 ORDER BY 1"
+).df()
+figure = Figure(figsize=(4, 2.5))
+axes = figure.subplots()
+axes.bar(per_platform["platform"], per_platform["units"])
+axes.set_title("Units per platform (checkout team)")
+plots.Chart(figure, "units per platform: " + ", ".join(per_platform["platform"]))
+"""
+
+
+def _add_team_cell(template: Path, source: str, *, may_fail: bool = True) -> None:
+    notebook = nbformat.read(template, as_version=4)
+    closing = next(i for i, c in enumerate(notebook.cells) if "impact-closing" in _tags(c))
+    tags = [team_templates.TEAM_TAG] + (["raises-exception"] if may_fail else [])
+    notebook.cells.insert(closing, nbformat.v4.new_code_cell(source, metadata={"tags": tags}))
+    nbformat.write(notebook, template)
+
+
+def _select(spec: Path, value: str) -> None:
+    spec.write_text(spec.read_text() + f"template: {value}\n")
+
+
+@pytest.fixture(scope="module")
+def builtin_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("builtin")
+    demo_launch(root, units=4000, lock=True)
+    done = impact_cli("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=root)
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo launch with a team template made by the CLI, a team cell added, selected by name."""
+    root = tmp_path_factory.mktemp("team")
+    spec = demo_launch(root, units=4000, lock=True)
+    made = impact_cli("template", "new", "checkout-team", "--from", "experiment", cwd=root)
+    assert made.returncode == 0, made.stderr
+    _add_team_cell(root / "templates" / "checkout-team.ipynb", TEAM_CELL)
+    _select(spec, "checkout-team")
+    return root
+
+
+def _numbers(verdict: dict[str, Any]) -> dict[str, Any]:
+    """verdict.json's numbers (conftest.verdict_numbers) without which template ran."""
+    return {k: v for k, v in verdict_numbers(verdict).items() if not k.startswith(".template.")}
+
+
+def _verdict(root: Path, label: str = "56d") -> dict[str, Any]:
+    return json.loads((root / "reports" / "demo-checkout" / f"{label}.json").read_text())
+
+
+def test_review_runs_the_team_template_with_the_builtin_numbers(
+    team: Path, builtin_run: Path
+) -> None:
+    done = impact_cli("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=team)
+    assert done.returncode == 0, done.stderr
+    assert _numbers(_verdict(team)) == _numbers(_verdict(builtin_run))
+    html = (team / "reports" / "demo-checkout" / "56d.html").read_text()
+    assert "More from the team" in html
+    assert 'alt="units per platform: android, ios"' in html
+    assert "Your team&#x27;s section" not in html and "Your team's section" not in html
+
+
+def test_run_due_runs_the_team_template(team: Path, builtin_run: Path) -> None:
+    done = impact_cli("run", "specs", "--due", "--today", TODAY, "--output-dir", "due", cwd=team)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _numbers(_verdict(team / "due")) == _numbers(_verdict(builtin_run))
+    html = (team / "due" / "reports" / "demo-checkout" / "56d.html").read_text()
+    assert "Units per platform" in html or "units per platform" in html
+
+
+def test_plain_papermill_runs_the_team_template_the_same_way(
+    team: Path, builtin_run: Path, tmp_path: Path
+) -> None:
+    executed = tmp_path / "team.ipynb"
+    papermill.execute_notebook(
+        str(team / "templates" / "checkout-team.ipynb"),
+        str(executed),
+        parameters={
+            "spec_path": str(team / "specs" / "demo-checkout.yaml"),
+            "checkpoint": "56d",
+            "today": TODAY,
+            "data_source": None,
+        },
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(team / "templates"),
+    )
+    verdict = runner.extract(executed)
+    assert _numbers(verdict) == _numbers(_verdict(builtin_run))
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("nowhere", "template: no templates/nowhere.ipynb in"),
+        ("../templates/missing.ipynb", "missing.ipynb is not a notebook file"),
+        ("Two Words", 'template: "Two Words" is neither a template name'),
+    ],
+)
+def test_a_template_that_cannot_be_found_is_bad_input(
+    tmp_path: Path, value: str, words: str
+) -> None:
+    spec = demo_launch(tmp_path, units=2000)
+    _select(spec, f'"{value}"')
+    done = impact_cli("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert words in done.stderr and done.stderr.count("\n") == 1
+    assert not (tmp_path / "reports").exists()
+
+
+# ---------------------------------------------------------------- the verdict stays the library's
+
+
+def _variant(root: Path, name: str, change: Callable[[nbformat.NotebookNode], None]) -> Path:
+    """A copy of the demo spec in its own folder, selecting a changed copy of the team template."""
+    notebook = nbformat.read(root / "templates" / "checkout-team.ipynb", as_version=4)
+    change(notebook)
+    nbformat.write(notebook, root / "templates" / f"{name}.ipynb")
+    folder = root / f"specs-{name}"
+    folder.mkdir()
+    text = (root / "specs" / "demo-checkout.yaml").read_text()
+    spec = folder / "demo-checkout.yaml"
+    spec.write_text(text.replace("template: checkout-team", f"template: {name}"))
+    return spec
+
+
+def _insert_team_cell(source: str) -> Callable[[nbformat.NotebookNode], None]:
+    def change(notebook: nbformat.NotebookNode) -> None:
+        closing = next(i for i, c in enumerate(notebook.cells) if "impact-closing" in _tags(c))
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["impact-team"]})
+        notebook.cells.insert(closing, cell)
+
+    return change
+
+
+def _drop_payload_cell(notebook: nbformat.NotebookNode) -> None:
+    notebook.cells = [c for c in notebook.cells if "impact-payload" not in _tags(c)]
+
+
+CHANGED_OUTCOME = """\
+import dataclasses
+
+result = dataclasses.replace(result, verdict=dataclasses.replace(result.verdict, outcome="revert"))
+"""
+
+
+def test_a_template_that_changes_the_outcome_fails_and_publishes_nothing(team: Path) -> None:
+    spec = _variant(team, "changed-outcome", _insert_team_cell(CHANGED_OUTCOME))
+    done = impact_cli("review", str(spec), "--today", TODAY, "--output-dir", "changed", cwd=team)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert (
+        "error: demo-checkout 56d: the template changed-outcome.ipynb displayed a verdict that "
+        "is not the library's review of this spec, checkpoint and clock: outcome 'revert' "
+        "where the review found 'iterate'"
+    ) in done.stderr
+    assert "nothing was published" in done.stderr
+    assert not (team / "changed" / "reports" / "demo-checkout").exists()
+    assert list((team / "changed" / "notebooks" / "demo-checkout" / "failed").glob("*.ipynb"))
+
+
+def test_a_template_without_its_payload_cell_is_refused_before_it_runs(team: Path) -> None:
+    spec = _variant(team, "no-payload", _drop_payload_cell)
+    done = impact_cli("review", str(spec), "--today", TODAY, "--output-dir", "nopay", cwd=team)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"error: {team / 'templates' / 'no-payload.ipynb'}: no code cell tagged impact-payload; "
+        "a template needs exactly one, the verdict payload cell, display.payload(result), as "
+        "impact template new writes it\n"
+    )
+    assert not (team / "nopay" / "reports").exists() and not (team / "nopay" / "notebooks").exists()
+
+
+def test_a_template_made_for_another_design_is_refused(team: Path, tmp_path: Path) -> None:
+    made = impact_cli("template", "new", "series", "--from", "prepost", cwd=team)
+    assert made.returncode == 0, made.stderr
+    spec = team / "specs" / "demo-checkout.yaml"
+    other = tmp_path / "specs" / "demo-checkout.yaml"
+    other.parent.mkdir()
+    other.write_text(
+        spec.read_text()
+        .replace("template: checkout-team", f"template: {team / 'templates' / 'series.ipynb'}")
+        .replace("source: ../data/demo", f"source: {team / 'data' / 'demo'}")
+    )
+    done = impact_cli("review", str(other), "--today", TODAY, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert (
+        "series.ipynb was made from the prepost template and this spec's design is experiment"
+        in done.stderr
+    )
+
+
+def test_the_template_and_its_sha256_are_in_verdict_json_and_the_provenance(team: Path) -> None:
+    done = impact_cli("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=team)
+    assert done.returncode == 0, done.stderr
+    verdict = _verdict(team)
+    runner.validate_verdict(verdict)
+    digest = team_templates.sha256(team / "templates" / "checkout-team.ipynb")
+    assert verdict["template"] == {
+        "name": "checkout-team",
+        "team": True,
+        "path": "../templates/checkout-team.ipynb",
+        "sha256": digest,
+    }
+    html = (team / "reports" / "demo-checkout" / "56d.html").read_text()
+    assert (
+        f"checkout-team (team template, ../templates/checkout-team.ipynb), sha256 {digest}" in html
+    )
+    # registered before the template was selected: a words-only change, never deciding
+    assert verdict["registration"]["template_sha256"] is None
+    assert verdict["outcome"] == "iterate"  # as the built-in template's, 4,000 units
+
+
+def test_a_template_changed_after_registration_is_shown_not_deciding(tmp_path: Path) -> None:
+    spec_path = demo_launch(tmp_path, units=2000)
+    made = impact_cli("template", "new", "t", "--from", "experiment", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    _select(spec_path, "t")
+    spec = impact.load(spec_path)
+    registry.register(spec, now=dt.datetime(2026, 8, 20, 10, tzinfo=dt.UTC))
+    template = tmp_path / "templates" / "t.ipynb"
+    registered = team_templates.sha256(template)
+    assert registry.read_lock(registry.lock_path(spec))["entries"][0]["template"] == {
+        "path": "t",
+        "sha256": registered,
+    }
+    assert registry.check(spec).template_changed is False
+    _add_team_cell(template, "1 + 1")
+    state = registry.check(spec)
+    assert state.template_changed and state.template_sha256 == registered
+    assert not state.tampered and state.to_json()["template_changed"] is True
+    check = review.registration_check(spec, state)
+    assert check.passed and not check.blocking
+    assert "the team template (t) changed since it was registered" in check.detail
+    entry = registry.amend(spec, reason="a new chart", now=dt.datetime(2026, 8, 21, tzinfo=dt.UTC))
+    assert [c["field"] for c in entry["changes"]] == ["template (file sha256)"]
+    assert registry.check(spec).template_changed is False
+
+
+# ---------------------------------------------------------------- a team's cells may fail
+
+
+def _failing_cells(notebook: nbformat.NotebookNode) -> None:
+    """A team cell that fails (tagged as impact template new tags it), one that fails
+    untagged, and a team cell after them that works."""
+    closing = next(i for i, c in enumerate(notebook.cells) if "impact-closing" in _tags(c))
+    notebook.cells[closing:closing] = [
+        nbformat.v4.new_code_cell(
+            'raise ValueError("the revenue table is <gone>")',
+            metadata={"tags": ["impact-team", "raises-exception"]},
+        ),
+        nbformat.v4.new_code_cell("1 / 0", metadata={"tags": ["impact-team"]}),
+        nbformat.v4.new_code_cell(
+            'print("after the failures")', metadata={"tags": ["impact-team"]}
+        ),
+    ]
+
+
+def test_a_failing_team_cell_keeps_the_verdict_and_exits_5(team: Path, builtin_run: Path) -> None:
+    spec = _variant(team, "failing", _failing_cells)
+    done = impact_cli("review", str(spec), "--today", TODAY, "--output-dir", "failing", cwd=team)
+    assert done.returncode == 5, done.stderr
+    assert "demo-checkout 56d: iterate" in done.stdout
+    assert done.stderr.count("warning: a team section failed") == 2
+    verdict = _verdict(team / "failing")
+    runner.validate_verdict(verdict)
+    assert _numbers({k: v for k, v in verdict.items() if k != "sections_failed"}) == _numbers(
+        _verdict(builtin_run)
+    )
+    assert [(s["ename"], s["evalue"]) for s in verdict["sections_failed"]] == [
+        ("ValueError", "the revenue table is <gone>"),
+        ("ZeroDivisionError", "division by zero"),
+    ]
+    html = (team / "failing" / "reports" / "demo-checkout" / "56d.html").read_text()
+    assert html.count("⚠ This section failed") == 2
+    assert "ValueError: the revenue table is &lt;gone&gt;" in html
+    assert "<gone>" not in html and "Traceback" not in html
+    assert "after the failures" in html and "Provenance" in html
+    kept = nbformat.read(team / "failing" / "notebooks" / "demo-checkout" / "56d.ipynb", 4)
+    assert any(o.get("output_type") == "error" for c in kept.cells for o in c.get("outputs", []))
+
+
+def test_plain_papermill_carries_on_past_a_tagged_team_cell(team: Path, tmp_path: Path) -> None:
+    def tagged_failure(notebook: nbformat.NotebookNode) -> None:
+        _insert_team_cell("1 / 0")(notebook)
+        cell = next(c for c in notebook.cells if c.source == "1 / 0")
+        cell.metadata["tags"].append("raises-exception")
+
+    spec = _variant(team, "papermill-failing", tagged_failure)
+    executed = tmp_path / "out.ipynb"
+    # papermill runs every cell, then raises for the failed one, as impact review exits 5
+    with pytest.raises(papermill.PapermillExecutionError, match="ZeroDivisionError"):
+        papermill.execute_notebook(
+            str(team / "templates" / "papermill-failing.ipynb"),
+            str(executed),
+            parameters={"spec_path": str(spec), "checkpoint": "56d", "today": TODAY},
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(team / "templates"),
+        )
+    assert runner.extract(executed)["outcome"] == "iterate"  # the payload cell ran after it
+
+
+def test_seal_keeps_what_each_review_issued_and_forgets_it_once_taken() -> None:
+    parameters = {
+        "spec_path": "/s.yaml",
+        "checkpoint": "56d",
+        "today": "2026-11-26",
+        "data_source": None,
+    }
+    seal.clear(parameters)
+    for number in range(seal.PER_KEY + 3):
+        seal.record("/s.yaml", "56d", dt.date(2026, 11, 26), None, {"n": number})
+    seal.record("/s.yaml", "28d", "2026-11-26", None, {"n": "other look"})
+    taken = seal.take(parameters)
+    assert taken == [{"n": n} for n in range(3, seal.PER_KEY + 3)]  # the latest, by its arguments
+    assert seal.take(parameters) == []
+    for number in range(seal.KEPT + 5):
+        seal.record(f"/{number}.yaml", None, None, None, {})
+    assert (
+        seal.take({**parameters, "spec_path": "/0.yaml", "checkpoint": None, "today": None}) == []
+    )
+    assert seal.volatile_removed({"run": {"seconds": 1.0, "started_at": "x", "today": "y"}}) == {
+        "run": {"today": "y"}
+    }
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_a_kernel_run_of_a_team_template_is_checked_by_a_second_review(
+    team: Path, changed: bool
+) -> None:
+    name = "kernel-changed" if changed else "kernel-plain"
+    spec = _variant(team, name, _insert_team_cell(CHANGED_OUTCOME if changed else "1 + 1"))
+    done = impact_cli(
+        "review", str(spec), "--today", TODAY, "--kernel", "python3", "--output-dir", name, cwd=team
+    )
+    if changed:
+        assert done.returncode == 1, done.stderr
+        assert "outcome 'revert' where the review found 'iterate'" in done.stderr
+        assert not (team / name / "reports" / "demo-checkout").exists()
+    else:
+        assert done.returncode == 0, done.stderr
+        assert _verdict(team / name)["template"]["name"] == name
