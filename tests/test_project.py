@@ -52,9 +52,11 @@ ALLOWED: dict[str, set[str]] = {
         "looks",
         "numbers",
         "rollout",
+        "seal",
         "segments",
+        "team_templates",
     },
-    "adoption_review": {"errors", "spec", "registry", "review", "adoption", "verdict"},
+    "adoption_review": {"errors", "spec", "registry", "review", "adoption", "verdict", "seal"},
     "series": {"errors", "spec", "sources"},
     "prepost": {
         "errors",
