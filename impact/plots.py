@@ -17,14 +17,14 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from impact import message, numbers
+from impact import analysis, message, numbers
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
 from impact.spec import Metric
-from impact.stats import compare, distributions
+from impact.stats import distributions
 from impact.stats.adoption import Share
-from impact.stats.compare import Comparison, CrossMoments
+from impact.stats.compare import Comparison
 from impact.verdict import MetricVerdict, format_effect
 
 __all__ = [
@@ -223,57 +223,94 @@ def _threshold_line(metric: Metric, comparison: Comparison, role: str) -> tuple[
     return sign * threshold.magnitude * abs(comparison.control), f"{words} ({shown})"
 
 
-def _mean_and_variance(ratio: bool, arm: CrossMoments) -> tuple[float, float] | None:
-    """A day's metric value in one arm and the variance of it (None with under 2 units)."""
-    if ratio:
-        return compare.ratio_of_means(arm)
-    moments = arm.moments(0)
-    variance = moments.variance()
-    if variance is None or moments.mean is None:
-        return None
-    return moments.mean, variance / moments.n
-
-
 def by_exposure_day(result: ReviewResult) -> Chart:
-    """The primary metric per arm by day of first exposure, with 95% pointwise intervals.
+    """The primary effect among units first exposed up to each day, with its interval.
 
-    Only units whose window had ended by as_of count, as in the verdict. A trend here means
-    the units exposed early differ from those exposed late (or the effect changes with
-    calendar time); the verdict pools all days.
+    Only units whose window had ended by as_of count, as in the verdict. The line pools every
+    unit exposed up to a day (on the last day it is the whole look's effect before CUPED) and
+    settles as units accrue; the dots are each day alone, noisy by nature. A line that drifts
+    late means the units exposed late differ from those exposed early; the verdict pools all.
     """
     metric = result.primary.metric
-    days = result.table.metrics[metric.name].by_day
-    figure = Figure(figsize=(WIDTH, 3.2), dpi=DPI, layout="constrained")
+    style = numbers.of(metric)
+    scale = 100.0 if style.format == "percent" else 1.0
+    alpha = result.primary.comparison.alpha
+    level = f"{(1 - alpha) * 100:.3g}%"
+    days = analysis.by_day(result.table.metrics[metric.name], alpha=alpha)
+    figure = Figure(figsize=(WIDTH, 3.6), dpi=DPI, layout="constrained")
     axes = figure.subplots()
-    scale = 100.0 if metric.kind == "proportion" else 1.0
-    unit = {"proportion": "% of units", "mean": "mean per unit", "ratio": "ratio"}[str(metric.kind)]
-    arms = [(result.spec.control, 0, CONTROL, "o"), (result.spec.treatment, 1, TREATMENT, "s")]
-    for arm, index, colour, marker in arms:
-        points = []
-        for day, pair in days.items():
-            estimate = _mean_and_variance(metric.kind == "ratio", pair[index])
-            if estimate is not None:
-                points.append((day, estimate))
-        if not points:
-            continue
-        xs = np.array([day for day, _ in points], dtype="datetime64[D]")
-        means = np.array([mean for _, (mean, _) in points]) * scale
-        errors = np.array([1.96 * variance**0.5 for _, (_, variance) in points]) * scale
-        axes.fill_between(xs, means - errors, means + errors, color=colour, alpha=0.15, linewidth=0)
-        axes.plot(xs, means, marker=marker, markersize=3.5, color=colour, linewidth=1.2, label=arm)
-    axes.set_title(f"{metric.name} by day of first exposure", loc="left", fontsize=TITLE, color=INK)
-    axes.set_ylabel(unit, fontsize=SMALL, color=INK)
-    axes.set_xlabel(
-        "day of first exposure (UTC); units whose window ended by as_of", fontsize=SMALL, color=INK
+    pooled = [d for d in days if d.up_to.ci_lower is not None and d.up_to.ci_upper is not None]
+    alone = [d for d in days if d.that_day.effect is not None]
+    shown: list[float] = [0.0]
+    if pooled:
+        xs = np.array([d.day for d in pooled], dtype="datetime64[D]")
+        low = np.array([d.up_to.ci_lower for d in pooled], dtype=float) * scale
+        high = np.array([d.up_to.ci_upper for d in pooled], dtype=float) * scale
+        middle = np.array([d.up_to.effect for d in pooled], dtype=float) * scale
+        axes.fill_between(xs, low, high, color=INTERVAL, alpha=0.2, linewidth=0)
+        axes.plot(
+            xs,
+            middle,
+            color=INTERVAL,
+            linewidth=2,
+            label=f"units exposed up to that day ({level} interval)",
+        )
+        # the scale follows the pooled line from its third day, when it has settled a little
+        settled = slice(min(2, len(pooled) - 1), None)
+        shown += [*low[settled], *high[settled]]
+    if alone:
+        xs = np.array([d.day for d in alone], dtype="datetime64[D]")
+        values = np.array([d.that_day.effect for d in alone], dtype=float) * scale
+        axes.plot(
+            xs,
+            values,
+            "o",
+            color=ZERO,
+            markersize=3,
+            alpha=0.6,
+            label="units exposed that day alone",
+        )
+    axes.axhline(0, color=ZERO, linewidth=1)
+    target = _threshold_line(metric, result.primary.comparison, "primary")
+    if target is not None:
+        axes.axhline(target[0] * scale, color=TARGET, linestyle="--", linewidth=1.5)
+        axes.annotate(
+            f"{target[1]} {numbers.change(style, target[0])}",
+            (0.01, target[0] * scale),
+            xycoords=("axes fraction", "data"),
+            color=TARGET,
+            fontsize=SMALL,
+            va="bottom",
+        )
+        shown.append(target[0] * scale)
+    span = max(shown) - min(shown) or 1.0
+    axes.set_ylim(min(shown) - 0.15 * span, max(shown) + 0.25 * span)
+    title = f"{metric.name}: effect among units exposed up to each day"
+    axes.set_title(
+        title if len(title) <= 50 else title.replace(": ", "\n", 1),
+        loc="left",
+        fontsize=TITLE,
+        color=INK,
     )
+    axes.set_ylabel(f"treatment minus control\n({style.change_unit})", fontsize=SMALL, color=INK)
+    axes.set_xlabel("day of first exposure (UTC)", fontsize=SMALL, color=INK, loc="left")
     _plain(axes)
     if days:
-        axes.legend(fontsize=SMALL, frameon=False)
+        figure.legend(fontsize=SMALL, frameon=False, loc="outside lower left")
     _dates(axes)
-    alt = (
-        f"{metric.name} per day of first exposure for {result.spec.control} (circles) and "
-        f"{result.spec.treatment} (squares), {len(days)} days"
-    )
+    if pooled:
+        last = pooled[-1].up_to
+        assert last.effect is not None and last.ci_lower is not None
+        assert last.ci_upper is not None
+        effect = format_effect(metric, last.effect, group=(last.ci_lower, last.ci_upper))
+        words = numbers.interval(style, last.ci_lower, last.ci_upper, estimate=last.effect)
+        alt = (
+            f"{metric.name} effect among units first exposed up to each day, "
+            f"{pooled[0].day:%Y-%m-%d} to {pooled[-1].day:%Y-%m-%d}: {effect} "
+            f"({level} interval {words}) over all {len(days)} days, before CUPED"
+        )
+    else:
+        alt = f"{metric.name} effect by day of first exposure: no day with both arms"
     return Chart(figure, alt)
 
 

@@ -98,6 +98,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "plots": {
         "errors",
+        "analysis",
         "spec",
         "review",
         "prepost",
