@@ -334,9 +334,20 @@ def by_week(result: ReviewResult) -> Chart | None:
             )
         axes.plot([index], [week.effect * scale], "o", color=INK, markersize=6)
     axes.axhline(0, color=ZERO, linewidth=1)
+    whole = result.analyses[metric.name].unadjusted.effect
+    if whole is not None and metric.window is not None:
+        axes.axhline(whole * scale, color=INTERVAL, linestyle=":", linewidth=1.5)
+        axes.annotate(
+            f"whole {metric.window}-day window: {format_effect(metric, whole)}",
+            (0.01, whole * scale),
+            xycoords=("axes fraction", "data"),
+            color=INTERVAL,
+            fontsize=SMALL,
+            va="top" if whole >= 0 else "bottom",
+        )
     axes.set_xticks(range(len(labels)), labels)
     axes.set_xlim(-0.6, len(labels) - 0.4)
-    axes.set_ylabel(f"effect ({unit})", fontsize=SMALL, color=INK)
+    axes.set_ylabel(f"treatment minus control\n({unit})", fontsize=SMALL, color=INK)
     axes.set_title(
         "Novelty check: the effect by week since exposure",
         loc="left",

@@ -59,3 +59,13 @@ def test_by_day_chart_is_one_effect_line_with_its_interval_and_the_target(
     last = analysis.by_day(checkout.table.metrics["checkout_conversion"], alpha=0.05)[-1].up_to
     assert f"{last.effect * 100:+.2f} pp" in chart.alt
     assert chart.smallest_text >= 9.5 * plots.DPI / 72 - 0.01
+
+
+def test_week_chart_shows_the_whole_window_it_is_part_of(checkout: review.ReviewResult) -> None:
+    chart = plots.by_week(checkout)
+    assert chart is not None
+    (axes,) = chart.figure.axes
+    whole = checkout.analyses["checkout_conversion"].unadjusted.effect
+    assert whole is not None
+    assert f"whole 14-day window: {whole * 100:+.2f} pp" in _texts(axes)
+    assert "treatment minus control" in axes.get_ylabel()
