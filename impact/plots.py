@@ -13,6 +13,7 @@ import io
 from typing import Any
 
 import matplotlib.dates as mdates
+import matplotlib.ticker as mticker
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.text import Text
@@ -53,6 +54,7 @@ MARGIN = "#D55E00"  # vermillion
 ZERO = "#777777"
 CONTROL = "#0072B2"  # blue, circles
 TREATMENT = "#E69F00"  # orange, squares
+LABEL_BOX = {"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1}  # over data
 
 
 class Chart:
@@ -223,6 +225,15 @@ def _threshold_line(metric: Metric, comparison: Comparison, role: str) -> tuple[
     return sign * threshold.magnitude * abs(comparison.control), f"{words} ({shown})"
 
 
+def _target_words(metric: Metric, comparison: Comparison, value: float, per: str = "") -> str:
+    """The target line's label: the registered target and, when it is relative, what it
+    is in the chart's units ("target +3.0% = +24.6 orders per day")."""
+    amount = numbers.change(numbers.of(metric), value) + per
+    if metric.target is None or not metric.target.relative:
+        return f"target {amount}"
+    return f"target {numbers.relative(metric.good_sign * metric.target.magnitude)} = {amount}"
+
+
 def by_exposure_day(result: ReviewResult) -> Chart:
     """The primary effect among units first exposed up to each day, with its interval.
 
@@ -275,12 +286,13 @@ def by_exposure_day(result: ReviewResult) -> Chart:
     if target is not None:
         axes.axhline(target[0] * scale, color=TARGET, linestyle="--", linewidth=1.5)
         axes.annotate(
-            f"{target[1]} {numbers.change(style, target[0])}",
+            _target_words(metric, result.primary.comparison, target[0]),
             (0.01, target[0] * scale),
             xycoords=("axes fraction", "data"),
             color=TARGET,
             fontsize=SMALL,
             va="bottom",
+            bbox=LABEL_BOX,
         )
         shown.append(target[0] * scale)
     span = max(shown) - min(shown) or 1.0
@@ -363,8 +375,9 @@ def by_week(result: ReviewResult) -> Chart | None:
 
 
 def counterfactual(result: PrepostResult) -> Chart:
-    """The primary series: actual against the counterfactual band, the daily effect and,
-    for flows, the cumulative effect, each with its interval at the look's level."""
+    """The primary series: a small overview of the whole history, then the weeks around
+    launch in detail (actual against the counterfactual band, the daily effect and, for
+    flows, the cumulative effect, each with its interval at the look's level)."""
     modelled = result.models[result.primary.metric.name]
     metric, daily = modelled.metric, result.series
     level = modelled.effect.alpha
@@ -378,9 +391,25 @@ def counterfactual(result: PrepostResult) -> Chart:
     per_day = f"{style.unit or metric.name} per day"
     forecast = modelled.forecast
     panels = 3 if metric.flow else 2
-    figure = Figure(figsize=(WIDTH, 2.2 * panels + 0.4), dpi=DPI, layout="constrained")
-    axes = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
+    figure = Figure(figsize=(WIDTH, 2.2 * panels + 2.0), dpi=DPI, layout="constrained")
+    grid = figure.add_gridspec(panels + 1, 1, height_ratios=[0.55] + [1.0] * panels)
+    overview = figure.add_subplot(grid[0])
+    first = figure.add_subplot(grid[1])
+    axes = [first, *[figure.add_subplot(grid[i + 2], sharex=first) for i in range(panels - 1)]]
+    overview.plot(dates, values, color=INK, linewidth=0.6)
+    overview.axvspan(dates[shown], dates[-1], color=INTERVAL, alpha=0.15, linewidth=0)
+    overview.axvline(dates[daily.launch], color=ZERO, linewidth=1, linestyle=":")
+    overview.set_title(
+        "The whole history (shaded: the weeks drawn below)",
+        loc="left",
+        fontsize=SMALL,
+        color=INK,
+    )
+    overview.yaxis.set_major_locator(mticker.MaxNLocator(2))
+    _plain(overview)
+    _dates(overview)
     band = z * forecast.sd
+    spread_label = f"its {(1 - level) * 100:.3g}% range"
     axes[0].fill_between(
         post,
         forecast.mean - band,
@@ -388,7 +417,7 @@ def counterfactual(result: PrepostResult) -> Chart:
         color=INTERVAL,
         alpha=0.2,
         linewidth=0,
-        label=f"without the launch: {(1 - level) * 100:.3g}% range",
+        label=spread_label,
     )
     axes[0].plot(dates[shown:], values[shown:], color=INK, linewidth=1.0, label="actual")
     axes[0].plot(
@@ -404,8 +433,11 @@ def counterfactual(result: PrepostResult) -> Chart:
         f"{metric.name}: actual and without the launch", loc="left", fontsize=TITLE, color=INK
     )
     axes[0].set_ylabel(per_day, fontsize=SMALL, color=INK)
+    handles, labels = axes[0].get_legend_handles_labels()
+    order = [labels.index(n) for n in ("actual", "without the launch (model)", spread_label)]
     figure.legend(
-        *axes[0].get_legend_handles_labels(),
+        [handles[i] for i in order],
+        [labels[i] for i in order],
         fontsize=SMALL,
         frameon=False,
         loc="outside lower left",
@@ -422,12 +454,13 @@ def counterfactual(result: PrepostResult) -> Chart:
     if target is not None:
         axes[1].axhline(target[0], color=TARGET, linestyle="--", linewidth=1.5)
         axes[1].annotate(
-            target[1],
+            _target_words(metric, result.primary.comparison, target[0], " per day"),
             (0.01, target[0]),
             xycoords=("axes fraction", "data"),
             color=TARGET,
             fontsize=SMALL,
             va="bottom",
+            bbox=LABEL_BOX,
         )
     if metric.flow:
         cumulative = np.cumsum(pointwise)
@@ -442,6 +475,8 @@ def counterfactual(result: PrepostResult) -> Chart:
     for panel in axes:
         panel.axvline(dates[daily.launch], color=ZERO, linewidth=1, linestyle=":")
         _plain(panel)
+    for panel in axes[:-1]:
+        panel.tick_params(labelbottom=False)
     axes[0].annotate(
         "launch",
         (dates[daily.launch], 0.02),
@@ -452,11 +487,13 @@ def counterfactual(result: PrepostResult) -> Chart:
     )
     for panel in axes[1:]:
         panel.axhline(0, color=ZERO, linewidth=1)
+    axes[0].set_xlim(dates[shown], dates[-1] + np.timedelta64(1, "D"))
     _dates(axes[-1])
     effect = modelled.effect
     alt = (
-        f"{metric.name} per day: actual against the counterfactual from "
-        f"{daily.dates[shown]:%Y-%m-%d}, launch on {daily.dates[daily.launch]:%Y-%m-%d}; "
+        f"{metric.name} per day, the whole history from {daily.dates[0]:%Y-%m-%d} and in "
+        f"detail from {daily.dates[shown]:%Y-%m-%d}: actual against the counterfactual, "
+        f"launch on {daily.dates[daily.launch]:%Y-%m-%d}; "
         f"average effect {format_effect(metric, effect.average, group=effect.ci)} per day "
         f"({numbers.interval(numbers.of(metric), *effect.ci, estimate=effect.average)})"
         + (

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import matplotlib.dates as mdates
 import pytest
 from conftest import DEMO_SPEC
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from impact import analysis, demo, plots, review
+from impact import analysis, demo, plots, prepost, review
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +22,27 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> review.ReviewResult:
     return review.run(str(spec), today="2026-11-26")
 
 
+@pytest.fixture(scope="module")
+def banner(tmp_path_factory: pytest.TempPathFactory) -> prepost.PrepostResult:
+    root = tmp_path_factory.mktemp("banner")
+    demo.generate_series(root / "data" / "demo-prepost")
+    spec = demo.write_demo_spec(root / "specs", "prepost")
+    return prepost.run(str(spec), today="2026-11-26")
+
+
 def _texts(axes: Any) -> list[str]:
     return [text.get_text() for text in axes.texts]
+
+
+def _fits(chart: plots.Chart) -> None:
+    """Everything drawn (titles, labels, legends) is inside the figure: none cut at an edge."""
+    canvas = FigureCanvasAgg(chart.figure)
+    canvas.draw()
+    drawn = chart.figure.get_tightbbox(canvas.get_renderer())
+    edge = chart.figure.bbox_inches
+    tolerance = 2 / plots.DPI  # inches
+    assert drawn.x0 >= edge.x0 - tolerance and drawn.x1 <= edge.x1 + tolerance, (drawn, edge)
+    assert drawn.y0 >= edge.y0 - tolerance and drawn.y1 <= edge.y1 + tolerance, (drawn, edge)
 
 
 def test_effect_by_day_pools_every_day_into_the_whole_look(
@@ -59,6 +80,7 @@ def test_by_day_chart_is_one_effect_line_with_its_interval_and_the_target(
     last = analysis.by_day(checkout.table.metrics["checkout_conversion"], alpha=0.05)[-1].up_to
     assert f"{last.effect * 100:+.2f} pp" in chart.alt
     assert chart.smallest_text >= 9.5 * plots.DPI / 72 - 0.01
+    _fits(chart)
 
 
 def test_week_chart_shows_the_whole_window_it_is_part_of(checkout: review.ReviewResult) -> None:
@@ -69,3 +91,34 @@ def test_week_chart_shows_the_whole_window_it_is_part_of(checkout: review.Review
     assert whole is not None
     assert f"whole 14-day window: {whole * 100:+.2f} pp" in _texts(axes)
     assert "treatment minus control" in axes.get_ylabel()
+
+
+def test_prepost_chart_centres_on_launch_with_the_whole_history_above(
+    banner: prepost.PrepostResult,
+) -> None:
+    chart = plots.counterfactual(banner)
+    overview, actual, daily, cumulative = chart.figure.axes
+    series = banner.series
+    first, launch = series.dates[0], series.dates[series.launch]
+    assert overview.get_title(loc="left").startswith("The whole history")
+    assert mdates.num2date(overview.get_xlim()[0]).date() <= first.date()
+    # the detail starts about as long before launch as the launch has been running
+    start = mdates.num2date(actual.get_xlim()[0]).date()
+    assert (launch.date() - start).days <= max(series.post_days, 28) + 7
+    for axes in (actual, daily, cumulative):
+        assert axes.get_ylabel()
+    labels = [line.get_label() for line in actual.get_lines()]
+    assert "actual" in labels and "without the launch (model)" in labels
+    assert any(text.startswith("target +3.0% = +") for text in _texts(daily)), _texts(daily)
+    _fits(chart)
+    assert f"whole history from {first:%Y-%m-%d}" in chart.alt
+
+
+def test_no_chart_text_is_cut_at_the_edge(
+    checkout: review.ReviewResult, banner: prepost.PrepostResult
+) -> None:
+    charts = [plots.effects(checkout), plots.by_week(checkout), plots.by_exposure_day(checkout)]
+    charts += [plots.effects(banner), plots.counterfactual(banner), plots.placebos(banner)]
+    for chart in charts:
+        assert chart is not None
+        _fits(chart)
