@@ -214,6 +214,24 @@ def test_portfolio_in_a_browser(
     assert "demo-adoption/28d.html" in links and "demo-adoption/56d.html" in links, links
     text = page.locator("body").inner_text()
     assert text.count("demo-adoption") >= 1
+    if width < 700:  # a phone: each launch is a stack of labelled lines, nothing to swipe
+        cells = page.evaluate(
+            """() => [...document.querySelectorAll('tbody td')].filter(td => td.textContent)
+                .map(td => ({
+                    label: getComputedStyle(td, '::before').content,
+                    header: td.closest('table').querySelectorAll('thead th')[td.cellIndex]
+                        .textContent,
+                    right: td.getBoundingClientRect().right,
+                    text: td.textContent,
+                }))"""
+        )
+        assert cells
+        for cell in cells:
+            assert cell["right"] <= width, cell
+            assert cell["label"] in ("none", f'"{cell["header"]}: "'), cell
+        effects = [cell for cell in cells if cell["header"] == "effect at that review"]
+        assert effects and all(cell["label"] != "none" for cell in effects), effects
+        assert page.locator(".impact-swipe:visible").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"portfolio-{width}x{height}.png"), full_page=True)
     page.close()
