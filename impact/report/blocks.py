@@ -128,7 +128,7 @@ div.impact table.impact-table td:last-child { overflow-wrap: anywhere; }
 # <style> elements) still shows the card's frame, the flags and aligned numbers.
 INLINE = {
     "impact-card": "border:3px solid #555;border-radius:8px;padding:1rem 1.25rem;"
-    "overflow-wrap:anywhere",
+    "overflow-wrap:break-word",
     "impact-lead": "background:#f4f6f8;border-radius:6px;padding:0.4rem 0.6rem;"
     "margin:0.4rem 0 0.6rem 0",
     "impact-flag": "background:#fff4d6;border-left:4px solid #E69F00;padding:0.4rem 0.6rem;"
