@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from impact import analysis, message, numbers
+from impact import analysis, formats, message
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
@@ -137,14 +137,14 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
     """
     judged: list[tuple[str, MetricVerdict]] = [("primary", result.primary)]
     judged += [("guardrail", g) for g in result.guardrails]
-    styles = {numbers.of(item.metric) for _, item in judged}
+    styles = {formats.of(item.metric) for _, item in judged}
     shared = len(styles) == 1  # metrics in one unit are compared on one axis
     figure = Figure(figsize=(WIDTH, 1.5 * len(judged) + 0.7), dpi=DPI, layout="constrained")
     panels = figure.subplots(len(judged), 1, squeeze=False, sharex=shared)[:, 0]
     everything: list[float] = []
     for axes, (role, item) in zip(panels, judged, strict=True):
         metric, comparison = item.metric, item.comparison
-        style = numbers.of(metric)
+        style = formats.of(metric)
         scale = 100.0 if style.format == "percent" else 1.0
         unit = style.change_unit
         reference: list[float] = [0.0]
@@ -221,17 +221,17 @@ def _threshold_line(metric: Metric, comparison: Comparison, role: str) -> tuple[
         return sign * threshold.magnitude, words
     if comparison.control is None:
         return None
-    shown = numbers.relative(sign * threshold.magnitude)
+    shown = formats.relative(sign * threshold.magnitude)
     return sign * threshold.magnitude * abs(comparison.control), f"{words} ({shown})"
 
 
 def _target_words(metric: Metric, comparison: Comparison, value: float, per: str = "") -> str:
     """The target line's label: the registered target and, when it is relative, what it
     is in the chart's units ("target +3.0% = +24.6 orders per day")."""
-    amount = numbers.change(numbers.of(metric), value) + per
+    amount = formats.change(formats.of(metric), value) + per
     if metric.target is None or not metric.target.relative:
         return f"target {amount}"
-    return f"target {numbers.relative(metric.good_sign * metric.target.magnitude)} = {amount}"
+    return f"target {formats.relative(metric.good_sign * metric.target.magnitude)} = {amount}"
 
 
 def by_exposure_day(result: ReviewResult) -> Chart:
@@ -243,7 +243,7 @@ def by_exposure_day(result: ReviewResult) -> Chart:
     late means the units exposed late differ from those exposed early; the verdict pools all.
     """
     metric = result.primary.metric
-    style = numbers.of(metric)
+    style = formats.of(metric)
     scale = 100.0 if style.format == "percent" else 1.0
     alpha = result.primary.comparison.alpha
     level = f"{(1 - alpha) * 100:.3g}%"
@@ -315,7 +315,7 @@ def by_exposure_day(result: ReviewResult) -> Chart:
         assert last.effect is not None and last.ci_lower is not None
         assert last.ci_upper is not None
         effect = format_effect(metric, last.effect, group=(last.ci_lower, last.ci_upper))
-        words = numbers.interval(style, last.ci_lower, last.ci_upper, estimate=last.effect)
+        words = formats.interval(style, last.ci_lower, last.ci_upper, estimate=last.effect)
         alt = (
             f"{metric.name} effect among units first exposed up to each day, "
             f"{pooled[0].day:%Y-%m-%d} to {pooled[-1].day:%Y-%m-%d}: {effect} "
@@ -331,7 +331,7 @@ def by_week(result: ReviewResult) -> Chart | None:
     if not result.weeks:
         return None
     metric = result.primary.metric
-    style = numbers.of(metric)
+    style = formats.of(metric)
     scale = 100.0 if style.format == "percent" else 1.0
     unit = style.change_unit
     figure = Figure(figsize=(WIDTH, 2.4), dpi=DPI, layout="constrained")
@@ -387,7 +387,7 @@ def counterfactual(result: PrepostResult) -> Chart:
     post = dates[daily.launch :]
     # centred on launch: as much history before it as there is time since, four weeks at least
     shown = max(daily.launch - max(daily.post_days, 28), 0)
-    style = numbers.of(metric)
+    style = formats.of(metric)
     per_day = f"{style.unit or metric.name} per day"
     forecast = modelled.forecast
     panels = 3 if metric.flow else 2
@@ -495,7 +495,7 @@ def counterfactual(result: PrepostResult) -> Chart:
         f"detail from {daily.dates[shown]:%Y-%m-%d}: actual against the counterfactual, "
         f"launch on {daily.dates[daily.launch]:%Y-%m-%d}; "
         f"average effect {format_effect(metric, effect.average, group=effect.ci)} per day "
-        f"({numbers.interval(numbers.of(metric), *effect.ci, estimate=effect.average)})"
+        f"({formats.interval(formats.of(metric), *effect.ci, estimate=effect.average)})"
         + (
             f"; cumulative {format_effect(metric, effect.cumulative, group=effect.cumulative_ci)}"
             if metric.flow

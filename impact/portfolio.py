@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from impact import numbers
+from impact import formats
 
 __all__ = [
     "SCHEDULE",
@@ -220,13 +220,13 @@ def _effect(verdict: dict[str, Any]) -> str:
     """The primary effect with its interval (or the adoption funnel's weakest share)."""
     primary = verdict.get("primary")
     if primary and primary.get("effect") is not None and primary.get("alpha"):
-        style = numbers.style_of_json(primary)
+        style = formats.style_of_json(primary)
         low, high = primary.get("ci") or (None, None)
-        change = numbers.change(style, primary.get("effect"), group=(low, high))
+        change = formats.change(style, primary.get("effect"), group=(low, high))
         relative = primary.get("relative_effect")
-        shown = f" ({numbers.relative(relative)})" if relative is not None else ""
+        shown = f" ({formats.relative(relative)})" if relative is not None else ""
         level = f"{(1 - primary['alpha']) * 100:.3g}%"
-        interval = numbers.interval(style, low, high, estimate=primary.get("effect"))
+        interval = formats.interval(style, low, high, estimate=primary.get("effect"))
         return f"{primary.get('name', '')}: {change}{shown}, {level} CI {interval}"
     adoption = verdict.get("adoption")
     if adoption and adoption.get("eligible") is not None:
@@ -234,7 +234,7 @@ def _effect(verdict: dict[str, Any]) -> str:
             f"{adoption.get('tried', 0):.1%} tried, {adoption.get('repeat', 0):.1%} came back "
             f"(of {adoption['eligible']:,} eligible)"
         )
-    return numbers.MISSING
+    return formats.MISSING
 
 
 def _reviews(reviews: list[dict[str, Any]]) -> ET.Element:

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
 
-from impact import numbers
+from impact import formats
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
@@ -30,7 +30,7 @@ OUTCOME_WORDS = {
     "keep_running": "Keep running",
     "invalid": "Invalid",
 }
-MISSING = numbers.MISSING  # shown where a number is not available
+MISSING = formats.MISSING  # shown where a number is not available
 # A symbol beside each outcome and status, so that nothing is told by colour alone.
 OUTCOME_MARK = {"ship": "✔", "iterate": "↻", "revert": "✖", "keep_running": "…", "invalid": "⚠"}
 STATUS_MARK = {
@@ -288,7 +288,7 @@ def _status(status: str, words: str | None = None) -> ET.Element:
 
 
 def _value(metric: Metric, value: float | None, group: tuple[float | None, ...] = ()) -> str:
-    return numbers.value(numbers.of(metric), value, group=group)
+    return formats.value(formats.of(metric), value, group=group)
 
 
 def _effect(
@@ -310,12 +310,12 @@ def _interval(
     estimate: float | None = None,
 ) -> str:
     if scale == "relative":
-        return numbers.relative_interval(low, high, estimate=estimate)
-    return numbers.interval(numbers.of(metric), low, high, estimate=estimate)
+        return formats.relative_interval(low, high, estimate=estimate)
+    return formats.interval(formats.of(metric), low, high, estimate=estimate)
 
 
 def _p(value: float | None) -> str:
-    return numbers.p_value(value)
+    return formats.p_value(value)
 
 
 def _level(comparison: Comparison) -> str:
