@@ -157,6 +157,8 @@ def test_report_in_a_browser(
         assert "Observational evidence" in page.locator(".impact-flag").first.inner_text()
         assert page.locator('img[alt*="placebo windows"]').count() == 1
     _fits_the_screen(page, width)
+    if width < 700:
+        _stacked(page, width)
     lead = card.locator(".impact-lead").inner_text()
     if name == "adoption":
         assert "eligible" in lead and "needs" in lead, lead
@@ -202,6 +204,30 @@ def _fits_the_screen(page: Any, width: int) -> None:
     assert all(size >= 8.5 for size in charts), charts
 
 
+def _stacked(page: Any, width: int) -> list[dict[str, Any]]:
+    """On a phone a wide table (four columns or more) is a stack of labelled lines: every
+    cell inside the screen, each after its column's name (the first one, the row's name)."""
+    cells: list[dict[str, Any]] = page.evaluate(
+        """() => [...document.querySelectorAll('table')]
+            .filter(t => t.querySelectorAll('thead th').length > 3)
+            .flatMap(t => [...t.querySelectorAll('tbody td')])
+            .filter(td => td.textContent)
+            .map(td => ({
+                label: getComputedStyle(td, '::before').content,
+                header: td.closest('table').querySelectorAll('thead th')[td.cellIndex]
+                    .textContent,
+                first: td.cellIndex === 0,
+                right: td.getBoundingClientRect().right,
+            }))"""
+    )
+    assert cells
+    for cell in cells:
+        assert cell["right"] <= width, cell
+        assert cell["label"] == ("none" if cell["first"] else f'"{cell["header"]}: "'), cell
+    assert page.locator(".impact-swipe:visible").count() == 0
+    return cells
+
+
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS)
 def test_portfolio_in_a_browser(
     browser: Any, reports: dict[str, Path], width: int, height: int
@@ -215,23 +241,9 @@ def test_portfolio_in_a_browser(
     text = page.locator("body").inner_text()
     assert text.count("demo-adoption") >= 1
     if width < 700:  # a phone: each launch is a stack of labelled lines, nothing to swipe
-        cells = page.evaluate(
-            """() => [...document.querySelectorAll('tbody td')].filter(td => td.textContent)
-                .map(td => ({
-                    label: getComputedStyle(td, '::before').content,
-                    header: td.closest('table').querySelectorAll('thead th')[td.cellIndex]
-                        .textContent,
-                    right: td.getBoundingClientRect().right,
-                    text: td.textContent,
-                }))"""
-        )
-        assert cells
-        for cell in cells:
-            assert cell["right"] <= width, cell
-            assert cell["label"] in ("none", f'"{cell["header"]}: "'), cell
+        cells = _stacked(page, width)
         effects = [cell for cell in cells if cell["header"] == "effect at that review"]
         assert effects and all(cell["label"] != "none" for cell in effects), effects
-        assert page.locator(".impact-swipe:visible").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"portfolio-{width}x{height}.png"), full_page=True)
     page.close()

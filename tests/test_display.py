@@ -29,11 +29,16 @@ def test_table_markup_is_exact_and_escaped() -> None:
     )
 
 
-def test_a_wide_table_says_it_scrolls() -> None:
-    table = blocks._table(list("abcd"), [list("1234")], numeric=set())
-    hint, wrapped = list(table)
-    assert hint.get("class") == "impact-swipe" and "scrolls sideways" in (hint.text or "")
-    assert wrapped.get("class") == "impact-scroll"
+def test_a_wide_table_stacks_on_a_phone_with_each_cell_labelled() -> None:
+    wide = blocks._table(["a", blocks._term("CI"), "c", "d"], [list("1234")], numeric={1})
+    assert wide.get("class") == "impact-scroll"
+    table = wide.find("table")
+    assert table is not None and table.get("class") == "impact-table impact-stack"
+    assert [td.get("data-label") for td in table.iter("td")] == ["a", "CI", "c", "d"]
+    assert "td::before { content: attr(data-label)" in blocks.STYLE
+    narrow = blocks._table(list("abc"), [list("123")], numeric=set()).find("table")
+    assert narrow is not None and narrow.get("class") == "impact-table"
+    assert all(td.get("data-label") is None for td in narrow.iter("td"))
 
 
 @pytest.mark.parametrize(

@@ -263,9 +263,11 @@ def test_papermill_receives_only_the_four_string_parameters(
 
 # What JupyterLab's sanitizer may remove from an untrusted notebook without changing how it
 # reads: the card's style sheet (its essentials are inline too), accessibility attributes, the
-# chart's measured text size, and tabular digits (most fonts' digits are tabular already).
+# chart's measured text size, a cell's column name for a phone's stacked rows, and tabular
+# digits (most fonts' digits are tabular already).
 HARMLESS_LOSSES = re.compile(
     r"<style>|div\[(role|aria-label|tabindex)\]|p\[aria-hidden\]|img\[data-smallest-text\]|"
+    r"td\[data-label\]|"
     r"td style font-variant-numeric:tabular-nums"
 )
 
