@@ -526,9 +526,9 @@ def placebos(result: PrepostResult) -> Chart:
         [*range(len(found.effects)), where], [*labels, "launch"], rotation=60, fontsize=SMALL
     )
     axes.axhline(0, color=ZERO, linewidth=1)
-    axes.set_ylabel("effect / its sd", fontsize=SMALL, color=INK)
+    axes.set_ylabel("effect in standard errors\n(0: no effect)", fontsize=SMALL, color=INK)
     axes.set_title(
-        f"Placebo launches before the real one: {found.excluded} of {found.count} show an effect",
+        f"Placebo launches: {found.excluded} of {found.count} show an effect",
         loc="left",
         fontsize=TITLE,
         color=INK,

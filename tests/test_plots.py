@@ -122,3 +122,8 @@ def test_no_chart_text_is_cut_at_the_edge(
     for chart in charts:
         assert chart is not None
         _fits(chart)
+
+
+def test_placebo_chart_says_its_scale_in_words(banner: prepost.PrepostResult) -> None:
+    (axes,) = plots.placebos(banner).figure.axes
+    assert axes.get_ylabel().startswith("effect in standard errors")
