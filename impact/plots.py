@@ -585,7 +585,7 @@ def funnel(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | Non
         "% of eligible units (dashed: the registered threshold)", fontsize=SMALL, color=INK
     )
     axes.set_title(
-        f"Adoption funnel: {steps.diagnosis.replace('_', ' ')}",
+        f"Adoption: {message.DIAGNOSES[steps.diagnosis]}",
         loc="left",
         fontsize=TITLE,
         color=INK,
@@ -628,7 +628,7 @@ def retention(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | 
     axes.set_ylabel("% active that week", fontsize=SMALL, color=INK)
     axes.set_ylim(0, 100)
     axes.set_title(
-        "Retention after the landmark week (association, not an effect)",
+        "Who stays active after week 1 (association, not effect)",
         loc="left",
         fontsize=TITLE,
         color=INK,

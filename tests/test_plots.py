@@ -9,7 +9,7 @@ import pytest
 from conftest import DEMO_SPEC
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from impact import analysis, demo, plots, prepost, review
+from impact import adoption_review, analysis, demo, message, plots, prepost, review
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +28,14 @@ def banner(tmp_path_factory: pytest.TempPathFactory) -> prepost.PrepostResult:
     demo.generate_series(root / "data" / "demo-prepost")
     spec = demo.write_demo_spec(root / "specs", "prepost")
     return prepost.run(str(spec), today="2026-11-26")
+
+
+@pytest.fixture(scope="module")
+def feature(tmp_path_factory: pytest.TempPathFactory) -> adoption_review.AdoptionReview:
+    root = tmp_path_factory.mktemp("feature")
+    demo.generate_adoption(root / "data" / "demo-adoption", units=5000)
+    spec = demo.write_demo_spec(root / "specs", "adoption")
+    return adoption_review.run(str(spec), today="2026-11-26")
 
 
 def _texts(axes: Any) -> list[str]:
@@ -115,10 +123,13 @@ def test_prepost_chart_centres_on_launch_with_the_whole_history_above(
 
 
 def test_no_chart_text_is_cut_at_the_edge(
-    checkout: review.ReviewResult, banner: prepost.PrepostResult
+    checkout: review.ReviewResult,
+    banner: prepost.PrepostResult,
+    feature: adoption_review.AdoptionReview,
 ) -> None:
     charts = [plots.effects(checkout), plots.by_week(checkout), plots.by_exposure_day(checkout)]
     charts += [plots.effects(banner), plots.counterfactual(banner), plots.placebos(banner)]
+    charts += [plots.funnel(feature), plots.retention(feature)]
     for chart in charts:
         assert chart is not None
         _fits(chart)
@@ -127,3 +138,12 @@ def test_no_chart_text_is_cut_at_the_edge(
 def test_placebo_chart_says_its_scale_in_words(banner: prepost.PrepostResult) -> None:
     (axes,) = plots.placebos(banner).figure.axes
     assert axes.get_ylabel().startswith("effect in standard errors")
+
+
+def test_funnel_title_says_the_diagnosis_in_words(feature: adoption_review.AdoptionReview) -> None:
+    chart = plots.funnel(feature)
+    assert chart is not None
+    (axes,) = chart.figure.axes
+    assert feature.adoption is not None
+    diagnosis = feature.adoption.funnel.diagnosis
+    assert axes.get_title(loc="left") == f"Adoption: {message.DIAGNOSES[diagnosis]}"
