@@ -136,7 +136,10 @@ def test_report_in_a_browser(
     card = page.locator('[aria-label="verdict"]')
     heading = card.locator("h1")
     action = card.locator(".action")
-    for element in (heading, action):
+    # the first screen alone says the outcome, the action, baseline -> observed with the
+    # change in its units, and what happens next
+    lead_box, next_line = card.locator(".impact-lead"), card.locator(".next")
+    for element in (heading, action, lead_box, next_line):
         box = element.bounding_box()
         assert box is not None
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
@@ -164,6 +167,9 @@ def test_report_in_a_browser(
         assert "eligible" in lead and "needs" in lead, lead
     else:
         assert "→" in lead and "target" in lead and "data up to" in lead, lead
+    units = {"prepost": " orders", "adoption": "%"}.get(name, " pp")
+    assert units in lead, lead
+    assert next_line.inner_text().startswith(("Next review:", "This was the last review:"))
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}.png"))
     page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}-full.png"), full_page=True)
