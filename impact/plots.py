@@ -356,6 +356,7 @@ def by_week(result: ReviewResult) -> Chart | None:
             color=INTERVAL,
             fontsize=SMALL,
             va="top" if whole >= 0 else "bottom",
+            bbox=LABEL_BOX,
         )
     axes.set_xticks(range(len(labels)), labels)
     axes.set_xlim(-0.6, len(labels) - 0.4)
