@@ -295,7 +295,7 @@ def test_the_notebook_reads_the_same_untrusted(
                         assert declaration in kept, (name, declaration)
     card = next(markup for markup in outputs if 'aria-label="verdict"' in markup)
     kept, _ = untrusted.sanitize(card)
-    outcome = re.search(r"impact-outcome-(\w+)", card)
+    outcome = re.search(r'class="impact-card impact-outcome-(\w+)"', card)
     assert outcome is not None
     colour = blocks.OUTCOME_COLOUR[outcome.group(1)]
     assert "border:3px solid #555" in kept and f"border-color:{colour}" in kept
