@@ -7,15 +7,16 @@ spec asks for it and it helps, and says in words why when it does not.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from impact.metrics import MetricData
 from impact.spec import Metric
 from impact.stats import compare, cuped, power
-from impact.stats.compare import Comparison
+from impact.stats.compare import Comparison, CrossMoments
 
-__all__ = ["Analysis", "Power", "analyse", "novelty", "power_at"]
+__all__ = ["Analysis", "Day", "Power", "analyse", "by_day", "novelty", "power_at"]
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,17 @@ class Analysis:
         }
 
 
+def _compare(
+    metric: Metric, control: CrossMoments, treatment: CrossMoments, alpha: float
+) -> Comparison:
+    if metric.kind == "ratio":
+        return compare.ratios(control, treatment, alpha=alpha)
+    test = compare.proportions if metric.kind == "proportion" else compare.means
+    return test(control.moments(0), treatment.moments(0), alpha=alpha)
+
+
 def _plain(data: MetricData, alpha: float) -> Comparison:
-    if data.metric.kind == "ratio":
-        return compare.ratios(data.control, data.treatment, alpha=alpha)
-    test = compare.proportions if data.metric.kind == "proportion" else compare.means
-    return test(data.control.moments(0), data.treatment.moments(0), alpha=alpha)
+    return _compare(data.metric, data.control, data.treatment, alpha)
 
 
 def analyse(data: MetricData, *, alpha: float, per_arm: bool) -> Analysis:
@@ -89,6 +96,56 @@ def novelty(data: MetricData, *, alpha: float) -> list[Comparison]:
     """The effect counted in each week since exposure, among the metric's mature units."""
     test = compare.proportions if data.metric.kind == "proportion" else compare.means
     return [test(control, treatment, alpha=alpha) for control, treatment in data.weeks]
+
+
+class Day(NamedTuple):
+    """The effect by day of first exposure (a chart's points; the verdict pools every day).
+
+    Attributes:
+        day: the day of first exposure (UTC).
+        that_day: the effect among the mature units first exposed that day.
+        up_to: the effect among the mature units first exposed that day or before: on the
+            last day, the unadjusted effect of the whole look.
+    """
+
+    day: dt.date
+    that_day: Comparison
+    up_to: Comparison
+
+
+def _add(one: CrossMoments, other: CrossMoments) -> CrossMoments:
+    return CrossMoments(
+        one.n + other.n,
+        tuple(a + b for a, b in zip(one.sums, other.sums, strict=True)),
+        tuple(
+            tuple(a + b for a, b in zip(row, other_row, strict=True))
+            for row, other_row in zip(one.products, other.products, strict=True)
+        ),
+    )
+
+
+def by_day(data: MetricData, *, alpha: float) -> list[Day]:
+    """The effect by day of first exposure, each day alone and cumulated, without CUPED.
+
+    Args:
+        data: the metric's sufficient statistics (``by_day`` is empty without exposure times);
+            days without a mature unit are left out.
+        alpha: the two-sided level of the intervals.
+    """
+    found: list[Day] = []
+    pooled: tuple[CrossMoments, CrossMoments] | None = None
+    for day in sorted(data.by_day):
+        control, treatment = data.by_day[day]
+        if control.n + treatment.n == 0:
+            continue  # no unit exposed that day is mature yet
+        pooled = (
+            (control, treatment)
+            if pooled is None
+            else (_add(pooled[0], control), _add(pooled[1], treatment))
+        )
+        that_day = _compare(data.metric, control, treatment, alpha)
+        found.append(Day(day, that_day, _compare(data.metric, *pooled, alpha)))
+    return found
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ import os
 import re
 from typing import Any
 
-from impact import numbers
+from impact import formats
 
 __all__ = ["DIAGNOSES", "REPORT_URL", "STEPS", "markdown", "report_link"]
 
@@ -117,30 +117,30 @@ def report_link(verdict: dict[str, Any], report_file: str, report_url: str | Non
     return f"{base.rstrip('/')}/{verdict['spec_id']}/{verdict['checkpoint']}.html"
 
 
-def _target(style: numbers.Style, text: str | None) -> str:
+def _target(style: formats.Style, text: str | None) -> str:
     if not text:
-        return numbers.MISSING
+        return formats.MISSING
     try:
         if text.endswith("%"):
-            return numbers.relative(float(text[:-1]) / 100)
-        return numbers.change(style, float(text))
+            return formats.relative(float(text[:-1]) / 100)
+        return formats.change(style, float(text))
     except ValueError:
         return _text(text)
 
 
 def _primary(verdict: dict[str, Any], primary: dict[str, Any]) -> list[str]:
-    style = numbers.style_of_json(primary)
+    style = formats.style_of_json(primary)
     name = _text(primary["name"]) + (" per day" if primary.get("kind") == "series" else "")
     control, treatment = primary.get("control"), primary.get("treatment")
     low, high = primary.get("ci") or (None, None)
     relative = primary.get("relative_effect")
-    levels = f"{numbers.value(style, control, group=(treatment,))} → "
-    levels += f"{numbers.value(style, treatment, group=(control,))}, "
-    change = numbers.change(style, primary.get("effect"), group=(low, high))
+    levels = f"{formats.value(style, control, group=(treatment,))} → "
+    levels += f"{formats.value(style, treatment, group=(control,))}, "
+    change = formats.change(style, primary.get("effect"), group=(low, high))
     if relative is not None:
-        change += f" ({numbers.relative(relative, group=primary.get('relative_ci') or ())})"
+        change += f" ({formats.relative(relative, group=primary.get('relative_ci') or ())})"
     level = f"{(1 - primary['alpha']) * 100:.3g}% CI"
-    interval = numbers.interval(style, low, high, estimate=primary.get("effect"))
+    interval = formats.interval(style, low, high, estimate=primary.get("effect"))
     lines = [
         f"{name}: {levels}{change}; {level} {interval}; "
         f"target {_target(style, primary.get('target'))}: "
@@ -188,10 +188,10 @@ def _registration(verdict: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _styles(verdict: dict[str, Any]) -> dict[str, numbers.Style]:
+def _styles(verdict: dict[str, Any]) -> dict[str, formats.Style]:
     """Each deciding metric's number style, by name."""
     items = [verdict.get("primary") or {}, *(verdict.get("guardrails") or [])]
-    return {item["name"]: numbers.style_of_json(item) for item in items if item.get("name")}
+    return {item["name"]: formats.style_of_json(item) for item in items if item.get("name")}
 
 
 def _segments(verdict: dict[str, Any]) -> list[str]:
@@ -214,8 +214,8 @@ def _segments(verdict: dict[str, Any]) -> list[str]:
                 cell.get("role") != "primary" or (cell["metric"], cell["column"]) not in differ
             ):
                 continue
-            style = styles.get(cell["metric"], numbers.style_of_json({}))
-            change = numbers.change(style, cell.get("effect"), group=cell.get("ci") or ())
+            style = styles.get(cell["metric"], formats.style_of_json({}))
+            change = formats.change(style, cell.get("effect"), group=cell.get("ci") or ())
             line = (
                 f"Segments: {words} {_text(cell['value'])} ({_text(cell['column'])}): "
                 f"{_text(cell['metric'])} {change}, q = {q:.2g}"
@@ -236,7 +236,7 @@ def _stages(verdict: dict[str, Any]) -> list[str]:
     parts = []
     for index, phase in enumerate(phases, start=1):
         p = phase.get("sample_ratio_p_value")
-        shown = numbers.p_value(p) if p is not None else "no units yet"
+        shown = formats.p_value(p) if p is not None else "no units yet"
         parts.append(
             f"{index} from {phase['start']} ({phase['split'][treated]:.0%} {_text(treated)}, "
             f"sample ratio p = {shown})"
@@ -245,10 +245,10 @@ def _stages(verdict: dict[str, Any]) -> list[str]:
     primary = verdict.get("primary") or {}
     pooled = (verdict.get("pooled") or {}).get(primary.get("name"), {})
     if pooled.get("shown"):
-        style = numbers.style_of_json(primary)
+        style = formats.style_of_json(primary)
         lines.append(
             f"Pooled over stages {_text(primary['name'])} would read "
-            f"{numbers.change(style, pooled.get('effect'), group=pooled.get('ci') or ())}; "
+            f"{formats.change(style, pooled.get('effect'), group=pooled.get('ci') or ())}; "
             "the stratified estimate compares within stages, so drift over the launch is "
             "not read as an effect"
         )

@@ -13,18 +13,19 @@ import io
 from typing import Any
 
 import matplotlib.dates as mdates
+import matplotlib.ticker as mticker
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from impact import message, numbers
+from impact import analysis, formats, message
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
 from impact.spec import Metric
-from impact.stats import compare, distributions
+from impact.stats import distributions
 from impact.stats.adoption import Share
-from impact.stats.compare import Comparison, CrossMoments
+from impact.stats.compare import Comparison
 from impact.verdict import MetricVerdict, format_effect
 
 __all__ = [
@@ -53,6 +54,7 @@ MARGIN = "#D55E00"  # vermillion
 ZERO = "#777777"
 CONTROL = "#0072B2"  # blue, circles
 TREATMENT = "#E69F00"  # orange, squares
+LABEL_BOX = {"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1}  # over data
 
 
 class Chart:
@@ -135,14 +137,14 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
     """
     judged: list[tuple[str, MetricVerdict]] = [("primary", result.primary)]
     judged += [("guardrail", g) for g in result.guardrails]
-    styles = {numbers.of(item.metric) for _, item in judged}
+    styles = {formats.of(item.metric) for _, item in judged}
     shared = len(styles) == 1  # metrics in one unit are compared on one axis
     figure = Figure(figsize=(WIDTH, 1.5 * len(judged) + 0.7), dpi=DPI, layout="constrained")
     panels = figure.subplots(len(judged), 1, squeeze=False, sharex=shared)[:, 0]
     everything: list[float] = []
     for axes, (role, item) in zip(panels, judged, strict=True):
         metric, comparison = item.metric, item.comparison
-        style = numbers.of(metric)
+        style = formats.of(metric)
         scale = 100.0 if style.format == "percent" else 1.0
         unit = style.change_unit
         reference: list[float] = [0.0]
@@ -219,61 +221,108 @@ def _threshold_line(metric: Metric, comparison: Comparison, role: str) -> tuple[
         return sign * threshold.magnitude, words
     if comparison.control is None:
         return None
-    shown = numbers.relative(sign * threshold.magnitude)
+    shown = formats.relative(sign * threshold.magnitude)
     return sign * threshold.magnitude * abs(comparison.control), f"{words} ({shown})"
 
 
-def _mean_and_variance(ratio: bool, arm: CrossMoments) -> tuple[float, float] | None:
-    """A day's metric value in one arm and the variance of it (None with under 2 units)."""
-    if ratio:
-        return compare.ratio_of_means(arm)
-    moments = arm.moments(0)
-    variance = moments.variance()
-    if variance is None or moments.mean is None:
-        return None
-    return moments.mean, variance / moments.n
+def _target_words(metric: Metric, comparison: Comparison, value: float, per: str = "") -> str:
+    """The target line's label: the registered target and, when it is relative, what it
+    is in the chart's units ("target +3.0% = +24.6 orders per day")."""
+    amount = formats.change(formats.of(metric), value) + per
+    if metric.target is None or not metric.target.relative:
+        return f"target {amount}"
+    return f"target {formats.relative(metric.good_sign * metric.target.magnitude)} = {amount}"
 
 
 def by_exposure_day(result: ReviewResult) -> Chart:
-    """The primary metric per arm by day of first exposure, with 95% pointwise intervals.
+    """The primary effect among units first exposed up to each day, with its interval.
 
-    Only units whose window had ended by as_of count, as in the verdict. A trend here means
-    the units exposed early differ from those exposed late (or the effect changes with
-    calendar time); the verdict pools all days.
+    Only units whose window had ended by as_of count, as in the verdict. The line pools every
+    unit exposed up to a day (on the last day it is the whole look's effect before CUPED) and
+    settles as units accrue; the dots are each day alone, noisy by nature. A line that drifts
+    late means the units exposed late differ from those exposed early; the verdict pools all.
     """
     metric = result.primary.metric
-    days = result.table.metrics[metric.name].by_day
-    figure = Figure(figsize=(WIDTH, 3.2), dpi=DPI, layout="constrained")
+    style = formats.of(metric)
+    scale = 100.0 if style.format == "percent" else 1.0
+    alpha = result.primary.comparison.alpha
+    level = f"{(1 - alpha) * 100:.3g}%"
+    days = analysis.by_day(result.table.metrics[metric.name], alpha=alpha)
+    figure = Figure(figsize=(WIDTH, 3.6), dpi=DPI, layout="constrained")
     axes = figure.subplots()
-    scale = 100.0 if metric.kind == "proportion" else 1.0
-    unit = {"proportion": "% of units", "mean": "mean per unit", "ratio": "ratio"}[str(metric.kind)]
-    arms = [(result.spec.control, 0, CONTROL, "o"), (result.spec.treatment, 1, TREATMENT, "s")]
-    for arm, index, colour, marker in arms:
-        points = []
-        for day, pair in days.items():
-            estimate = _mean_and_variance(metric.kind == "ratio", pair[index])
-            if estimate is not None:
-                points.append((day, estimate))
-        if not points:
-            continue
-        xs = np.array([day for day, _ in points], dtype="datetime64[D]")
-        means = np.array([mean for _, (mean, _) in points]) * scale
-        errors = np.array([1.96 * variance**0.5 for _, (_, variance) in points]) * scale
-        axes.fill_between(xs, means - errors, means + errors, color=colour, alpha=0.15, linewidth=0)
-        axes.plot(xs, means, marker=marker, markersize=3.5, color=colour, linewidth=1.2, label=arm)
-    axes.set_title(f"{metric.name} by day of first exposure", loc="left", fontsize=TITLE, color=INK)
-    axes.set_ylabel(unit, fontsize=SMALL, color=INK)
-    axes.set_xlabel(
-        "day of first exposure (UTC); units whose window ended by as_of", fontsize=SMALL, color=INK
+    pooled = [d for d in days if d.up_to.ci_lower is not None and d.up_to.ci_upper is not None]
+    alone = [d for d in days if d.that_day.effect is not None]
+    shown: list[float] = [0.0]
+    if pooled:
+        xs = np.array([d.day for d in pooled], dtype="datetime64[D]")
+        low = np.array([d.up_to.ci_lower for d in pooled], dtype=float) * scale
+        high = np.array([d.up_to.ci_upper for d in pooled], dtype=float) * scale
+        middle = np.array([d.up_to.effect for d in pooled], dtype=float) * scale
+        axes.fill_between(xs, low, high, color=INTERVAL, alpha=0.2, linewidth=0)
+        axes.plot(
+            xs,
+            middle,
+            color=INTERVAL,
+            linewidth=2,
+            label=f"units exposed up to that day ({level} interval)",
+        )
+        # the scale follows the pooled line from its third day, when it has settled a little
+        settled = slice(min(2, len(pooled) - 1), None)
+        shown += [*low[settled], *high[settled]]
+    if alone:
+        xs = np.array([d.day for d in alone], dtype="datetime64[D]")
+        values = np.array([d.that_day.effect for d in alone], dtype=float) * scale
+        axes.plot(
+            xs,
+            values,
+            "o",
+            color=ZERO,
+            markersize=3,
+            alpha=0.6,
+            label="units exposed that day alone",
+        )
+    axes.axhline(0, color=ZERO, linewidth=1)
+    target = _threshold_line(metric, result.primary.comparison, "primary")
+    if target is not None:
+        axes.axhline(target[0] * scale, color=TARGET, linestyle="--", linewidth=1.5)
+        axes.annotate(
+            _target_words(metric, result.primary.comparison, target[0]),
+            (0.01, target[0] * scale),
+            xycoords=("axes fraction", "data"),
+            color=TARGET,
+            fontsize=SMALL,
+            va="bottom",
+            bbox=LABEL_BOX,
+        )
+        shown.append(target[0] * scale)
+    span = max(shown) - min(shown) or 1.0
+    axes.set_ylim(min(shown) - 0.15 * span, max(shown) + 0.25 * span)
+    title = f"{metric.name}: effect among units exposed up to each day"
+    axes.set_title(
+        title if len(title) <= 50 else title.replace(": ", "\n", 1),
+        loc="left",
+        fontsize=TITLE,
+        color=INK,
     )
+    axes.set_ylabel(f"treatment minus control\n({style.change_unit})", fontsize=SMALL, color=INK)
+    axes.set_xlabel("day of first exposure (UTC)", fontsize=SMALL, color=INK, loc="left")
     _plain(axes)
     if days:
-        axes.legend(fontsize=SMALL, frameon=False)
+        figure.legend(fontsize=SMALL, frameon=False, loc="outside lower left")
     _dates(axes)
-    alt = (
-        f"{metric.name} per day of first exposure for {result.spec.control} (circles) and "
-        f"{result.spec.treatment} (squares), {len(days)} days"
-    )
+    if pooled:
+        last = pooled[-1].up_to
+        assert last.effect is not None and last.ci_lower is not None
+        assert last.ci_upper is not None
+        effect = format_effect(metric, last.effect, group=(last.ci_lower, last.ci_upper))
+        words = formats.interval(style, last.ci_lower, last.ci_upper, estimate=last.effect)
+        alt = (
+            f"{metric.name} effect among units first exposed up to each day, "
+            f"{pooled[0].day:%Y-%m-%d} to {pooled[-1].day:%Y-%m-%d}: {effect} "
+            f"({level} interval {words}) over all {len(days)} days, before CUPED"
+        )
+    else:
+        alt = f"{metric.name} effect by day of first exposure: no day with both arms"
     return Chart(figure, alt)
 
 
@@ -282,7 +331,7 @@ def by_week(result: ReviewResult) -> Chart | None:
     if not result.weeks:
         return None
     metric = result.primary.metric
-    style = numbers.of(metric)
+    style = formats.of(metric)
     scale = 100.0 if style.format == "percent" else 1.0
     unit = style.change_unit
     figure = Figure(figsize=(WIDTH, 2.4), dpi=DPI, layout="constrained")
@@ -297,9 +346,21 @@ def by_week(result: ReviewResult) -> Chart | None:
             )
         axes.plot([index], [week.effect * scale], "o", color=INK, markersize=6)
     axes.axhline(0, color=ZERO, linewidth=1)
+    whole = result.analyses[metric.name].unadjusted.effect
+    if whole is not None and metric.window is not None:
+        axes.axhline(whole * scale, color=INTERVAL, linestyle=":", linewidth=1.5)
+        axes.annotate(
+            f"whole {metric.window}-day window: {format_effect(metric, whole)}",
+            (0.01, whole * scale),
+            xycoords=("axes fraction", "data"),
+            color=INTERVAL,
+            fontsize=SMALL,
+            va="top" if whole >= 0 else "bottom",
+            bbox=LABEL_BOX,
+        )
     axes.set_xticks(range(len(labels)), labels)
     axes.set_xlim(-0.6, len(labels) - 0.4)
-    axes.set_ylabel(f"effect ({unit})", fontsize=SMALL, color=INK)
+    axes.set_ylabel(f"treatment minus control\n({unit})", fontsize=SMALL, color=INK)
     axes.set_title(
         "Novelty check: the effect by week since exposure",
         loc="left",
@@ -315,8 +376,9 @@ def by_week(result: ReviewResult) -> Chart | None:
 
 
 def counterfactual(result: PrepostResult) -> Chart:
-    """The primary series: actual against the counterfactual band, the daily effect and,
-    for flows, the cumulative effect, each with its interval at the look's level."""
+    """The primary series: a small overview of the whole history, then the weeks around
+    launch in detail (actual against the counterfactual band, the daily effect and, for
+    flows, the cumulative effect, each with its interval at the look's level)."""
     modelled = result.models[result.primary.metric.name]
     metric, daily = modelled.metric, result.series
     level = modelled.effect.alpha
@@ -326,13 +388,29 @@ def counterfactual(result: PrepostResult) -> Chart:
     post = dates[daily.launch :]
     # centred on launch: as much history before it as there is time since, four weeks at least
     shown = max(daily.launch - max(daily.post_days, 28), 0)
-    style = numbers.of(metric)
+    style = formats.of(metric)
     per_day = f"{style.unit or metric.name} per day"
     forecast = modelled.forecast
     panels = 3 if metric.flow else 2
-    figure = Figure(figsize=(WIDTH, 2.2 * panels + 0.4), dpi=DPI, layout="constrained")
-    axes = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
+    figure = Figure(figsize=(WIDTH, 2.2 * panels + 2.0), dpi=DPI, layout="constrained")
+    grid = figure.add_gridspec(panels + 1, 1, height_ratios=[0.55] + [1.0] * panels)
+    overview = figure.add_subplot(grid[0])
+    first = figure.add_subplot(grid[1])
+    axes = [first, *[figure.add_subplot(grid[i + 2], sharex=first) for i in range(panels - 1)]]
+    overview.plot(dates, values, color=INK, linewidth=0.6)
+    overview.axvspan(dates[shown], dates[-1], color=INTERVAL, alpha=0.15, linewidth=0)
+    overview.axvline(dates[daily.launch], color=ZERO, linewidth=1, linestyle=":")
+    overview.set_title(
+        "The whole history (shaded: the weeks drawn below)",
+        loc="left",
+        fontsize=SMALL,
+        color=INK,
+    )
+    overview.yaxis.set_major_locator(mticker.MaxNLocator(2))
+    _plain(overview)
+    _dates(overview)
     band = z * forecast.sd
+    spread_label = f"its {(1 - level) * 100:.3g}% range"
     axes[0].fill_between(
         post,
         forecast.mean - band,
@@ -340,7 +418,7 @@ def counterfactual(result: PrepostResult) -> Chart:
         color=INTERVAL,
         alpha=0.2,
         linewidth=0,
-        label=f"without the launch: {(1 - level) * 100:.3g}% range",
+        label=spread_label,
     )
     axes[0].plot(dates[shown:], values[shown:], color=INK, linewidth=1.0, label="actual")
     axes[0].plot(
@@ -356,8 +434,11 @@ def counterfactual(result: PrepostResult) -> Chart:
         f"{metric.name}: actual and without the launch", loc="left", fontsize=TITLE, color=INK
     )
     axes[0].set_ylabel(per_day, fontsize=SMALL, color=INK)
+    handles, labels = axes[0].get_legend_handles_labels()
+    order = [labels.index(n) for n in ("actual", "without the launch (model)", spread_label)]
     figure.legend(
-        *axes[0].get_legend_handles_labels(),
+        [handles[i] for i in order],
+        [labels[i] for i in order],
         fontsize=SMALL,
         frameon=False,
         loc="outside lower left",
@@ -374,12 +455,13 @@ def counterfactual(result: PrepostResult) -> Chart:
     if target is not None:
         axes[1].axhline(target[0], color=TARGET, linestyle="--", linewidth=1.5)
         axes[1].annotate(
-            target[1],
+            _target_words(metric, result.primary.comparison, target[0], " per day"),
             (0.01, target[0]),
             xycoords=("axes fraction", "data"),
             color=TARGET,
             fontsize=SMALL,
             va="bottom",
+            bbox=LABEL_BOX,
         )
     if metric.flow:
         cumulative = np.cumsum(pointwise)
@@ -394,6 +476,8 @@ def counterfactual(result: PrepostResult) -> Chart:
     for panel in axes:
         panel.axvline(dates[daily.launch], color=ZERO, linewidth=1, linestyle=":")
         _plain(panel)
+    for panel in axes[:-1]:
+        panel.tick_params(labelbottom=False)
     axes[0].annotate(
         "launch",
         (dates[daily.launch], 0.02),
@@ -404,13 +488,15 @@ def counterfactual(result: PrepostResult) -> Chart:
     )
     for panel in axes[1:]:
         panel.axhline(0, color=ZERO, linewidth=1)
+    axes[0].set_xlim(dates[shown], dates[-1] + np.timedelta64(1, "D"))
     _dates(axes[-1])
     effect = modelled.effect
     alt = (
-        f"{metric.name} per day: actual against the counterfactual from "
-        f"{daily.dates[shown]:%Y-%m-%d}, launch on {daily.dates[daily.launch]:%Y-%m-%d}; "
+        f"{metric.name} per day, the whole history from {daily.dates[0]:%Y-%m-%d} and in "
+        f"detail from {daily.dates[shown]:%Y-%m-%d}: actual against the counterfactual, "
+        f"launch on {daily.dates[daily.launch]:%Y-%m-%d}; "
         f"average effect {format_effect(metric, effect.average, group=effect.ci)} per day "
-        f"({numbers.interval(numbers.of(metric), *effect.ci, estimate=effect.average)})"
+        f"({formats.interval(formats.of(metric), *effect.ci, estimate=effect.average)})"
         + (
             f"; cumulative {format_effect(metric, effect.cumulative, group=effect.cumulative_ci)}"
             if metric.flow
@@ -441,9 +527,9 @@ def placebos(result: PrepostResult) -> Chart:
         [*range(len(found.effects)), where], [*labels, "launch"], rotation=60, fontsize=SMALL
     )
     axes.axhline(0, color=ZERO, linewidth=1)
-    axes.set_ylabel("effect / its sd", fontsize=SMALL, color=INK)
+    axes.set_ylabel("effect in standard errors\n(0: no effect)", fontsize=SMALL, color=INK)
     axes.set_title(
-        f"Placebo launches before the real one: {found.excluded} of {found.count} show an effect",
+        f"Placebo launches: {found.excluded} of {found.count} show an effect",
         loc="left",
         fontsize=TITLE,
         color=INK,
@@ -500,7 +586,7 @@ def funnel(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | Non
         "% of eligible units (dashed: the registered threshold)", fontsize=SMALL, color=INK
     )
     axes.set_title(
-        f"Adoption funnel: {steps.diagnosis.replace('_', ' ')}",
+        f"Adoption: {message.DIAGNOSES[steps.diagnosis]}",
         loc="left",
         fontsize=TITLE,
         color=INK,
@@ -543,7 +629,7 @@ def retention(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | 
     axes.set_ylabel("% active that week", fontsize=SMALL, color=INK)
     axes.set_ylim(0, 100)
     axes.set_title(
-        "Retention after the landmark week (association, not an effect)",
+        "Who stays active after week 1 (association, not effect)",
         loc="left",
         fontsize=TITLE,
         color=INK,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from impact import numbers
+from impact import formats
 
 __all__ = [
     "SCHEDULE",
@@ -48,13 +48,16 @@ th, td { border-bottom: 1px solid #d0d0d0; padding: 0.35rem 0.5rem; text-align: 
 .note { color: #555; font-size: 0.88rem; }
 td.num { font-variant-numeric: tabular-nums; }
 .impact-scroll { overflow-x: auto; max-width: 100%; }
-.impact-swipe { display: none; color: #555; font-size: 0.8rem; margin: 0.3rem 0 0 0; }
-@media (max-width: 700px) { .impact-swipe { display: block; }
-  .impact-scroll { border-right: 3px solid #d0d0d0; }
-  .impact-scroll table { width: auto; }
-  .impact-scroll th:first-child, .impact-scroll td:first-child { position: sticky; left: 0;
-    background: #fff; min-width: 8rem; } }
-@media (max-width: 480px) { table { font-size: 0.8rem; } th, td { padding: 0.2rem; } }
+@media (max-width: 700px) {
+  .impact-stack, .impact-stack tbody, .impact-stack tr, .impact-stack td { display: block; }
+  .impact-stack thead { position: absolute; width: 1px; height: 1px; overflow: hidden;
+    clip-path: inset(50%); white-space: nowrap; }
+  .impact-stack tr { border-bottom: 2px solid #d0d0d0; padding: 0.5rem 0; }
+  .impact-stack td { border: none; padding: 0.1rem 0; }
+  .impact-stack td:empty { display: none; }
+  .impact-stack td::before { content: attr(data-label) ": "; color: #555; }
+  .impact-stack td:first-child { font-weight: 600; }
+  .impact-stack td:first-child::before { content: none; } }
 """
 COLUMNS = [
     "launch",
@@ -198,9 +201,14 @@ def _el(tag: str, text: str = "", **attributes: str) -> ET.Element:
 
 
 def _row(cells: Sequence[ET.Element | str], header: bool = False) -> ET.Element:
+    """A table row; a data cell carries its column's name, its label when stacked on a phone."""
     row = ET.Element("tr")
-    for cell in cells:
-        holder = ET.SubElement(row, "th", scope="col") if header else ET.SubElement(row, "td")
+    for column, cell in zip(COLUMNS, cells, strict=True):
+        holder = (
+            ET.SubElement(row, "th", scope="col")
+            if header
+            else ET.SubElement(row, "td", {"data-label": column})
+        )
         if isinstance(cell, str):
             holder.text = cell
         else:
@@ -212,13 +220,13 @@ def _effect(verdict: dict[str, Any]) -> str:
     """The primary effect with its interval (or the adoption funnel's weakest share)."""
     primary = verdict.get("primary")
     if primary and primary.get("effect") is not None and primary.get("alpha"):
-        style = numbers.style_of_json(primary)
+        style = formats.style_of_json(primary)
         low, high = primary.get("ci") or (None, None)
-        change = numbers.change(style, primary.get("effect"), group=(low, high))
+        change = formats.change(style, primary.get("effect"), group=(low, high))
         relative = primary.get("relative_effect")
-        shown = f" ({numbers.relative(relative)})" if relative is not None else ""
+        shown = f" ({formats.relative(relative)})" if relative is not None else ""
         level = f"{(1 - primary['alpha']) * 100:.3g}%"
-        interval = numbers.interval(style, low, high, estimate=primary.get("effect"))
+        interval = formats.interval(style, low, high, estimate=primary.get("effect"))
         return f"{primary.get('name', '')}: {change}{shown}, {level} CI {interval}"
     adoption = verdict.get("adoption")
     if adoption and adoption.get("eligible") is not None:
@@ -226,7 +234,7 @@ def _effect(verdict: dict[str, Any]) -> str:
             f"{adoption.get('tried', 0):.1%} tried, {adoption.get('repeat', 0):.1%} came back "
             f"(of {adoption['eligible']:,} eligible)"
         )
-    return numbers.MISSING
+    return formats.MISSING
 
 
 def _reviews(reviews: list[dict[str, Any]]) -> ET.Element:
@@ -307,12 +315,9 @@ def render(
             link.tail = " · " if index < len(quarters) - 1 else ""
             line.append(link)
         body.append(line)
-    body.append(_el("p", "⇆ this table scrolls sideways", class_="impact-swipe"))
-    holder = ET.SubElement(
-        body, "div", {"class": "impact-scroll", "role": "region", "tabindex": "0"}
-    )
-    holder.set("aria-label", "launches (scrolls sideways on a narrow screen)")
-    table = ET.SubElement(holder, "table")
+    # on a phone each launch is a stack of labelled lines (the style sheet); wider, a table
+    holder = ET.SubElement(body, "div", {"class": "impact-scroll"})
+    table = ET.SubElement(holder, "table", {"class": "impact-stack"})
     ET.SubElement(table, "thead").append(_row(COLUMNS, True))
     rows = ET.SubElement(table, "tbody")
     upcoming: dict[tuple[str, str], str] = {}  # (date, launch) -> the line; one per review

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from impact import adoption, handover, numbers, registry, seal, series, sources
+from impact import adoption, formats, handover, registry, seal, series, sources
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
 from impact.errors import DataError
@@ -182,7 +182,7 @@ class PrepostResult:
                 "kind": "series",
                 "status": primary.status,
                 **comparison_json(primary.comparison),
-                **numbers.to_json(primary.metric),
+                **formats.to_json(primary.metric),
                 "target": str(primary.metric.target),
                 "n": {"pre": self.series.pre_days, "post": self.series.post_days},
                 **self.models[primary.metric.name].to_json(),
@@ -192,7 +192,7 @@ class PrepostResult:
                     "name": g.metric.name,
                     "status": g.status,
                     **comparison_json(g.comparison),
-                    **numbers.to_json(g.metric),
+                    **formats.to_json(g.metric),
                     "margin": g.metric.margin.magnitude if g.metric.margin else None,
                     "margin_relative": bool(g.metric.margin and g.metric.margin.relative),
                     **self.models[g.metric.name].to_json(),
@@ -203,7 +203,7 @@ class PrepostResult:
                 {
                     "name": s.metric.name,
                     **comparison_json(s.comparison),
-                    **numbers.to_json(s.metric),
+                    **formats.to_json(s.metric),
                     "q_value": s.q_value,
                     **self.models[s.metric.name].to_json(),
                 }

@@ -25,10 +25,10 @@ from impact import adoption as adoption_module
 from impact import (
     analysis,
     datachecks,
+    formats,
     handover,
     looks,
     metrics,
-    numbers,
     registry,
     rollout,
     seal,
@@ -191,7 +191,7 @@ class ReviewResult:
                 "status": primary.status,
                 "status_words": primary.words,
                 **comparison_json(primary.comparison),
-                **numbers.to_json(primary.metric),
+                **formats.to_json(primary.metric),
                 "target": str(primary.metric.target),
                 "n": {"control": n.control.n, "treatment": n.treatment.n},
                 "cuped": self.analyses[primary.metric.name].cuped_json(),
@@ -211,7 +211,7 @@ class ReviewResult:
                     "status": g.status,
                     "status_words": g.words,
                     **comparison_json(g.comparison),
-                    **numbers.to_json(g.metric),
+                    **formats.to_json(g.metric),
                     "margin": g.metric.margin.magnitude if g.metric.margin else None,
                     "margin_relative": bool(g.metric.margin and g.metric.margin.relative),
                     "cuped": self.analyses[g.metric.name].cuped_json(),
@@ -222,7 +222,7 @@ class ReviewResult:
                 {
                     "name": s.metric.name,
                     **comparison_json(s.comparison),
-                    **numbers.to_json(s.metric),
+                    **formats.to_json(s.metric),
                     "q_value": s.q_value,
                     "cuped": self.analyses[s.metric.name].cuped_json(),
                 }

@@ -25,7 +25,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from impact import numbers
+from impact import formats
 from impact.spec import Effect, LaunchSpec, Metric
 from impact.stats.compare import Comparison
 
@@ -179,7 +179,7 @@ def guardrail_status(lower: float, upper: float, estimate: float, margin: float)
 def format_effect(
     metric: Metric, value: float, scale: Scale = "absolute", *, group: tuple[float | None, ...] = ()
 ) -> str:
-    """An effect in the metric's units (impact/numbers.py): percentage points for shares,
+    """An effect in the metric's units (impact/formats.py): percentage points for shares,
     the registered unit or currency otherwise, % for relative; ``group`` holds the numbers
     read with it (its interval), which share its decimals.
 
@@ -190,8 +190,8 @@ def format_effect(
         ('+3.12 pp', '+5.0%')
     """
     if scale == "relative":
-        return numbers.relative(value, group=group)
-    return numbers.change(numbers.of(metric), value, group=group)
+        return formats.relative(value, group=group)
+    return formats.change(formats.of(metric), value, group=group)
 
 
 def _interval(metric: Metric, comparison: Comparison, scale: Scale, level: float) -> str:
@@ -204,9 +204,9 @@ def _interval(metric: Metric, comparison: Comparison, scale: Scale, level: float
     if low is None or high is None:
         return "no interval"
     if scale == "relative":
-        shown = numbers.relative_interval(low, high, estimate=estimate)
+        shown = formats.relative_interval(low, high, estimate=estimate)
     else:
-        shown = numbers.interval(numbers.of(metric), low, high, estimate=estimate)
+        shown = formats.interval(formats.of(metric), low, high, estimate=estimate)
     return f"{(1 - level) * 100:.3g}% CI {shown}"
 
 

@@ -136,7 +136,10 @@ def test_report_in_a_browser(
     card = page.locator('[aria-label="verdict"]')
     heading = card.locator("h1")
     action = card.locator(".action")
-    for element in (heading, action):
+    # the first screen alone says the outcome, the action, baseline -> observed with the
+    # change in its units, and what happens next
+    lead_box, next_line = card.locator(".impact-lead"), card.locator(".next")
+    for element in (heading, action, lead_box, next_line):
         box = element.bounding_box()
         assert box is not None
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
@@ -157,11 +160,16 @@ def test_report_in_a_browser(
         assert "Observational evidence" in page.locator(".impact-flag").first.inner_text()
         assert page.locator('img[alt*="placebo windows"]').count() == 1
     _fits_the_screen(page, width)
+    if width < 700:
+        _stacked(page, width)
     lead = card.locator(".impact-lead").inner_text()
     if name == "adoption":
         assert "eligible" in lead and "needs" in lead, lead
     else:
         assert "→" in lead and "target" in lead and "data up to" in lead, lead
+    units = {"prepost": " orders", "adoption": "%"}.get(name, " pp")
+    assert units in lead, lead
+    assert next_line.inner_text().startswith(("Next review:", "This was the last review:"))
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}.png"))
     page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}-full.png"), full_page=True)
@@ -202,6 +210,30 @@ def _fits_the_screen(page: Any, width: int) -> None:
     assert all(size >= 8.5 for size in charts), charts
 
 
+def _stacked(page: Any, width: int) -> list[dict[str, Any]]:
+    """On a phone a wide table (four columns or more) is a stack of labelled lines: every
+    cell inside the screen, each after its column's name (the first one, the row's name)."""
+    cells: list[dict[str, Any]] = page.evaluate(
+        """() => [...document.querySelectorAll('table')]
+            .filter(t => t.querySelectorAll('thead th').length > 3)
+            .flatMap(t => [...t.querySelectorAll('tbody td')])
+            .filter(td => td.textContent)
+            .map(td => ({
+                label: getComputedStyle(td, '::before').content,
+                header: td.closest('table').querySelectorAll('thead th')[td.cellIndex]
+                    .textContent,
+                first: td.cellIndex === 0,
+                right: td.getBoundingClientRect().right,
+            }))"""
+    )
+    assert cells
+    for cell in cells:
+        assert cell["right"] <= width, cell
+        assert cell["label"] == ("none" if cell["first"] else f'"{cell["header"]}: "'), cell
+    assert page.locator(".impact-swipe:visible").count() == 0
+    return cells
+
+
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS)
 def test_portfolio_in_a_browser(
     browser: Any, reports: dict[str, Path], width: int, height: int
@@ -214,6 +246,10 @@ def test_portfolio_in_a_browser(
     assert "demo-adoption/28d.html" in links and "demo-adoption/56d.html" in links, links
     text = page.locator("body").inner_text()
     assert text.count("demo-adoption") >= 1
+    if width < 700:  # a phone: each launch is a stack of labelled lines, nothing to swipe
+        cells = _stacked(page, width)
+        effects = [cell for cell in cells if cell["header"] == "effect at that review"]
+        assert effects and all(cell["label"] != "none" for cell in effects), effects
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"portfolio-{width}x{height}.png"), full_page=True)
     page.close()

@@ -29,11 +29,16 @@ def test_table_markup_is_exact_and_escaped() -> None:
     )
 
 
-def test_a_wide_table_says_it_scrolls() -> None:
-    table = blocks._table(list("abcd"), [list("1234")], numeric=set())
-    hint, wrapped = list(table)
-    assert hint.get("class") == "impact-swipe" and "scrolls sideways" in (hint.text or "")
-    assert wrapped.get("class") == "impact-scroll"
+def test_a_wide_table_stacks_on_a_phone_with_each_cell_labelled() -> None:
+    wide = blocks._table(["a", blocks._term("CI"), "c", "d"], [list("1234")], numeric={1})
+    assert wide.get("class") == "impact-scroll"
+    table = wide.find("table")
+    assert table is not None and table.get("class") == "impact-table impact-stack"
+    assert [td.get("data-label") for td in table.iter("td")] == ["a", "CI", "c", "d"]
+    assert "td::before { content: attr(data-label)" in blocks.STYLE
+    narrow = blocks._table(list("abc"), [list("123")], numeric=set()).find("table")
+    assert narrow is not None and narrow.get("class") == "impact-table"
+    assert all(td.get("data-label") is None for td in narrow.iter("td"))
 
 
 @pytest.mark.parametrize(
@@ -180,3 +185,18 @@ def test_blocks_read_without_a_style_sheet_or_html(hostile: review.ReviewResult)
     assert "checkout_conversion:" in text and "→" in text
     table = repr(display.criteria(hostile))
     assert "metric | role | pre-registered | observed" in table
+
+
+def test_the_weeks_say_why_each_is_below_the_headline(hostile: review.ReviewResult) -> None:
+    text = _text(display.primary(hostile))
+    whole = hostile.analyses["checkout_conversion"].unadjusted
+    assert whole.control is not None and whole.effect is not None
+    weeks = [f"{week.control:.1%}" for week in hostile.weeks if week.control is not None]
+    assert len(weeks) == 2
+    below = all(abs(week.effect or 0) < abs(whole.effect) for week in hostile.weeks)
+    lead = "Why each week's effect is below the" if below else "How the weeks relate to the"
+    assert f"{lead} {whole.effect * 100:+.2f} pp (" in text
+    assert "over the whole 14-day window: a week counts a unit with purchase in that week" in text
+    assert f"the control's weekly rates ({weeks[0]} and {weeks[1]}) are each below its " in text
+    assert f"14-day rate ({whole.control:.1%} before CUPED)" in text
+    assert "holds only the last" not in text  # two full weeks

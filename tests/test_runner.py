@@ -12,10 +12,12 @@ from typing import Any
 import jsonschema
 import nbformat
 import pytest
+import untrusted
 from conftest import DEMO_SPEC, demo_launch, impact_cli
 
 from impact import demo, runner
 from impact.errors import DataError, ReviewFailed
+from impact.report import blocks
 
 TODAY = "2026-11-26"
 
@@ -257,6 +259,47 @@ def test_papermill_receives_only_the_four_string_parameters(
     assert "impact-notebook-only" in intro.metadata["tags"]
     assert intro.source.startswith("# Impact review: One-page checkout on mobile")
     assert "demo" not in intro.source.replace("demo-checkout", "")
+
+
+# What JupyterLab's sanitizer may remove from an untrusted notebook without changing how it
+# reads: the card's style sheet (its essentials are inline too), accessibility attributes, the
+# chart's measured text size, a cell's column name for a phone's stacked rows, and tabular
+# digits (most fonts' digits are tabular already).
+HARMLESS_LOSSES = re.compile(
+    r"<style>|div\[(role|aria-label|tabindex)\]|p\[aria-hidden\]|img\[data-smallest-text\]|"
+    r"td\[data-label\]|"
+    r"td style font-variant-numeric:tabular-nums"
+)
+
+
+def test_the_notebook_reads_the_same_untrusted(
+    workspace: Path, first_run: subprocess.CompletedProcess[str]
+) -> None:
+    notebook = nbformat.read(workspace / "notebooks" / "demo-checkout" / "56d.ipynb", as_version=4)
+    outputs = [
+        "".join(output["data"]["text/html"])
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if "text/html" in output.get("data", {})
+    ]
+    assert len(outputs) >= 10
+    for markup in outputs:
+        assert "<script" not in markup and "<link" not in markup
+        kept, dropped = untrusted.sanitize(markup)
+        assert [item for item in dropped if not HARMLESS_LOSSES.fullmatch(item)] == []
+        # each class the style sheet dresses carries the same look inline, and keeps it
+        for name, declarations in blocks.INLINE.items():
+            if f'class="{name}"' in markup or f'class="{name} ' in markup:
+                for declaration in declarations.split(";"):
+                    if not declaration.startswith("font-variant-numeric"):
+                        assert declaration in kept, (name, declaration)
+    card = next(markup for markup in outputs if 'aria-label="verdict"' in markup)
+    kept, _ = untrusted.sanitize(card)
+    outcome = re.search(r'class="impact-card impact-outcome-(\w+)"', card)
+    assert outcome is not None
+    colour = blocks.OUTCOME_COLOUR[outcome.group(1)]
+    assert "border:3px solid #555" in kept and f"border-color:{colour}" in kept
+    assert "<style" not in kept
 
 
 def test_the_verdict_schema_is_a_valid_json_schema() -> None:

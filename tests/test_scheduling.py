@@ -604,7 +604,9 @@ def test_the_portfolio_counts_registration_problems_apart_and_its_columns_match(
     for name in ("no lock", "changed after registration", "amended after launch"):
         assert f"⚠ {name}: not counted in the hit rate" in page
     table = ET.fromstring(
-        page.split("<table>")[1].split("</table>")[0].join(["<table>", "</table>"])
+        page.split('<table class="impact-stack">')[1]
+        .split("</table>")[0]
+        .join(["<table>", "</table>"])
     )
     widths = {len(list(row)) for row in table.iter("tr")}  # the header row and each launch
     assert widths == {len(portfolio.COLUMNS)}

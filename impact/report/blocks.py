@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
 
-from impact import numbers
+from impact import formats
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
@@ -30,7 +30,7 @@ OUTCOME_WORDS = {
     "keep_running": "Keep running",
     "invalid": "Invalid",
 }
-MISSING = numbers.MISSING  # shown where a number is not available
+MISSING = formats.MISSING  # shown where a number is not available
 # A symbol beside each outcome and status, so that nothing is told by colour alone.
 OUTCOME_MARK = {"ship": "✔", "iterate": "↻", "revert": "✖", "keep_running": "…", "invalid": "⚠"}
 STATUS_MARK = {
@@ -109,14 +109,20 @@ div.impact table.impact-table td.num { text-align: right;
   margin-top: 1rem; padding-top: 0.5rem; word-break: break-all; }
 .impact-scroll { overflow-x: auto; max-width: 100%; }
 .impact-scroll:focus { outline: 2px solid #0072B2; }
-.impact-swipe { display: none; margin: 0.3rem 0 0 0; color: #555; font-size: 0.8rem; }
 div.impact table.impact-table td { overflow-wrap: break-word; }
 div.impact table.impact-table td:last-child { overflow-wrap: anywhere; }
-@media (max-width: 700px) { .impact-swipe { display: block; }
-  .impact-scroll { border-right: 3px solid #d0d0d0; }
-  div.impact .impact-scroll table.impact-table th:first-child,
-  div.impact .impact-scroll table.impact-table td:first-child { position: sticky; left: 0;
-    background: #fff; z-index: 1; } }
+@media (max-width: 700px) {
+  div.impact table.impact-stack, div.impact table.impact-stack tbody,
+  div.impact table.impact-stack tr, div.impact table.impact-stack td { display: block; }
+  div.impact table.impact-stack thead { position: absolute; width: 1px; height: 1px;
+    overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+  div.impact table.impact-stack tr { border-bottom: 2px solid #d0d0d0; padding: 0.35rem 0; }
+  div.impact table.impact-stack td { border: none; padding: 0.05rem 0;
+    text-align: left !important; white-space: normal !important; }
+  div.impact table.impact-stack td:empty { display: none; }
+  div.impact table.impact-stack td::before { content: attr(data-label) ": "; color: #555; }
+  div.impact table.impact-stack td:first-child { font-weight: 600; }
+  div.impact table.impact-stack td:first-child::before { content: none; } }
 @media (max-width: 480px) { .impact-card h1 { font-size: 1.5rem; }
   .impact-card { padding: 0.6rem 0.7rem !important; } .impact-card ul { margin-left: 0.4rem; }
   .impact table { font-size: 0.8rem; } .impact th, .impact td { padding: 0.2rem 0.3rem; } }
@@ -128,7 +134,7 @@ div.impact table.impact-table td:last-child { overflow-wrap: anywhere; }
 # <style> elements) still shows the card's frame, the flags and aligned numbers.
 INLINE = {
     "impact-card": "border:3px solid #555;border-radius:8px;padding:1rem 1.25rem;"
-    "overflow-wrap:anywhere",
+    "overflow-wrap:break-word",
     "impact-lead": "background:#f4f6f8;border-radius:6px;padding:0.4rem 0.6rem;"
     "margin:0.4rem 0 0.6rem 0",
     "impact-flag": "background:#fff4d6;border-left:4px solid #E69F00;padding:0.4rem 0.6rem;"
@@ -250,18 +256,25 @@ def _table(
     headers: Sequence[ET.Element | str], rows: list[list[ET.Element | str]], numeric: set[int]
 ) -> ET.Element:
     head = _el("tr", *[_el("th", h, scope="col") for h in headers])
-    body = [
-        _el(
-            "tr",
-            *[
-                _el("td", cell, class_="num") if i in numeric else _el("td", cell)
-                for i, cell in enumerate(row)
-            ],
-        )
-        for row in rows
-    ]
-    table = _el("table", _el("thead", head), _el("tbody", *body), class_="impact-table")
-    wrapped = _el(
+    # on a phone a wide table is a stack of lines, each after its column's name (STYLE)
+    wide = len(headers) > 3
+    names = [h if isinstance(h, str) else "".join(h.itertext()) for h in headers]
+    body = []
+    for row in rows:
+        cells = []
+        for i, cell in enumerate(row):
+            td = _el("td", cell, class_="num") if i in numeric else _el("td", cell)
+            if wide:
+                td.set("data-label", names[i])
+            cells.append(td)
+        body.append(_el("tr", *cells))
+    table = _el(
+        "table",
+        _el("thead", head),
+        _el("tbody", *body),
+        class_="impact-table impact-stack" if wide else "impact-table",
+    )
+    return _el(
         "div",
         table,
         class_="impact-scroll",
@@ -269,12 +282,6 @@ def _table(
         tabindex="0",
         **{"aria-label": "table (scrolls sideways on a narrow screen)"},
     )
-    if len(headers) <= 3:
-        return wrapped
-    hint = _el(
-        "p", "⇆ this table scrolls sideways", class_="impact-swipe", **{"aria-hidden": "true"}
-    )
-    return _el("div", hint, wrapped)
 
 
 def _status(status: str, words: str | None = None) -> ET.Element:
@@ -288,7 +295,7 @@ def _status(status: str, words: str | None = None) -> ET.Element:
 
 
 def _value(metric: Metric, value: float | None, group: tuple[float | None, ...] = ()) -> str:
-    return numbers.value(numbers.of(metric), value, group=group)
+    return formats.value(formats.of(metric), value, group=group)
 
 
 def _effect(
@@ -310,12 +317,12 @@ def _interval(
     estimate: float | None = None,
 ) -> str:
     if scale == "relative":
-        return numbers.relative_interval(low, high, estimate=estimate)
-    return numbers.interval(numbers.of(metric), low, high, estimate=estimate)
+        return formats.relative_interval(low, high, estimate=estimate)
+    return formats.interval(formats.of(metric), low, high, estimate=estimate)
 
 
 def _p(value: float | None) -> str:
-    return numbers.p_value(value)
+    return formats.p_value(value)
 
 
 def _level(comparison: Comparison) -> str:

@@ -11,7 +11,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from impact import numbers
+from impact import formats
 from impact.quarter import MIME_TYPE
 from impact.report.blocks import STYLE, HTMLBlock, _el, _table
 
@@ -28,7 +28,7 @@ __all__ = [
     "rice",
 ]
 
-MISSING = numbers.MISSING
+MISSING = formats.MISSING
 JUDGEMENT = {
     "overconfident": "Overconfident",
     "underconfident": "Underconfident",

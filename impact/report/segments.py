@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 
 from matplotlib.figure import Figure
 
-from impact import numbers, plots
+from impact import formats, plots
 from impact.report.blocks import (
     HTMLBlock,
     _effect,
@@ -58,7 +58,7 @@ def forest(result: ReviewResult, metric: Metric) -> plots.Chart | None:
     rows = [c for column in _columns(found) for c in _ordered(_of(cells, column))]
     if not rows:
         return None
-    style = numbers.of(metric)
+    style = formats.of(metric)
     scale = 100.0 if style.format == "percent" else 1.0
     whole = result.analyses[metric.name].comparison
     figure = Figure(
@@ -233,7 +233,7 @@ def segments(result: ReviewResult) -> HTMLBlock | None:
 
 def _share(units: dict[str, int], arm: str) -> str:
     total = sum(units.values())
-    return f"{units.get(arm, 0) / total:.1%}" if total else numbers.MISSING
+    return f"{units.get(arm, 0) / total:.1%}" if total else formats.MISSING
 
 
 def stages(result: ReviewResult) -> HTMLBlock | None:

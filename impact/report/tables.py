@@ -196,6 +196,58 @@ def _counted(metric: Metric) -> str:
     return f"Units with a value in column {metric.column}"
 
 
+def _weeks_line(result: ReviewResult) -> ET.Element | None:
+    """Why the weeks' effects differ from the whole window's, from the numbers: each week
+    counts only its own days (and the last may be partial)."""
+    metric = result.primary.metric
+    analysed = result.analyses[metric.name]
+    whole = analysed.unadjusted
+    weeks = [week for week in result.weeks if week.effect is not None]
+    if metric.window is None or whole.effect is None or whole.control is None or not weeks:
+        return None
+    window = f"{metric.window}-day"
+    headline = _effect(metric, whole.effect)
+    if analysed.cuped_applied:
+        headline += f" ({_effect(metric, result.primary.comparison.effect)} with CUPED)"
+    plain = " before CUPED" if analysed.cuped_applied else ""
+    below = all(abs(week.effect or 0.0) < abs(whole.effect) for week in weeks)
+    lead = (
+        f"Why each week's effect is below the {headline} over the whole {window} window: "
+        if below
+        else f"How the weeks relate to the {headline} over the whole {window} window: "
+    )
+    rates = [_value(metric, week.control) for week in weeks]
+    listed = " and ".join([", ".join(rates[:-1]), rates[-1]] if len(rates) > 1 else rates)
+    if metric.kind == "proportion":
+        counted = f"a week counts a unit with {metric.event} in that week, the window a unit "
+        counted += "with it at any time in it"
+        noun = "rate"
+    elif metric.value == "max":
+        counted = "a week counts a unit's largest value in that week, the window its largest "
+        counted += "in any week"
+        noun = "value"
+    else:
+        together = _effect(metric, sum(week.effect or 0.0 for week in weeks))
+        counted = ""
+        noun = ""
+    body = (
+        f"{counted}, so the control's weekly {noun}s ({listed}) are each below its {window} "
+        f"{noun} ({_value(metric, whole.control)}{plain}), and each week's effect is on that "
+        "smaller "
+        "base."
+        if noun
+        else f"a week counts only the {metric.event} events of that week, so the weeks add up "
+        f"to the window: their effects make {together} together."
+    )
+    partial = metric.window % 7
+    tail = (
+        f" Week {len(result.weeks)} holds only the last {partial} days of the window."
+        if partial
+        else ""
+    )
+    return _el("p", lead + body + tail, class_="note")
+
+
 def primary(result: Compared) -> HTMLBlock:
     """The primary metric in full: the comparison, CUPED, power and the effect by week."""
     if isinstance(result, PrepostResult):
@@ -253,6 +305,7 @@ def primary(result: Compared) -> HTMLBlock:
                 rows,
                 numeric={1, 2, 3, 4},
             ),
+            _weeks_line(result),
         ]
     if look.information:
         parts.append(

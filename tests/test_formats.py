@@ -1,11 +1,11 @@
-"""One rule for digits, in the metric's units (impact/numbers.py)."""
+"""One rule for digits, in the metric's units (impact/formats.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from impact import numbers
-from impact.numbers import Style
+from impact import formats
+from impact.formats import Style
 from impact.spec import Metric
 
 USD = Style("currency", "USD")
@@ -28,20 +28,20 @@ PLAIN = Style("number")
 def test_an_interval_shares_its_decimals(
     style: Style, low: float | None, high: float | None, estimate: float | None, expected: str
 ) -> None:
-    assert numbers.interval(style, low, high, estimate=estimate) == expected
+    assert formats.interval(style, low, high, estimate=estimate) == expected
 
 
 def test_levels_changes_and_relative_changes() -> None:
-    assert numbers.value(SHARE, 0.3330, group=[0.3650]) == "33.3%"
-    assert numbers.value(USD, 20.6312) == "$20.63"
-    assert numbers.value(PLAIN, 0.5084, group=[0.466]) == "0.508"
-    assert numbers.value(PLAIN, 0.466, group=[0.5084]) == "0.466"
-    assert numbers.change(SHARE, -0.0009) == "-0.0900 pp"
-    assert numbers.change(USD, -0.004) == "+$0.00"  # never "-0"
-    assert numbers.relative(0.0962) == "+9.6%"
-    assert numbers.relative_interval(0.0718, 0.1211) == "+7.2% to +12.1%"
-    assert numbers.relative_interval(None, 0.3) == "unbounded"
-    assert numbers.value(PLAIN, None) == numbers.MISSING
+    assert formats.value(SHARE, 0.3330, group=[0.3650]) == "33.3%"
+    assert formats.value(USD, 20.6312) == "$20.63"
+    assert formats.value(PLAIN, 0.5084, group=[0.466]) == "0.508"
+    assert formats.value(PLAIN, 0.466, group=[0.5084]) == "0.466"
+    assert formats.change(SHARE, -0.0009) == "-0.0900 pp"
+    assert formats.change(USD, -0.004) == "+$0.00"  # never "-0"
+    assert formats.relative(0.0962) == "+9.6%"
+    assert formats.relative_interval(0.0718, 0.1211) == "+7.2% to +12.1%"
+    assert formats.relative_interval(None, 0.3) == "unbounded"
+    assert formats.value(PLAIN, None) == formats.MISSING
 
 
 def test_a_metric_style_comes_from_the_spec_or_its_kind() -> None:
@@ -56,9 +56,9 @@ def test_a_metric_style_comes_from_the_spec_or_its_kind() -> None:
         unit="EUR",
         format="currency",
     )
-    assert numbers.of(share) == SHARE
-    assert numbers.of(money) == Style("currency", "EUR")
-    assert numbers.style_of_json({"kind": "mean", "format": "count", "unit": "orders"}) == Style(
+    assert formats.of(share) == SHARE
+    assert formats.of(money) == Style("currency", "EUR")
+    assert formats.style_of_json({"kind": "mean", "format": "count", "unit": "orders"}) == Style(
         "count", "orders"
     )
-    assert numbers.style_of_json({"kind": "proportion"}) == SHARE
+    assert formats.style_of_json({"kind": "proportion"}) == SHARE
