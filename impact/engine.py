@@ -224,11 +224,24 @@ def _run(shell: _Shell, cell: NotebookNode, timeout: float | None) -> bool:
             output.execution_count = result.execution_count
     cell.outputs = outputs.items
     error = result.error_before_exec or result.error_in_exec
-    if isinstance(error, KeyboardInterrupt):
+    if _interrupted(error):
         raise KeyboardInterrupt
     if isinstance(error, _Timeout):
         raise CellTimeoutError(f"a cell ran longer than {timeout:g} seconds")
     return error is not None
+
+
+def _interrupted(error: BaseException | None) -> bool:
+    """Whether ``error`` is an interrupt, or was caused by one: Python wraps an exception
+    raised in a class body's ``__set_name__`` in a RuntimeError (a SIGTERM that lands while
+    a module is imported), and library code may re-raise it as another error."""
+    seen = 0
+    while error is not None and seen < 16:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False
 
 
 @contextlib.contextmanager
