@@ -90,6 +90,8 @@ class ReportLook:
         if accent:
             rules += [
                 f"body.jp-Notebook h1, body.jp-Notebook h2 {{ color: {accent}; }}",
+                # the verdict card's outcome keeps its own colour: a brand's red is no revert
+                "body.jp-Notebook .impact-card h1 { color: inherit; }",
                 f"body.jp-Notebook a {{ color: {accent}; }}",
                 f".impact-look-header {{ border-bottom: 3px solid {accent}; }}",
                 f".impact-look-footer {{ border-top: 3px solid {accent}; }}",

@@ -40,6 +40,10 @@ def test_a_review_wears_the_projects_look(tmp_path: Path) -> None:
     html = (tmp_path / "reports" / "demo-checkout" / "56d.html").read_text()
     assert '<img alt="Checkout team" height="40" src="data:image/png;base64,' in html
     assert "body.jp-Notebook h1, body.jp-Notebook h2 { color: #123456; }" in html
+    # the card's outcome word is not painted in the accent (found by a new user)
+    assert html.index("body.jp-Notebook .impact-card h1 { color: inherit; }") > html.index(
+        "body.jp-Notebook h1, body.jp-Notebook h2 { color: #123456; }"
+    )
     assert "body.jp-Notebook { background: #fafafa; }" in html
     footer = html[html.index('<footer class="impact-look-footer">') :]
     assert footer.startswith(
