@@ -424,33 +424,20 @@ def _run(
         except papermill.PapermillExecutionError as error:
             # papermill raises once every cell ran, for any error output, also in a cell
             # tagged raises-exception; such cells alone are failed sections, not a failure
-            notebook = _only_sections_failed(executed)
-            if notebook is not None:
-                return _checked_and_published(
-                    notebook,
-                    spec,
-                    look,
-                    templates,
-                    parameters,
-                    output,
-                    run_dir,
-                    executed,
-                    stamp,
-                    kernel_name,
-                    sending,
-                    publish_if,
-                )
-            kept = _keep_failed(executed, output, spec.id, look.label, stamp)
-            if error.ename in _INPUT_ERRORS:
-                raise _INPUT_ERRORS[error.ename](str(error.evalue)) from None
-            raise ReviewFailed(
-                f"{spec.id} {look.label}: the review failed in cell {error.cell_index} "
-                f"({error.ename}: {error.evalue}); {_where(kept)}",
-                notebook=_kept(kept),
-                cell_index=error.cell_index,
-                ename=str(error.ename),
-                evalue=str(error.evalue),
-            ) from None
+            sections_only = _only_sections_failed(executed)
+            if sections_only is None:
+                kept = _keep_failed(executed, output, spec.id, look.label, stamp)
+                if error.ename in _INPUT_ERRORS:
+                    raise _INPUT_ERRORS[error.ename](str(error.evalue)) from None
+                raise ReviewFailed(
+                    f"{spec.id} {look.label}: the review failed in cell {error.cell_index} "
+                    f"({error.ename}: {error.evalue}); {_where(kept)}",
+                    notebook=_kept(kept),
+                    cell_index=error.cell_index,
+                    ename=str(error.ename),
+                    evalue=str(error.evalue),
+                ) from None
+            notebook = sections_only  # only team sections failed: published as usual
         except Exception as error:  # a cell timed out, or a kernel did not start or died
             kept = _keep_failed(executed, output, spec.id, look.label, stamp)
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
