@@ -4,12 +4,17 @@ A saved-cards checkout launched 2026-09-01 to 10% of new users for a week, then 
 Users arrive evenly over four weeks, each on a platform (ios, android, web) and in a
 country; their chance to buy rises 20% over those weeks (a season), so a comparison that
 pools the stages reads the season as an effect. The feature helps on iOS and hurts on
-Android (a broken layout), about +0.8 pp overall: the target is ruled out, and the report
+Android (a broken layout), about +0.35 pp overall: the target is ruled out, and the report
 names the platform it hurt and the one it helped. ``impact demo --design rollout`` writes
 these data and reviews them with ``specs/demo-rollout.yaml``; the true effects are in
 ``truth.json``.
 
-Seeded and dated: the same call gives the same files.
+Seeded and dated: the same call gives the same files. The seed is a typical draw: the
+review's stratified estimate lies 0.35 standard errors from the truth, and each platform's
+interval holds its true effect (tests/test_demo_rollout.py). Seed 5, used before, drew
+2.1 standard errors low, a 1-in-25 draw that left the truth outside the interval and read
+like a biased estimator; it is not one (benchmarks/simulate_segments.py's ramp cell:
+bias -0.016 standard errors, coverage 95.4%).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ PLATFORMS = ("ios", "android", "web")
 PLATFORM_SHARES = (0.45, 0.40, 0.15)
 COUNTRIES = ("US", "DE", "FR", "BR", "NZ")
 COUNTRY_SHARES = (0.5, 0.2, 0.15, 0.12, 0.03)
-EFFECTS = {"ios": 0.045, "android": -0.035, "web": 0.01}  # on the chance to buy
+EFFECTS = {"ios": 0.04, "android": -0.04, "web": 0.01}  # on the chance to buy
 BASE = 0.26  # the chance to buy on day 0, without history
 SEASON = 0.20  # the chance rises by this share over the four weeks
 HISTORY = 0.5  # share of users who bought in the 14 days before exposure
@@ -40,7 +45,7 @@ HISTORY_LIFT = 0.12  # their extra chance to buy
 REFUND = 0.03  # refunds do not depend on the arm
 
 
-def generate_rollout(out: Path, *, units: int = 40_000, seed: int = 5) -> Truth:
+def generate_rollout(out: Path, *, units: int = 40_000, seed: int = 0) -> Truth:
     """Write ``units.parquet``, ``events.parquet`` and ``truth.json`` into ``out``."""
     rng = np.random.default_rng(seed)
     offsets = np.sort(rng.random(units)) * ACCRUAL_DAYS * SECONDS_PER_DAY
@@ -122,7 +127,7 @@ def generate_rollout(out: Path, *, units: int = 40_000, seed: int = 5) -> Truth:
         "checkout_conversion": {"effect": overall, **{p: EFFECTS[p] for p in PLATFORMS}},
         "refund_rate": {"effect": 0.0},
     }
-    # about +0.8 pp overall: the +2 pp target is ruled out at the final look
+    # about +0.35 pp overall: the +2 pp target is ruled out at the final look
     truth = Truth(units=units, seed=seed, effects=effects, expected_outcome="revert")
     (out / "truth.json").write_text(json.dumps(truth.to_json(), indent=2) + "\n")
     return truth
