@@ -177,12 +177,15 @@ class StageEstimate:
         analysis: the stage's comparison (CUPED-adjusted where applied).
         weight: the stage's share of the metric's units (0 when left out).
         note: why the stage is left out ("" otherwise).
+        units: the stage's units the metric counts at this look, both arms (its mature
+            units, where the stage's exposed units are in :class:`Phase`).
     """
 
     index: int
     analysis: Analysis
     weight: float
     note: str
+    units: int = 0
 
 
 def _arm_variances(data: MetricData, result: Analysis) -> tuple[float, float] | None:
@@ -277,10 +280,10 @@ def _combine(
             continue
         if variances is None or c.control is None or c.treatment is None or c.se is None:
             why = c.note or "its arms cannot be compared"
-            estimates.append(StageEstimate(index, result, 0.0, f"left out: {why}"))
+            estimates.append(StageEstimate(index, result, 0.0, f"left out: {why}", n))
             continue
         parts.append(_Part(n, c.control, variances[0], c.treatment, variances[1], c.dof))
-        estimates.append(StageEstimate(index, result, float(n), ""))
+        estimates.append(StageEstimate(index, result, float(n), "", n))
     total = sum(part.n for part in parts)
     estimates = [
         dataclasses.replace(e, weight=e.weight / total if total else 0.0) for e in estimates

@@ -74,6 +74,30 @@ def test_the_stages_section(ramped: Any) -> None:
     assert "whatever changed over the launch shows up as an effect" in text
 
 
+def test_the_stage_table_says_which_units_it_counts(ramped: Any) -> None:
+    """Exposed units (the sample-ratio check's) and mature units (the weights') side by
+    side, each named, never one under the other's header."""
+    text = repr(display.stages(ramped))
+    header = next(line for line in text.splitlines() if line.startswith("stage |"))
+    assert "control exposed | treatment exposed |" in header
+    assert header.endswith("| mature units | weight")
+    estimates = ramped.stages[ramped.primary.metric.name]
+    data = ramped.table.metrics[ramped.primary.metric.name]
+    assert sum(e.units for e in estimates) == data.control.n + data.treatment.n
+    for phase, estimate in zip(ramped.phases, estimates, strict=True):
+        exposed = sum(phase.units.values())
+        assert 0 < estimate.units <= exposed
+        assert f"| {estimate.units:,} | {estimate.weight:.0%}" in text
+
+
+def test_the_data_section_gives_each_stage_its_split(ramped: Any) -> None:
+    text = repr(display.data_summary(ramped))
+    assert (
+        "planned split | stage 1 from 2026-09-01: control 90%, treatment 10%; "
+        "stage 2 from 2026-09-08: control 50%, treatment 50%"
+    ) in text
+
+
 def test_segment_values_from_the_data_are_escaped(tmp_path: Path) -> None:
     spec, frame, events = segment_launch(tmp_path)
     hostile = "<script>alert(1)</script>"

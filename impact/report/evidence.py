@@ -14,6 +14,7 @@ from impact.report.blocks import MISSING, HTMLBlock, Payload, Reviewed, _el, _ro
 from impact.report.prepost import _series_data, _series_methods
 from impact.review import ReviewResult
 from impact.sources import postgres
+from impact.spec import LaunchSpec
 
 
 def data_summary(result: Reviewed) -> HTMLBlock:
@@ -28,10 +29,7 @@ def data_summary(result: Reviewed) -> HTMLBlock:
         [f"units in {arm}", f"{n:,}"] for arm, n in population.units.items()
     ]
     rows += [
-        [
-            "planned split",
-            ", ".join(f"{arm} {share:.0%}" for arm, share in (spec.data.split or {}).items()),
-        ],
+        ["planned split", _planned_split(spec)],
         [
             "first exposure",
             f"{population.first_exposure:%Y-%m-%d %H:%M} UTC"
@@ -69,6 +67,20 @@ def data_summary(result: Reviewed) -> HTMLBlock:
         )
     daily = _daily(trust.completeness) if trust is not None and trust.completeness else None
     return _root(_table(["", "value"], rows, numeric=set()), daily, _checks(result))
+
+
+def _planned_split(spec: LaunchSpec) -> str:
+    """The registered split, or each rollout stage's split from its start."""
+
+    def split(shares: dict[str, float]) -> str:
+        return ", ".join(f"{arm} {share:.0%}" for arm, share in shares.items())
+
+    if spec.rollout:
+        return "; ".join(
+            f"stage {index} from {stage.start}: {split(stage.split)}"
+            for index, stage in enumerate(spec.rollout, start=1)
+        )
+    return split(spec.data.split or {})
 
 
 def _source_words(result: ReviewResult) -> str:

@@ -260,6 +260,7 @@ def stages(result: ReviewResult) -> HTMLBlock | None:
                 _p(phase.sample_ratio.p_value),
                 _effect(primary, c.effect, group=(c.ci_lower, c.ci_upper)) if c else "",
                 _interval(primary, c.ci_lower, c.ci_upper, estimate=c.effect) if c else "",
+                f"{estimate.units:,}" if estimate is not None else "",
                 f"{estimate.weight:.0%}" if estimate is not None else "",
             ]
         )
@@ -268,12 +269,13 @@ def stages(result: ReviewResult) -> HTMLBlock | None:
         "stage",
         "exposed",
         f"planned {treatment}",
-        f"{spec.control} units",
-        f"{treatment} units",
+        f"{spec.control} exposed",
+        f"{treatment} exposed",
         f"observed {treatment}",
         _term("p", "sample-ratio p"),
         f"{primary.name} effect",
         _term("CI", _level(combined)),
+        _term("mature units"),
         "weight",
     ]
     parts: list[ET.Element | str | None] = [
@@ -281,14 +283,15 @@ def stages(result: ReviewResult) -> HTMLBlock | None:
         _el(
             "p",
             "Each unit belongs to the stage of its first exposure. The sample ratio is "
-            "checked per stage against that stage's split, so the ramp itself never fires "
-            "it. The effect compares the arms within each stage and combines the stages "
-            "weighted by their share of the units: a pooled comparison would set early "
+            "checked per stage against that stage's split, on every unit exposed in it, so the "
+            "ramp itself never fires it. The effect compares the arms within each stage and "
+            "combines the stages weighted by their share of the mature units (those whose "
+            "window has ended by this look): a pooled comparison would set early "
             "control units against late treated units and read any drift over time as an "
             "effect.",
             class_="note",
         ),
-        _table(headers, rows, {2, 3, 4, 5, 6, 7, 8, 9}),
+        _table(headers, rows, {2, 3, 4, 5, 6, 7, 8, 9, 10}),
     ]
     notes = [e for e in estimates if e.note]
     for e in notes:
