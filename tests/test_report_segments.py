@@ -98,6 +98,20 @@ def test_the_data_section_gives_each_stage_its_split(ramped: Any) -> None:
     ) in text
 
 
+def test_the_methods_name_stratification_bh_and_cochrans_q(segmented: Any, ramped: Any) -> None:
+    staged = repr(display.methods(ramped))
+    assert "Rollout stages: each unit belongs to the stage of its first exposure" in staged
+    assert "weights equal to their shares of the metric's mature units" in staged
+    assert "Segments (" not in staged
+    cells = len([c for c in segmented.segments.cells if c.q_value is not None])
+    split = repr(display.methods(segmented))
+    assert "Segments (platform, registered before launch)" in split
+    assert f"q-values are Benjamini-Hochberg across all {cells} segment cells" in split
+    assert "independent or positively dependent" in split
+    assert "Cochran's Q per metric and column" in split and "it is not adjusted" in split
+    assert "Rollout stages" not in split
+
+
 def test_segment_values_from_the_data_are_escaped(tmp_path: Path) -> None:
     spec, frame, events = segment_launch(tmp_path)
     hostile = "<script>alert(1)</script>"

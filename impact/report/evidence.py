@@ -188,11 +188,42 @@ def methods(result: Reviewed) -> HTMLBlock:
         "at half the look's level), breached when the harm is significant and at least the "
         "margin, unclear otherwise. No correction across guardrails. Secondary metrics never "
         "decide; their q-values are Benjamini-Hochberg.",
+        *_segment_methods(result),
         "Assumptions: units do not affect each other (no interference); the assignment was "
         "random and stable; the metric data are complete up to as_of. Estimates from a stop "
         "at an interim look tend to run high.",
     ]
     return _root(_el("ul", *[_el("li", item) for item in items]))
+
+
+def _segment_methods(result: ReviewResult) -> list[str]:
+    """The methods of a rollout's stages and of registered segments (none without them)."""
+    items = []
+    if result.phases:
+        items.append(
+            "Rollout stages: each unit belongs to the stage of its first exposure, and the "
+            "sample ratio is checked per stage against that stage's split. Each metric is "
+            "compared within each stage (CUPED per stage) and the stages are combined with "
+            "weights equal to their shares of the metric's mature units, the average effect "
+            "over the units the launch reached; the variance is the weighted sum of the "
+            "stages' variances (for means, Welch-Satterthwaite degrees of freedom over "
+            "stages). A pooled comparison across stages is biased by anything that drifts "
+            "over the launch, so it is only shown beside, never used."
+        )
+    if result.segments is not None and result.segments.cells:
+        cells = len([c for c in result.segments.cells if c.q_value is not None])
+        columns = ", ".join(dict.fromkeys(c.column for c in result.segments.cells))
+        items.append(
+            f"Segments ({columns}, registered before launch): each value is compared with the "
+            "same statistics as the whole launch; values with too few units per arm are "
+            f"pooled into 'other'. q-values are Benjamini-Hochberg across all {cells} segment "
+            "cells, compared with the look's level: they bound the share of false findings "
+            "among flagged cells when the cells' tests are independent or positively "
+            "dependent (cells of different columns share units). Cochran's Q per metric and "
+            "column asks whether the effect differs between values at all; it is not "
+            "adjusted across metrics and columns. Segments never change the outcome."
+        )
+    return items
 
 
 def payload(result: Reviewed) -> Payload:
