@@ -120,21 +120,9 @@ def validate(spec_path: Path) -> None:
         for problem in error.problems:
             click.echo(f"error: {problem}", err=True)
         sys.exit(EXIT_BAD_INPUT)
-    primary = loaded.metrics.primary
     click.echo(f"{spec_path}: valid launch spec {loaded.id!r} ({loaded.design})")
-    click.echo(f"  {loaded.title}, launch {loaded.launch_date}, owner {loaded.owner}")
-    reviews = ", ".join(spec_module.format_duration(days) for days in loaded.reviews)
-    click.echo(f"  reviews: {reviews} (the last is final)")
-    if primary is not None:
-        what = primary.kind or f"daily series {primary.column or primary.event}"
-        click.echo(
-            f"  primary: {primary.name} ({what}), target {primary.target}, "
-            f"{primary.direction} is good"
-        )
-    for guardrail in loaded.metrics.guardrails:
-        click.echo(f"  guardrail: {guardrail.name}, margin {guardrail.margin}")
-    for metric in loaded.metrics.secondary:
-        click.echo(f"  secondary: {metric.name}")
+    for line in spec_module.summary(loaded):
+        click.echo(f"  {line}")
     if loaded.template is not None:
         click.echo(f"  template: {team_templates.find(loaded)}")
 

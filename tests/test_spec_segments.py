@@ -31,6 +31,40 @@ def test_segments_as_names_or_with_a_minimum(tmp_path: Path, spec_dict: dict[str
     assert loaded.segments[1].minimum(loaded) == 200
 
 
+def test_validate_lists_segments_and_stages(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
+    from click.testing import CliRunner
+
+    from impact.cli import main
+
+    spec_dict["segments"] = ["platform", {"column": "country", "min_units": 200}]
+    spec_dict["rollout"] = RAMP
+    del spec_dict["data"]["split"]
+    done = CliRunner().invoke(main, ["validate", str(write_spec(tmp_path, spec_dict))])
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    assert (
+        f"  segment: platform (values with fewer than {spec_dict['decision']['min_units']} "
+        'units per arm are pooled into "other")'
+    ) in lines
+    assert (
+        '  segment: country (values with fewer than 200 units per arm are pooled into "other")'
+        in (lines)
+    )
+    assert "  rollout stage 1 from 2026-09-01: control 90%, treatment 10%" in lines
+    assert "  rollout stage 2 from 2026-09-08: control 50%, treatment 50%" in lines
+    assert not any(line.startswith("  split:") for line in lines)
+
+
+def test_a_misspelt_segment_key_suggests_the_right_one(
+    tmp_path: Path, spec_dict: dict[str, Any]
+) -> None:
+    spec_dict["segments"] = [{"column": "country", "min_unit": 200}]
+    with pytest.raises(SpecError) as raised:
+        spec_module.load(write_spec(tmp_path, spec_dict))
+    assert "segments[0].min_unit" in str(raised.value)
+    assert 'did you mean "min_units"?' in str(raised.value)
+
+
 def test_rollout_stages_and_the_split_they_imply(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
     del spec_dict["data"]["split"]
     spec_dict["rollout"] = RAMP

@@ -11,8 +11,9 @@ Numbers keep the sign the author wrote: ``target: +0.02`` (explicitly signed) an
 caught rather than silently flipped.
 
 The modules: :mod:`~impact.spec.fields` (durations, effects, names),
-:mod:`~impact.spec.model` (the models), :mod:`~impact.spec.yamlfile` (reading YAML safely)
-and :mod:`~impact.spec.validate` (load and the one-line messages).
+:mod:`~impact.spec.model` (the models), :mod:`~impact.spec.yamlfile` (reading YAML safely),
+:mod:`~impact.spec.validate` (load and the one-line messages) and
+:mod:`~impact.spec.summary` (what ``impact validate`` prints).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from impact.spec.model import (
     Thresholds,
     json_schema,
 )
+from impact.spec.summary import summary
 from impact.spec.validate import from_dict, load
 from impact.spec.yamlfile import MAX_BYTES, MAX_DEPTH, MAX_NODES, read_yaml
 
@@ -60,4 +62,5 @@ __all__ = [
     "load",
     "parse_duration",
     "read_yaml",
+    "summary",
 ]

@@ -118,10 +118,13 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str]:
 
 
 def _model_in(annotation: Any) -> Any:
-    """The BaseModel inside an annotation such as ``list[Metric] | None``."""
+    """The BaseModel inside an annotation such as ``list[Metric] | None`` or
+    ``list[Annotated[Segment, ...]]``."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _model_in(typing.get_args(annotation)[0])
     if origin in (types.UnionType, typing.Union, list):
         for arg in typing.get_args(annotation):
             found = _model_in(arg)

@@ -1,0 +1,42 @@
+"""What ``impact validate`` says a valid spec registers, a line each."""
+
+from __future__ import annotations
+
+from impact.spec.fields import format_duration
+from impact.spec.model import LaunchSpec
+
+__all__ = ["summary"]
+
+
+def _split(shares: dict[str, float]) -> str:
+    return ", ".join(f"{arm} {share:.0%}" for arm, share in shares.items())
+
+
+def summary(spec: LaunchSpec) -> list[str]:
+    """The spec's registration in plain lines: who, when, the looks, the metrics, the
+    segments and the rollout stages (the template's line is the caller's: it is found on
+    disk)."""
+    lines = [
+        f"{spec.title}, launch {spec.launch_date}, owner {spec.owner}",
+        f"reviews: {', '.join(format_duration(days) for days in spec.reviews)} (the last is final)",
+    ]
+    primary = spec.metrics.primary
+    if primary is not None:
+        what = primary.kind or f"daily series {primary.column or primary.event}"
+        lines.append(
+            f"primary: {primary.name} ({what}), target {primary.target}, "
+            f"{primary.direction} is good"
+        )
+    lines += [f"guardrail: {g.name}, margin {g.margin}" for g in spec.metrics.guardrails]
+    lines += [f"secondary: {metric.name}" for metric in spec.metrics.secondary]
+    for segment in spec.segments:
+        lines.append(
+            f"segment: {segment.column} (values with fewer than {segment.minimum(spec)} units "
+            'per arm are pooled into "other")'
+        )
+    if spec.rollout:
+        for index, stage in enumerate(spec.rollout, start=1):
+            lines.append(f"rollout stage {index} from {stage.start}: {_split(stage.split)}")
+    elif spec.data.split:
+        lines.append(f"split: {_split(spec.data.split)}")
+    return lines
