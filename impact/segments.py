@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from impact import metrics, rollout
 from impact.analysis import Analysis
-from impact.errors import DataError
 from impact.metrics import MetricTable
+from impact.sources import contract
 from impact.sources.source import Source
 from impact.spec import LaunchSpec, Metric, Segment
 from impact.stats import heterogeneity, multiplicity
@@ -190,27 +189,13 @@ class SegmentResult:
         return [c.to_json() for c in self.cells], [t.to_json() for t in self.tests]
 
 
-def _check_columns(source: Source, spec: LaunchSpec) -> None:
-    present = {name.lower() for name in source.unit_columns}
-    for index, segment in enumerate(spec.segments):
-        if segment.column.lower() in present:
-            continue
-        near = difflib.get_close_matches(segment.column, source.unit_columns, n=1)
-        hint = f"did you mean {near[0]!r}? " if near else ""
-        raise DataError(
-            f"{source.units_name}: segments[{index}] names column {segment.column!r}, which "
-            f"the units table does not have; {hint}columns here: "
-            f"{', '.join(source.unit_columns)}"
-        )
-
-
 def read(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> dict[str, Tables]:
     """Each registered column's metric table per value, from the data.
 
     Raises:
         DataError: a registered column is not in the units table.
     """
-    _check_columns(source, spec)
+    contract.check_segment_columns(source, spec)
     return {
         segment.column: metrics.compute_by(source, spec, as_of, segment.column)
         for segment in spec.segments

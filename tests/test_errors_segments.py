@@ -82,6 +82,7 @@ def test_bad_segments_and_stages(
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert re.search(message, lines[0]), lines[0]
     assert not (root / "reports").exists()
+    assert not (root / "notebooks").exists()  # bad input is found before a notebook runs
 
 
 def test_the_catalog_is_documented() -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "check_contract",
     "check_ready",
     "check_segment",
+    "check_segment_columns",
     "segment",
     "timestamp",
     "unit_filter",
@@ -73,8 +74,28 @@ def check_contract(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> None
             "check launch_date, data.start and data.segment"
         )
     _check_metrics(source, spec)
+    check_segment_columns(source, spec)
     if spec.adoption is not None:
         _check_adoption_events(source, spec)
+
+
+def check_segment_columns(source: Source, spec: LaunchSpec) -> None:
+    """Every column registered in ``segments:`` is a column of the units table.
+
+    Raises:
+        DataError: naming the column, the nearest one and the columns there are.
+    """
+    present = {name.lower() for name in source.unit_columns}
+    for index, segment in enumerate(spec.segments):
+        if segment.column.lower() in present:
+            continue
+        near = difflib.get_close_matches(segment.column, source.unit_columns, n=1)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        raise DataError(
+            f"{source.units_name}: segments[{index}] names column {segment.column!r}, which "
+            f"the units table does not have; {hint}columns here: "
+            f"{', '.join(source.unit_columns)}"
+        )
 
 
 def _one_row_per_unit(source: Source, *, experiment: bool = False) -> None:
