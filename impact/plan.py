@@ -17,12 +17,13 @@ units from that day), or after ``--total-units N``. Units stop arriving there, s
 information at each look is capped, and a metric that needs more units than accrual gives
 cannot reach its target or margin however late the review: the plan says so.
 
-With ``rollout:``, the plan also says the units each stage contributes to the final look
-(per arm, by the stage's split) and the primary's power for its target with the effect
-stratified over those stages (the units and days above assume the last stage's split
-throughout). With ``segments:``, it gives the power for the target within a segment value
-holding 50%, 25% or 10% of the units (before the q-value adjustment across cells, which
-lowers it).
+With ``rollout:``, the units and days each metric needs are those at which the effect
+stratified over the stages reaches the power (the early stages' uneven splits cost
+precision, so a ramp needs more units than its last split alone would); the plan also says
+the units each stage contributes to the final look (per arm, by the stage's split) and the
+primary's power for its target over those stages. With ``segments:``, it gives the power
+for the target within a segment value holding 50%, 25% or 10% of the units (before the
+q-value adjustment across cells, which lowers it).
 """
 
 from __future__ import annotations
@@ -147,6 +148,15 @@ def _metric(
         power=wanted,
         treatment_share=share,
     )
+    accrual: float = math.ceil(total / daily)
+    if spec.rollout:  # the ramp's early stages split unevenly: more units are needed
+        spread = variances[0] / (1 - share) + variances[1] / share
+        ramp = _ramp_accrual(spec, variances, spread / total, daily, available)
+        if ramp is None:
+            total = math.ceil(available) + 1 if available is not None else total
+        else:
+            accrual, units = ramp
+            total = math.ceil(units)
     if available is not None and total > available:
         what = "target" if role == "primary" else "margin"
         note = (
@@ -154,8 +164,50 @@ def _metric(
             f"{available:,.0f}; no review date helps. Widen the {what}, or keep accrual open"
         )
         return MetricPlan(metric, role, effect, wanted, total, None, note, reachable=False)
-    days = math.ceil(total / daily) + (metric.window or metric.matures_after or 0)
+    days = math.ceil(accrual) + (metric.window or metric.matures_after or 0)
     return MetricPlan(metric, role, effect, wanted, total, days, "")
+
+
+RAMP_DAYS = 3650
+"""The longest accrual a rollout plan searches (ten years)."""
+
+
+def _ramp_accrual(
+    spec: LaunchSpec,
+    variances: tuple[float, float],
+    needed: float,
+    daily: float,
+    available: float | None,
+) -> tuple[int, float] | None:
+    """The fewest accrual days (and the units they bring) at which the effect stratified
+    over the rollout's stages has at most the variance ``needed``; None when accrual stops
+    first.
+
+    With stage s bringing n_s units at treatment share p_s, and N = sum n_s, the
+    stratified estimate's variance is sum (n_s / N)^2 (var_c / (n_s (1 - p_s)) + var_t /
+    (n_s p_s)) = sum n_s c_s / N^2, with c_s = var_c / (1 - p_s) + var_t / p_s.
+    """
+    assert spec.rollout is not None
+    var_c, var_t = variances
+    starts = [(stage.start - spec.launch_date).days for stage in spec.rollout]
+    costs = [
+        var_c / (1 - stage.split[spec.treatment]) + var_t / stage.split[spec.treatment]
+        for stage in spec.rollout
+    ]
+    cap = available if available is not None else math.inf
+    for days in range(1, RAMP_DAYS + 1):
+        left, units, weighted = cap, 0.0, 0.0
+        for index, first in enumerate(starts):
+            last = starts[index + 1] if index + 1 < len(starts) else days
+            n = min(daily * max(min(last, days) - first, 0), left)
+            left -= n
+            units += n
+            weighted += n * costs[index]
+        if units and weighted / (units * units) <= needed:
+            return days, units
+        if units >= cap:
+            return None
+    return None
 
 
 def _unmatured(spec: LaunchSpec, final: int) -> list[str]:

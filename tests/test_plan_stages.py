@@ -50,6 +50,40 @@ def test_units_per_stage_and_the_stratified_power(
     assert found.segment_power[0][1] == pytest.approx(half)
 
 
+def test_the_units_and_days_needed_count_the_ramp(
+    tmp_path: Path, spec_dict: dict[str, Any]
+) -> None:
+    """The days the primary needs are the first at which the stratified power reaches the
+    wanted power, not the days the last stage's split alone would need."""
+    loaded = _staged(tmp_path, spec_dict)
+    found = plan.plan(loaded, daily_units=1000)
+    primary = found.metrics[0]
+    assert primary.units is not None and primary.days is not None
+    vc, vt = power.proportion_variances(0.32, 0.02)
+
+    def stratified_power(accrual: int) -> float:
+        stages = ((min(accrual, 7), 0.1), (max(accrual - 7, 0), 0.5))
+        total = sum(1000 * days for days, _ in stages)
+        variance = sum(
+            (1000 * days / total) ** 2 * (vc / (1000 * days * (1 - p)) + vt / (1000 * days * p))
+            for days, p in stages
+            if days
+        )
+        return power.achieved_power(se=math.sqrt(variance), effect=0.02, alpha=found.final_level)
+
+    accrual = primary.days - 14  # the window
+    assert stratified_power(accrual) >= 0.8 > stratified_power(accrual - 1)
+    assert primary.units == 1000 * accrual
+    last_split_only = power.sample_size(
+        variance_control=vc,
+        variance_treatment=vt,
+        effect=0.02,
+        alpha=found.final_level,
+        power=0.8,
+    )
+    assert primary.units > last_split_only  # the 10% stage costs precision
+
+
 def test_without_stages_or_segments_the_plan_is_unchanged(spec_dict: dict[str, Any]) -> None:
     from conftest import DEMO_SPEC
 
