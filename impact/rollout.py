@@ -116,7 +116,40 @@ def sample_ratio_checks(spec: LaunchSpec, found: list[Phase]) -> list[Check]:
                 f"{label}: units per arm {observed} match the stage's split {planned} (p = {p:.2g})"
             )
         checks.append(Check("sample_ratio", p >= 0.01, p, detail, blocking=p < alpha))
+    counted = [phase for phase in found if phase.sample_ratio.p_value is not None]
+    if len(counted) >= 2:
+        checks.append(_whole_launch(counted, alpha))
     return checks
+
+
+def _whole_launch(found: list[Phase], alpha: float) -> Check:
+    """The sample ratio over all stages, each stage's units held to its own split."""
+    ratio = stat_checks.sample_ratio_over_stages(
+        [(phase.units, phase.stage.split) for phase in found]
+    )
+    assert ratio.p_value is not None
+    p = ratio.p_value
+    observed = ", ".join(f"{arm} {n:,}" for arm, n in ratio.observed.items())
+    expected = ", ".join(f"{arm} {n:,.0f}" for arm, n in ratio.expected.items())
+    label = f"the whole launch ({len(found)} stages, each held to its own split)"
+    if p < alpha:
+        detail = (
+            f"sample ratio mismatch over {label} (p = {p:.2g} < {alpha:g}): units per arm "
+            f"{observed} where the stages' splits expect {expected}; {ratio.short_arm} is "
+            f"{ratio.shortfall:.1%} short. Find the cause (assignment, logging, filtering) "
+            "before trusting any effect"
+        )
+    elif p < 0.01:
+        detail = (
+            f"warning: the sample ratio over {label} is unusual (p = {p:.2g}): units per arm "
+            f"{observed} where the stages' splits expect {expected}"
+        )
+    else:
+        detail = (
+            f"{label}: units per arm {observed} match the {expected} the stages' splits "
+            f"expect (p = {p:.2g})"
+        )
+    return Check("sample_ratio", p >= 0.01, p, detail, blocking=p < alpha)
 
 
 def _days(spec: LaunchSpec, index: int) -> tuple[dt.date, dt.date | None]:

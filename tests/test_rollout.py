@@ -61,9 +61,16 @@ def test_the_sample_ratio_is_checked_per_stage_and_a_correct_ramp_passes(
 ) -> None:
     result, frame = ramped
     ratios = [c for c in result.checks if c.name == "sample_ratio"]
-    assert len(ratios) == 2
+    assert len(ratios) == 3  # each stage, then the whole launch against the stages' splits
     assert all(c.passed for c in ratios)
     assert "stage 1 (from 2026-09-01 to 2026-09-07)" in ratios[0].detail
+    assert ratios[2].detail.startswith(
+        "the whole launch (2 stages, each held to its own split): units per arm control "
+    )
+    units = {arm: sum(p.units[arm] for p in result.phases) for arm in ("control", "treatment")}
+    assert f"control {units['control']:,}, treatment {units['treatment']:,} match" in (
+        ratios[2].detail
+    )
     assert result.verdict.outcome != "invalid"
     payload = result.to_json()
     runner.validate_verdict(payload)
