@@ -1,4 +1,5 @@
-"""The spec's ``segments:`` and ``rollout:``: their rules, their errors and their registration."""
+"""The spec's ``segments:`` and ``rollout:`` (their rules, errors and registration), and what
+``impact validate`` says of a spec."""
 
 from __future__ import annotations
 
@@ -153,3 +154,22 @@ def test_a_spec_without_segments_rollout_or_bet_keeps_its_canonical_form(
 ) -> None:
     canonical = registry.canonical(spec_module.load(write_spec(tmp_path, spec_dict)))
     assert not {"segments", "rollout", "bet"} & set(canonical)
+
+
+def test_validate_says_a_prepost_metric_s_model() -> None:
+    from click.testing import CliRunner
+    from conftest import ROOT
+
+    from impact.cli import main
+
+    done = CliRunner().invoke(main, ["validate", str(ROOT / "specs" / "demo-prepost.yaml")])
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    assert (
+        "  model of orders: local level + 7d seasonal; control series market_visits, "
+        "search_interest; fitted on the 365d before launch"
+    ) in lines
+    assert (
+        "  model of refund_rate: local level + 7d seasonal; no control series (the forecast "
+        "rests on its own past); fitted on the 365d before launch"
+    ) in lines

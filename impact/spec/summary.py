@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 from impact.spec.fields import format_duration
-from impact.spec.model import LaunchSpec
+from impact.spec.model import LaunchSpec, Metric
 
 __all__ = ["summary"]
 
 
 def _split(shares: dict[str, float]) -> str:
     return ", ".join(f"{arm} {share:.0%}" for arm, share in shares.items())
+
+
+def _model(spec: LaunchSpec, metric: Metric) -> str:
+    """A prepost metric's counterfactual model, in the words of docs/methods.md."""
+    parts = ["local level"]
+    if metric.trend:
+        parts.append("linear trend")
+    if metric.seasonality:
+        parts.append(f"{format_duration(metric.seasonality)} seasonal")
+    controls = (
+        f"control series {', '.join(metric.controls)}"
+        if metric.controls
+        else "no control series (the forecast rests on its own past)"
+    )
+    fitted = (
+        f"; fitted on the {format_duration(spec.data.pre_period)} before launch"
+        if spec.data.pre_period
+        else ""
+    )
+    return f"{' + '.join(parts)}; {controls}{fitted}"
 
 
 def summary(spec: LaunchSpec) -> list[str]:
@@ -28,6 +48,10 @@ def summary(spec: LaunchSpec) -> list[str]:
             f"{primary.direction} is good"
         )
     lines += [f"guardrail: {g.name}, margin {g.margin}" for g in spec.metrics.guardrails]
+    if spec.design == "prepost":
+        for metric in (primary, *spec.metrics.guardrails):
+            if metric is not None:
+                lines.append(f"model of {metric.name}: {_model(spec, metric)}")
     lines += [f"secondary: {metric.name}" for metric in spec.metrics.secondary]
     for segment in spec.segments:
         lines.append(
