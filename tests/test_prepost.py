@@ -21,7 +21,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import ROOT, replaced, set_path
 
-from impact import demo, prepost, runner, series, spec
+from impact import demo, display, prepost, runner, series, spec
 from impact.cli import main
 from impact.errors import DataError, DataNotReady
 
@@ -104,6 +104,9 @@ def test_an_unmodelled_trend_makes_the_verdict_invalid(tmp_path: Path, launch: P
     assert result.verdict.outcome == "invalid"
     blocking = [c for c in result.checks if c.blocking and not c.passed]
     assert blocking and "miscalibrated" in blocking[0].detail
+    card = repr(display.verdict_card(result))  # the estimate is not presented as a result
+    assert "orders per day: no effect is claimed. The checks below failed" in card
+    assert "(counterfactual → actual)" not in card
 
 
 def test_a_weekly_pattern_left_out_of_the_model_makes_the_verdict_invalid(

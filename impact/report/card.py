@@ -75,6 +75,23 @@ def _lead(result: Reviewed) -> ET.Element:
         n = result.table.metrics[metric.name]
         counts = f"{n.control.n:,} control, {n.treatment.n:,} treatment units"
     relative = _effect(metric, c.relative_effect, "relative", (c.relative_ci_lower,))
+    effect = _effect(metric, c.effect, group=(c.ci_lower, c.ci_upper))
+    interval = _interval(metric, c.ci_lower, c.ci_upper, estimate=c.effect)
+    if result.verdict.outcome == "invalid":  # an estimate the checks do not support is no result
+        return _el(
+            "div",
+            _el(
+                "p",
+                _el("strong", f"{name}: no effect is claimed. "),
+                "The checks below failed, so the estimate is not evidence either way: "
+                f"{effect} ({relative}), ",
+                _ci(c),
+                f" {interval}; target {target}.",
+                class_="meta",
+            ),
+            _el("p", f"{counts}; {_dates(result)}", class_="meta"),
+            class_="impact-lead",
+        )
     return _el(
         "div",
         _el(
@@ -85,10 +102,10 @@ def _lead(result: Reviewed) -> ET.Element:
         ),
         _el(
             "p",
-            _el("strong", f"{_effect(metric, c.effect, group=(c.ci_lower, c.ci_upper))} "),
+            _el("strong", f"{effect} "),
             f"({relative}); ",
             _ci(c),
-            f" {_interval(metric, c.ci_lower, c.ci_upper, estimate=c.effect)}; target {target}",
+            f" {interval}; target {target}",
         ),
         _el("p", f"{counts}; {_dates(result)}", class_="meta"),
         class_="impact-lead",
