@@ -460,8 +460,7 @@ def status(spec_path: Path) -> None:
 @click.option(
     "--daily-units",
     type=click.FloatRange(min=0, min_open=True),
-    required=True,
-    help="Eligible units exposed per day once launched (both arms).",
+    help="Eligible units exposed per day once launched (both arms); experiments only.",
 )
 @click.option(
     "--accrual-end",
@@ -476,12 +475,21 @@ def status(spec_path: Path) -> None:
 @_one_line_errors
 def plan(
     spec_path: Path,
-    daily_units: float,
+    daily_units: float | None,
     accrual_end: dt.datetime | None,
     total_units: float | None,
 ) -> None:
-    """Units and days SPEC's final review needs for its target and margins."""
+    """Units and days SPEC's final review needs for its target and margins (a prepost
+    spec: what its pre-period lets the final review detect)."""
     loaded = spec_module.load(spec_path)
+    if loaded.design == "prepost":
+        from impact import plan_prepost  # lazy: statsmodels, for this design only
+
+        for line in plan_prepost.lines(loaded, plan_prepost.plan(loaded)):
+            click.echo(line)
+        return
+    if daily_units is None:
+        raise click.UsageError("Missing option '--daily-units' (units exposed per day).")
     found = plan_module.plan(
         loaded,
         daily_units=daily_units,

@@ -156,6 +156,7 @@ ALLOWED: dict[str, set[str]] = {
     "settings": {"errors"},
     "frames": {"review", "prepost", "adoption_review", "stats"},
     "plan": {"errors", "spec", "stats"},
+    "plan_prepost": {"errors", "spec", "stats", "series", "prepost"},
     "cli": {
         "errors",
         "spec",
@@ -166,6 +167,7 @@ ALLOWED: dict[str, set[str]] = {
         "demo_rollout",
         "scaffold",
         "plan",
+        "plan_prepost",
         "schedule",
         "portfolio",
         "publish",

@@ -1,0 +1,71 @@
+"""impact plan on a before/after spec: what the pre-period lets the final review detect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import DEMO_SPEC
+from scipy import stats
+
+from impact import demo, plan_prepost, prepost
+from impact import spec as spec_module
+from impact.cli import main
+
+
+@pytest.fixture(scope="module")
+def launch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("plan-prepost")
+    demo.generate_series(root / "data" / "demo-prepost")
+    return demo.write_demo_spec(root / "specs", "prepost")
+
+
+def test_the_plan_foresees_the_review_s_precision(launch: Path) -> None:
+    """Sized before launch from the pre-period alone, the spread of the average effect is
+    what the 56d review then finds (with the real control series after launch)."""
+    spec = spec_module.load(launch)
+    found = plan_prepost.plan(spec)
+    review = prepost.run(str(launch), "56d", "2026-10-28")
+    assert found.final_level == pytest.approx(review.look.alpha)
+    orders, refunds = found.metrics
+    assert orders.sd == pytest.approx(review.models["orders"].effect.sd, rel=0.05)
+    assert refunds.sd == pytest.approx(review.models["refund_rate"].effect.sd, rel=1e-6)
+    z = stats.norm.ppf(1 - found.final_level / 2)
+    target = 0.03 * abs(orders.baseline)  # target: +3%
+    assert orders.threshold == pytest.approx(target)
+    expected = stats.norm.sf(z - target / orders.sd) + stats.norm.cdf(-z - target / orders.sd)
+    assert orders.power == pytest.approx(expected)
+    assert orders.detectable == pytest.approx((z + stats.norm.ppf(0.8)) * orders.sd)
+    assert refunds.power == pytest.approx(stats.norm.cdf(0.5 / refunds.sd - z))
+    said = plan_prepost.lines(spec, found)
+    assert said[0].startswith("demo-prepost: before/after, a model of the 365 days before launch")
+    assert said[1].startswith("  primary orders: forecast ")
+    assert said[-1] == "  the final review can see the target and every margin"
+
+
+def test_without_its_controls_the_target_is_out_of_reach(launch: Path, tmp_path: Path) -> None:
+    document = yaml.safe_load(launch.read_text())
+    document["metrics"]["primary"]["controls"] = []
+    document["metrics"]["guardrails"] = []
+    document["data"]["source"] = str(launch.parent.parent / "data" / "demo-prepost")
+    path = tmp_path / "no-controls.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    done = CliRunner().invoke(main, ["plan", str(path)])
+    assert done.exit_code == 0, done.output
+    warning = next(line for line in done.output.splitlines() if "warning" in line)
+    assert warning.startswith("  warning: orders: ") and "below decision.power 80%" in warning
+    assert "add control series that track it" in warning
+
+
+def test_an_experiment_still_needs_daily_units() -> None:
+    done = CliRunner().invoke(main, ["plan", str(DEMO_SPEC)])
+    assert done.exit_code == 2
+    assert "Missing option '--daily-units'" in done.output
+
+
+def test_the_stand_in_keeps_the_weekdays() -> None:
+    past = np.arange(30.0).reshape(-1, 1)
+    assert plan_prepost.stand_in(past, 10, 7).ravel().tolist() == [16.0 + j for j in range(10)]
