@@ -374,17 +374,7 @@ def run_json(
 
 def comparison_json(c: Comparison) -> dict[str, Any]:
     """A comparison's keys in verdict.json."""
-    return {
-        "control": c.control,
-        "treatment": c.treatment,
-        "effect": c.effect,
-        "ci": [c.ci_lower, c.ci_upper],
-        "relative_effect": c.relative_effect,
-        "relative_ci": [c.relative_ci_lower, c.relative_ci_upper],
-        "p_value": c.p_value,
-        "alpha": c.alpha,
-        "note": c.note or None,
-    }
+    return c.to_json()
 
 
 def clean(value: Any) -> Any:

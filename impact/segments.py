@@ -81,7 +81,6 @@ class Cell:
 
     def to_json(self) -> dict[str, Any]:
         """verdict.json's entry in ``segments``."""
-        c = self.comparison
         return {
             "metric": self.metric.name,
             "role": self.role,
@@ -89,18 +88,10 @@ class Cell:
             "value": self.value,
             "pooled_values": list(self.pooled) if self.pooled else None,
             "n": dict(self.n),
-            "control": c.control,
-            "treatment": c.treatment,
-            "effect": c.effect,
-            "ci": [c.ci_lower, c.ci_upper],
-            "relative_effect": c.relative_effect,
-            "relative_ci": [c.relative_ci_lower, c.relative_ci_upper],
-            "p_value": c.p_value,
+            **self.comparison.to_json(),
             "q_value": self.q_value,
-            "alpha": c.alpha,
             "status": self.status,
             "cuped_applied": self.analysis.cuped_applied,
-            "note": c.note or None,
         }
 
 

@@ -16,7 +16,7 @@ Examples:
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from impact.stats import distributions
 
@@ -120,6 +120,20 @@ class Comparison(NamedTuple):
     relative_ci_upper: float | None
     alpha: float
     note: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The comparison's keys in verdict.json (a metric's, a segment cell's, a stage's)."""
+        return {
+            "control": self.control,
+            "treatment": self.treatment,
+            "effect": self.effect,
+            "ci": [self.ci_lower, self.ci_upper],
+            "relative_effect": self.relative_effect,
+            "relative_ci": [self.relative_ci_lower, self.relative_ci_upper],
+            "p_value": self.p_value,
+            "alpha": self.alpha,
+            "note": self.note or None,
+        }
 
 
 def means(control: Moments, treatment: Moments, *, alpha: float) -> Comparison:
