@@ -27,11 +27,14 @@ def test_the_rollout_demo_is_seeded_and_reviews_as_its_story(tmp_path: Path) -> 
     assert result.pooled_shown("checkout_conversion") is not None  # the season fools pooling
     assert json.loads((tmp_path / "data" / "demo-rollout" / "truth.json").read_text())["effects"]
     # a typical draw: the truth lies inside the stratified interval, overall and per platform
-    # (seed 5 drew 2.1 standard errors low and read like a biased estimator)
+    # (seed 5 drew 2.1 standard errors low and read like a biased estimator; seed 0's refunds 3)
     effects = truth.effects["checkout_conversion"]
     whole = result.primary.comparison
     assert whole.ci_lower is not None and whole.ci_upper is not None
     assert whole.ci_lower < effects["effect"] < whole.ci_upper
+    refunds = result.guardrails[0].comparison
+    assert refunds.ci_lower is not None and refunds.ci_upper is not None
+    assert refunds.ci_lower < truth.effects["refund_rate"]["effect"] < refunds.ci_upper
     cells = [
         cell
         for cell in result.segments.cells
