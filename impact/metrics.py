@@ -63,6 +63,7 @@ class MetricData:
             exposure times).
         weeks: for the primary metric, (control, treatment) moments of the outcome counted
             in each week since exposure (the novelty check); empty otherwise.
+        weeks_by_day: the same per day of exposure (a rollout's stages combine them).
         caps: the winsorization limit applied to each capped variable.
     """
 
@@ -75,6 +76,7 @@ class MetricData:
     by_day: dict[dt.date, tuple[CrossMoments, CrossMoments]] = field(default_factory=dict)
     weeks: list[tuple[Moments, Moments]] = field(default_factory=list)
     caps: dict[str, float] = field(default_factory=dict)
+    weeks_by_day: dict[dt.date, list[tuple[Moments, Moments]]] = field(default_factory=dict)
 
     @property
     def outcomes(self) -> int:
@@ -519,16 +521,20 @@ def _table(source: Source, spec: LaunchSpec, rows: list[dict[str, Any]]) -> Metr
             )
             for day in days
         }
-        weeks = []
+        weeks: list[tuple[Moments, Moments]] = []
+        weeks_by_day = {}
         if metric is primary:
-            n_c, n_t = _count(control_rows, i), _count(treatment_rows, i)
-            weeks = [
-                (
-                    Moments(n_c, _sum(control_rows, f"ws_{w}"), _sum(control_rows, f"wq_{w}")),
-                    Moments(n_t, _sum(treatment_rows, f"ws_{w}"), _sum(treatment_rows, f"wq_{w}")),
+            count_weeks = len(_weeks(metric))
+            weeks = _week_moments(control_rows, treatment_rows, i, count_weeks)
+            weeks_by_day = {
+                day: _week_moments(
+                    [r for r in control_rows if r["day"] == day],
+                    [r for r in treatment_rows if r["day"] == day],
+                    i,
+                    count_weeks,
                 )
-                for w in range(len(_weeks(metric)))
-            ]
+                for day in days
+            }
         names_i = tuple(name for name, _ in variables(metric))
         data = MetricData(
             metric=metric,
@@ -540,6 +546,7 @@ def _table(source: Source, spec: LaunchSpec, rows: list[dict[str, Any]]) -> Metr
             by_day=by_day,
             weeks=weeks,
             caps={names_i[j]: value for (m, j), value in caps.items() if m == i},
+            weeks_by_day=weeks_by_day,
         )
         if metric.kind == "proportion" and metric.column is not None:
             _check_binary(source, metric, data)
@@ -623,6 +630,20 @@ def _caps(rows: list[dict[str, Any]]) -> dict[tuple[int, int], float]:
 
 def _sum(rows: list[dict[str, Any]], column: str) -> float:
     return math.fsum(float(row[column] or 0.0) for row in rows)
+
+
+def _week_moments(
+    control: list[dict[str, Any]], treatment: list[dict[str, Any]], i: int, weeks: int
+) -> list[tuple[Moments, Moments]]:
+    """Each week's (control, treatment) moments of the outcome, from per-day rows."""
+    n_c, n_t = _count(control, i), _count(treatment, i)
+    return [
+        (
+            Moments(n_c, _sum(control, f"ws_{w}"), _sum(control, f"wq_{w}")),
+            Moments(n_t, _sum(treatment, f"ws_{w}"), _sum(treatment, f"wq_{w}")),
+        )
+        for w in range(weeks)
+    ]
 
 
 def _count(rows: list[dict[str, Any]], i: int) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from impact import analysis, formats, message
+from impact import analysis, formats, message, rollout
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
@@ -238,7 +238,8 @@ def by_exposure_day(result: ReviewResult) -> Chart:
     """The primary effect among units first exposed up to each day, with its interval.
 
     Only units whose window had ended by as_of count, as in the verdict. The line pools every
-    unit exposed up to a day (on the last day it is the whole look's effect before CUPED) and
+    unit exposed up to a day (on the last day it is the whole look's effect before CUPED;
+    under a rollout, stratified over the stages as the verdict's effect is) and
     settles as units accrue; the dots are each day alone, noisy by nature. A line that drifts
     late means the units exposed late differ from those exposed early; the verdict pools all.
     """
@@ -247,7 +248,12 @@ def by_exposure_day(result: ReviewResult) -> Chart:
     scale = 100.0 if style.format == "percent" else 1.0
     alpha = result.primary.comparison.alpha
     level = f"{(1 - alpha) * 100:.3g}%"
-    days = analysis.by_day(result.table.metrics[metric.name], alpha=alpha)
+    data = result.table.metrics[metric.name]
+    days = (
+        rollout.by_day(result.spec, data, alpha=alpha)
+        if result.spec.rollout
+        else analysis.by_day(data, alpha=alpha)
+    )
     figure = Figure(figsize=(WIDTH, 3.6), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     pooled = [d for d in days if d.up_to.ci_lower is not None and d.up_to.ci_upper is not None]

@@ -624,7 +624,11 @@ def run(
         verdict=with_adoption_reason(verdict, primary, found),
         analyses=analyses,
         power=power,
-        weeks=analysis.novelty(table.metrics[primary_metric.name], alpha=look.alpha),
+        weeks=(
+            rollout.novelty(spec, table.metrics[primary_metric.name], alpha=look.alpha)
+            if spec.rollout
+            else analysis.novelty(table.metrics[primary_metric.name], alpha=look.alpha)
+        ),
         newest_event=newest,
         data_fingerprint=fingerprint,
         started_at=started_at,

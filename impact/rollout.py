@@ -27,7 +27,7 @@ from impact.metrics import MetricData, MetricTable, add_moments
 from impact.spec import LaunchSpec, Stage
 from impact.stats import checks as stat_checks
 from impact.stats import compare, cuped
-from impact.stats.compare import Comparison, CrossMoments
+from impact.stats.compare import Comparison, CrossMoments, Moments
 from impact.verdict import Check
 
 __all__ = [
@@ -35,7 +35,9 @@ __all__ = [
     "Phase",
     "StageEstimate",
     "analyse_table",
+    "by_day",
     "differs",
+    "novelty",
     "phases",
     "sample_ratio_checks",
     "stage_data",
@@ -369,3 +371,71 @@ def differs(stratified: Comparison, pooled: Comparison) -> bool:
     if stratified.effect is None or pooled.effect is None or not stratified.se:
         return False
     return abs(pooled.effect - stratified.effect) >= MATTERS * stratified.se
+
+
+def _arm_mean(kind: str | None, arm: Moments) -> tuple[float, float] | None:
+    """An arm's mean and the variance of that mean (None below 2 units)."""
+    if arm.n < 2:
+        return None
+    mean = arm.total / arm.n
+    if kind == "proportion":
+        return mean, mean * (1 - mean) / arm.n
+    variance = arm.variance()
+    return (mean, variance / arm.n) if variance is not None else None
+
+
+def novelty(spec: LaunchSpec, data: MetricData, *, alpha: float) -> list[Comparison]:
+    """The effect counted in each week since exposure, stratified over stages as the
+    verdict's effect is (size weights; normal intervals): the pooled weeks of
+    :func:`impact.analysis.novelty` would read the ramp's drift as an effect."""
+    assert spec.rollout is not None
+    count = len(data.weeks)
+    found = []
+    for week in range(count):
+        parts = []
+        for index in range(len(spec.rollout)):
+            control = treatment = Moments(0, 0.0, 0.0)
+            for day, weeks in data.weeks_by_day.items():
+                if spec.stage_of(day) == index:
+                    c, t = weeks[week]
+                    control = Moments(
+                        control.n + c.n, control.total + c.total, control.total_sq + c.total_sq
+                    )
+                    treatment = Moments(
+                        treatment.n + t.n,
+                        treatment.total + t.total,
+                        treatment.total_sq + t.total_sq,
+                    )
+            arms = _arm_mean(data.metric.kind, control), _arm_mean(data.metric.kind, treatment)
+            if arms[0] is not None and arms[1] is not None:
+                parts.append((control.n + treatment.n, arms[0], arms[1]))
+        total = sum(n for n, _, _ in parts)
+        if not total:
+            found.append(compare.unavailable(None, None, alpha, "no stage can be compared"))
+            continue
+        pairs = [(n / total, c, t) for n, c, t in parts]
+        mean_c = math.fsum(w * c[0] for w, c, _ in pairs)
+        mean_t = math.fsum(w * t[0] for w, _, t in pairs)
+        var_c = math.fsum(w * w * c[1] for w, c, _ in pairs)
+        var_t = math.fsum(w * w * t[1] for w, _, t in pairs)
+        if var_c + var_t == 0:
+            note = "every unit has the same value in both arms (no variation)"
+            found.append(compare.unavailable(mean_c, mean_t, alpha, note))
+            continue
+        found.append(compare.difference(mean_c, var_c, mean_t, var_t, alpha=alpha, dof=None))
+    return found
+
+
+def by_day(spec: LaunchSpec, data: MetricData, *, alpha: float) -> list[analysis.Day]:
+    """The effect by day of first exposure under a rollout: each day alone (one stage, so a
+    plain comparison), and among the units exposed up to that day stratified over stages
+    without CUPED (on the last day, the verdict's effect before CUPED)."""
+    plain = analysis.by_day(data, alpha=alpha)
+    found = []
+    for day in plain:
+        upto = dataclasses.replace(
+            data, by_day={d: pair for d, pair in data.by_day.items() if d <= day.day}
+        )
+        combined = stratify(spec, upto, alpha=alpha)[0].unadjusted
+        found.append(day._replace(up_to=combined))
+    return found

@@ -104,6 +104,7 @@ ALLOWED: dict[str, set[str]] = {
     "plots": {
         "errors",
         "analysis",
+        "rollout",
         "spec",
         "review",
         "prepost",

@@ -151,3 +151,22 @@ def test_a_rollout_needs_exposure_times(tmp_path: Path) -> None:
     units.to_parquet(tmp_path / "data" / "units.parquet", index=False)
     with pytest.raises(DataError, match="rollout: a unit's stage is the day of its first"):
         review.run(str(spec), "56d", TODAY)
+
+
+def test_the_novelty_weeks_and_the_by_day_line_are_stratified_too(
+    ramped: tuple[Any, pd.DataFrame],
+) -> None:
+    """Found by a new user: the week table and the by-day chart pooled the stages, and read
+    the ramp's drift as an effect beside a stratified verdict. Every purchase here comes a
+    day after exposure, so the first week's effect is the whole window's."""
+    result, _ = ramped
+    stratified = result.analyses["conversion"].unadjusted
+    pooled = result.pooled["conversion"].unadjusted
+    first = result.weeks[0]
+    assert first.effect == pytest.approx(stratified.effect, abs=1e-12)
+    assert first.se == pytest.approx(stratified.se, rel=1e-9)
+    assert abs(first.effect - pooled.effect) > 2 * first.se  # the pooled week was fooled
+    assert result.weeks[1].effect == pytest.approx(0.0, abs=1e-12)
+    days = rollout.by_day(result.spec, result.table.metrics["conversion"], alpha=0.05)
+    assert days[-1].up_to.effect == pytest.approx(stratified.effect, abs=1e-12)
+    assert all(d.that_day.effect is not None for d in days)
