@@ -206,9 +206,8 @@ def extract(notebook: Path) -> None:
 @click.option(
     "--units",
     type=click.IntRange(min=500),
-    default=60_000,
-    show_default=True,
-    help="Users who might visit; those who do become units (experiment demo).",
+    help="experiment: users who might visit, those who do become units (default 60,000); "
+    "rollout: units (default 40,000).",
 )
 @click.option(
     "--design",
@@ -228,8 +227,10 @@ def extract(notebook: Path) -> None:
 )
 @TODAY
 @_one_line_errors
-def demo(out: Path, units: int, design: str, portfolio: bool, today: str | None) -> None:
+def demo(out: Path, units: int | None, design: str, portfolio: bool, today: str | None) -> None:
     """Generate a demo launch's data, review it, and print where the report is."""
+    if units is not None and (portfolio or design not in ("experiment", "rollout")):
+        raise click.UsageError("--units applies to the experiment and rollout demos only.")
     if portfolio:
         _demo_portfolio(out, today)
         return
@@ -243,7 +244,7 @@ def demo(out: Path, units: int, design: str, portfolio: bool, today: str | None)
         from impact import demo_rollout
 
         data_folder = out / "data" / "demo-rollout"
-        truth = demo_rollout.generate_rollout(data_folder)
+        truth = demo_rollout.generate_rollout(data_folder, units=units or 40_000)
         click.echo(f"demo data: {truth.units:,} units in {data_folder}")
     elif design == "prepost":
         data_folder = out / "data" / "demo-prepost"
@@ -253,7 +254,7 @@ def demo(out: Path, units: int, design: str, portfolio: bool, today: str | None)
         )
     else:
         data_folder = out / "data" / "demo"
-        truth = demo_module.generate(data_folder, units=units)
+        truth = demo_module.generate(data_folder, units=units or 60_000)
         click.echo(f"demo data: {truth.units:,} units in {data_folder}")
     spec_path = demo_module.write_demo_spec(out / "specs", design)
     from impact import runner  # lazy: see the module docstring
@@ -515,8 +516,13 @@ def plan(
         if item.units is None:
             click.echo(f"{head}: cannot plan: {item.note}")
             continue
+        arms = (
+            "over the stages, each split as registered"
+            if loaded.rollout
+            else f"{item.units / 2:,.0f} per arm at an even split"
+        )
         click.echo(
-            f"{head}: {item.units:,} units ({item.units / 2:,.0f} per arm at an even split) "
+            f"{head}: {item.units:,} units ({arms}) "
             f"for {item.effect:g} at {item.power:.1%} power -> {item.days} days after launch"
         )
     _plan_stages(loaded, found)

@@ -221,7 +221,10 @@ def _segments(verdict: dict[str, Any]) -> list[str]:
                 f"{_text(cell['metric'])} {change}, q = {q:.2g}"
             )
             if words == "harms":
-                line += "; segments never change the outcome, but this one may be held back"
+                line += (
+                    "; segments never change the outcome, but wherever it ships, this one may "
+                    "be held back"
+                )
             lines.append(line)
     return lines
 

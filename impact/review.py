@@ -39,7 +39,7 @@ from impact import (
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
 from impact.analysis import Analysis, Power
-from impact.errors import DataError, SpecError
+from impact.errors import SpecError
 from impact.looks import sequential_look  # review.sequential_look, as before
 from impact.metrics import MetricTable
 from impact.segments import SegmentResult
@@ -546,12 +546,6 @@ def run(
         spec_path, checkpoint, today, data_source, output_dir=output_dir
     )
     try:
-        if spec.rollout and "exposed_at" not in source.unit_columns:
-            raise DataError(
-                f"{source.units_name}: rollout: a unit's stage is the day of its first "
-                "exposure, and the units table has no exposed_at; add exposure times or "
-                "remove rollout"
-            )
         table = metrics.compute(source, spec, look.as_of)
         segment_tables = segments.read(source, spec, look.as_of) if spec.segments else {}
         found = (

@@ -311,7 +311,8 @@ def _combine(
         variances = _arm_variances(stage, chosen)
         n = stage.control.n + stage.treatment.n
         if n == 0:
-            estimates.append(StageEstimate(index, result, 0.0, "no units in this stage"))
+            note = "no mature units in this stage yet (none whose window has ended)"
+            estimates.append(StageEstimate(index, result, 0.0, note))
             continue
         if variances is None or c.control is None or c.treatment is None or c.se is None:
             why = c.note or "its arms cannot be compared"

@@ -163,7 +163,7 @@ class SegmentResult:
             lines.append(
                 f"harms {c.value} ({c.column}): {c.reason.rstrip('.')}; q = "
                 f"{c.q_value:.2g} across {cells} segment cells. Segments never change the "
-                f"outcome, but {c.column} {c.value} may be held back"
+                f"outcome, but wherever it ships, {c.column} {c.value} may be held back"
             )
         for c in self.helps():
             test = self.test(c.metric.name, c.column)

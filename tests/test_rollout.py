@@ -128,7 +128,9 @@ def test_a_stage_without_units_yet_is_said_so(tmp_path: Path) -> None:
     result = review.run(str(spec), "56d", TODAY)
     ratios = [c for c in result.checks if c.name == "sample_ratio"]
     assert ratios[2].detail == "stage 3 (from 2026-10-20 on): no units yet"
-    assert result.stages["conversion"][2].note == "no units in this stage"
+    assert result.stages["conversion"][2].note == (
+        "no mature units in this stage yet (none whose window has ended)"
+    )
     assert rollout.MATTERS == 0.5
 
 
@@ -150,7 +152,7 @@ def test_a_rollout_needs_exposure_times(tmp_path: Path) -> None:
     units = frame.drop(columns=["stage", "exposed_at"])
     units.to_parquet(tmp_path / "data" / "units.parquet", index=False)
     with pytest.raises(DataError, match="rollout: a unit's stage is the day of its first"):
-        review.run(str(spec), "56d", TODAY)
+        review.prepare(str(spec), "56d", TODAY)  # before any notebook runs: none is left
 
 
 def test_the_novelty_weeks_and_the_by_day_line_are_stratified_too(

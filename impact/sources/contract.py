@@ -75,6 +75,11 @@ def check_contract(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> None
         )
     _check_metrics(source, spec)
     check_segment_columns(source, spec)
+    if spec.rollout and "exposed_at" not in source.unit_columns:
+        raise DataError(
+            f"{units}: rollout: a unit's stage is the day of its first exposure, and the "
+            "units table has no exposed_at; add exposure times or remove rollout"
+        )
     if spec.adoption is not None:
         _check_adoption_events(source, spec)
 
