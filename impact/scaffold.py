@@ -44,6 +44,10 @@ data:
   split: {{control: 0.5, treatment: 0.5}}  # planned share of units per arm (two arms, summing to 1)
   # start: {launch}                    # analyse only units exposed from this day (after a ramp)
   # segment: "platform = 'ios'"        # a condition on the units table (docs/spec.md)
+# segments: [platform]                 # effects per value of these unit columns, registered now
+# rollout:                             # a staged release: each stage's first day and split
+#   - {{start: {launch}, split: {{control: 0.9, treatment: 0.1}}}}
+#   - {{start: <a later day>, split: {{control: 0.5, treatment: 0.5}}}}   # then leave data.split out
 metrics:
   primary:                             # the one metric that decides
     name: "<fill in: metric name, e.g. checkout_conversion>"

@@ -256,6 +256,18 @@ def test_new_spec_validates_once_its_placeholders_are_filled(tmp_path: Path) -> 
     path.write_text(text)
     loaded = spec_module.load(path)
     assert loaded.id == "faster-search" and loaded.launch_date == dt.date(2026, 12, 24)
+    # the commented segments and rollout, uncommented as their hints say, are a valid spec
+    staged = re.sub(r"^# (segments|rollout|  - )", r"\1", text, flags=re.MULTILINE)
+    staged = staged.replace("<a later day>", "2027-01-07")
+    staged = re.sub(r"^  split: .*\n", "", staged, flags=re.MULTILINE)
+    path.write_text(staged)
+    loaded = spec_module.load(path)
+    assert [s.column for s in loaded.segments] == ["platform"]
+    assert loaded.rollout is not None and [s.split["treatment"] for s in loaded.rollout] == [
+        0.1,
+        0.5,
+    ]
+    path.write_text(text)
     with pytest.raises(SpecError, match="exists already"):
         scaffold.write(tmp_path, "faster-search", design="experiment", today=dt.date(2026, 11, 26))
 
