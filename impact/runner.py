@@ -24,30 +24,24 @@ import contextlib
 import copy
 import datetime as dt
 import fcntl
-import html
 import json
-import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import nbformat
 import papermill
 from jupyter_client.manager import AsyncKernelManager
-from nbconvert import HTMLExporter
-from nbconvert.preprocessors import TagRemovePreprocessor
 from papermill import execute as papermill_execute
 from traitlets import default
 
 from impact import (
     adoption_review,
     engine,
+    export,
     handover,
     message,
     outbox,
@@ -70,6 +64,7 @@ from impact.errors import (
     ReviewLocked,
     SpecError,
 )
+from impact.export import export_html, extract, validate_verdict
 from impact.layout import RUNS_FOLDER, failure_note
 from impact.report import failed
 from impact.spec import LaunchSpec
@@ -134,99 +129,7 @@ class _LocalKernelManager(AsyncKernelManager):
             log.close()  # the kernel holds its own copy of the descriptor
 
 
-def _templates() -> Path:
-    return Path(str(resources.files("impact") / "templates"))
-
-
-@cache
-def _schema() -> dict[str, Any]:
-    text = (resources.files("impact") / "schemas" / "verdict.v1.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    """verdict.v1.json's validator. The schema itself is checked by the tests, not on every
-    run (``jsonschema.validate`` re-checks it each call: 0.06 s)."""
-    return jsonschema.Draft202012Validator(_schema(), format_checker=jsonschema.FormatChecker())
-
-
-def validate_verdict(payload: dict[str, Any]) -> None:
-    """Check a verdict payload against the verdict.v1 JSON Schema.
-
-    Raises:
-        jsonschema.ValidationError: the payload does not match (the most relevant error).
-    """
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(payload))
-    if error is not None:
-        raise error
-
-
-def extract(notebook: nbformat.NotebookNode | Path | str) -> dict[str, Any]:
-    """The verdict payload an executed review notebook displayed.
-
-    Raises:
-        ReviewFailed: the notebook has no verdict output, or it does not match the schema.
-    """
-    where = Path(notebook) if isinstance(notebook, Path | str) else None
-    if where is not None:
-        try:
-            notebook = nbformat.read(where, as_version=4)
-        except (OSError, ValueError) as error:
-            raise ReviewFailed(f"{where}: not a readable notebook ({error})") from None
-    assert isinstance(notebook, nbformat.NotebookNode)
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if MIME_TYPE in data:
-                payload = dict(data[MIME_TYPE])
-                try:
-                    validate_verdict(payload)
-                except jsonschema.ValidationError as error:
-                    path = "/".join(str(part) for part in error.absolute_path)
-                    raise ReviewFailed(
-                        f"{where or 'notebook'}: the verdict does not match verdict.v1.json at "
-                        f"{path or 'the top'}: {error.message}"
-                    ) from None
-                return payload
-    raise ReviewFailed(
-        f"{where or 'notebook'}: no verdict output ({MIME_TYPE}); the template's last cell "
-        "must display impact.display.payload(result)"
-    )
-
-
-def export_html(notebook: nbformat.NotebookNode, look: settings.ReportLook | None = None) -> str:
-    """The report: code hidden, parameters and the verdict payload removed, nothing remote;
-    with the project's ``look`` (logo, colours, footer text) when given."""
-    exporter = HTMLExporter(
-        template_name="report",
-        extra_template_basedirs=[str(_templates())],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    exporter.register_preprocessor(
-        TagRemovePreprocessor(
-            remove_cell_tags={
-                "parameters",
-                "injected-parameters",
-                "impact-payload",
-                "impact-notebook-only",
-            },
-            enabled=True,
-        ),
-        enabled=True,
-    )
-    resources = {"impact_look": look.resources()} if look is not None else None
-    body, _ = exporter.from_notebook_node(notebook, resources=resources)
-    return str(body)
-
-
-def _error_html(notebook: nbformat.NotebookNode) -> str:
-    exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(_templates())])
-    body, _ = exporter.from_notebook_node(notebook)
-    return str(body)
+_templates = export.templates  # the name other modules (quarter_run) use
 
 
 def review(
@@ -690,33 +593,6 @@ def _what_differs(
     )
 
 
-def _for_its_folder(notebook: nbformat.NotebookNode, verdict: dict[str, Any], folder: Path) -> None:
-    """The kept notebook reads from where it is published: paths in its parameters relative
-    to its folder (not this machine's absolute ones), and an intro that names the launch."""
-    for cell in notebook.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if "injected-parameters" in tags:
-            lines = []
-            for line in cell.source.splitlines():
-                name, _, value = line.partition(" = ")
-                if name in ("spec_path", "data_source") and value.startswith('"'):
-                    path = Path(json.loads(value))
-                    if path.is_absolute():
-                        relative = os.path.relpath(path, folder.absolute())
-                        line = f"{name} = {json.dumps(Path(relative).as_posix())}"
-                lines.append(line)
-            cell.source = "\n".join(lines)
-        elif "impact-notebook-only" in tags and cell.cell_type == "markdown":
-            title = html.escape(str(verdict.get("title") or verdict["spec_id"]))
-            kind = "final" if verdict.get("final") else "interim"
-            cell.source = (
-                f"# Impact review: {title}\n\n"
-                f"The {verdict['checkpoint']} {kind} review of `{verdict['spec_id']}` "
-                f"(data as of {verdict['as_of']}), as it ran. Run it again from this folder to "
-                "reproduce it; the parameters below point at the spec from here."
-            )
-
-
 def _stage_and_publish(
     notebook: nbformat.NotebookNode,
     verdict: dict[str, Any],
@@ -740,7 +616,7 @@ def _stage_and_publish(
     )
     summary = run_dir / f"{label}.md"
     summary.write_text(message.markdown(verdict, f"{label}.html") + "\n", "utf-8")
-    _for_its_folder(notebook, verdict, output / "notebooks" / spec_id)
+    export.for_its_folder(notebook, verdict, output / "notebooks" / spec_id)
     nbformat.write(notebook, executed)
     notify, report_url = sending
     staged = publish.Staged(
@@ -790,7 +666,7 @@ def _keep_failed(
             "free space or choose a writable --output-dir"
         )
     try:
-        report = _error_html(nbformat.read(kept, as_version=4))
+        report = export.error_html(nbformat.read(kept, as_version=4))
         kept.with_suffix(".html").write_text(report, encoding="utf-8")
     except Exception as error:  # the error report is a courtesy; the notebook is kept
         with contextlib.suppress(OSError):

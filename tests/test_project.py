@@ -115,7 +115,9 @@ ALLOWED: dict[str, set[str]] = {
         "message",
     },
     "layout": set(),
+    "export": {"errors", "verdict", "settings"},
     "runner": {
+        "export",
         "errors",
         "spec",
         "review",

@@ -15,7 +15,7 @@ import pytest
 import untrusted
 from conftest import DEMO_SPEC, demo_launch, impact_cli
 
-from impact import demo, runner
+from impact import demo, export, runner
 from impact.errors import DataError, ReviewFailed
 from impact.report import blocks
 
@@ -303,7 +303,7 @@ def test_the_notebook_reads_the_same_untrusted(
 
 
 def test_the_verdict_schema_is_a_valid_json_schema() -> None:
-    jsonschema.Draft202012Validator.check_schema(runner._schema())
+    jsonschema.Draft202012Validator.check_schema(export._schema())
 
 
 def test_a_verdict_that_breaks_the_schema_is_refused_with_its_place() -> None:

@@ -1,0 +1,159 @@
+"""What comes out of an executed review notebook: its verdict payload and its HTML report.
+
+``extract`` reads the verdict payload (``application/vnd.impact.verdict.v1+json``) a template
+displayed and checks it against ``impact/schemas/verdict.v1.json``; ``export_html`` renders
+the report with nbconvert (code hidden, the parameters and the payload removed, nothing
+remote) in the project's look; ``for_its_folder`` makes the kept notebook read from where
+it is published.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
+
+from impact import settings
+from impact.errors import ReviewFailed
+from impact.verdict import MIME_TYPE
+
+__all__ = [
+    "error_html",
+    "export_html",
+    "extract",
+    "for_its_folder",
+    "templates",
+    "validate_verdict",
+]
+
+
+def templates() -> Path:
+    """The folder of the built-in notebook templates and the nbconvert report template."""
+    return Path(str(resources.files("impact") / "templates"))
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    text = (resources.files("impact") / "schemas" / "verdict.v1.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    """verdict.v1.json's validator. The schema itself is checked by the tests, not on every
+    run (``jsonschema.validate`` re-checks it each call: 0.06 s)."""
+    return jsonschema.Draft202012Validator(_schema(), format_checker=jsonschema.FormatChecker())
+
+
+def validate_verdict(payload: dict[str, Any]) -> None:
+    """Check a verdict payload against the verdict.v1 JSON Schema.
+
+    Raises:
+        jsonschema.ValidationError: the payload does not match (the most relevant error).
+    """
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(payload))
+    if error is not None:
+        raise error
+
+
+def extract(notebook: nbformat.NotebookNode | Path | str) -> dict[str, Any]:
+    """The verdict payload an executed review notebook displayed.
+
+    Raises:
+        ReviewFailed: the notebook has no verdict output, or it does not match the schema.
+    """
+    where = Path(notebook) if isinstance(notebook, Path | str) else None
+    if where is not None:
+        try:
+            notebook = nbformat.read(where, as_version=4)
+        except (OSError, ValueError) as error:
+            raise ReviewFailed(f"{where}: not a readable notebook ({error})") from None
+    assert isinstance(notebook, nbformat.NotebookNode)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if MIME_TYPE in data:
+                payload = dict(data[MIME_TYPE])
+                try:
+                    validate_verdict(payload)
+                except jsonschema.ValidationError as error:
+                    path = "/".join(str(part) for part in error.absolute_path)
+                    raise ReviewFailed(
+                        f"{where or 'notebook'}: the verdict does not match verdict.v1.json at "
+                        f"{path or 'the top'}: {error.message}"
+                    ) from None
+                return payload
+    raise ReviewFailed(
+        f"{where or 'notebook'}: no verdict output ({MIME_TYPE}); the template's last cell "
+        "must display impact.display.payload(result)"
+    )
+
+
+def export_html(notebook: nbformat.NotebookNode, look: settings.ReportLook | None = None) -> str:
+    """The report: code hidden, parameters and the verdict payload removed, nothing remote;
+    with the project's ``look`` (logo, colours, footer text) when given."""
+    exporter = HTMLExporter(
+        template_name="report",
+        extra_template_basedirs=[str(templates())],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(
+            remove_cell_tags={
+                "parameters",
+                "injected-parameters",
+                "impact-payload",
+                "impact-notebook-only",
+            },
+            enabled=True,
+        ),
+        enabled=True,
+    )
+    resources = {"impact_look": look.resources()} if look is not None else None
+    body, _ = exporter.from_notebook_node(notebook, resources=resources)
+    return str(body)
+
+
+def error_html(notebook: nbformat.NotebookNode) -> str:
+    exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(templates())])
+    body, _ = exporter.from_notebook_node(notebook)
+    return str(body)
+
+
+def for_its_folder(notebook: nbformat.NotebookNode, verdict: dict[str, Any], folder: Path) -> None:
+    """The kept notebook reads from where it is published: paths in its parameters relative
+    to its folder (not this machine's absolute ones), and an intro that names the launch."""
+    for cell in notebook.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags:
+            lines = []
+            for line in cell.source.splitlines():
+                name, _, value = line.partition(" = ")
+                if name in ("spec_path", "data_source") and value.startswith('"'):
+                    path = Path(json.loads(value))
+                    if path.is_absolute():
+                        relative = os.path.relpath(path, folder.absolute())
+                        line = f"{name} = {json.dumps(Path(relative).as_posix())}"
+                lines.append(line)
+            cell.source = "\n".join(lines)
+        elif "impact-notebook-only" in tags and cell.cell_type == "markdown":
+            title = html.escape(str(verdict.get("title") or verdict["spec_id"]))
+            kind = "final" if verdict.get("final") else "interim"
+            cell.source = (
+                f"# Impact review: {title}\n\n"
+                f"The {verdict['checkpoint']} {kind} review of `{verdict['spec_id']}` "
+                f"(data as of {verdict['as_of']}), as it ran. Run it again from this folder to "
+                "reproduce it; the parameters below point at the spec from here."
+            )
