@@ -1,0 +1,100 @@
+"""impact.export: the report and the error report are nbconvert's HTML, made faster."""
+
+from __future__ import annotations
+
+import re
+
+import bs4.element
+import nbformat
+import pytest
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from impact import export
+
+REMOVED = {"parameters", "injected-parameters", "impact-payload", "impact-notebook-only"}
+
+
+def _notebook(title: str) -> nbformat.NotebookNode:
+    return new_notebook(
+        cells=[
+            new_markdown_cell(f"# {title}"),
+            new_code_cell('spec_path = "x.yaml"', metadata={"tags": ["parameters"]}),
+            new_code_cell(
+                "show()",
+                outputs=[
+                    new_output(
+                        "display_data",
+                        data={"text/html": f'<p>{title}</p><img src="data:image/png;base64,AA">'},
+                    ),
+                    new_output("stream", name="stdout", text="a line\n"),
+                ],
+            ),
+            new_code_cell(
+                "1 / 0",
+                outputs=[
+                    new_output(
+                        "error",
+                        ename="ZeroDivisionError",
+                        evalue="x",
+                        traceback=["ZeroDivisionError: x"],
+                    )
+                ],
+            ),
+        ],
+        metadata={"language_info": {"name": "python"}},
+    )
+
+
+def _nbconvert(notebook: nbformat.NotebookNode, *, report: bool) -> str:
+    """What nbconvert's own HTMLExporter makes of the notebook with the runner's settings."""
+    if not report:
+        exporter = HTMLExporter(
+            template_name="report", extra_template_basedirs=[str(export.templates())]
+        )
+    else:
+        exporter = HTMLExporter(
+            template_name="report",
+            extra_template_basedirs=[str(export.templates())],
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+        )
+        exporter.register_preprocessor(
+            TagRemovePreprocessor(remove_cell_tags=REMOVED, enabled=True), enabled=True
+        )
+    body, _ = exporter.from_notebook_node(notebook)
+    return str(body)
+
+
+def _ids_out(text: str) -> str:
+    return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "ID", text)
+
+
+def test_reports_in_a_row_are_nbconverts_html_each() -> None:
+    first, second = _notebook("First launch"), _notebook("Second launch")
+    for notebook in (first, second, first):  # one exporter per process serves every review
+        made = export.export_html(notebook)
+        assert _ids_out(made) == _ids_out(_nbconvert(notebook, report=True))
+        assert 'alt="No description has been provided for this image"' in made
+        assert 'tabindex="0"' in made
+    assert "Second launch" not in export.export_html(first)
+
+
+def test_the_error_report_is_nbconverts_html() -> None:
+    notebook = _notebook("A failed run")
+    made = export.error_html(notebook)
+    assert _ids_out(made) == _ids_out(_nbconvert(notebook, report=False))
+    assert "ZeroDivisionError" in made
+
+
+def test_no_css_selector_is_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiling soupsieve's selector grammar costs a review 0.1-0.3 s; the report needs none."""
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a CSS selector was compiled")
+
+    monkeypatch.setattr(bs4.element.Tag, "select", refused)
+    assert "First launch" in export.export_html(_notebook("First launch"))
+    assert "A failed run" in export.error_html(_notebook("A failed run"))
