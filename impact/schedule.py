@@ -433,7 +433,7 @@ def run_due(
                     raise KeyboardInterrupt
         return
     for index, answer in workers.run(run_chain, tasks, jobs=min(jobs, len(tasks))):
-        if isinstance(answer, workers.Died):
+        if isinstance(answer, workers.Died | workers.Raised):
             for call in tasks[index]:
                 spec_id, label = call[1], call[2]
                 yield RunRecord(

@@ -5,6 +5,9 @@ A small pool of its own rather than ``concurrent.futures``, for three guarantees
 - a worker dies with its parent, even when the parent is killed with SIGKILL: on Linux the
   kernel sends it SIGKILL (``prctl(PR_SET_PDEATHSIG)``), elsewhere it notices within a
   second that its parent changed;
+- a worker serves task after task (its imports, caches and compiled templates stay warm);
+  a task that raises is answered with ``Raised`` (one line, no traceback) and its worker
+  ends, so nothing the failed task left behind reaches the next one;
 - a worker that dies (an out-of-memory kill, a crash in native code) fails the one task it
   held; the pool starts another worker and the other tasks go on;
 - on SIGINT or SIGTERM the parent hands out no more tasks, passes SIGTERM to the busy
@@ -30,7 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Died", "die_with_parent", "run"]
+__all__ = ["Died", "Raised", "die_with_parent", "run"]
 
 PR_SET_PDEATHSIG = 1
 GRACE = 60.0  # seconds the busy workers get to stop after a signal
@@ -56,6 +59,22 @@ class Died:
                 name = f"signal {-self.exitcode}"
             return f"its worker process was killed ({name}, as an out-of-memory kill does)"
         return f"its worker process died (exit code {self.exitcode})"
+
+
+@dataclass(frozen=True)
+class Raised:
+    """A task raised an exception (its worker then ended, and another one took its place).
+
+    Attributes:
+        index: the task's position in the list given to ``run``.
+        error: the exception's type and first line.
+    """
+
+    index: int
+    error: str
+
+    def __str__(self) -> str:
+        return f"it raised {self.error}"
 
 
 def die_with_parent(parent: int) -> None:
@@ -91,7 +110,14 @@ def _serve(
     with contextlib.suppress(KeyboardInterrupt, EOFError, BrokenPipeError):
         while True:
             index, arguments = connection.recv()
-            connection.send((index, function(*arguments)))
+            try:
+                answer = function(*arguments)
+            except Exception as error:  # this task alone; a fresh worker takes the next
+                lines = str(error).strip().splitlines()
+                first = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+                connection.send((index, Raised(index, first)))
+                return
+            connection.send((index, answer))
 
 
 @dataclass
@@ -106,7 +132,8 @@ def run(
 ) -> Iterator[tuple[int, Any]]:
     """Run ``function(*task)`` for each task in ``jobs`` processes; yield (index, answer).
 
-    An answer is what the function returned, or ``Died`` when the worker died holding it.
+    An answer is what the function returned, ``Raised`` when it raised (its worker is then
+    replaced), or ``Died`` when the worker died holding it.
     On SIGINT or SIGTERM (handled here while it runs), the busy workers are told to stop,
     their answers are yielded as they come, then KeyboardInterrupt is raised.
     """
@@ -148,6 +175,10 @@ def run(
                 except (EOFError, OSError):
                     continue  # it died; its sentinel says so below
                 worker.task = None
+                if isinstance(answer, Raised):  # it ends now: never hand it another task
+                    worker.process.join()
+                    worker.connection.close()
+                    workers.remove(worker)
                 yield index, answer
         for worker in busy:
             if worker.task is not None and worker.process.sentinel in ready:
