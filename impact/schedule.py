@@ -426,6 +426,7 @@ def run_due(
         )
     tasks = [tuple(chain) for chain in chains.values()]
     if jobs <= 1:
+        _share_databases()
         for task in tasks:
             for record in _chain(task):
                 yield record
@@ -445,7 +446,16 @@ def run_due(
 
 def run_chain(*calls: tuple[Any, ...]) -> list[RunRecord]:
     """The records of one launch's wanted reviews, run in order (for a worker process)."""
+    _share_databases()
     return list(_chain(calls))
+
+
+def _share_databases() -> None:
+    """Reviews run one after another in this process share one DuckDB database per data
+    source (``impact.sources.duckdb_files.share_databases``), each in its own session."""
+    from impact.sources import duckdb_files  # lazy, as runner: impact due stays light
+
+    duckdb_files.share_databases()
 
 
 def _chain(calls: tuple[tuple[Any, ...], ...]) -> Iterator[RunRecord]:

@@ -438,3 +438,43 @@ def test_closed_duckdb_still_reads_linked_data(tmp_path: Path, spec_dict: dict[s
     linked = spec_module.load(tmp_path / "linked" / "spec.yaml")
     _review_inputs(linked)
     _review_inputs(loaded)
+
+
+def test_reviews_in_one_process_share_a_database_per_source_and_nothing_else(
+    tmp_path: Path, spec_dict: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """impact run --due: one DuckDB database per source and process, a session per review;
+    a review that leaves anything in it, or new data, gets a fresh database."""
+    loaded = _setup(tmp_path, spec_dict)
+    monkeypatch.setattr(duckdb_files, "_SHARED", [True])
+    monkeypatch.setattr(duckdb_files, "_databases", {})
+    opened: list[Path] = []
+    new_database = duckdb_files._new_database
+
+    def counted(location: Path) -> duckdb.DuckDBPyConnection:
+        opened.append(location)
+        return new_database(location)
+
+    monkeypatch.setattr(duckdb_files, "_new_database", counted)
+    first, second = sources.connect(loaded), sources.connect(loaded)
+    assert len(opened) == 1  # two sessions of one database
+    first.connection.execute(f"DROP VIEW {UNITS_VIEW}")  # a session's views are its own
+    assert second.connection.execute(f"SELECT count(*) FROM {UNITS_VIEW}").fetchone() == (8,)
+    with pytest.raises(duckdb.Error, match="Cannot change configuration"):
+        second.connection.execute("SET memory_limit = '8GB'")  # still locked
+    with pytest.raises(duckdb.Error, match="Permission Error"):
+        second.connection.execute("SELECT * FROM read_csv('/etc/hostname')")
+    first.connection.execute("CREATE TABLE main.left_behind AS SELECT 1 AS x")
+    first.close()
+    second.close()
+    third = sources.connect(loaded)
+    assert len(opened) == 2  # what the first review left is gone with its database
+    assert third.connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'left_behind'"
+    ).fetchone() == (0,)
+    third.close()
+    sources.connect(loaded).close()
+    assert len(opened) == 2
+    _events().head(3).to_parquet(tmp_path / "data" / "events.parquet")  # new data
+    sources.connect(loaded).close()
+    assert len(opened) == 3

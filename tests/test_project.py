@@ -141,6 +141,7 @@ ALLOWED: dict[str, set[str]] = {
     "workers": set(),
     "portfolio": {"formats"},
     "schedule": {
+        "sources",
         "errors",
         "spec",
         "registry",

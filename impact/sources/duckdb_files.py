@@ -8,9 +8,11 @@ fetched on demand.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -29,15 +31,30 @@ from impact.sources.source import (
 )
 from impact.spec import LaunchSpec
 
-__all__ = ["MEMORY_LIMIT", "connect", "default_memory_limit", "open_connection", "open_table"]
+__all__ = [
+    "MEMORY_LIMIT",
+    "connect",
+    "default_memory_limit",
+    "open_connection",
+    "open_table",
+    "share_databases",
+]
 
 MEMORY_LIMIT = "IMPACT_DUCKDB_MEMORY_LIMIT"  # e.g. 2GB or 80%: overrides default_memory_limit
 _TIME_TYPES = ("TIMESTAMP", "DATE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 _TIME_COLUMNS = ("exposed_at", "ts")
+_SHARED: list[bool] = []  # share_databases() was called in this process
+# The shared databases: (source, memory limit setting) -> (database, its files when opened).
+_databases: dict[tuple[str, str], tuple[duckdb.DuckDBPyConnection, tuple[Any, ...]]] = {}
 
 
 def open_connection(location: Path) -> duckdb.DuckDBPyConnection:
     """A UTC DuckDB session over a data source (a .duckdb file is attached as ``source``).
+
+    Once ``share_databases`` was called (``impact run --due``), the session is a new
+    connection (a cursor) to this process's one database for the source, opened on first
+    use: its views are the session's own (temporary), and a database that a review left
+    anything in, or whose files changed, is replaced by a fresh one.
 
     Raises:
         DataError: the source does not exist or is neither a folder nor a .duckdb file.
@@ -51,6 +68,57 @@ def open_connection(location: Path) -> duckdb.DuckDBPyConnection:
         raise DataError(
             f"{location}: data.source must be a folder of Parquet/CSV files or a .duckdb file"
         )
+    if not _SHARED:
+        return _new_database(location)
+    key = (str(location.absolute()), os.environ.get(MEMORY_LIMIT, ""))
+    state = _files(location)
+    kept = _databases.get(key)
+    if kept is not None and (kept[1] != state or not _untouched(kept[0])):
+        del _databases[key]
+        with contextlib.suppress(duckdb.Error):
+            kept[0].close()
+        kept = None
+    if kept is None:
+        kept = (_new_database(location), state)
+        _databases[key] = kept
+    return kept[0].cursor()
+
+
+def share_databases() -> None:
+    """From now on, reviews in this process share one DuckDB database per data source
+    (opening one costs 50-150 ms: DuckDB registers its functions and starts its threads)."""
+    if not _SHARED:
+        _SHARED.append(True)
+
+
+def _files(location: Path) -> tuple[tuple[str, int, int], ...]:
+    """What the source's files are now (name, size, modification time)."""
+    paths = sorted(location.iterdir()) if location.is_dir() else [location]
+    return tuple(
+        (p.name, p.stat().st_size, p.stat().st_mtime_ns)
+        for p in paths
+        if p.is_file() and (p.suffix in (".parquet", ".csv") or p == location)
+    )
+
+
+def _untouched(database: duckdb.DuckDBPyConnection) -> bool:
+    """No review left a table, view, macro, sequence or type in the shared database."""
+    try:
+        left = database.execute(
+            "SELECT (SELECT count(*) FROM duckdb_tables() WHERE database_name = 'memory') "
+            "+ (SELECT count(*) FROM duckdb_views() WHERE NOT internal AND database_name = "
+            "'memory') + (SELECT count(*) FROM duckdb_functions() WHERE NOT internal AND "
+            "database_name = 'memory') + (SELECT count(*) FROM duckdb_sequences() WHERE "
+            "database_name = 'memory') + (SELECT count(*) FROM duckdb_types() WHERE NOT "
+            "internal AND database_name = 'memory')"
+        ).fetchone()
+    except duckdb.Error:
+        return False
+    return left is not None and left[0] == 0
+
+
+def _new_database(location: Path) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB database over the source, its settings locked."""
     # No extension is ever fetched or loaded on demand: a URL in a query must not make DuckDB
     # download code from the network.
     connection = duckdb.connect(
@@ -192,7 +260,7 @@ def _file_view(connection: duckdb.DuckDBPyConnection, folder: Path, table: str, 
         if path.is_file():
             try:
                 connection.execute(
-                    f"CREATE VIEW {view} AS SELECT * FROM {reader}({literal(str(path))})"
+                    f"CREATE TEMP VIEW {view} AS SELECT * FROM {reader}({literal(str(path))})"
                 )
                 connection.execute(f"SELECT * FROM {view} LIMIT 0")
             except duckdb.Error as error:
@@ -217,7 +285,7 @@ def _table_view(connection: duckdb.DuckDBPyConnection, file: Path, table: str, v
         raise DataError(
             f"{file}: no table {table!r}; tables here: {', '.join(sorted(names)) or 'none'}"
         )
-    connection.execute(f"CREATE VIEW {view} AS SELECT * FROM source.{quote(table)}")
+    connection.execute(f"CREATE TEMP VIEW {view} AS SELECT * FROM source.{quote(table)}")
     return f"{file}:{table}"
 
 
@@ -267,7 +335,7 @@ def _contract_view(
             selects.append(f"CAST({quote(theirs)} AS VARCHAR) AS {quote(ours)}")
         else:
             selects.append(f"{quote(theirs)} AS {quote(ours)}")
-    connection.execute(f"CREATE VIEW {view} AS SELECT {', '.join(selects)} FROM {raw}")
+    connection.execute(f"CREATE TEMP VIEW {view} AS SELECT {', '.join(selects)} FROM {raw}")
     return [row[0] for row in connection.execute(f"DESCRIBE {view}").fetchall()]
 
 
