@@ -2,6 +2,7 @@
 
     .venv/bin/pip install -c constraints.txt -e '.[bench]'     # tea-tasting, once
     .venv/bin/python benchmarks/peer.py [--units 1000000] [--rounds 3]
+    .venv/bin/python benchmarks/peer.py --against OTHER/.venv/bin/python   # before/after
 
 The peer is what an analyst would write: a papermill notebook that aggregates the demo's
 Parquet files per unit with DuckDB, tests the demo spec's metrics with tea-tasting (CUPED on
@@ -9,7 +10,9 @@ the primary, the sample ratio), draws one plot, then `jupyter nbconvert --to htm
 --no-input`. Both run as fresh processes over the same files; each round runs both, then
 the floor (benchmarks/speed.py's single DuckDB query of the primary metric), and the medians
 are compared. Peak memory is the largest resident set of each process tree (psutil,
-polled every 50 ms). The machine is shared: read the ratio, not the seconds.
+polled every 50 ms). The machine is shared: read the ratio, not the seconds. With
+``--against``, each round also runs `impact review` of another checkout (its venv's
+interpreter), so a change's before and after are measured back to back against one peer.
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ def main() -> None:
     )
     parser.add_argument("--units", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--against", help="another checkout's interpreter, for before/after")
     args = parser.parse_args()
     binaries = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as folder:
@@ -130,10 +134,17 @@ def main() -> None:
                 "peer-out.ipynb",
             ],
         ]
-        ours, theirs, floors = [], [], []
+        other_cmd = (
+            [[str(Path(args.against).parent / "impact"), *ours_cmd[0][1:]]]
+            if args.against
+            else None
+        )
+        ours, theirs, floors, others = [], [], [], []
         for _ in range(args.rounds):
             ours.append(_measure(ours_cmd, root))
             theirs.append(_measure(peer_cmd, root))
+            if other_cmd is not None:
+                others.append(_measure(other_cmd, root))
             floors.append(speed._floor(root / "data" / "demo"))
     ours_time = statistics.median(t for t, _ in ours)
     peer_time = statistics.median(t for t, _ in theirs)
@@ -145,6 +156,12 @@ def main() -> None:
     print(f"ratio impact / peer:      {ours_time / peer_time:6.2f} (goal <= 0.6)")
     print(f"ratio impact / floor:     {ours_time / floor:6.2f}")
     print(f"ratio peer / floor:       {peer_time / floor:6.2f}")
+    if others:
+        other_time = statistics.median(t for t, _ in others)
+        peak = max(m for _, m in others)
+        print(f"other impact review:      {other_time:6.2f} s, peak {peak:6.0f} MB")
+        print(f"ratio other / peer:       {other_time / peer_time:6.2f}")
+        print(f"ratio impact / other:     {ours_time / other_time:6.2f}")
 
 
 if __name__ == "__main__":
