@@ -1,8 +1,11 @@
-"""impact demo --portfolio: a quarter of reviewed launches and its quarter review, end to end.
+"""impact demo --portfolio: a quarter of reviewed launches and its quarter review.
 
-Every figure of the quarter's .json is computed again here, directly from the launches'
-published verdict.json files, with statsmodels for the intervals and by hand for the Brier
-score. One run of the real command (thirteen reviews, about a minute), shared by the tests.
+Every figure of the quarter's document is computed again here, directly from the launches'
+verdicts, with statsmodels for the intervals and by hand for the Brier score. The thirteen
+demo launches are reviewed once, in this process (``review.run``, the call the template's
+first cell makes, without papermill: about a second for all of them), and published where a
+review publishes its verdict; the quarter is then built from them as ``impact quarter``
+builds it. The command itself runs once end to end on a one-launch portfolio.
 """
 
 from __future__ import annotations
@@ -12,35 +15,36 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import impact_cli
+import quarters
 from statsmodels.stats.proportion import proportion_confint
 
-from impact import portfolio_demo
+from impact import portfolio_demo, quarter, review, runner
+from impact.report import quarter as sections
 from impact.stats import calibration
 
 TODAY = "2026-12-20"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict[str, Any]], Any]:
+    """The demo's verdicts by launch, and the quarter's document built from them."""
     root = tmp_path_factory.mktemp("portfolio")
-    done = impact_cli("demo", "--portfolio", "--out", str(root), "--today", TODAY, cwd=root)
-    assert done.returncode == 0, done.stderr
-    assert "quarter 2026-Q4:" in done.stdout
-    return root
+    paths = portfolio_demo.generate(root)
+    verdicts = {}
+    for path in paths:
+        payload = review.run(str(path), today=TODAY, output_dir=root).to_json()
+        runner.validate_verdict(payload)
+        quarters.publish(root, payload)
+        verdicts[payload["spec_id"]] = payload
+    document = quarter.review(root, paths[0].parent, quarter=portfolio_demo.QUARTER, today=TODAY)
+    return verdicts, document
 
 
-def _verdicts(root: Path) -> dict[str, dict[str, Any]]:
-    found = {}
-    for launch in portfolio_demo.LAUNCHES:
-        path = root / "reports" / launch.spec_id / "56d.json"
-        found[launch.spec_id] = json.loads(path.read_text())
-    return found
-
-
-def test_every_figure_equals_a_direct_computation_from_the_verdicts(demo: Path) -> None:
-    document = json.loads((demo / "reports" / "quarters" / "2026-Q4.json").read_text())
-    verdicts = _verdicts(demo)
+def test_every_figure_equals_a_direct_computation_from_the_verdicts(
+    demo: tuple[dict[str, dict[str, Any]], dict[str, Any]],
+) -> None:
+    verdicts, document = demo
+    assert {v["checkpoint"] for v in verdicts.values()} == {"56d"}
     with_bet = {k: v for k, v in verdicts.items() if v["bet"] is not None}
     assert len(with_bet) == 12 and [e["id"] for e in document["apart"]] == ["checkout-colour"]
     assert document["apart"][0]["why"] == "no bet"
@@ -77,6 +81,7 @@ def test_every_figure_equals_a_direct_computation_from_the_verdicts(demo: Path) 
             sum(stated[key] for key in inside) / len(inside)
         )
     launches = {launch["id"]: launch for launch in document["launches"]}
+    assert sorted(launches) == sorted(counted)
     ratios = []
     for key, v in counted.items():
         launch = launches[key]
@@ -93,16 +98,34 @@ def test_every_figure_equals_a_direct_computation_from_the_verdicts(demo: Path) 
     assert [row["id"] for row in document["rice"]] == order
 
 
-def test_the_overconfident_team_is_told_so(demo: Path) -> None:
-    verdicts = _verdicts(demo)
+def test_the_overconfident_team_is_told_so(
+    demo: tuple[dict[str, dict[str, Any]], dict[str, Any]],
+) -> None:
+    verdicts, document = demo
     growth = [v for v in verdicts.values() if v["owner"] == "growth@example.com"]
     met = [v["primary"]["status"] == "target_met" for v in growth]
     found = calibration.calibration([v["bet"]["confidence"] for v in growth], met)
     assert found.judgement == "overconfident", (sum(met), len(met))
-    document = json.loads((demo / "reports" / "quarters" / "2026-Q4.json").read_text())
     eighty = [b for b in document["calibration"]["bins"] if b["low"] == 0.8]
     assert eighty and eighty[0]["judgement"] == "overconfident"
-    page = (demo / "reports" / "quarters" / "2026-Q4.html").read_text()
-    assert "Overconfident" in page
-    index = (demo / "reports" / "index.html").read_text()
+    assert "Overconfident" in str(sections.calibration(document))
+
+
+def test_the_command_reviews_each_launch_then_publishes_the_quarter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from impact.cli import main
+
+    monkeypatch.setattr(portfolio_demo, "LAUNCHES", portfolio_demo.LAUNCHES[:1])
+    done = CliRunner().invoke(
+        main, ["demo", "--portfolio", "--out", str(tmp_path), "--today", TODAY]
+    )
+    assert done.exit_code == 0, done.output
+    assert "growth-banner        56d" in done.stdout
+    assert "quarter 2026-Q4: 0 of 1 bets met their target" in done.stdout
+    document = json.loads((tmp_path / "reports" / "quarters" / "2026-Q4.json").read_text())
+    assert [launch["id"] for launch in document["launches"]] == ["growth-banner"]
+    index = (tmp_path / "reports" / "index.html").read_text()
     assert 'href="quarters/2026-Q4.html"' in index
