@@ -35,6 +35,7 @@ from impact import portfolio, schedule
 from impact.errors import SpecError
 from impact.spec import LaunchSpec
 from impact.stats import calibration as calib
+from impact.stats import totals as sums
 
 __all__ = [
     "BASE_RATES",
@@ -224,6 +225,8 @@ def _launch(verdict: dict[str, Any]) -> dict[str, Any]:
         "hypothesis": verdict.get("hypothesis", ""),
         "metric": primary.get("name", ""),
         "unit": primary.get("unit"),
+        "format": _format(primary),
+        "direction": bet["direction"],
         "relative": bet["relative"],
         "predicted": bet["impact"],
         "observed": observed,
@@ -243,7 +246,76 @@ def _launch(verdict: dict[str, Any]) -> dict[str, Any]:
         "planned_rice": bet["planned_rice"],
         "realized_rice": realized,
         "bet_drift": list(bet.get("drift") or []),
+        "effect": primary.get("effect"),
+        "effect_ci": _interval(primary.get("ci")),
     }
+
+
+def _format(primary: dict[str, Any]) -> str:
+    """The metric's format as verdict.json records it (older files: from its kind)."""
+    found = primary.get("format")
+    if isinstance(found, str):
+        return found
+    return "percent" if primary.get("kind") == "proportion" else "number"
+
+
+def _interval(pair: Any) -> list[float] | None:
+    if not isinstance(pair, list | tuple) or len(pair) != 2 or None in pair:
+        return None
+    return [float(pair[0]), float(pair[1])]
+
+
+def _total(launches: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    summed = [launch for launch in launches if launch["effect"] is not None]
+    found = sums.total(
+        [launch["effect"] for launch in summed],
+        [launch["effect_ci"] for launch in summed],
+        [launch["level"] for launch in summed],
+    )
+    return {
+        "n": len(summed),
+        "ids": [launch["id"] for launch in summed],
+        "total": None if found is None else found.total,
+        "interval": None if found is None or found.low is None else [found.low, found.high],
+        "level": sums.LEVEL,
+    }
+
+
+def _totals(counted: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the shipped launches moved in total, per team and metric (and over the teams
+    where several moved the same metric): never a sum across metrics or units."""
+    metrics: dict[tuple[str, str, str, str | None], list[dict[str, Any]]] = {}
+    for launch in counted:
+        key = (launch["metric"], launch["format"], launch["direction"], launch["unit"])
+        metrics.setdefault(key, []).append(launch)
+    found = []
+    for (metric, style, direction, unit), launches in sorted(
+        metrics.items(), key=lambda item: tuple(str(part) for part in item[0])
+    ):
+        owners = sorted({str(launch["owner"]) for launch in launches})
+        groups: list[tuple[str | None, list[dict[str, Any]]]] = [
+            (owner, [launch for launch in launches if launch["owner"] == owner]) for owner in owners
+        ]
+        if len(owners) > 1:
+            groups.append((None, list(launches)))
+        for owner, mine in groups:
+            shipped = [launch for launch in mine if launch["outcome"] == "ship"]
+            found.append(
+                {
+                    "owner": owner,
+                    "metric": metric,
+                    "format": style,
+                    "unit": unit,
+                    "direction": direction,
+                    "shipped": _total(shipped),
+                    "not_shipped": [
+                        {"id": launch["id"], "outcome": launch["outcome"]}
+                        for launch in mine
+                        if launch["outcome"] != "ship"
+                    ],
+                }
+            )
+    return found
 
 
 def _listed(verdict: dict[str, Any], why: str) -> dict[str, Any]:
@@ -419,6 +491,7 @@ def _figures(
             "overestimated": _share_json(errors.overestimated),
         },
         "rice": rice,
+        "totals": _totals(counted),
         "launches": counted,
         "apart": apart,
         "invalid": invalid,

@@ -380,3 +380,79 @@ def test_another_run_of_the_quarter_holds_its_lock(tmp_path: Path) -> None:
             quarter_run.run(None, quarter_label="2026Q4", today="2026-12-20", output_dir=tmp_path)
     assert not (tmp_path / "reports" / "quarters").exists()
     assert ReviewLocked("x").exit_code == 3
+
+
+def _sum_with_interval(verdicts: list[dict[str, Any]]) -> tuple[float, list[float]]:
+    """The sum of the verdicts' primary effects and its 95% interval, by hand."""
+    from scipy.stats import norm
+
+    total = sum(v["primary"]["effect"] for v in verdicts)
+    variance = sum(
+        (
+            (v["primary"]["ci"][1] - v["primary"]["ci"][0])
+            / (2 * norm.ppf(1 - v["primary"]["alpha"] / 2))
+        )
+        ** 2
+        for v in verdicts
+    )
+    half = norm.ppf(0.975) * variance**0.5
+    return total, [total - half, total + half]
+
+
+def test_what_the_shipped_launches_moved_in_total_per_team_and_metric(tmp_path: Path) -> None:
+    made = {v["spec_id"]: v for v in _portfolio(tmp_path)}
+    document = quarter.review(tmp_path, None, quarter="2026Q4", today=TODAY)
+    found = {(t["owner"], t["metric"], t["direction"]): t for t in document["totals"]}
+    assert sorted(found, key=str) == sorted(
+        [
+            ("ana@example.com", "conversion", "increase"),
+            ("ben@example.com", "conversion", "increase"),
+            (None, "conversion", "increase"),  # both teams moved it
+            ("ben@example.com", "conversion", "decrease"),  # not added to the others
+        ],
+        key=str,
+    )
+    ana = found[("ana@example.com", "conversion", "increase")]
+    shipped = [made[f"ana-{index}"] for index in range(4)]
+    total, interval = _sum_with_interval(shipped)
+    assert ana["shipped"]["ids"] == [f"ana-{index}" for index in range(4)]
+    assert ana["shipped"]["total"] == pytest.approx(total)
+    assert ana["shipped"]["interval"] == pytest.approx(interval)
+    assert ana["format"] == "percent" and ana["shipped"]["level"] == 0.95
+    assert [entry["id"] for entry in ana["not_shipped"]] == [f"ana-{i}" for i in range(4, 10)]
+    both = found[(None, "conversion", "increase")]
+    total, interval = _sum_with_interval([*shipped, made["ben-hit"]])
+    assert both["shipped"]["total"] == pytest.approx(total)
+    assert both["shipped"]["interval"] == pytest.approx(interval)
+    fall = found[("ben@example.com", "conversion", "decrease")]
+    assert fall["shipped"]["total"] == pytest.approx(made["ben-ship"]["primary"]["effect"])
+
+
+def test_the_totals_are_said_plainly_in_the_metrics_units(tmp_path: Path) -> None:
+    from impact.report import quarter as sections
+
+    _portfolio(tmp_path)
+    revenue = quarters.verdict("ana-revenue", impact=0.5, effect=0.8, ci=(0.2, 1.4))
+    revenue["primary"].update(name="revenue", kind="mean", format="currency", unit="USD")
+    quarters.publish(tmp_path, revenue)
+    document = quarter.review(tmp_path, None, quarter="2026Q4", today=TODAY)
+    sentences = sections.totals_sentences(document)
+    assert sentences[1] == (
+        "ana@example.com: 4 shipped launches moved conversion by +10.0 pp in total "
+        "(95% interval +7.0 to +13.0 pp), if their effects add up; 6 not shipped "
+        "(5 iterate, 1 revert) are not summed."
+    )
+    assert sentences[0].startswith(
+        "ben@example.com: 1 shipped launch moved conversion (lower is better) by -1.50 pp"
+    )
+    assert sentences[-1] == (
+        "Different metrics or units are not added together: conversion (percentage points), "
+        "revenue (USD)."
+    )
+    assert "ana@example.com: 1 shipped launch moved revenue by +$0.80 in total" in " ".join(
+        sentences
+    )
+    page = str(sections.totals(document))
+    assert "Moved in total" in page and "+10.0 pp" in page
+    assert "Moved in total" in str(sections.headline(document))
+    assert "+10.0 pp" in sections.markdown(document, "2026-Q4.html")

@@ -129,3 +129,32 @@ def test_the_command_reviews_each_launch_then_publishes_the_quarter(
     assert [launch["id"] for launch in document["launches"]] == ["growth-banner"]
     index = (tmp_path / "reports" / "index.html").read_text()
     assert 'href="quarters/2026-Q4.html"' in index
+
+
+def test_what_each_team_moved_in_total_equals_the_sum_of_its_shipped_launches(
+    demo: tuple[dict[str, dict[str, Any]], dict[str, Any]],
+) -> None:
+    from scipy.stats import norm
+
+    verdicts, document = demo
+    found = {entry["owner"]: entry for entry in document["totals"]}
+    assert set(found) == {"growth@example.com", "checkout@example.com", None}
+    for owner, entry in found.items():
+        shipped = [
+            v
+            for v in verdicts.values()
+            if v["bet"] is not None and v["outcome"] == "ship" and owner in (None, v["owner"])
+        ]
+        total = sum(v["primary"]["effect"] for v in shipped)
+        se = [
+            (v["primary"]["ci"][1] - v["primary"]["ci"][0])
+            / (2 * norm.ppf(1 - v["primary"]["alpha"] / 2))
+            for v in shipped
+        ]
+        half = norm.ppf(0.975) * sum(x * x for x in se) ** 0.5
+        assert entry["metric"] == "conversion" and entry["format"] == "percent"
+        assert sorted(entry["shipped"]["ids"]) == sorted(v["spec_id"] for v in shipped)
+        assert entry["shipped"]["total"] == pytest.approx(total, abs=1e-11)
+        assert entry["shipped"]["interval"] == pytest.approx(
+            [total - half, total + half], abs=1e-11
+        )

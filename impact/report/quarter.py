@@ -26,6 +26,8 @@ __all__ = [
     "methods",
     "payload",
     "rice",
+    "totals",
+    "totals_sentences",
 ]
 
 MISSING = formats.MISSING
@@ -140,6 +142,9 @@ def headline(document: dict[str, Any]) -> HTMLBlock:
             ),
             _el("p", _el("strong", "Calibration: "), calibration_sentence(document)),
             _el("p", _el("strong", "Estimates: "), estimates_sentence(document)),
+            _el("p", _el("strong", "Moved in total: "), " ".join(totals_sentences(document)))
+            if document.get("totals")
+            else None,
             _el(
                 "p",
                 f"{counted} decided launch{'es' if counted != 1 else ''} with a bet registered "
@@ -241,6 +246,79 @@ def estimates(document: dict[str, Any]) -> HTMLBlock:
             {2, 3, 4, 5},
         ),
         label="predicted and measured",
+    )
+
+
+def _style(entry: dict[str, Any]) -> formats.Style:
+    return formats.style_of_json(entry)
+
+
+def _total_sentence(entry: dict[str, Any]) -> str:
+    style = _style(entry)
+    who = entry["owner"] or "All teams together"
+    shipped = entry["shipped"]
+    skipped = entry["not_shipped"]
+    better = " (lower is better)" if entry["direction"] == "decrease" else ""
+    if skipped:
+        counts: dict[str, int] = {}
+        for item in skipped:
+            word = item["outcome"].replace("_", " ")
+            counts[word] = counts.get(word, 0) + 1
+        kinds = ", ".join(f"{count} {word}" for word, count in sorted(counts.items()))
+        rest = f"; {len(skipped)} not shipped ({kinds}) are not summed"
+    else:
+        rest = ""
+    if not shipped["n"]:
+        return f"{who}: no shipped launch moved {entry['metric']}{better}{rest}."
+    interval = shipped["interval"]
+    low, high = interval if interval else (None, None)
+    said = (
+        f"{shipped['level']:.0%} interval "
+        f"{formats.interval(style, low, high, estimate=shipped['total'])}"
+        if interval
+        else "no interval: a launch had none"
+    )
+    plural = "launch" if shipped["n"] == 1 else "launches"
+    return (
+        f"{who}: {shipped['n']} shipped {plural} moved {entry['metric']}{better} by "
+        f"{formats.change(style, shipped['total'], group=[low, high])} in total ({said}), "
+        f"if their effects add up{rest}."
+    )
+
+
+def totals_sentences(document: dict[str, Any]) -> list[str]:
+    """What the quarter's shipped launches moved in total, one sentence per team and metric,
+    and which metrics are not added together."""
+    entries = document.get("totals") or []
+    sentences = [_total_sentence(entry) for entry in entries]
+    metrics = sorted({f"{entry['metric']} ({_style(entry).change_unit})" for entry in entries})
+    if len(metrics) > 1:
+        sentences.append(
+            "Different metrics or units are not added together: " + ", ".join(metrics) + "."
+        )
+    return sentences
+
+
+def totals(document: dict[str, Any]) -> HTMLBlock:
+    """What the shipped launches moved in total, per team and metric, with intervals."""
+    sentences = totals_sentences(document)
+    return _root(
+        _el("h2", "Moved in total", id="Moved-in-total"),
+        _el("ul", *(_el("li", sentence) for sentence in sentences))
+        if sentences
+        else _el("p", "No counted launch: nothing moved in this period.", class_="note"),
+        _el(
+            "p",
+            "The sum of the measured effects of the launches that shipped (a reverted or "
+            "iterated launch's effect does not stay), on the same primary metric in the same "
+            "units, per team and over the teams that moved the same metric. Launches are "
+            "independent experiments, so their standard errors add in squares; each is read "
+            "from its review's interval at its level. A sum is what they moved together "
+            "only if their effects add up (the same population, launches that do not "
+            "overlap or undo one another).",
+            class_="note",
+        ),
+        label="moved in total",
     )
 
 
@@ -442,6 +520,7 @@ def markdown(document: dict[str, Any], report_name: str) -> str:
         f"Hit rate: {_share(document['hit_rate'])} met their target.",
         f"Calibration: {calibration_sentence(document)}",
         f"Estimates: {estimates_sentence(document)}",
+        *(f"Moved in total: {sentence}" for sentence in totals_sentences(document)),
         (
             f"Counted apart: {len(document['apart'])}; invalid: {len(document['invalid'])}; "
             f"pending: {len(document['pending'])}."
