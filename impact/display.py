@@ -8,6 +8,7 @@ blocks themselves live in :mod:`impact.report`, one module per part of the page.
 from __future__ import annotations
 
 from impact.report.adoption import adoption
+from impact.report.bet import bet
 from impact.report.blocks import HTMLBlock, Payload
 from impact.report.card import contents, verdict_card
 from impact.report.evidence import data_summary, methods, payload, provenance
@@ -19,6 +20,7 @@ __all__ = [
     "HTMLBlock",
     "Payload",
     "adoption",
+    "bet",
     "contents",
     "criteria",
     "data_summary",

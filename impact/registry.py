@@ -39,8 +39,10 @@ __all__ = [
     "bet_at_launch",
     "bet_drift_lines",
     "canonical",
+    "changes_since_words",
     "check",
     "diff",
+    "is_bet",
     "lock_path",
     "read_lock",
     "register",
@@ -525,6 +527,25 @@ def bet_at_launch(spec: LaunchSpec) -> BetAtLaunch:
         for change in diff({"bet": registered}, {"bet": now} if now else {"bet": None})
     ]
     return BetAtLaunch(registered, True, changes)
+
+
+def is_bet(field_path: str) -> bool:
+    """Whether a changed field is the bet's (shown, never deciding, and never "wording")."""
+    return field_path.split(".")[0] == "bet"
+
+
+def changes_since_words(changed: list[dict[str, Any]]) -> str:
+    """The non-deciding changes since registration, for the registration check's detail:
+    wording fields by name, the bet's fields with their old and new values."""
+    wording = [c["field"] for c in changed if not c["deciding"] and not is_bet(c["field"])]
+    bet = [f"{c['field']} {c['old']} -> {c['new']}" for c in changed if is_bet(c["field"])]
+    words = f"; wording changed since: {', '.join(wording)}" if wording else ""
+    if bet:
+        words += (
+            f"; the bet changed since it was registered: {', '.join(bet)} (shown, never "
+            "deciding; the quarter judges the bet registered before launch)"
+        )
+    return words
 
 
 def bet_drift_lines(spec: LaunchSpec) -> list[str]:

@@ -776,10 +776,7 @@ def registration_check(spec: LaunchSpec, registration: registry.Registration) ->
             f"amendment {amendment['number']} changed deciding fields "
             f"({', '.join(amendment['deciding_fields'])}) after launch"
         )
-    if registration.changed_fields:
-        detail += "; wording changed since: " + ", ".join(
-            c["field"] for c in registration.changed_fields
-        )
+    detail += registry.changes_since_words(registration.changed_fields)
     if registration.template_changed:
         detail += (
             f"; the team template ({spec.template}) changed since it was registered (sha256 "

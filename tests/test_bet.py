@@ -206,3 +206,56 @@ def test_the_bet_errors_are_documented() -> None:
         "bet.effort: -2 must be a positive",
     ):
         assert words in documented, words
+
+
+@pytest.fixture(scope="module")
+def drifted(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A reviewed launch whose bet (impact +0.05 at 70%) had its confidence raised after
+    launch."""
+    from impact import review
+
+    root = tmp_path_factory.mktemp("drifted")
+    path = _small_launch(root, {**BET, "impact": 0.05})
+    registry.register(spec_module.load(path), now=BEFORE_LAUNCH)
+    document = yaml.safe_load(path.read_text())
+    document["bet"]["confidence"] = 0.95
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return review.run(str(path), "56d", "2026-10-28")
+
+
+def test_the_launch_report_shows_the_bet_against_what_was_measured(drifted: Any) -> None:
+    from impact import display
+
+    block = display.bet(drifted)
+    assert block is not None
+    text = repr(block)
+    comparison = drifted.primary.comparison
+    assert comparison.effect > 0.05  # the measured effect beat the bet
+    assert "The bet" in text
+    assert (
+        "Registered before launch: reach 40,000 units a quarter, impact +5.0 pp on "
+        "conversion, confidence 70%, effort 6 person-weeks; planned RICE 233"
+    ) in text
+    assert (
+        f"Measured +15.0 pp ({(1 - comparison.alpha) * 100:.3g}% interval +8.1 to +21.9 pp): "
+        f"{comparison.effect / 0.05:.0%} of the bet's impact; the whole interval is beyond the "
+        "bet: its impact was underestimated."
+    ) in text
+    assert "Realized RICE 1,000 (reach x measured impact / effort) against 233 planned" in text
+    assert "The bet stated 70% confidence that the target (+3.00 pp) would be met: ✔" in text
+    assert "The bet changed after launch: confidence 0.7 → 0.95" in text
+    assert "never decides the verdict" in text
+    assert 'href="#The-bet"' in display.contents(drifted)._repr_html_()
+
+
+def test_a_launch_without_a_bet_has_no_bet_section(tmp_path: Path) -> None:
+    from impact import display, review
+
+    path = _small_launch(tmp_path, None)
+    assert display.bet(review.run(str(path), "56d", "2026-10-28")) is None
+
+
+def test_the_registration_check_names_a_bet_change_with_its_values(drifted: Any) -> None:
+    check = next(c for c in drifted.checks if c.name == "registration")
+    assert "wording" not in check.detail, check.detail
+    assert "the bet changed since it was registered: bet.confidence 0.7 -> 0.95" in check.detail

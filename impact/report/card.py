@@ -25,7 +25,7 @@ from impact.report.blocks import (
     _root,
     _value,
 )
-from impact.review import ReviewResult
+from impact.review import ReviewResult, bet_json
 from impact.sources import postgres
 
 
@@ -196,6 +196,7 @@ def contents(result: Reviewed) -> HTMLBlock:
     """The contents line: a link to each section that has something to show."""
     sections = [
         ("Primary metric", not isinstance(result, AdoptionReview)),
+        ("The bet", not isinstance(result, AdoptionReview) and bet_json(result.spec) is not None),
         ("Guardrails", bool(getattr(result, "guardrails", None))),
         ("Secondary metrics", bool(getattr(result, "secondary", None))),
         ("Segments", bool(getattr(result, "segments", None))),
