@@ -456,3 +456,21 @@ def test_the_totals_are_said_plainly_in_the_metrics_units(tmp_path: Path) -> Non
     assert "Moved in total" in page and "+10.0 pp" in page
     assert "Moved in total" in str(sections.headline(document))
     assert "+10.0 pp" in sections.markdown(document, "2026-Q4.html")
+
+
+def test_a_launch_id_quarters_is_refused_at_validate(
+    tmp_path: Path, spec_dict: dict[str, Any]
+) -> None:
+    from conftest import write_spec
+
+    from impact import spec as spec_module
+
+    spec_dict["id"] = "quarters"
+    with pytest.raises(SpecError) as caught:
+        spec_module.load(write_spec(tmp_path, spec_dict))
+    message = str(caught.value)
+    assert (
+        'id: "quarters" is reserved for the quarter reviews (reports/quarters/); choose '
+        in (message)
+        and "\n" not in message
+    ), message

@@ -138,6 +138,21 @@ def _check_slug(value: str) -> str:
     return value
 
 
+# Launch ids that name a folder of reports/ published for something else.
+RESERVED_IDS = {"quarters": "the quarter reviews (reports/quarters/)"}
+
+
+def _check_id(value: str) -> str:
+    """A launch id: a slug that is not the name of another folder of reports/."""
+    _check_slug(value)
+    if value in RESERVED_IDS:
+        raise ValueError(
+            f'"{value}" is reserved for {RESERVED_IDS[value]}; choose another id, such as '
+            f"{value}-launch"
+        )
+    return value
+
+
 def _check_name(value: str) -> str:
     if not _NAME.match(value):
         raise ValueError(

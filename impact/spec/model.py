@@ -27,8 +27,8 @@ from impact.spec.fields import (
     _NOT_YET,
     Duration,
     EffectValue,
+    _check_id,
     _check_name,
-    _check_slug,
     format_duration,
 )
 
@@ -600,7 +600,7 @@ class LaunchSpec(_Model):
     @field_validator("id")
     @classmethod
     def _valid_id(cls, value: str) -> str:
-        return _check_slug(value)
+        return _check_id(value)
 
     @model_validator(mode="before")
     @classmethod
