@@ -775,6 +775,8 @@ def quarter(
     click.echo(f"report:  {published.report.resolve()}")
     click.echo(f"json:    {published.document.resolve()}")
     click.echo(f"summary: {published.summary.resolve()}")
+    for line in quarter_run.warnings(data):
+        click.echo(f"warning: {line}", err=True)
 
 
 def _repair(output: Path) -> None:

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from impact import portfolio, schedule
-from impact.errors import SpecError
+from impact import portfolio, registry, schedule
+from impact.errors import ImpactError, SpecError
 from impact.spec import LaunchSpec
 from impact.stats import calibration as calib
 from impact.stats import totals as sums
@@ -41,6 +41,7 @@ __all__ = [
     "BASE_RATES",
     "MIME_TYPE",
     "Period",
+    "bet_drift",
     "build",
     "parse_today",
     "period",
@@ -387,6 +388,8 @@ def build(
     when: Period,
     today: dt.date,
     scheduled: Iterable[dict[str, Any]] = (),
+    unloaded: Iterable[dict[str, str]] = (),
+    bet_drift: dict[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """The quarter's document: every figure the report shows, as the ``.json`` holds it.
 
@@ -396,6 +399,9 @@ def build(
         today: the clock; a final review on or before it that is not published is overdue.
         scheduled: each spec's final review (``scheduled_finals``), so that launches with no
             verdict yet are listed as pending.
+        unloaded: the spec files that failed to load (``file``, ``why``), listed as such.
+        bet_drift: by launch, how its spec's bet differs now from the bet registered before
+            launch (``bet_drift``), in place of what its last verdict recorded.
     """
     by_launch: dict[str, list[dict[str, Any]]] = {}
     for verdict in verdicts:
@@ -427,8 +433,13 @@ def build(
         if why:
             apart.append(_listed(decided, why))
         else:
-            counted.append(_launch(decided))
-    return _figures(counted, apart, invalid, pending, when, today)
+            launch = _launch(decided)
+            if bet_drift is not None and spec_id in bet_drift:
+                launch["bet_drift"] = bet_drift[spec_id]
+            counted.append(launch)
+    document = _figures(counted, apart, invalid, pending, when, today)
+    document["unloaded"] = [dict(entry) for entry in unloaded]
+    return document
 
 
 def _figures(
@@ -499,6 +510,29 @@ def _figures(
     }
 
 
+def _unloaded(problem: schedule.Problem, folder: Path) -> dict[str, str]:
+    """A spec file that failed to load, named from its folder (no absolute path)."""
+    try:
+        shown = (Path(folder.name) / problem.path.relative_to(folder)).as_posix()
+    except ValueError:
+        shown = problem.path.name
+    why = problem.message.replace(str(problem.path), shown)
+    return {"file": shown, "why": why}
+
+
+def bet_drift(specs: Iterable[LaunchSpec]) -> dict[str, list[dict[str, Any]]]:
+    """By launch, how each spec's bet differs now from the bet registered before launch,
+    read from the spec and its lock (so a change made after the launch's last review shows
+    without reviewing again). A lock that cannot be read leaves the verdict's record."""
+    found = {}
+    for spec in specs:
+        try:
+            found[spec.id] = registry.bet_at_launch(spec).drift
+        except ImpactError:
+            continue
+    return found
+
+
 def parse_today(today: str | dt.date | None) -> dt.date:
     """The clock: a date, an ISO date string, or None for the real UTC date."""
     if today is None:
@@ -536,8 +570,15 @@ def review(
     """
     day = parse_today(today)
     when = period(quarter=quarter, start=start, end=end, today=day)
-    specs = schedule.find_specs(Path(specs_dir))[0] if specs_dir is not None else []
+    specs, problems = schedule.find_specs(Path(specs_dir)) if specs_dir is not None else ([], [])
     verdicts = portfolio.load_verdicts(Path(output_dir))
-    document = build(verdicts, when=when, today=day, scheduled=scheduled_finals(specs))
+    document = build(
+        verdicts,
+        when=when,
+        today=day,
+        scheduled=scheduled_finals(specs),
+        unloaded=[_unloaded(problem, Path(str(specs_dir))) for problem in problems],
+        bet_drift=bet_drift(specs),
+    )
     cleaned: dict[str, Any] = _clean(document)
     return cleaned

@@ -12,7 +12,9 @@ by ``impact.publish`` under the name ``quarters/<label>``:
     reports/quarters/<YYYY>-Q<n>.md         a few lines for a post
 
 A period given with --from and --to is named ``<from>_<to>``. Earlier files of the same
-period move to ``<label>.history/``; a failed run never touches them.
+period move to ``<label>.history/``; a failed run never touches them, and its notebook is
+kept as a failed review's is: ``notebooks/quarters/failed/<label>-<stamp>.ipynb`` with an
+error report (``.html``) beside it, named in the error.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from impact.errors import ReviewFailed, ReviewInterrupted, ReviewLocked
 from impact.layout import RUNS_FOLDER
 from impact.report import quarter as sections
 
-__all__ = ["FOLDER", "Published", "run"]
+__all__ = ["FOLDER", "Published", "run", "warnings"]
 
 FOLDER = "quarters"  # reports/quarters/, notebooks/quarters/
 
@@ -56,6 +58,16 @@ class Published:
     summary: Path
     notebook: Path
     data: dict[str, Any]
+
+
+def warnings(document: dict[str, Any]) -> list[str]:
+    """What the published quarter leaves out, one line each for the command to print: spec
+    files that did not load (a launch of theirs may be missing from Pending)."""
+    return [
+        f"{entry['why']} (not loaded: a launch of it not reviewed yet is missing from the "
+        "quarter's pending list)"
+        for entry in document.get("unloaded") or []
+    ]
 
 
 def _extract(notebook: nbformat.NotebookNode) -> dict[str, Any]:
@@ -168,24 +180,32 @@ def _run(
             **where,
         )
     except KeyboardInterrupt:
+        kept = runner._keep_failed(executed, output, FOLDER, when.label, stamp)
         raise ReviewInterrupted(
-            f"quarter {when.label}: interrupted; nothing was published"
+            f"quarter {when.label}: interrupted; nothing was published; {runner._where(kept)}",
+            notebook=runner._kept(kept),
         ) from None
     except papermill.PapermillExecutionError as error:
+        kept = runner._keep_failed(executed, output, FOLDER, when.label, stamp)
         if error.ename in runner._INPUT_ERRORS:
             raise runner._INPUT_ERRORS[error.ename](str(error.evalue)) from None
         raise ReviewFailed(
             f"quarter {when.label}: the notebook failed in cell {error.cell_index} "
-            f"({error.ename}: {error.evalue}); nothing was published",
+            f"({error.ename}: {error.evalue}); nothing was published; {runner._where(kept)}",
+            notebook=runner._kept(kept),
             cell_index=error.cell_index,
             ename=str(error.ename),
             evalue=str(error.evalue),
         ) from None
     except Exception as error:  # a cell timed out, or a kernel did not start or died
+        kept = runner._keep_failed(executed, output, FOLDER, when.label, stamp)
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise ReviewFailed(
             f"quarter {when.label}: the notebook could not run ({type(error).__name__}: "
-            f"{first}); nothing was published"
+            f"{first}); nothing was published; {runner._where(kept)}",
+            notebook=runner._kept(kept),
+            ename=type(error).__name__,
+            evalue=first,
         ) from None
     document = _extract(notebook)
     notebook.metadata["title"] = f"Quarter review {when.label}"

@@ -73,7 +73,7 @@ ALLOWED: dict[str, set[str]] = {
         "seal",
     },
     "display": {"report"},
-    "quarter": {"errors", "spec", "portfolio", "schedule", "stats"},
+    "quarter": {"errors", "spec", "portfolio", "registry", "schedule", "stats"},
     "quarter_run": {
         "errors",
         "engine",

@@ -315,10 +315,13 @@ def test_impact_quarter_publishes_html_json_and_md(tmp_path: Path) -> None:
     hostile = quarters.verdict("hostile", title="<script>alert('t')</script>", confidence=0.7)
     quarters.publish(tmp_path, hostile)
     (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "broken.yaml").write_text("spec_version: 1\nid: Broken\n")
     done = impact_cli(
         "quarter", "specs", "--quarter", "2026Q4", "--today", "2026-12-20", cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr
+    (warning,) = done.stderr.splitlines()
+    assert warning.startswith("warning: specs/broken.yaml: ") and "not loaded" in warning
     assert (
         "quarter 2026-Q4: 7 of 14 counted launches met their target; calibration: overconfident"
         in done.stdout
@@ -328,6 +331,7 @@ def test_impact_quarter_publishes_html_json_and_md(tmp_path: Path) -> None:
     assert document == quarter.review(tmp_path, tmp_path / "specs", quarter="2026Q4", today=TODAY)
     assert document["hit_rate"]["n"] == len(_direct(made)) + 1
     page = (folder / "2026-Q4.html").read_text()
+    assert "Spec files that did not load" in page
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(" in page
     assert "Overconfident" in page and "Kohavi" in page
@@ -474,3 +478,72 @@ def test_a_launch_id_quarters_is_refused_at_validate(
         in (message)
         and "\n" not in message
     ), message
+
+
+def test_a_bet_changed_after_the_last_review_shows_without_reviewing_again(
+    tmp_path: Path, spec_dict: dict[str, Any]
+) -> None:
+    from conftest import write_spec
+
+    from impact import registry
+    from impact import spec as spec_module
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    spec_dict["bet"] = {"reach": 10_000, "impact": "+0.02", "confidence": 0.8, "effort": 4}
+    path = write_spec(specs, spec_dict, "checkout.yaml")
+    registry.register(spec_module.load(path), now=dt.datetime(2026, 8, 20, 10, tzinfo=dt.UTC))
+    quarters.publish(tmp_path, quarters.verdict("demo-checkout"))  # reviewed: no drift then
+    spec_dict["bet"]["confidence"] = 0.95
+    write_spec(specs, spec_dict, "checkout.yaml")
+    document = quarter.review(tmp_path, specs, quarter="2026Q4", today=TODAY)
+    (launch,) = document["launches"]
+    assert launch["bet_drift"] == [{"field": "bet.confidence", "old": 0.8, "new": 0.95}]
+    assert launch["confidence"] == 0.8  # judged as registered
+
+
+def test_specs_that_fail_to_load_are_listed_not_skipped(
+    tmp_path: Path, spec_dict: dict[str, Any]
+) -> None:
+    from conftest import write_spec
+
+    from impact.report import quarter as sections
+
+    specs = tmp_path / "specs"
+    (specs / "team").mkdir(parents=True)
+    spec_dict["bet"] = {"reach": 10_000, "impact": "+0.02", "confidence": 0.4, "effort": 4}
+    write_spec(specs / "team", spec_dict, "broken.yaml")
+    document = quarter.review(tmp_path, specs, quarter="2026Q4", today=TODAY)
+    (entry,) = document["unloaded"]
+    assert entry["file"] == "specs/team/broken.yaml"
+    assert entry["why"].startswith("specs/team/broken.yaml: bet.confidence: 0.4 must be")
+    assert str(tmp_path) not in json.dumps(document)
+    page = str(sections.apart(document))
+    assert (
+        "Spec files that did not load" in page and "specs/team/broken.yaml: bet.confidence" in page
+    )
+    assert "1 spec file did not load" in str(sections.headline(document))
+    assert "Did not load: specs/team/broken.yaml" in sections.markdown(document, "x.html")
+
+
+def test_a_failing_quarter_notebook_is_kept_and_the_error_says_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from impact import quarter_run
+    from impact.errors import ReviewFailed
+    from impact.report import quarter as sections
+
+    def broken(document: dict[str, Any]) -> None:
+        raise RuntimeError("the RICE section broke")
+
+    monkeypatch.setattr(sections, "rice", broken)  # the template runs in this process
+    quarters.publish(tmp_path, quarters.verdict("ana-0"))
+    with pytest.raises(ReviewFailed) as caught:
+        quarter_run.run(None, quarter_label="2026Q4", today="2026-12-20", output_dir=tmp_path)
+    message = str(caught.value)
+    assert "RuntimeError: the RICE section broke" in message and "\n" not in message
+    kept = caught.value.notebook
+    assert kept is not None and kept.is_file() and kept.with_suffix(".html").is_file()
+    assert kept.parent == tmp_path / "notebooks" / "quarters" / "failed"
+    assert f"notebook kept at {kept}" in message
+    assert not (tmp_path / "reports" / "quarters").exists()

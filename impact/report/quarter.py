@@ -130,6 +130,7 @@ def headline(document: dict[str, Any]) -> HTMLBlock:
         f"{len(document['apart'])} counted apart (registration problem or no bet)",
         f"{len(document['invalid'])} invalid",
         f"{len(document['pending'])} pending",
+        *([_unloaded_count(document) or ""] if document.get("unloaded") else []),
     ]
     style = _el("style", STYLE)
     return _root(
@@ -456,6 +457,30 @@ def _listing(entries: list[dict[str, Any]], empty: str) -> ET.Element:
     return _el("ul", *items)
 
 
+def _unloaded(document: dict[str, Any]) -> list[ET.Element]:
+    entries = document.get("unloaded") or []
+    if not entries:
+        return []
+    return [
+        _el("h3", "Spec files that did not load"),
+        _el(
+            "p",
+            "These files in the specs folder are not launch specs impact can read, so a launch "
+            "of theirs not reviewed yet is missing from Pending. Fix each as its line says "
+            "(impact validate FILE).",
+            class_="note",
+        ),
+        _el("ul", *(_el("li", entry["why"]) for entry in entries)),
+    ]
+
+
+def _unloaded_count(document: dict[str, Any]) -> str | None:
+    count = len(document.get("unloaded") or [])
+    if not count:
+        return None
+    return f"{count} spec file{'s' if count != 1 else ''} did not load"
+
+
 def apart(document: dict[str, Any]) -> HTMLBlock:
     """Launches counted apart, invalid or pending, each with why."""
     return _root(
@@ -472,6 +497,7 @@ def apart(document: dict[str, Any]) -> HTMLBlock:
         _listing(document["invalid"], "None."),
         _el("h3", "Pending"),
         _listing(document["pending"], "None: every launch due in this period has decided."),
+        *_unloaded(document),
         label="not counted",
     )
 
@@ -525,6 +551,7 @@ def markdown(document: dict[str, Any], report_name: str) -> str:
             f"Counted apart: {len(document['apart'])}; invalid: {len(document['invalid'])}; "
             f"pending: {len(document['pending'])}."
         ),
+        *(f"Did not load: {entry['why']}" for entry in document.get("unloaded") or []),
         f"Report: {report_name}",
     ]
     return "\n".join(lines)
