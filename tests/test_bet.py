@@ -259,3 +259,21 @@ def test_the_registration_check_names_a_bet_change_with_its_values(drifted: Any)
     check = next(c for c in drifted.checks if c.name == "registration")
     assert "wording" not in check.detail, check.detail
     assert "the bet changed since it was registered: bet.confidence 0.7 -> 0.95" in check.detail
+
+
+@pytest.mark.parametrize(
+    ("confidence", "words"),
+    [
+        ("70%", 'bet.confidence: "70%" is a percentage; write the chance as a number, 0.7'),
+        (70, "bet.confidence: 70 must be between 0.5 and 1; write 70% as 0.7"),
+        ("85 %", 'bet.confidence: "85 %" is a percentage; write the chance as a number, 0.85'),
+    ],
+)
+def test_a_confidence_written_as_a_percentage_suggests_the_number(
+    tmp_path: Path, spec_dict: dict[str, Any], confidence: Any, words: str
+) -> None:
+    spec_dict["bet"] = {**BET, "confidence": confidence}
+    with pytest.raises(SpecError) as caught:
+        spec_module.load(write_spec(tmp_path, spec_dict))
+    message = str(caught.value)
+    assert words in message and "\n" not in message, message

@@ -160,3 +160,31 @@ def _check_name(value: str) -> str:
             "digits and underscores, such as checkout_conversion"
         )
     return value
+
+
+def _confidence_as_number(value: object) -> object:
+    """A bet's confidence written as a percentage ("70%") is refused with the number to write."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        number = value.strip()[:-1].strip()
+        try:
+            share = float(number) / 100
+        except ValueError:
+            return value
+        raise ValueError(
+            f'"{value}" is a percentage; write the chance as a number, {share:g} (0.5 to 1)'
+        )
+    return value
+
+
+def _check_confidence(value: float) -> float:
+    """A bet's confidence: a chance from 0.5 to 1 (70 reads as 70%, and says so)."""
+    if 1 < value <= 100:
+        raise ValueError(
+            f"{value:g} must be between 0.5 and 1; write {value:g}% as {value / 100:g}"
+        )
+    if not 0.5 <= value <= 1:
+        raise ValueError(
+            f"{value:g} must be between 0.5 and 1: the chance the target is met, such as "
+            "0.7 (below 0.5 the bet expects to miss)"
+        )
+    return value

@@ -27,8 +27,10 @@ from impact.spec.fields import (
     _NOT_YET,
     Duration,
     EffectValue,
+    _check_confidence,
     _check_id,
     _check_name,
+    _confidence_as_number,
     format_duration,
 )
 
@@ -539,7 +541,7 @@ class Bet(_Model):
 
     reach: float
     impact: EffectValue
-    confidence: float
+    confidence: Annotated[float, BeforeValidator(_confidence_as_number)]
     effort: float
 
     @field_validator("reach")
@@ -559,12 +561,7 @@ class Bet(_Model):
     @field_validator("confidence")
     @classmethod
     def _confidence(cls, value: float) -> float:
-        if not 0.5 <= value <= 1:
-            raise ValueError(
-                f"{value:g} must be between 0.5 and 1: the chance the target is met, such as "
-                "0.7 (below 0.5 the bet expects to miss)"
-            )
-        return value
+        return _check_confidence(value)
 
     @property
     def planned_rice(self) -> float:
