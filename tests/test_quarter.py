@@ -547,3 +547,54 @@ def test_a_failing_quarter_notebook_is_kept_and_the_error_says_where(
     assert kept.parent == tmp_path / "notebooks" / "quarters" / "failed"
     assert f"notebook kept at {kept}" in message
     assert not (tmp_path / "reports" / "quarters").exists()
+
+
+def test_a_sentence_comparing_rounded_numbers_never_contradicts_its_digits() -> None:
+    from impact.report import quarter as sections
+
+    close = {
+        "calibration": {
+            "n": 8,
+            "stated": 0.75,
+            "observed": {"k": 3, "n": 8, "rate": 0.375, "interval": [0.137, 0.746], "level": 0.95},
+            "judgement": "overconfident",
+            "p_value": 0.03,
+        }
+    }
+    sentence = sections.calibration_sentence(close)
+    assert "3 of 8 (37.5%; 95% interval 13.7%-74.6%)" in sentence, sentence
+    assert "The interval lies below 75.0%" in sentence, sentence
+    apart = {
+        **close["calibration"],
+        "observed": {**close["calibration"]["observed"], "interval": [0.137, 0.70]},
+    }
+    sentence = sections.calibration_sentence({"calibration": apart})
+    assert "3 of 8 (38%; 95% interval 14%-70%)" in sentence and "lies below 75%" in sentence
+
+
+def test_the_predicted_and_measured_table_uses_the_metrics_formats_and_names_its_level(
+    tmp_path: Path,
+) -> None:
+    from impact.report import quarter as sections
+
+    _portfolio(tmp_path)
+    revenue = quarters.verdict("ana-revenue", impact=0.5, effect=0.8, ci=(0.2, 1.4))
+    revenue["primary"].update(name="revenue", kind="mean", format="currency", unit="USD")
+    quarters.publish(tmp_path, revenue)
+    document = quarter.review(tmp_path, None, quarter="2026Q4", today=TODAY)
+    block = sections.estimates(document)
+    rows = {
+        row[0]: row
+        for row in (
+            ["".join(td.itertext()) for td in tr.findall("td")] for tr in block.element.iter("tr")
+        )
+        if row
+    }
+    assert rows["Launch ana-0"][2:6] == [
+        "+2.00 pp",
+        "+2.50 pp",
+        "+1.00 to +4.00 pp (95.2%)",
+        "125%",
+    ]
+    assert rows["Launch ana-revenue"][2:5] == ["+$0.50", "+$0.80", "+$0.20 to +$1.40 (95.2%)"]
+    assert "interval (its level)" in str(block)

@@ -60,28 +60,56 @@ def payload(document: dict[str, Any]) -> QuarterPayload:
     return QuarterPayload(document)
 
 
-def _pct(value: float | None) -> str:
-    return MISSING if value is None else f"{value:.0%}"
+def _pct(value: float | None, places: int = 0) -> str:
+    return MISSING if value is None else f"{value:.{places}%}"
 
 
-def _share(found: dict[str, Any] | None) -> str:
+def _places(stated: float | None, found: dict[str, Any] | None, judgement: str) -> int:
+    """The decimals of a percent that keep a strict comparison true once printed: with
+    ``overconfident`` the stated value above the interval's upper end, with
+    ``underconfident`` below its lower end (75% against 74.6% prints 75.0% and 74.6%, not
+    75% and 75%)."""
+    if stated is None or not found or not found.get("interval"):
+        return 0
+    low, high = found["interval"]
+    for places in range(4):
+        shown, lowest, highest = (round(100 * x, places) for x in (stated, low, high))
+        if judgement == "overconfident" and shown <= highest:
+            continue
+        if judgement == "underconfident" and shown >= lowest:
+            continue
+        return places
+    return 4
+
+
+def _share(found: dict[str, Any] | None, places: int = 0) -> str:
     """``4 of 10 (40%; 95% interval 17%-69%)``."""
     if not found or not found.get("n"):
         return "no launches"
     low, high = found["interval"]
     return (
-        f"{found['k']} of {found['n']} ({_pct(found['rate'])}; {found['level']:.0%} interval "
-        f"{_pct(low)}-{_pct(high)})"
+        f"{found['k']} of {found['n']} ({_pct(found['rate'], places)}; {found['level']:.0%} "
+        f"interval {_pct(low, places)}-{_pct(high, places)})"
     )
 
 
-def _number(value: float | None, launch: dict[str, Any]) -> str:
-    if value is None:
-        return MISSING
+def _effects(launch: dict[str, Any]) -> tuple[str, str, str]:
+    """The bet, the measured effect and its interval with its level, in the metric's format
+    (percentage points for a share, the currency or unit otherwise, % where the bet is
+    relative), the three with the same decimals."""
+    low, high = launch["ci"] or (None, None)
+    predicted, observed = launch["predicted"], launch["observed"]
+    group = (predicted, observed, low, high)
     if launch["relative"]:
-        return f"{value:+.1%}"
-    unit = f" {launch['unit']}" if launch.get("unit") else ""
-    return f"{value:+.4g}{unit}"
+        shown = [formats.relative(x, group=group) for x in (predicted, observed)]
+        interval = formats.relative_interval(low, high, estimate=observed)
+    else:
+        style = formats.style_of_json(launch)
+        shown = [formats.change(style, x, group=group) for x in (predicted, observed)]
+        interval = formats.interval(style, low, high, estimate=observed)
+    if low is not None and launch.get("level"):
+        interval += f" ({launch['level'] * 100:.3g}%)"
+    return shown[0], shown[1], interval
 
 
 def _root(*children: ET.Element | str | None, label: str) -> HTMLBlock:
@@ -100,25 +128,26 @@ def calibration_sentence(document: dict[str, Any]) -> str:
         return "No launch with a registered bet decided in this period: nothing to judge yet."
     stated, observed = found["stated"], found["observed"]
     judgement = found["judgement"]
+    places = _places(stated, observed, judgement)
     said = (
-        f"the bets stated {_pct(stated)} confidence on average, and {_share(observed)} "
-        "met their targets"
+        f"the bets stated {_pct(stated, places)} confidence on average, and "
+        f"{_share(observed, places)} met their targets"
     )
     chance = found["p_value"]
     if judgement == "overconfident":
         return (
-            f"Overconfident: {said}. The interval lies below {_pct(stated)}: were the stated "
-            f"confidences right, meeting {observed['k']} or fewer would happen "
+            f"Overconfident: {said}. The interval lies below {_pct(stated, places)}: were the "
+            f"stated confidences right, meeting {observed['k']} or fewer would happen "
             f"{chance:.1%} of the time."
         )
     if judgement == "underconfident":
         return (
-            f"Underconfident: {said}. The interval lies above {_pct(stated)}: were the stated "
-            f"confidences right, meeting {observed['k']} or more would happen "
+            f"Underconfident: {said}. The interval lies above {_pct(stated, places)}: were the "
+            f"stated confidences right, meeting {observed['k']} or more would happen "
             f"{chance:.1%} of the time."
         )
     return (
-        f"Consistent with calibration: {said}; the interval includes {_pct(stated)}. "
+        f"Consistent with calibration: {said}; the interval includes {_pct(stated, places)}. "
         f"With {found['n']} launches that is what can be said, not proof of calibration."
     )
 
@@ -214,8 +243,7 @@ def estimates(document: dict[str, Any]) -> HTMLBlock:
     """Predicted against measured effect per launch, and the average over- or underestimate."""
     rows: list[list[ET.Element | str]] = []
     for launch in document["launches"]:
-        low, high = launch["ci"] or (None, None)
-        interval = MISSING if low is None else f"{_number(low, launch)} to {_number(high, launch)}"
+        predicted, observed, interval = _effects(launch)
         ratio = (
             MISSING
             if launch["observed"] is None
@@ -225,8 +253,8 @@ def estimates(document: dict[str, Any]) -> HTMLBlock:
             [
                 launch["title"],
                 launch["metric"],
-                _number(launch["predicted"], launch),
-                _number(launch["observed"], launch),
+                predicted,
+                observed,
                 interval,
                 ratio,
             ]
@@ -236,13 +264,22 @@ def estimates(document: dict[str, Any]) -> HTMLBlock:
         _el("p", "Estimates: ", estimates_sentence(document)),
         _el(
             "p",
-            "Effects are oriented so that positive is good, in the primary metric's units (a "
-            "share of the control where the bet is relative); the interval is the deciding "
-            "review's, at its level.",
+            "Effects are oriented so that positive is good, in the primary metric's units "
+            "(percentage points for a share; a change relative to the control where the bet is "
+            "relative). The interval is the deciding review's, at the level in brackets: one "
+            "minus the false-alarm chance that review's look could spend (above the "
+            "registered level, such as 95.2%, when earlier looks spent some of it).",
             class_="note",
         ),
         _table(
-            ["launch", "metric", "bet (predicted)", "measured", "interval", "measured / bet"],
+            [
+                "launch",
+                "metric",
+                "bet (predicted)",
+                "measured",
+                "interval (its level)",
+                "measured / bet",
+            ],
             rows,
             {2, 3, 4, 5},
         ),
@@ -330,11 +367,12 @@ def calibration(document: dict[str, Any]) -> HTMLBlock:
         [
             f"{b['low']:.0%}-{b['high']:.0%}",
             str(b["observed"]["n"]),
-            _pct(b["stated"]),
-            _share(b["observed"]),
+            _pct(b["stated"], places),
+            _share(b["observed"], places),
             JUDGEMENT[b["judgement"]],
         ]
         for b in found["bins"]
+        for places in [_places(b["stated"], b["observed"], b["judgement"])]
     ]
     parts = found["decomposition"]
     brier = (
