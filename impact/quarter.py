@@ -357,6 +357,16 @@ def _ranks(values: Sequence[float | None]) -> list[int | None]:
     return ranks
 
 
+def _unranked(launch: dict[str, Any]) -> str | None:
+    """Why a launch's realized RICE is not ranked (None: it is): an inconclusive effect's
+    point estimate says too little to rank it above launches that decided."""
+    if launch["realized_rice"] is None:
+        return "no measured effect"
+    if launch["status"] == "inconclusive":
+        return "inconclusive: the interval includes 0 and the target"
+    return None
+
+
 def _pending(
     reviews: list[dict[str, Any]] | None, scheduled: dict[str, Any] | None, today: dt.date
 ) -> dict[str, Any]:
@@ -459,7 +469,13 @@ def _figures(
     parts = calib.decomposition(stated, met)
     overall = calib.calibration(stated, met)
     planned_ranks = _ranks([launch["planned_rice"] for launch in counted])
-    realized_ranks = _ranks([launch["realized_rice"] for launch in counted])
+    unranked = [_unranked(launch) for launch in counted]
+    realized_ranks = _ranks(
+        [
+            None if why else launch["realized_rice"]
+            for launch, why in zip(counted, unranked, strict=True)
+        ]
+    )
     rice = sorted(
         (
             {
@@ -468,9 +484,10 @@ def _figures(
                 "realized_rice": launch["realized_rice"],
                 "planned_rank": planned,
                 "realized_rank": realized,
+                "unranked": why,
             }
-            for launch, planned, realized in zip(
-                counted, planned_ranks, realized_ranks, strict=True
+            for launch, planned, realized, why in zip(
+                counted, planned_ranks, realized_ranks, unranked, strict=True
             )
         ),
         key=lambda row: (row["realized_rank"] is None, row["realized_rank"] or 0, row["id"]),

@@ -258,9 +258,22 @@ def test_every_figure_equals_a_direct_computation(tmp_path: Path) -> None:
     short = sum(r < 1 for r in ratios)
     assert document["estimates"]["overestimated"]["k"] == short
 
-    realized_order = sorted(counted, key=lambda v: -launches[v["spec_id"]]["realized_rice"])
-    assert [row["id"] for row in document["rice"]] == [v["spec_id"] for v in realized_order]
-    assert [row["realized_rank"] for row in document["rice"]] == list(range(1, n + 1))
+    # inconclusive launches (the interval includes 0 and the target) are ranked apart, last
+    ranked = [v for v in counted if v["primary"]["status"] != "inconclusive"]
+    unranked = sorted(v["spec_id"] for v in counted if v["primary"]["status"] == "inconclusive")
+    assert unranked == ["ana-5", "ana-9", "ben-miss"]
+    realized_order = sorted(ranked, key=lambda v: -launches[v["spec_id"]]["realized_rice"])
+    assert [row["id"] for row in document["rice"]] == [
+        *(v["spec_id"] for v in realized_order),
+        *unranked,
+    ]
+    assert [row["realized_rank"] for row in document["rice"]] == [
+        *range(1, len(ranked) + 1),
+        *[None] * len(unranked),
+    ]
+    assert (
+        document["rice"][-1]["unranked"] == "inconclusive: the interval includes 0 and the target"
+    )
 
     assert {e["id"]: e["why"] for e in document["apart"]} == {
         "late-bet": "the bet was not registered before launch",
@@ -598,3 +611,18 @@ def test_the_predicted_and_measured_table_uses_the_metrics_formats_and_names_its
     ]
     assert rows["Launch ana-revenue"][2:5] == ["+$0.50", "+$0.80", "+$0.20 to +$1.40 (95.2%)"]
     assert "interval (its level)" in str(block)
+
+
+def test_the_rice_table_lists_inconclusive_launches_last_unranked(tmp_path: Path) -> None:
+    from impact.report import quarter as sections
+
+    _portfolio(tmp_path)
+    document = quarter.review(tmp_path, None, quarter="2026Q4", today=TODAY)
+    rows = [
+        ["".join(td.itertext()) for td in tr.findall("td")]
+        for tr in sections.rice(document).element.iter("tr")
+    ]
+    rows = [row for row in rows if row]
+    assert rows[0][0] == "1"
+    assert [row[1] for row in rows[-3:]] == ["Launch ana-5", "Launch ana-9", "Launch ben-miss"]
+    assert rows[-1][0] == "not ranked (inconclusive: the interval includes 0 and the target)"

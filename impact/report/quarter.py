@@ -413,7 +413,9 @@ def rice(document: dict[str, Any]) -> HTMLBlock:
     titles = {launch["id"]: launch["title"] for launch in document["launches"]}
     rows: list[list[ET.Element | str]] = [
         [
-            str(row["realized_rank"] or MISSING),
+            str(row["realized_rank"])
+            if row["realized_rank"]
+            else f"not ranked ({row.get('unranked') or 'no measured effect'})",
             titles.get(row["id"], row["id"]),
             MISSING if row["realized_rice"] is None else f"{row['realized_rice']:.4g}",
             f"{row['planned_rice']:.4g}",
@@ -427,7 +429,9 @@ def rice(document: dict[str, Any]) -> HTMLBlock:
             "p",
             "Planned: reach x bet impact x confidence / effort. Realized: reach x measured "
             "impact / effort. Both are in each primary metric's units per person-week, so "
-            "compare ranks across launches of different metrics, not the scores.",
+            "compare ranks across launches of different metrics, not the scores. A launch "
+            "whose effect is inconclusive (its interval includes 0 and the target) is listed "
+            "last, not ranked: its estimate could be anything from nothing to the target.",
             class_="note",
         ),
         _table(
