@@ -357,6 +357,21 @@ def _ranks(values: Sequence[float | None]) -> list[int | None]:
     return ranks
 
 
+def _calibration_by_owner(counted: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Each owner's stated confidence against its targets met, with its Brier score."""
+    found = {}
+    for owner in sorted({str(launch["owner"]) for launch in counted}):
+        mine = [launch for launch in counted if launch["owner"] == owner]
+        stated = [launch["confidence"] for launch in mine]
+        met = [launch["met"] for launch in mine]
+        found[owner] = {
+            **_calibration_json(calib.calibration(stated, met)),
+            "brier": calib.brier(stated, met),
+            "perfect_brier": calib.perfect_brier(stated),
+        }
+    return found
+
+
 def _unranked(launch: dict[str, Any]) -> str | None:
     """Why a launch's realized RICE is not ranked (None: it is): an inconclusive effect's
     point estimate says too little to rank it above launches that decided."""
@@ -512,6 +527,7 @@ def _figures(
                 for b in calib.reliability_bins(stated, met)
             ],
         },
+        "calibration_by_owner": _calibration_by_owner(counted),
         "estimates": {
             "n": errors.n,
             "mean_ratio": errors.mean_ratio,

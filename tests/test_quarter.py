@@ -626,3 +626,27 @@ def test_the_rice_table_lists_inconclusive_launches_last_unranked(tmp_path: Path
     assert rows[0][0] == "1"
     assert [row[1] for row in rows[-3:]] == ["Launch ana-5", "Launch ana-9", "Launch ben-miss"]
     assert rows[-1][0] == "not ranked (inconclusive: the interval includes 0 and the target)"
+
+
+def test_calibration_by_owner_tells_each_team(tmp_path: Path) -> None:
+    from impact.report import quarter as sections
+
+    made = _portfolio(tmp_path)
+    document = quarter.review(tmp_path, None, quarter="2026Q4", today=TODAY)
+    counted = _direct(made)
+    for owner in ("ana@example.com", "ben@example.com"):
+        mine = [v for v in counted if v["owner"] == owner]
+        stated = [v["bet"]["confidence"] for v in mine]
+        met = [v["primary"]["status"] == "target_met" for v in mine]
+        found = document["calibration_by_owner"][owner]
+        assert found["n"] == len(mine)
+        assert found["stated"] == pytest.approx(sum(stated) / len(mine))
+        assert (found["observed"]["k"], found["observed"]["n"]) == (sum(met), len(mine))
+        assert found["brier"] == pytest.approx(
+            sum((p - y) ** 2 for p, y in zip(stated, met, strict=True)) / len(mine)
+        )
+        assert found["perfect_brier"] == pytest.approx(sum(p * (1 - p) for p in stated) / len(mine))
+    assert document["calibration_by_owner"]["ana@example.com"]["judgement"] == "overconfident"
+    page = repr(sections.calibration(document))
+    assert "ana@example.com: Overconfident: the bets stated 80% confidence on average" in page
+    assert "ben@example.com: Consistent with calibration" in page

@@ -123,7 +123,10 @@ def _title(document: dict[str, Any]) -> str:
 
 def calibration_sentence(document: dict[str, Any]) -> str:
     """The calibration's verdict in plain words, with the interval that says how sure it is."""
-    found = document["calibration"]
+    return _calibration_words(document["calibration"])
+
+
+def _calibration_words(found: dict[str, Any]) -> str:
     if not found["n"]:
         return "No launch with a registered bet decided in this period: nothing to judge yet."
     stated, observed = found["stated"], found["observed"]
@@ -389,6 +392,27 @@ def calibration(document: dict[str, Any]) -> HTMLBlock:
         if found["brier"] is not None and parts is not None
         else _el("p", "No Brier score: no counted launch.")
     )
+    owners = document.get("calibration_by_owner") or {}
+    by_owner: list[ET.Element | None] = (
+        [
+            _el("h3", "By owner"),
+            _el(
+                "ul",
+                *(
+                    _el(
+                        "li",
+                        _el("strong", f"{owner}: "),
+                        _calibration_words(found_owner),
+                        f" Brier score {found_owner['brier']:.3f} (a perfectly calibrated team "
+                        f"stating these confidences: {found_owner['perfect_brier']:.3f}).",
+                    )
+                    for owner, found_owner in owners.items()
+                ),
+            ),
+        ]
+        if owners
+        else []
+    )
     return _root(
         _el("h2", "Calibration", id="Calibration"),
         _el(
@@ -404,6 +428,7 @@ def calibration(document: dict[str, Any]) -> HTMLBlock:
             {1, 2},
         ),
         brier,
+        *by_owner,
         label="calibration",
     )
 
