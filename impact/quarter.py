@@ -464,7 +464,25 @@ def build(
             counted.append(launch)
     document = _figures(counted, apart, invalid, pending, when, today)
     document["unloaded"] = [dict(entry) for entry in unloaded]
+    document["warnings"] = _warnings(document, when, today)
     return document
+
+
+def _warnings(document: dict[str, Any], when: Period, today: dt.date) -> list[str]:
+    """What the reader of a published quarter must know first: a period that has not started,
+    or nothing to judge."""
+    if when.start > today:
+        return [
+            f"{when.label} has not started (it begins {when.start}; today is {today}): no "
+            "launch can have decided in it yet"
+        ]
+    if not document["launches"]:
+        return [
+            f"no launch with a bet registered before launch decided in {when.label}: nothing "
+            f"to judge ({len(document['apart'])} counted apart, {len(document['invalid'])} "
+            f"invalid, {len(document['pending'])} pending)"
+        ]
+    return []
 
 
 def _figures(

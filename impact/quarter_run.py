@@ -61,9 +61,10 @@ class Published:
 
 
 def warnings(document: dict[str, Any]) -> list[str]:
-    """What the published quarter leaves out, one line each for the command to print: spec
-    files that did not load (a launch of theirs may be missing from Pending)."""
-    return [
+    """What the command prints after publishing, one line each: the document's warnings (a
+    period not started, nothing to judge), and spec files that did not load (a launch of
+    theirs may be missing from Pending)."""
+    return [*document.get("warnings", [])] + [
         f"{entry['why']} (not loaded: a launch of it not reviewed yet is missing from the "
         "quarter's pending list)"
         for entry in document.get("unloaded") or []

@@ -650,3 +650,32 @@ def test_calibration_by_owner_tells_each_team(tmp_path: Path) -> None:
     page = repr(sections.calibration(document))
     assert "ana@example.com: Overconfident: the bets stated 80% confidence on average" in page
     assert "ben@example.com: Consistent with calibration" in page
+
+
+@pytest.mark.parametrize(
+    ("label", "words"),
+    [
+        (
+            "2027Q1",
+            "2027-Q1 has not started (it begins 2027-01-01; today is 2026-12-20): no launch can "
+            "have decided in it yet",
+        ),
+        (
+            "2026Q2",
+            "no launch with a bet registered before launch decided in 2026-Q2: nothing to judge "
+            "(0 counted apart, 0 invalid, 0 pending)",
+        ),
+    ],
+)
+def test_a_future_or_empty_quarter_publishes_with_a_warning(
+    tmp_path: Path, label: str, words: str
+) -> None:
+    from impact import quarter_run
+    from impact.report import quarter as sections
+
+    _portfolio(tmp_path)
+    document = quarter.review(tmp_path, None, quarter=label, today=TODAY)
+    assert words in document["warnings"]
+    assert words in quarter_run.warnings(document)
+    assert words in repr(sections.headline(document))
+    assert f"Warning: {words}" in sections.markdown(document, "x.html")

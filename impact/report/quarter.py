@@ -168,6 +168,10 @@ def headline(document: dict[str, Any]) -> HTMLBlock:
     return _root(
         style,
         _el("h1", _title(document)),
+        *(
+            _el("p", _el("strong", "Warning: "), warning, class_="impact-flag")
+            for warning in document.get("warnings") or []
+        ),
         _el(
             "div",
             _el(
@@ -610,6 +614,7 @@ def markdown(document: dict[str, Any], report_name: str) -> str:
     """A few lines for a post (Slack, email): the quarter's figures and a link."""
     lines = [
         f"*{_title(document)}*",
+        *(f"Warning: {warning}" for warning in document.get("warnings") or []),
         f"Hit rate: {_share(document['hit_rate'])} met their target.",
         f"Calibration: {calibration_sentence(document)}",
         f"Estimates: {estimates_sentence(document)}",
