@@ -471,7 +471,10 @@ def test_the_totals_are_said_plainly_in_the_metrics_units(tmp_path: Path) -> Non
     )
     page = str(sections.totals(document))
     assert "Moved in total" in page and "+10.0 pp" in page
-    assert "Moved in total" in str(sections.headline(document))
+    lead = repr(sections.headline(document))
+    assert "All teams together: 5 shipped launches moved conversion by +13.0 pp" in lead
+    assert "ana@example.com: 4 shipped" not in lead  # said for all teams in the lead
+    assert "ben@example.com: 1 shipped launch moved conversion (lower is better)" in lead
     assert "+10.0 pp" in sections.markdown(document, "2026-Q4.html")
 
 
@@ -625,7 +628,7 @@ def test_the_rice_table_lists_inconclusive_launches_last_unranked(tmp_path: Path
     rows = [row for row in rows if row]
     assert rows[0][0] == "1"
     assert [row[1] for row in rows[-3:]] == ["Launch ana-5", "Launch ana-9", "Launch ben-miss"]
-    assert rows[-1][0] == "not ranked (inconclusive: the interval includes 0 and the target)"
+    assert rows[-1][0] == "not ranked (inconclusive)"
 
 
 def test_calibration_by_owner_tells_each_team(tmp_path: Path) -> None:

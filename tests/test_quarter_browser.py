@@ -84,6 +84,7 @@ def test_quarter_report_in_a_browser(browser: Any, report: Path, width: int, hei
         "Hit-rate",
         "Calibration",
         "Predicted-and-measured",
+        "Moved-in-total",
         "RICE",
         "Each-launch",
         "Not-counted",

@@ -179,7 +179,14 @@ def headline(document: dict[str, Any]) -> HTMLBlock:
             ),
             _el("p", _el("strong", "Calibration: "), calibration_sentence(document)),
             _el("p", _el("strong", "Estimates: "), estimates_sentence(document)),
-            _el("p", _el("strong", "Moved in total: "), " ".join(totals_sentences(document)))
+            _el(
+                "p",
+                _el("strong", "Moved in total: "),
+                " ".join(totals_sentences(document, lead=True)),
+                " ",
+                _el("a", "By team and metric", href="#Moved-in-total"),
+                " below.",
+            )
             if document.get("totals")
             else None,
             _el(
@@ -326,15 +333,23 @@ def _total_sentence(entry: dict[str, Any]) -> str:
     plural = "launch" if shipped["n"] == 1 else "launches"
     return (
         f"{who}: {shipped['n']} shipped {plural} moved {entry['metric']}{better} by "
-        f"{formats.change(style, shipped['total'], group=[low, high])} in total ({said}), "
-        f"if their effects add up{rest}."
+        f"{formats.change(style, shipped['total'], group=[low, high])} in total ({said})"
+        f"{', if their effects add up' if shipped['n'] > 1 else ''}{rest}."
     )
 
 
-def totals_sentences(document: dict[str, Any]) -> list[str]:
+def totals_sentences(document: dict[str, Any], *, lead: bool = False) -> list[str]:
     """What the quarter's shipped launches moved in total, one sentence per team and metric,
-    and which metrics are not added together."""
+    and which metrics are not added together. For the lead (``lead``), a metric that
+    several teams moved is said once, for all teams together."""
     entries = document.get("totals") or []
+    if lead:
+
+        def key(entry: dict[str, Any]) -> tuple[Any, ...]:
+            return tuple(entry.get(part) for part in ("metric", "format", "unit", "direction"))
+
+        shared = {key(entry) for entry in entries if entry["owner"] is None}
+        entries = [e for e in entries if e["owner"] is None or key(e) not in shared]
     sentences = [_total_sentence(entry) for entry in entries]
     metrics = sorted({f"{entry['metric']} ({_style(entry).change_unit})" for entry in entries})
     if len(metrics) > 1:
@@ -444,7 +459,7 @@ def rice(document: dict[str, Any]) -> HTMLBlock:
         [
             str(row["realized_rank"])
             if row["realized_rank"]
-            else f"not ranked ({row.get('unranked') or 'no measured effect'})",
+            else f"not ranked ({(row.get('unranked') or 'no measured effect').split(':')[0]})",
             titles.get(row["id"], row["id"]),
             MISSING if row["realized_rice"] is None else f"{row['realized_rice']:.4g}",
             f"{row['planned_rice']:.4g}",
