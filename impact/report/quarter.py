@@ -616,8 +616,16 @@ def methods(document: dict[str, Any]) -> HTMLBlock:
             ),
             _el(
                 "li",
-                "The bet judged is the one registered before launch; a later change is shown "
-                "beside the launch. See docs/methods.md.",
+                "Moved in total: per team and primary metric, the sum of the shipped launches' "
+                "measured effects; independent launches, so standard errors add in squares, "
+                "each read from its review's interval at its level. Different metrics or "
+                "units are never added.",
+            ),
+            _el(
+                "li",
+                "The bet judged is the one registered before launch; a later change (read "
+                "from each spec and its lock) is shown beside the launch. See "
+                "docs/methods.md.",
             ),
             _el("li", f"Computed {document['today']} (the clock given with --today)."),
         ),
