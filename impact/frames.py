@@ -9,6 +9,7 @@ nothing of the verdict. docs/notebooks.md shows them in use::
     result = review.run("specs/demo-checkout.yaml", "56d", "2026-11-26")
     frames.per_week(result)           # the primary metric's effect by week since exposure
     frames.per_day(result)            # per arm by day of first exposure
+    frames.per_segment(result)        # per value of each registered segment column
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from impact.review import ReviewResult
 from impact.stats import compare
 from impact.stats.compare import CrossMoments
 
-__all__ = ["checks", "funnel", "metrics", "per_arm", "per_day", "per_week"]
+__all__ = ["checks", "funnel", "metrics", "per_arm", "per_day", "per_segment", "per_week"]
 
 Reviewed = ReviewResult | PrepostResult | AdoptionReview
 _EFFECT = ["control", "treatment", "effect", "ci_lower", "ci_upper", "relative_effect", "p_value"]
@@ -128,6 +129,51 @@ def per_week(result: Reviewed) -> pd.DataFrame:
         for index, c in enumerate(review.weeks)
     ]
     return pd.DataFrame(rows, columns=["week", *_EFFECT])
+
+
+def per_segment(result: Reviewed) -> pd.DataFrame:
+    """One row per segment cell as verdict.json's ``segments`` has it (experiments whose spec
+    registers ``segments:``): metric, role (primary, guardrail), column, value ("other" pools
+    the small values; pooled_values lists them, else None), n_control, n_treatment, control,
+    treatment, effect, ci_lower, ci_upper, relative_effect, p_value, q_value (across every
+    cell), alpha (the look's), status, and differ_p_value (Cochran's Q of whether the
+    metric's effect differs between the column's values).
+
+    Raises:
+        ValueError: a prepost or adoption review, or a spec without ``segments:``.
+    """
+    review = _experiment(result, "per_segment")
+    if review.segments is None:
+        raise ValueError(
+            f"per_segment: {review.spec.id} registers no segments; a spec's segments: "
+            "[column, ...] (registered before launch) gives them, or query the units "
+            "yourself as docs/notebooks/digging-into-a-review.ipynb does"
+        )
+    found = review.segments
+    rows = []
+    for cell in found.cells:
+        c = cell.comparison
+        test = found.test(cell.metric.name, cell.column)
+        rows.append(
+            {
+                "metric": cell.metric.name,
+                "role": cell.role,
+                "column": cell.column,
+                "value": cell.value,
+                "pooled_values": list(cell.pooled) if cell.pooled else None,
+                "n_control": cell.n.get("control"),
+                "n_treatment": cell.n.get("treatment"),
+                **{key: getattr(c, key) for key in _EFFECT if key != "p_value"},
+                "p_value": c.p_value,
+                "q_value": cell.q_value,
+                "alpha": c.alpha,
+                "status": cell.status,
+                "differ_p_value": test.test.p_value if test is not None else None,
+            }
+        )
+    columns = ["metric", "role", "column", "value", "pooled_values", "n_control"]
+    columns += ["n_treatment", *_EFFECT, "q_value", "alpha", "status", "differ_p_value"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def funnel(result: Reviewed) -> pd.DataFrame:
