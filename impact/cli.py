@@ -23,7 +23,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from tqdm import tqdm
 
-from impact import outbox, portfolio, publish, registry, scaffold, schedule, team_templates
+from impact import (
+    outbox,
+    portfolio,
+    publish,
+    registry,
+    scaffold,
+    schedule,
+    settings,
+    team_templates,
+)
 from impact import plan as plan_module
 from impact import review as review_module
 from impact import spec as spec_module
@@ -572,11 +581,12 @@ def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> 
     A report set a crashed run left torn is repaired first, and said so.
     """
     day = review_module.parse_today(today)
+    look = settings.report_look(specs_dir)
     specs, problems = schedule.find_specs(specs_dir)
     _repair(output_dir)
     found = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
     schedule.save_listing(output_dir, found, today=day)
-    portfolio.write(output_dir, today=day)
+    portfolio.write(output_dir, today=day, look=look)
     drifted = [line for loaded in specs for line in schedule.drift(loaded, output_dir)]
     if as_json:
         listing = {
@@ -661,6 +671,7 @@ def run_due(
         outbox.check_url(notify)
     if report_url is not None:
         outbox.check_url(report_url, option="--report-url")
+    look = settings.report_look(specs_dir)  # a wrong setting: exit 2 before any review
     specs, problems = schedule.find_specs(specs_dir)
     _repair(output_dir)
     listed = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
@@ -698,7 +709,7 @@ def run_due(
         delivery = outbox.deliver(output_dir, notify)
     listed = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
     schedule.save_listing(output_dir, listed, today=day)
-    portfolio.write(output_dir, today=day)
+    portfolio.write(output_dir, today=day, look=look)
     _run_summary(records, listed, published)
     for line in [line for loaded in specs for line in schedule.drift(loaded, output_dir)]:
         click.echo(f"drift: {line}")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from impact import formats
+from impact import formats, settings
 
 __all__ = [
     "SCHEDULE",
@@ -270,6 +270,7 @@ def render(
     today: dt.date,
     scheduled: list[dict[str, Any]] | None = None,
     quarters: Sequence[str] = (),
+    look: settings.ReportLook | None = None,
 ) -> str:
     """The portfolio page as HTML text.
 
@@ -279,6 +280,7 @@ def render(
         scheduled: the checkpoints the scheduler last listed; launches without a verdict
             yet and their coming reviews come from here.
         quarters: the published quarter reviews (``2026-Q4``), each linked.
+        look: the project's look (logo, colours, footer), as the reports wear it.
     """
     launches = _by_launch(verdicts)
     html = ET.Element("html", lang="en")
@@ -287,7 +289,12 @@ def render(
     head.append(_el("meta", name="viewport", content="width=device-width, initial-scale=1"))
     head.append(_el("title", "Launch portfolio"))
     head.append(_el("style", STYLE))
+    if look is not None:
+        head.append(_el("style", look.css("body")))
     body = ET.SubElement(html, "body")
+    header = look.header() if look is not None else None
+    if header is not None:
+        body.append(header)
     body.append(_el("h1", "Launch portfolio"))
     six_months = today - dt.timedelta(days=183)
     hit = _el("p", "", class_="hit")
@@ -372,11 +379,23 @@ def render(
     if not upcoming:
         listing.append(_el("li", "none scheduled among the reviewed launches"))
     body.append(_el("p", "Launches not reviewed yet are listed by impact due.", class_="note"))
+    footer = look.footer_element() if look is not None else None
+    if footer is not None:
+        body.append(footer)
     return "<!DOCTYPE html>\n" + ET.tostring(html, encoding="unicode", method="html") + "\n"
 
 
-def write(output: Path, *, today: dt.date | None = None) -> Path:
-    """Rebuild ``output/reports/index.html`` atomically; return its path."""
+def write(
+    output: Path, *, today: dt.date | None = None, look: settings.ReportLook | None = None
+) -> Path:
+    """Rebuild ``output/reports/index.html`` atomically, with the project's ``look`` (the
+    caller's, read from the specs' folder; else the settings nearest to ``output``); return
+    its path.
+
+    Raises:
+        SpecError: without ``look``, the settings nearest to ``output`` are wrong.
+    """
+    look = look if look is not None else settings.report_look(output)
     verdicts = load_verdicts(output)
     reference = today or max(
         (dt.date.fromisoformat(v["as_of"]) for v in verdicts), default=dt.date(1970, 1, 1)
@@ -385,7 +404,13 @@ def write(output: Path, *, today: dt.date | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     staged = path.with_name(f".index.{os.getpid()}.html")
     quarters = [p.stem for p in sorted((output / "reports" / "quarters").glob("*.html"))]
-    page = render(verdicts, today=reference, scheduled=load_schedule(output), quarters=quarters)
+    page = render(
+        verdicts,
+        today=reference,
+        scheduled=load_schedule(output),
+        quarters=quarters,
+        look=look,
+    )
     staged.write_text(page, encoding="utf-8")
     os.replace(staged, path)
     return path

@@ -31,7 +31,7 @@ from typing import Any
 import nbformat
 import papermill
 
-from impact import engine, portfolio, publish, quarter, runner
+from impact import engine, portfolio, publish, quarter, runner, settings
 from impact.errors import ReviewFailed, ReviewInterrupted, ReviewLocked
 from impact.layout import RUNS_FOLDER
 from impact.report import quarter as sections
@@ -127,6 +127,7 @@ def run(
     # bad input is exit 2 before any notebook runs
     quarter.review(output_dir, specs_dir, start=str(when.start), end=str(when.end), today=day)
     output = Path(output_dir)
+    look = settings.report_look(Path(specs_dir) if specs_dir is not None else output)
     parameters = {
         "output_dir": str(output.absolute()),
         "specs_dir": str(Path(specs_dir).absolute()) if specs_dir is not None else None,
@@ -152,7 +153,7 @@ def run(
         run_dir = output / RUNS_FOLDER / f"{FOLDER}-{when.label}-{stamp}"
         run_dir.mkdir(parents=True)
         try:
-            return _run(parameters, where, when, run_dir, output, stamp, timeout)
+            return _run(parameters, where, when, run_dir, output, stamp, (timeout, look))
         finally:
             if not (run_dir / publish.JOURNAL).exists():
                 shutil.rmtree(run_dir, ignore_errors=True)
@@ -165,8 +166,9 @@ def _run(
     run_dir: Path,
     output: Path,
     stamp: str,
-    timeout: int,
+    limits: tuple[int, settings.ReportLook],
 ) -> Published:
+    timeout, look = limits
     executed = run_dir / f"{when.label}.ipynb"
     template = Path(str(runner._templates())) / "quarter.ipynb"
     try:
@@ -217,7 +219,7 @@ def _run(
         "notebook": executed,
     }
     try:
-        files["report"].write_text(runner.export_html(notebook), encoding="utf-8")
+        files["report"].write_text(runner.export_html(notebook, look), encoding="utf-8")
         files["verdict"].write_text(
             json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n", "utf-8"
         )
@@ -240,7 +242,7 @@ def _run(
             f"quarter {when.label}: could not write its files ({error.strerror}: "
             f"{error.filename}); free space or choose another --output-dir"
         ) from None
-    portfolio.write(output, today=dt.date.fromisoformat(str(parameters["today"])))
+    portfolio.write(output, today=dt.date.fromisoformat(str(parameters["today"])), look=look)
     return Published(
         report=places["report"],
         document=places["verdict"],

@@ -219,7 +219,7 @@ def review(
             raise
         note.unlink(missing_ok=True)
     if index:
-        portfolio.write(output, today=day)
+        portfolio.write(output, today=day, look=look_of_report)
     return published
 
 

@@ -12,7 +12,9 @@ Set in the project's ``pyproject.toml`` under ``[tool.impact.report]``, or in an
 
 The runner passes the look to the report template it already has (``impact/templates/
 report``), which draws a header, a footer and a few CSS rules from it: no nbconvert template
-is copied. Every value is checked (colours are ``#rrggbb``, the logo an image file of at most
+is copied. The quarter review wears the same look, and so does the portfolio page
+(``reports/index.html``, drawn by ``impact.portfolio`` with the same header, footer and
+rules). Every value is checked (colours are ``#rrggbb``, the logo an image file of at most
 512 KB) and escaped; a wrong one is bad input (exit 2) naming the file and the key.
 """
 
@@ -64,23 +66,31 @@ class ReportLook:
 
     def resources(self) -> dict[str, str]:
         """What the report template draws: ``header``, ``footer`` (HTML) and ``css``."""
-        return {"header": self._header(), "footer": self._footer(), "css": self._css()}
+        return {
+            "header": _html(self.header()),
+            "footer": _html(self.footer_element()),
+            "css": self.css(),
+        }
 
-    def _header(self) -> str:
+    def header(self) -> ET.Element | None:
+        """The logo's header, or None without a logo."""
         if self.logo is None:
-            return ""
+            return None
         header = ET.Element("header", {"class": "impact-look-header"})
         ET.SubElement(header, "img", {"src": self.logo, "alt": self.logo_alt, "height": "40"})
-        return ET.tostring(header, encoding="unicode", method="html")
+        return header
 
-    def _footer(self) -> str:
+    def footer_element(self) -> ET.Element | None:
+        """The footer line, or None without one."""
         if self.footer is None:
-            return ""
+            return None
         footer = ET.Element("footer", {"class": "impact-look-footer"})
         footer.text = self.footer
-        return ET.tostring(footer, encoding="unicode", method="html")
+        return footer
 
-    def _css(self) -> str:
+    def css(self, body: str = "body.jp-Notebook") -> str:
+        """The look's style rules for a page whose body matches ``body``: the notebook
+        reports' (the default), or ``body`` for the portfolio page, drawn without nbconvert."""
         rules = [
             ".impact-look-header { padding: 0.5rem 0; margin-bottom: 0.5rem; }",
             ".impact-look-footer { max-width: 72rem; margin: 0 auto; padding: 0.75rem 1rem; "
@@ -89,18 +99,22 @@ class ReportLook:
         accent = self.colors.get("accent")
         if accent:
             rules += [
-                f"body.jp-Notebook h1, body.jp-Notebook h2 {{ color: {accent}; }}",
+                f"{body} h1, {body} h2 {{ color: {accent}; }}",
                 # the verdict card's outcome keeps its own colour: a brand's red is no revert
-                "body.jp-Notebook .impact-card h1 { color: inherit; }",
-                f"body.jp-Notebook a {{ color: {accent}; }}",
+                f"{body} .impact-card h1 {{ color: inherit; }}",
+                f"{body} a {{ color: {accent}; }}",
                 f".impact-look-header {{ border-bottom: 3px solid {accent}; }}",
                 f".impact-look-footer {{ border-top: 3px solid {accent}; }}",
             ]
         if "text" in self.colors:
-            rules.append(f"body.jp-Notebook {{ color: {self.colors['text']}; }}")
+            rules.append(f"{body} {{ color: {self.colors['text']}; }}")
         if "background" in self.colors:
-            rules.append(f"body.jp-Notebook {{ background: {self.colors['background']}; }}")
+            rules.append(f"{body} {{ background: {self.colors['background']}; }}")
         return "\n".join(rules)
+
+
+def _html(element: ET.Element | None) -> str:
+    return "" if element is None else ET.tostring(element, encoding="unicode", method="html")
 
 
 def report_look(start: Path) -> ReportLook:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,62 @@ def test_the_docs_example_project_is_read_as_documented() -> None:
     settings_text = (folder / "pyproject.toml").read_text()
     table = settings_text[settings_text.index("[tool.impact.report]") :].strip()
     assert table in documented
+
+
+def _branded(folder: Path) -> None:
+    (folder / "brand").mkdir()
+    (folder / "brand" / "logo.png").write_bytes(_png())
+    (folder / "impact.toml").write_text(
+        "[report]\n"
+        'logo = "brand/logo.png"\n'
+        'logo_alt = "Checkout team"\n'
+        'footer = "Checkout team <analytics>"\n'
+        'colors = {accent = "#123456", text = "#222222"}\n'
+    )
+
+
+def _wears_the_look(page: str) -> None:
+    logo = re.search(r'<header class="impact-look-header"><img ([^>]*)>', page)
+    assert logo is not None
+    assert 'alt="Checkout team"' in logo[1] and 'src="data:image/png;base64,' in logo[1]
+    assert page.count('<footer class="impact-look-footer">Checkout team &lt;analytics&gt;') == 1
+    assert "<analytics>" not in page
+    assert "h2 { color: #123456; }" in page and "{ color: #222222; }" in page
+
+
+def test_the_portfolio_and_quarter_pages_wear_the_projects_look(tmp_path: Path) -> None:
+    from quarters import publish, verdict
+
+    from impact import quarter_run
+
+    _branded(tmp_path)
+    for index in range(2):
+        publish(tmp_path, verdict(f"launch-{index}", status="target_met" if index else "harm"))
+    (tmp_path / "specs").mkdir()
+    published = quarter_run.run(
+        tmp_path / "specs", quarter_label="2026Q4", today="2026-12-20", output_dir=tmp_path
+    )
+    _wears_the_look(published.report.read_text())
+    _wears_the_look((tmp_path / "reports" / "index.html").read_text())
+
+
+def test_the_portfolio_keeps_its_plain_look_without_settings(tmp_path: Path) -> None:
+    from quarters import publish, verdict
+
+    from impact import portfolio
+
+    publish(tmp_path, verdict("launch"))
+    page = portfolio.write(tmp_path).read_text()
+    assert "<header" not in page and "<footer" not in page and "color: #123456" not in page
+
+
+def test_a_wrong_setting_stops_the_quarter_before_it_runs(tmp_path: Path) -> None:
+    from impact import quarter_run
+
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "impact.toml").write_text("[report]\nfooter = 3\n")
+    with pytest.raises(SpecError, match=r"impact.toml: \[report\].footer: 3 is not text"):
+        quarter_run.run(
+            tmp_path / "specs", quarter_label="2026Q4", today="2026-12-20", output_dir=tmp_path
+        )
+    assert not (tmp_path / "reports").exists()
