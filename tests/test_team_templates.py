@@ -438,3 +438,46 @@ def test_a_kernel_run_of_a_team_template_is_checked_by_a_second_review(
     else:
         assert done.returncode == 0, done.stderr
         assert _verdict(team / name)["template"]["name"] == name
+
+
+def test_run_due_publishes_a_launch_whose_team_section_failed_and_exits_5(team: Path) -> None:
+    """Two launches due in one specs folder: the one whose team section fails is published
+    with the verdict and exits 5; the other is published as usual. In process (CliRunner),
+    one review each (the variants register only their final look)."""
+    from click.testing import CliRunner
+
+    from impact.cli import main
+
+    spec = _variant(team, "due-failing", _failing_cells)
+    text = spec.read_text().replace("reviews: [28d, 56d]", "reviews: [56d]")
+    spec.write_text(text)
+    other = spec.with_name("other-launch.yaml")
+    other.write_text(
+        text.replace("id: demo-checkout", "id: other-launch").replace("template: due-failing\n", "")
+    )
+    (spec.parent / "impact.toml").write_text('[report]\nfooter = "Checkout team"\n')
+    output = team / "due-failing"
+    done = CliRunner().invoke(
+        main,
+        ["run", str(spec.parent), "--due", "--today", TODAY, "--output-dir", str(output)],
+        catch_exceptions=False,
+    )
+    assert done.exit_code == 5, done.output
+    rows = {line.split()[0]: line for line in done.stdout.splitlines()[1:3]}
+    assert rows["other-launch"].split()[1:3] == ["56d", "done"]
+    assert rows["other-launch"].split()[3:] == ["iterate"]
+    assert rows["demo-checkout"].split()[1:4] == ["56d", "done", "iterate;"]
+    assert "team section failed: cell" in rows["demo-checkout"]
+    assert "ValueError: the revenue table is <gone>" in rows["demo-checkout"]
+    assert "published: demo-checkout 56d, other-launch 56d" in done.stdout
+    failing = json.loads((output / "reports" / "demo-checkout" / "56d.json").read_text())
+    assert [s["ename"] for s in failing["sections_failed"]] == ["ValueError", "ZeroDivisionError"]
+    report = (output / "reports" / "demo-checkout" / "56d.html").read_text()
+    assert report.count("⚠ This section failed") == 2
+    fine = json.loads((output / "reports" / "other-launch" / "56d.json").read_text())
+    assert fine["template"]["team"] is False and not fine.get("sections_failed")
+    assert (
+        "This section failed" not in (output / "reports" / "other-launch" / "56d.html").read_text()
+    )
+    index = (output / "reports" / "index.html").read_text()
+    assert '<footer class="impact-look-footer">Checkout team</footer>' in index
