@@ -83,6 +83,7 @@ ALLOWED: dict[str, set[str]] = {
         "quarter",
         "report",
         "runner",
+        "settings",
     },
     "report": {
         "quarter",
@@ -139,7 +140,7 @@ ALLOWED: dict[str, set[str]] = {
     "publish": {"layout", "outbox"},
     "outbox": {"errors", "message", "layout"},
     "workers": set(),
-    "portfolio": {"formats"},
+    "portfolio": {"formats", "settings"},
     "schedule": {
         "sources",
         "errors",
@@ -179,6 +180,7 @@ ALLOWED: dict[str, set[str]] = {
         "quarter_run",
         "portfolio_demo",
         "team_templates",
+        "settings",
     },
     "portfolio_demo": {"registry", "spec"},
     "__init__": {"errors", "spec", "review", "verdict", "display", "prepost", "adoption_review"},
