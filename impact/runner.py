@@ -21,7 +21,6 @@ the last good report.
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as dt
 import fcntl
 import json
@@ -35,7 +34,6 @@ from typing import Any
 import nbformat
 import papermill
 from jupyter_client.manager import AsyncKernelManager
-from papermill import execute as papermill_execute
 from traitlets import default
 
 from impact import (
@@ -50,6 +48,7 @@ from impact import (
     publish,
     seal,
     settings,
+    team_sections,
     team_templates,
 )
 from impact import review as review_module
@@ -66,7 +65,6 @@ from impact.errors import (
 )
 from impact.export import export_html, extract, validate_verdict
 from impact.layout import RUNS_FOLDER, failure_note
-from impact.report import failed
 from impact.spec import LaunchSpec
 from impact.verdict import MIME_TYPE, Look
 
@@ -310,7 +308,7 @@ def _run(
     try:
         try:
             notebook = papermill.execute_notebook(
-                _may_fail(template) if spec.template is not None else str(template),
+                team_sections.may_fail(template) if spec.template is not None else str(template),
                 str(executed),
                 parameters=parameters,
                 execution_timeout=timeout,
@@ -327,7 +325,7 @@ def _run(
         except papermill.PapermillExecutionError as error:
             # papermill raises once every cell ran, for any error output, also in a cell
             # tagged raises-exception; such cells alone are failed sections, not a failure
-            sections_only = _only_sections_failed(executed)
+            sections_only = team_sections.only_sections_failed(executed)
             if sections_only is None:
                 kept = _keep_failed(executed, output, spec.id, look.label, stamp)
                 if error.ename in _INPUT_ERRORS:
@@ -395,7 +393,7 @@ def _checked_and_published(
         raise ReviewFailed(
             f"{error}; nothing was published; {_where(kept)}", notebook=_kept(kept)
         ) from None
-    broken = _failed_sections(notebook)
+    broken = team_sections.failed(notebook)
     if broken:
         verdict = {**verdict, "sections_failed": broken}
     if publish_if is not None and not publish_if(verdict):
@@ -421,76 +419,6 @@ def _checked_and_published(
             "reports are kept, in place or in <N>d.history/"
         ) from None
     return published
-
-
-# The cells a template cannot do without: a failure in any of them fails the run.
-_ESSENTIAL = {"parameters", "injected-parameters", "verdict", team_templates.PAYLOAD_TAG}
-
-
-def _may_fail(template: Path) -> nbformat.NotebookNode:
-    """A team template with every cell but the essential ones tagged ``raises-exception``:
-    a team's cell may fail without losing the verdict (the template's own cells carry the
-    tag already, so JupyterLab and plain papermill carry on past them alike)."""
-    notebook = nbformat.read(template, as_version=4)
-    for cell in notebook.cells:
-        tags = list(cell.get("metadata", {}).get("tags", []))
-        if cell.cell_type == "code" and not _ESSENTIAL & set(tags) and engine.MAY_FAIL not in tags:
-            cell.setdefault("metadata", {})["tags"] = [*tags, engine.MAY_FAIL]
-    return notebook
-
-
-def _only_sections_failed(executed: Path) -> nbformat.NotebookNode | None:
-    """The executed notebook (papermill's error marker cells removed) when every cell that
-    failed is tagged ``raises-exception``; None when any other cell failed."""
-    try:
-        notebook = nbformat.read(executed, as_version=4)
-    except (OSError, ValueError):
-        return None
-    notebook = papermill_execute.remove_error_markers(notebook)
-    failed = [
-        cell
-        for cell in notebook.cells
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", []))
-        or cell.get("metadata", {}).get("papermill", {}).get("exception") is True
-    ]
-    if not failed:
-        return None
-    if any(engine.MAY_FAIL not in cell.get("metadata", {}).get("tags", []) for cell in failed):
-        return None
-    return notebook
-
-
-def _failed_sections(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
-    """The cells that failed and let the run go on (``raises-exception``)."""
-    return [
-        {
-            "cell": index,
-            "ename": str(output.get("ename", "")),
-            "evalue": str(output.get("evalue", "")),
-        }
-        for index, cell in enumerate(notebook.cells)
-        for output in cell.get("outputs", [])
-        if output.get("output_type") == "error"
-    ]
-
-
-def _failed_shown(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy for the report with each error's traceback replaced by a "this section
-    failed" block (the kept notebook keeps the traceback)."""
-    if not _failed_sections(notebook):
-        return notebook
-    shown = copy.deepcopy(notebook)
-    for cell in shown.cells:
-        cell["outputs"] = [
-            nbformat.v4.new_output(
-                "display_data",
-                data={"text/html": failed.section_failed(output.ename, output.evalue)},
-            )
-            if output.get("output_type") == "error"
-            else output
-            for output in cell.get("outputs", [])
-        ]
-    return shown
 
 
 def _the_librarys(
@@ -608,7 +536,7 @@ def _stage_and_publish(
     """Write the report, verdict.json and verdict.md (and the message) in the run folder,
     then publish the set as one unit (``impact.publish``)."""
     html = run_dir / f"{label}.html"
-    html.write_text(export_html(_failed_shown(notebook), look_of_report), encoding="utf-8")
+    html.write_text(export_html(team_sections.shown(notebook), look_of_report), encoding="utf-8")
     verdict_file = run_dir / f"{label}.json"
     verdict_file.write_text(
         json.dumps(verdict, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
