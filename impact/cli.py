@@ -24,6 +24,7 @@ import click
 from tqdm import tqdm
 
 from impact import (
+    message,
     outbox,
     portfolio,
     publish,
@@ -149,8 +150,8 @@ def _print_published(published: runner.Published | None) -> None:
     for broken in published.sections_failed:
         click.echo(
             one_line(
-                f"warning: a team section failed (cell {broken['cell']}, {broken['ename']}: "
-                f"{broken['evalue']}); the report shows it, the verdict stands"
+                f"warning: a team section failed: {message.failed_section(broken)}; the "
+                "report shows it, the verdict stands"
             ),
             err=True,
         )
@@ -196,12 +197,15 @@ def review(
 @click.argument("notebook", type=click.Path(path_type=Path))
 @_one_line_errors
 def extract(notebook: Path) -> None:
-    """Print the verdict.json of an executed review NOTEBOOK (e.g. from plain papermill)."""
+    """Print the verdict.json of an executed review NOTEBOOK (e.g. from plain papermill),
+    with the team sections that failed in it as impact review lists them."""
     if not notebook.is_file():
         raise SpecError(f"{notebook}: no such notebook; give the path of an executed review")
-    from impact import runner  # lazy: see the module docstring
+    from impact import runner, team_sections  # lazy: see the module docstring
 
-    click.echo(json.dumps(runner.extract(notebook), indent=2, ensure_ascii=False))
+    payload = runner.extract(notebook)
+    payload["sections_failed"] = team_sections.failed_in(notebook)
+    click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
 
 
 @main.command(epilog=EXIT_CODES)

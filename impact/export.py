@@ -27,7 +27,7 @@ from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
-from impact import settings
+from impact import settings, team_sections
 from impact.errors import ReviewFailed
 from impact.verdict import MIME_TYPE
 
@@ -98,6 +98,15 @@ def extract(notebook: nbformat.NotebookNode | Path | str) -> dict[str, Any]:
                         f"{path or 'the top'}: {error.message}"
                     ) from None
                 return payload
+    stopped = team_sections.stopped_at(notebook)
+    if stopped is not None:
+        place, ename, evalue = stopped
+        first = evalue.strip().splitlines()[0] if evalue.strip() else ""
+        raise ReviewFailed(
+            f"{where or 'notebook'}: the notebook failed at {place} before it displayed its "
+            f"verdict: {ename}{': ' + first if first else ''}; fix that cell and run the "
+            "notebook again"
+        )
     raise ReviewFailed(
         f"{where or 'notebook'}: no verdict output ({MIME_TYPE}); the template's last cell "
         "must display impact.display.payload(result)"

@@ -53,7 +53,7 @@ from typing import Any
 
 from impact import formats
 
-__all__ = ["DIAGNOSES", "REPORT_URL", "STEPS", "markdown", "report_link"]
+__all__ = ["DIAGNOSES", "REPORT_URL", "STEPS", "cell", "failed_section", "markdown", "report_link"]
 
 REPORT_URL = "IMPACT_REPORT_URL"  # the setting: where reports/ is served
 OUTCOMES = {
@@ -258,6 +258,34 @@ def _stages(verdict: dict[str, Any]) -> list[str]:
     return lines
 
 
+def cell(number: int, section: str | None) -> str:
+    """A notebook cell in words: its number counting from 1 (papermill's error notes aside)
+    and the heading of the section it is in.
+
+    Examples:
+        >>> cell(23, "More from the team")
+        'cell 23 (counting from 1, in the section "More from the team")'
+    """
+    return (
+        f'cell {number} (counting from 1, in the section "{section}")'
+        if section
+        else (f"cell {number} (counting from 1)")
+    )
+
+
+def failed_section(entry: dict[str, Any], *, inert: bool = False) -> str:
+    """A failed team section of verdict.json's ``sections_failed`` in words: where it is and
+    its error's first line (``inert``: the section's and the error's words made inert for
+    Slack, as verdict.md's are)."""
+    text = _text if inert else str
+    number = entry.get("number") or int(entry["cell"]) + 1
+    section = entry.get("section")
+    error = str(entry.get("evalue", "")).strip()
+    first = error.splitlines()[0] if error else ""
+    words = f"{cell(number, text(section) if section else None)}: {text(entry['ename'])}"
+    return f"{words}: {text(first)}" if first else words
+
+
 def markdown(verdict: dict[str, Any], report_file: str, *, report_url: str | None = None) -> str:
     """The verdict in a few lines of Slack-flavoured markdown, ending with the report link."""
     title = _text(verdict.get("title") or verdict["spec_id"])
@@ -294,6 +322,11 @@ def markdown(verdict: dict[str, Any], report_file: str, *, report_url: str | Non
     lines += _segments(verdict)
     lines += _stages(verdict)
     lines += _registration(verdict)
+    lines += [
+        f"⚠ A team section failed: {failed_section(entry, inert=True)}. The verdict stands; "
+        "the report shows the block"
+        for entry in verdict.get("sections_failed") or []
+    ]
     run = verdict.get("run") or {}
     if run.get("data_source_override"):
         lines.append(

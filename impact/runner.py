@@ -130,6 +130,18 @@ class _LocalKernelManager(AsyncKernelManager):
 _templates = export.templates  # the name other modules (quarter_run) use
 
 
+def _stopped(executed: Path, error: papermill.PapermillExecutionError) -> tuple[str, str, str]:
+    """Where a run stopped, in words, and its error (``team_sections.stopped_at``; papermill
+    names the first error of any cell, also a failed section's)."""
+    try:
+        stopped = team_sections.stopped_at(nbformat.read(executed, as_version=4))
+    except (OSError, ValueError):
+        stopped = None
+    if stopped is not None:
+        return stopped
+    return f"cell {error.cell_index + 1} (counting from 1)", str(error.ename), str(error.evalue)
+
+
 def review(
     spec_path: str | Path,
     *,
@@ -327,16 +339,17 @@ def _run(
             # tagged raises-exception; such cells alone are failed sections, not a failure
             sections_only = team_sections.only_sections_failed(executed)
             if sections_only is None:
+                place, ename, evalue = _stopped(executed, error)
                 kept = _keep_failed(executed, output, spec.id, look.label, stamp)
-                if error.ename in _INPUT_ERRORS:
-                    raise _INPUT_ERRORS[error.ename](str(error.evalue)) from None
+                if ename in _INPUT_ERRORS:
+                    raise _INPUT_ERRORS[ename](evalue) from None
                 raise ReviewFailed(
-                    f"{spec.id} {look.label}: the review failed in cell {error.cell_index} "
-                    f"({error.ename}: {error.evalue}); {_where(kept)}",
+                    f"{spec.id} {look.label}: the review failed in {place}: {ename}: {evalue}; "
+                    f"{_where(kept)}",
                     notebook=_kept(kept),
                     cell_index=error.cell_index,
-                    ename=str(error.ename),
-                    evalue=str(error.evalue),
+                    ename=ename,
+                    evalue=evalue,
                 ) from None
             notebook = sections_only  # only team sections failed: published as usual
         except Exception as error:  # a cell timed out, or a kernel did not start or died
@@ -393,9 +406,7 @@ def _checked_and_published(
         raise ReviewFailed(
             f"{error}; nothing was published; {_where(kept)}", notebook=_kept(kept)
         ) from None
-    broken = team_sections.failed(notebook)
-    if broken:
-        verdict = {**verdict, "sections_failed": broken}
+    verdict = {**verdict, "sections_failed": team_sections.failed(notebook)}  # [] when none
     if publish_if is not None and not publish_if(verdict):
         return None
     notebook.metadata["title"] = f"{spec.title} · {look.label} review"

@@ -378,9 +378,7 @@ def run_one(
     verdict = published.verdict
     text = message.markdown(verdict, outbox.report_link(spec_id, label, report_url))
     if published.sections_failed:
-        cells = ", ".join(
-            f"cell {b['cell']} ({b['ename']}: {b['evalue']})" for b in published.sections_failed
-        )
+        cells = "; ".join(message.failed_section(b) for b in published.sections_failed)
         detail = f"{verdict['outcome']}; team section failed: {cells}"
         return RunRecord(verdict["spec_id"], label, "done", detail, EXIT_SECTION_FAILED, text)
     return RunRecord(verdict["spec_id"], label, "done", verdict["outcome"], 0, text)

@@ -16,10 +16,19 @@ from typing import Any
 import nbformat
 from papermill import execute as papermill_execute
 
-from impact import engine, team_templates
+from impact import engine, message, team_templates
 from impact.report import failed as failed_block
 
-__all__ = ["ESSENTIAL", "failed", "may_fail", "only_sections_failed", "shown"]
+__all__ = [
+    "ESSENTIAL",
+    "failed",
+    "failed_in",
+    "heading",
+    "may_fail",
+    "only_sections_failed",
+    "shown",
+    "stopped_at",
+]
 
 # The cells a template cannot do without: a failure in any of them fails the run.
 ESSENTIAL = {"parameters", "injected-parameters", "verdict", team_templates.PAYLOAD_TAG}
@@ -59,10 +68,15 @@ def only_sections_failed(executed: Path) -> nbformat.NotebookNode | None:
 
 
 def failed(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
-    """The cells that failed and let the run go on (``raises-exception``)."""
+    """The cells that failed and let the run go on (``raises-exception``), as verdict.json's
+    ``sections_failed`` lists them: ``cell`` (its index, counting from 0 as nbformat does),
+    ``number`` (counting from 1, as the messages do), ``section`` (the heading it is under,
+    or None), ``ename`` and ``evalue``."""
     return [
         {
             "cell": index,
+            "number": index + 1,
+            "section": heading(notebook.cells, index),
             "ename": str(output.get("ename", "")),
             "evalue": str(output.get("evalue", "")),
         }
@@ -70,6 +84,43 @@ def failed(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
         for output in cell.get("outputs", [])
         if output.get("output_type") == "error"
     ]
+
+
+def failed_in(path: Path) -> list[dict[str, Any]]:
+    """:func:`failed` of an executed notebook file, counted as in a notebook the runner
+    publishes (papermill's error notes aside): for ``impact extract``."""
+    notebook = nbformat.read(path, as_version=4)
+    return failed(papermill_execute.remove_error_markers(notebook))
+
+
+def heading(cells: list[Any], index: int) -> str | None:
+    """The section a cell is in: the last Markdown heading at or above it (its text, without
+    the #s), or None when no heading comes before it."""
+    for cell in reversed(cells[: index + 1]):
+        if cell.get("cell_type") != "markdown":
+            continue
+        for line in reversed(str(cell.get("source", "")).splitlines()):
+            if line.startswith("#"):
+                text = line.lstrip("#").strip()
+                if text:
+                    return text
+    return None
+
+
+def stopped_at(notebook: nbformat.NotebookNode) -> tuple[str, str, str] | None:
+    """Where and why a notebook stopped: the first cell whose error did not let the run go
+    on (not tagged ``raises-exception``), as ``(where, ename, evalue)`` with ``where`` in
+    words (``message.cell``: counting from 1, papermill's error notes aside); None when no
+    such cell failed."""
+    cells = papermill_execute.remove_error_markers(copy.deepcopy(notebook)).cells
+    for index, cell in enumerate(cells):
+        if engine.MAY_FAIL in cell.get("metadata", {}).get("tags", []):
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                where = message.cell(index + 1, heading(cells, index))
+                return where, str(output.get("ename", "")), str(output.get("evalue", ""))
+    return None
 
 
 def shown(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -101,7 +101,9 @@ def test_a_failing_cell_keeps_its_notebook_and_an_error_report(
     nbformat.write(notebook, templates / "experiment.ipynb")
     monkeypatch.setattr(runner, "_templates", lambda: templates)
     with pytest.raises(
-        ReviewFailed, match=r"the review failed in cell 4 \(RuntimeError: boom\); notebook kept at"
+        ReviewFailed,
+        match=r'the review failed in cell 5 \(counting from 1, in the section "Impact review '
+        r'\(experiment\)"\): RuntimeError: boom; notebook kept at',
     ) as raised:
         runner.review(workspace / "specs" / "demo-checkout.yaml", today=TODAY, output_dir=workspace)
     kept = raised.value.notebook
@@ -212,7 +214,10 @@ def test_a_full_disk_while_keeping_a_failed_notebook_is_one_line(
         runner.review(workspace / "specs" / "demo-checkout.yaml", today=TODAY, output_dir=workspace)
     message = str(raised.value)
     assert "\n" not in message
-    assert "the review failed in cell 4 (RuntimeError: boom)" in message
+    assert (
+        'the review failed in cell 5 (counting from 1, in the section "Impact review '
+        '(experiment)"): RuntimeError: boom; the notebook could not be kept under'
+    ) in message
     assert "the notebook could not be kept under" in message
     assert "(No space left on device); free space or choose a writable --output-dir" in message
     assert raised.value.notebook is None and raised.value.exit_code == 1

@@ -141,3 +141,29 @@ def test_data_read_instead_of_the_spec_source_is_said() -> None:
         "(fingerprint 9a828a5789fa)" in text
     )
     assert "instead of" not in message.markdown(EXPERIMENT, "56d.html")
+
+
+def test_a_failed_team_section_is_a_line_naming_it() -> None:
+    verdict = {
+        **EXPERIMENT,
+        "sections_failed": [
+            {
+                "cell": 21,
+                "number": 22,
+                "section": "Revenue by *country*",
+                "ename": "KeyError",
+                "evalue": "'country'\nsecond line",
+            },
+            {"cell": 24, "ename": "ValueError", "evalue": ""},  # before number and section
+        ],
+    }
+    lines = message.markdown(verdict, "56d.html").splitlines()
+    assert lines[-3:-1] == [
+        '⚠ A team section failed: cell 22 (counting from 1, in the section "Revenue by '
+        "\\*country\\*\"): KeyError: 'country'. The verdict stands; the report shows the "
+        "block",
+        "⚠ A team section failed: cell 25 (counting from 1): ValueError. The verdict stands; "
+        "the report shows the block",
+    ]
+    plain = message.markdown({**EXPERIMENT, "sections_failed": []}, "56d.html")
+    assert plain == message.markdown(EXPERIMENT, "56d.html")

@@ -17,6 +17,8 @@ from conftest import demo_launch, impact_cli, verdict_numbers
 import impact
 from impact import registry, review, runner, seal, team_templates
 
+PAPERMILL_NOTE = "papermill-error-cell-tag"  # papermill's red notes where a notebook failed
+
 
 def _tags(cell: nbformat.NotebookNode) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
@@ -151,6 +153,7 @@ def test_review_runs_the_team_template_with_the_builtin_numbers(
     done = impact_cli("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=team)
     assert done.returncode == 0, done.stderr
     assert _numbers(_verdict(team)) == _numbers(_verdict(builtin_run))
+    assert _verdict(team)["sections_failed"] == _verdict(builtin_run)["sections_failed"] == []
     html = (team / "reports" / "demo-checkout" / "56d.html").read_text()
     assert "More from the team" in html
     assert 'alt="units per platform: android, ios"' in html
@@ -368,12 +371,23 @@ def test_a_failing_team_cell_keeps_the_verdict_and_exits_5(team: Path, builtin_r
         ("ValueError", "the revenue table is <gone>"),
         ("ZeroDivisionError", "division by zero"),
     ]
+    kept = nbformat.read(team / "failing" / "notebooks" / "demo-checkout" / "56d.ipynb", 4)
+    first = verdict["sections_failed"][0]
+    assert kept.cells[first["cell"]].source.startswith("raise ValueError")  # counted from 0
+    assert first["number"] == first["cell"] + 1 and first["section"] == "More from the team"
+    where = f'cell {first["number"]} (counting from 1, in the section "More from the team")'
+    assert (
+        f"warning: a team section failed: {where}: ValueError: the revenue table is <gone>; "
+        "the report shows it, the verdict stands\n"
+    ) in done.stderr
+    summary = (team / "failing" / "reports" / "demo-checkout" / "56d.md").read_text()
+    inert = "the revenue table is \u2039gone\u203a"  # message._text: <> are inert in Slack
+    assert f"⚠ A team section failed: {where}: ValueError: {inert}" in summary
     html = (team / "failing" / "reports" / "demo-checkout" / "56d.html").read_text()
     assert html.count("⚠ This section failed") == 2
     assert "ValueError: the revenue table is &lt;gone&gt;" in html
     assert "<gone>" not in html and "Traceback" not in html
     assert "after the failures" in html and "Provenance" in html
-    kept = nbformat.read(team / "failing" / "notebooks" / "demo-checkout" / "56d.ipynb", 4)
     assert any(o.get("output_type") == "error" for c in kept.cells for o in c.get("outputs", []))
 
 
@@ -467,17 +481,104 @@ def test_run_due_publishes_a_launch_whose_team_section_failed_and_exits_5(team: 
     assert rows["other-launch"].split()[1:3] == ["56d", "done"]
     assert rows["other-launch"].split()[3:] == ["iterate"]
     assert rows["demo-checkout"].split()[1:4] == ["56d", "done", "iterate;"]
-    assert "team section failed: cell" in rows["demo-checkout"]
-    assert "ValueError: the revenue table is <gone>" in rows["demo-checkout"]
-    assert "published: demo-checkout 56d, other-launch 56d" in done.stdout
     failing = json.loads((output / "reports" / "demo-checkout" / "56d.json").read_text())
+    number = failing["sections_failed"][0]["number"]
+    assert (
+        f'team section failed: cell {number} (counting from 1, in the section "More from the '
+        'team"): ValueError: the revenue table is <gone>'
+    ) in rows["demo-checkout"]
+    assert "published: demo-checkout 56d, other-launch 56d" in done.stdout
     assert [s["ename"] for s in failing["sections_failed"]] == ["ValueError", "ZeroDivisionError"]
     report = (output / "reports" / "demo-checkout" / "56d.html").read_text()
     assert report.count("⚠ This section failed") == 2
     fine = json.loads((output / "reports" / "other-launch" / "56d.json").read_text())
-    assert fine["template"]["team"] is False and not fine.get("sections_failed")
+    assert fine["template"]["team"] is False and fine["sections_failed"] == []
     assert (
         "This section failed" not in (output / "reports" / "other-launch" / "56d.html").read_text()
     )
     index = (output / "reports" / "index.html").read_text()
     assert '<footer class="impact-look-footer">Checkout team</footer>' in index
+
+
+def _stopped(path: Path) -> Path:
+    """A review notebook as plain papermill leaves it when an untagged team cell fails: a
+    tagged cell that failed before it, papermill's two error notes, no payload output."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    def error(ename: str, evalue: str) -> list[Any]:
+        return [new_output("error", ename=ename, evalue=evalue, traceback=["Traceback ..."])]
+
+    note = {"tags": [PAPERMILL_NOTE]}
+    cells = [
+        new_markdown_cell("An Exception was encountered at 'In [4]'.", metadata=note),
+        new_markdown_cell("# Impact review (experiment)"),
+        new_code_cell('spec_path = "specs/x.yaml"', metadata={"tags": ["parameters"]}),
+        new_markdown_cell("## More from the team\n\nOur own numbers."),
+        new_code_cell("1 / 0", metadata={"tags": ["raises-exception"]}),
+        new_markdown_cell("## Revenue by country"),
+        new_markdown_cell("Execution using papermill encountered an exception here", metadata=note),
+        new_code_cell("frame['country']"),
+        new_code_cell("display.payload(result)", metadata={"tags": ["impact-payload"]}),
+    ]
+    cells[4].outputs = error("ZeroDivisionError", "division by zero")
+    cells[7].outputs = error("KeyError", "'country'\nthe frame has: day, arm")
+    nbformat.write(new_notebook(cells=cells), path)
+    return path
+
+
+def test_extract_says_where_a_notebook_stopped_before_its_payload(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from impact.cli import main
+
+    path = _stopped(tmp_path / "stopped.ipynb")
+    words = (
+        f'{path}: the notebook failed at cell 6 (counting from 1, in the section "Revenue by '
+        "country\") before it displayed its verdict: KeyError: 'country'; fix that cell and "
+        "run the notebook again"
+    )
+    with pytest.raises(impact.ReviewFailed) as raised:
+        runner.extract(path)
+    assert str(raised.value) == words
+    done = CliRunner().invoke(main, ["extract", str(path)])
+    assert done.exit_code == 1
+    assert done.stderr == f"error: {words}\n" and done.stdout == ""
+
+
+def test_extract_lists_the_failed_sections_as_review_does(
+    builtin_run: Path, tmp_path: Path
+) -> None:
+    """A notebook plain papermill ran past a tagged team cell: impact extract prints its
+    payload with sections_failed, counted as in a published notebook."""
+    from click.testing import CliRunner
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from impact.cli import main
+    from impact.verdict import MIME_TYPE
+
+    payload = {k: v for k, v in _verdict(builtin_run).items() if k != "sections_failed"}
+    cells = [
+        new_markdown_cell("An Exception was encountered", metadata={"tags": [PAPERMILL_NOTE]}),
+        new_markdown_cell("## More from the team"),
+        new_code_cell("1 / 0", metadata={"tags": ["raises-exception"]}),
+        new_code_cell("display.payload(result)", metadata={"tags": ["impact-payload"]}),
+    ]
+    cells[2].outputs = [
+        new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])
+    ]
+    cells[3].outputs = [new_output("display_data", data={MIME_TYPE: payload})]
+    nbformat.write(new_notebook(cells=cells), tmp_path / "ran.ipynb")
+    done = CliRunner().invoke(main, ["extract", str(tmp_path / "ran.ipynb")])
+    assert done.exit_code == 0, done.output
+    printed = json.loads(done.stdout)
+    assert printed["sections_failed"] == [
+        {
+            "cell": 1,
+            "number": 2,
+            "section": "More from the team",
+            "ename": "ZeroDivisionError",
+            "evalue": "division by zero",
+        }
+    ]
+    assert {k: v for k, v in printed.items() if k != "sections_failed"} == payload
+    runner.validate_verdict(printed)
