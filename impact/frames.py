@@ -10,6 +10,7 @@ nothing of the verdict. docs/notebooks.md shows them in use::
     frames.per_week(result)           # the primary metric's effect by week since exposure
     frames.per_day(result)            # per arm by day of first exposure
     frames.per_segment(result)        # per value of each registered segment column
+    frames.query(result, "SELECT platform, count(*) FROM impact_units GROUP BY 1", data_source)
 """
 
 from __future__ import annotations
@@ -19,13 +20,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from impact import sources
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
 from impact.stats import compare
 from impact.stats.compare import CrossMoments
 
-__all__ = ["checks", "funnel", "metrics", "per_arm", "per_day", "per_segment", "per_week"]
+__all__ = [
+    "checks",
+    "funnel",
+    "metrics",
+    "per_arm",
+    "per_day",
+    "per_segment",
+    "per_week",
+    "query",
+]
 
 Reviewed = ReviewResult | PrepostResult | AdoptionReview
 _EFFECT = ["control", "treatment", "effect", "ci_lower", "ci_upper", "relative_effect", "p_value"]
@@ -212,6 +223,36 @@ def checks(result: Reviewed) -> pd.DataFrame:
         for c in result.checks
     ]
     return pd.DataFrame(rows, columns=["name", "passed", "blocking", "p_value", "detail"])
+
+
+def query(result: Reviewed, sql: str, data_source: str | None = None) -> pd.DataFrame:
+    """A query of the launch's data, as a DataFrame: for a team's own section.
+
+    ``sql`` is DuckDB's SQL over the contract views the review read, whatever the engine
+    (files, PostgreSQL or Spark: it is rendered in the source's own dialect):
+    ``impact_units`` (unit_id, variant, exposed_at and the units table's other columns)
+    and ``impact_events`` (unit_id, event, ts, value), with the spec's ``data.columns``
+    renames applied. The data are ``data_source`` when given (pass the template's parameter
+    of that name: ``impact review --data-source``), else the spec's ``data.source``. Rows
+    at or after the look's ``as_of`` are there too; filter with ``result.look.as_of`` to
+    see what the review saw. The connection is closed before this returns.
+
+    Raises:
+        ValueError: a prepost review (its data are a daily series; see :func:`per_day`).
+        DataError: the data cannot be opened, as the review would have said.
+    """
+    if isinstance(result, PrepostResult):
+        raise ValueError(
+            "query: this prepost review reads a daily series, not units and events; use "
+            "frames.per_day"
+        )
+    source = sources.connect(result.spec, data_source)
+    try:
+        cursor = source.execute(sql)
+        names = [column[0] for column in cursor.description or []]
+        return pd.DataFrame(cursor.fetchall(), columns=names)
+    finally:
+        source.close()
 
 
 def _experiment(result: Reviewed, what: str) -> ReviewResult:

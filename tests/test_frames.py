@@ -3,8 +3,11 @@ the notebook in docs/notebooks/ executed as a new user would run it."""
 
 from __future__ import annotations
 
+import functools
+import shutil
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import papermill
 import pytest
@@ -72,6 +75,32 @@ def test_per_day_adds_up_to_the_arms(result: review.ReviewResult) -> None:
     assert days["day"].is_monotonic_increasing
     with pytest.raises(ValueError, match="per_day: no metric 'nope'; the metrics are"):
         frames.per_day(result, "nope")
+
+
+UNITS_PER_ARM = "SELECT variant, count(*) AS units FROM impact_units GROUP BY 1 ORDER BY 1"
+
+
+def test_query_reads_the_data_the_review_read(result: review.ReviewResult, tmp_path: Path) -> None:
+    folder = result.spec.resolve(result.spec.data.source)
+    table = frames.query(result, UNITS_PER_ARM)
+    direct = duckdb.sql(
+        f"SELECT variant, count(*) AS units FROM read_parquet('{folder}/units.parquet') "
+        "GROUP BY 1 ORDER BY 1"
+    ).df()
+    assert list(table.columns) == ["variant", "units"]
+    assert table.to_dict("list") == direct.to_dict("list")
+    # the template's data_source parameter (impact review --data-source) is read instead
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    (copy / "units.parquet").unlink()
+    duckdb.sql(
+        f"COPY (SELECT * FROM read_parquet('{folder}/units.parquet') WHERE variant = 'control') "
+        f"TO '{copy}/units.parquet' (FORMAT parquet)"
+    )
+    given = frames.query(result, UNITS_PER_ARM, data_source=str(copy))
+    assert list(given["variant"]) == ["control"]
+    with pytest.raises(impact.DataError, match=r"nowhere: data\.source does not exist"):
+        frames.query(result, UNITS_PER_ARM, data_source=str(tmp_path / "nowhere"))
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +200,8 @@ _BY_DESIGN: dict[str, dict[str, list[str] | str]] = {
         "per_segment": f"per_segment: this prepost {_NO_ARMS}, frames.per_day",
         "funnel": ["group", "eligible", "exposed", "tried", "repeat", "met", "diagnosis"],
         "checks": ["name", "passed", "blocking", "p_value", "detail"],
+        "query": "query: this prepost review reads a daily series, not units and events; "
+        "use frames.per_day",
     },
     "adoption": {
         "metrics": ["role", "name", "status"],
@@ -180,6 +211,7 @@ _BY_DESIGN: dict[str, dict[str, list[str] | str]] = {
         "per_segment": f"per_segment: this adoption {_NO_ARMS}, frames.funnel",
         "funnel": ["group", "eligible", "exposed", "tried", "repeat", "met", "diagnosis"],
         "checks": ["name", "passed", "blocking", "p_value", "detail"],
+        "query": ["units"],
     },
 }
 
@@ -194,6 +226,8 @@ def test_every_frame_works_or_says_it_does_not_apply(
     assert sorted(_BY_DESIGN[design]) == sorted(frames.__all__)
     for name, expected in _BY_DESIGN[design].items():
         function = getattr(frames, name)
+        if name == "query":
+            function = functools.partial(function, sql="SELECT count(*) AS units FROM impact_units")
         if isinstance(expected, str):
             with pytest.raises(ValueError) as raised:
                 function(reviewed)

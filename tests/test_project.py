@@ -161,7 +161,7 @@ ALLOWED: dict[str, set[str]] = {
     "team_templates": {"errors", "spec"},
     "team_sections": {"engine", "message", "team_templates", "report"},
     "settings": {"errors"},
-    "frames": {"review", "prepost", "adoption_review", "stats"},
+    "frames": {"review", "prepost", "adoption_review", "stats", "sources"},
     "plan": {"errors", "spec", "stats"},
     "plan_prepost": {"errors", "spec", "stats", "series", "prepost"},
     "cli": {

@@ -12,7 +12,7 @@ from typing import Any
 import nbformat
 import papermill
 import pytest
-from conftest import demo_launch, impact_cli, verdict_numbers
+from conftest import ROOT, demo_launch, impact_cli, verdict_numbers
 
 import impact
 from impact import registry, review, runner, seal, team_templates
@@ -86,23 +86,16 @@ def test_template_new_refuses_bad_input_in_one_line(
 # ---------------------------------------------------------------- selected by a spec
 
 TODAY = "2026-11-26"
-# A team's own cell: a query of the launch's data and a chart of it.
-TEAM_CELL = """\
-import duckdb
-from matplotlib.figure import Figure
 
-from impact import plots
 
-units = result.spec.resolve(result.spec.data.source) / "units.parquet"
-per_platform = duckdb.sql(
-    f"SELECT platform, count(*) AS units FROM read_parquet('{units}') GROUP BY 1 ORDER BY 1"
-).df()
-figure = Figure(figsize=(4, 2.5))
-axes = figure.subplots()
-axes.bar(per_platform["platform"], per_platform["units"])
-axes.set_title("Units per platform (checkout team)")
-plots.Chart(figure, "units per platform: " + ", ".join(per_platform["platform"]))
-"""
+def _docs_team_cell() -> str:
+    """The team's cell docs/notebooks.md shows: a query of the launch's data and a chart."""
+    text = (ROOT / "docs" / "notebooks.md").read_text()
+    section = text.split("## In a team's cell: the parameters and the data", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+TEAM_CELL = _docs_team_cell()
 
 
 def _add_team_cell(template: Path, source: str, *, may_fail: bool = True) -> None:
