@@ -266,11 +266,9 @@ def cell(number: int, section: str | None) -> str:
         >>> cell(23, "More from the team")
         'cell 23 (counting from 1, in the section "More from the team")'
     """
-    return (
-        f'cell {number} (counting from 1, in the section "{section}")'
-        if section
-        else (f"cell {number} (counting from 1)")
-    )
+    if section:
+        return f'cell {number} (counting from 1, in the section "{section}")'
+    return f"cell {number} (counting from 1)"
 
 
 def failed_section(entry: dict[str, Any], *, inert: bool = False) -> str:

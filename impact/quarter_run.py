@@ -153,7 +153,7 @@ def run(
         run_dir = output / RUNS_FOLDER / f"{FOLDER}-{when.label}-{stamp}"
         run_dir.mkdir(parents=True)
         try:
-            return _run(parameters, where, when, run_dir, output, stamp, (timeout, look))
+            return _run(parameters, where, when, run_dir, output, stamp, timeout, look)
         finally:
             if not (run_dir / publish.JOURNAL).exists():
                 shutil.rmtree(run_dir, ignore_errors=True)
@@ -166,9 +166,9 @@ def _run(
     run_dir: Path,
     output: Path,
     stamp: str,
-    limits: tuple[int, settings.ReportLook],
+    timeout: int,
+    look: settings.ReportLook,
 ) -> Published:
-    timeout, look = limits
     executed = run_dir / f"{when.label}.ipynb"
     template = Path(str(runner._templates())) / "quarter.ipynb"
     try:

@@ -182,6 +182,7 @@ ALLOWED: dict[str, set[str]] = {
         "quarter_run",
         "portfolio_demo",
         "team_templates",
+        "team_sections",
         "settings",
         "message",
     },
