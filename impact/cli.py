@@ -497,6 +497,11 @@ def plan(
     spec: what its pre-period lets the final review detect)."""
     loaded = spec_module.load(spec_path)
     if loaded.design == "prepost":
+        if daily_units is not None or accrual_end is not None or total_units is not None:
+            raise click.UsageError(
+                "--daily-units, --accrual-end and --total-units size experiments; a prepost "
+                "plan reads the pre-period instead: run impact plan SPEC alone."
+            )
         from impact import plan_prepost  # lazy: statsmodels, for this design only
 
         for line in plan_prepost.lines(loaded, plan_prepost.plan(loaded)):

@@ -399,10 +399,12 @@ def test_the_prepost_catalog_is_documented() -> None:
     assert not missing, missing
 
 
-def test_plan_explains_it_sizes_experiments_only() -> None:
+def test_plan_on_a_prepost_spec_takes_no_traffic_options() -> None:
+    """A prepost plan reads the pre-period (tests/test_plan_prepost.py): traffic options are
+    an experiment's, and saying so beats ignoring them."""
     result = CliRunner().invoke(main, ["plan", str(PREPOST_SPEC), "--daily-units", "100"])
     assert result.exit_code == 2
-    assert "impact plan sizes experiments; a prepost review has no arms" in result.stderr
+    assert "a prepost plan reads the pre-period instead" in result.stderr
 
 
 def test_validate_names_the_daily_series() -> None:
