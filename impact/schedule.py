@@ -14,8 +14,9 @@ States of a checkpoint on a given day:
   never posts a stale interim after its final;
 - ``failed``: its last run failed (the error is shown); ``impact run --due`` retries it.
 
-Specs are found recursively under a folder (YAML files with a ``spec_version`` key); a spec
-that does not load (a bad spec, a dangling link, a folder named like a spec, YAML nested too
+Specs are found recursively under a folder (YAML files with a ``spec_version`` key, or an
+``id`` and a ``launch_date``, or not valid YAML: a half-written spec); a spec that does not
+load (a bad spec, a dangling link, a folder named like a spec, YAML nested too
 deeply) is listed as an error in one line without stopping the listing, and so is a second
 spec with an id already taken. ``run_due`` runs each review in isolation: any failure, or the
 death of its worker process, fails that review alone.
@@ -167,7 +168,8 @@ def _unusable(path: Path) -> str:
 
 
 def _is_spec(path: Path) -> bool:
-    """Whether a YAML file looks like a launch spec (has a top-level spec_version).
+    """Whether a YAML file may be a launch spec: it has a top-level spec_version, or an id and
+    a launch_date, or it is not valid YAML (a half-written spec must be listed, not skipped).
 
     It is read with the spec loader's limits (no aliases, bounded depth and size), so a
     hostile file in the folder cannot hang or crash the listing of the others.
@@ -175,12 +177,8 @@ def _is_spec(path: Path) -> bool:
     try:
         document = spec_module.read_yaml(path)
     except SpecError:
-        try:
-            with path.open("rb") as handle:
-                return b"spec_version" in handle.read(spec_module.MAX_BYTES + 1)
-        except OSError:
-            return True  # listed, so that loading it reports why it cannot be read
-    return "spec_version" in document
+        return True  # a half-written spec is listed with its YAML error, never skipped
+    return "spec_version" in document or {"id", "launch_date"} <= set(document)
 
 
 def _instant(text: str) -> dt.datetime:

@@ -144,6 +144,11 @@ def test_an_unwritable_output_folder_is_one_line(workspace: Path, tmp_path: Path
     ],
     ids=["dead kernel", "timeout in a kernel", "timeout in process"],
 )
+# Once, under load with two test workers, Python reported an exception "ignored" in a
+# weakref callback during this test while every assertion below held (the review timed out
+# and failed cleanly). That report is about garbage collection around the interrupted cell,
+# not about the review, so it does not fail the test.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_dead_kernel_or_a_timeout_fails_cleanly(
     workspace: Path,
     tmp_path: Path,

@@ -543,6 +543,31 @@ def test_specs_that_fail_to_load_are_listed_not_skipped(
     assert "Did not load: specs/team/broken.yaml" in sections.markdown(document, "x.html")
 
 
+def test_a_half_written_spec_without_spec_version_is_listed(tmp_path: Path) -> None:
+    """Found by a new user: a broken file without spec_version was skipped without a word.
+    Invalid YAML, or an id and a launch_date without spec_version, may be a spec: listed.
+    Other YAML (a config without either) is still not a spec."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "broken.yaml").write_text('id: broken4\ntitle: "unterminated\n')
+    (specs / "unversioned.yaml").write_text("id: x\nlaunch_date: 2026-10-01\n")
+    (specs / "config.yaml").write_text("retries: 3\n")
+    document = quarter.review(tmp_path, specs, quarter="2026Q4", today=TODAY)
+    files = sorted(entry["file"] for entry in document["unloaded"])
+    assert files == ["specs/broken.yaml", "specs/unversioned.yaml"]
+
+
+def test_the_estimates_sentence_says_which_way_the_ratio_runs() -> None:
+    """Found by a new user: 66% of the prediction read 'estimates ran high by 34%'."""
+    from impact.report import quarter as sections
+
+    share = {"k": 9, "n": 12, "rate": 0.75, "level": 0.95, "interval": [0.47, 0.91]}
+    found = {"n": 12, "mean_ratio": 0.66, "median_ratio": 0.7, "overestimated": share}
+    words = sections.estimates_sentence({"estimates": found})
+    assert "measured effects fell short of the predictions by 34% on average" in words
+    assert "ran high" not in words
+
+
 def test_a_failing_quarter_notebook_is_kept_and_the_error_says_where(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -245,11 +245,15 @@ def estimates_sentence(document: dict[str, Any]) -> str:
     if not found["n"]:
         return "no launch has both a bet and a measured effect."
     mean, median = found["mean_ratio"], found["median_ratio"]
-    direction = "high" if mean < 1 else "low"
+    shortfall = (
+        f"measured effects fell short of the predictions by {1 - mean:.0%} on average"
+        if mean < 1
+        else f"measured effects exceeded the predictions by {mean - 1:.0%} on average"
+    )
     return (
         f"on average the measured effect was {mean:.0%} of the predicted one (median "
-        f"{median:.0%}), so estimates ran {direction} by {abs(1 - mean):.0%}; "
-        f"{_share(found['overestimated'])} launches fell short of their prediction."
+        f"{median:.0%}): {shortfall}; {_share(found['overestimated'])} launches fell short "
+        "of their prediction."
     )
 
 
