@@ -221,7 +221,11 @@ def for_its_folder(notebook: nbformat.NotebookNode, verdict: dict[str, Any], fol
                         line = f"{name} = {json.dumps(Path(relative).as_posix())}"
                 lines.append(line)
             cell.source = "\n".join(lines)
-        elif "impact-notebook-only" in tags and cell.cell_type == "markdown":
+        elif (
+            "impact-notebook-only" in tags
+            and "impact-team" not in tags  # a team section's note is the team's, kept
+            and cell.cell_type == "markdown"
+        ):
             title = html.escape(str(verdict.get("title") or verdict["spec_id"]))
             kind = "final" if verdict.get("final") else "interim"
             cell.source = (

@@ -151,6 +151,12 @@ def test_review_runs_the_team_template_with_the_builtin_numbers(
     assert "More from the team" in html
     assert 'alt="units per platform: android, ios"' in html
     assert "Your team&#x27;s section" not in html and "Your team's section" not in html
+    # the kept notebook: one intro, and the team's note as the team wrote it (a new user found
+    # the note replaced by a second copy of the intro)
+    kept = nbformat.read(team / "notebooks" / "demo-checkout" / "56d.ipynb", as_version=4)
+    markdown = [cell.source for cell in kept.cells if cell.cell_type == "markdown"]
+    assert sum(text.startswith("# Impact review:") for text in markdown) == 1
+    assert any(text.startswith("## Your team's section") for text in markdown)
 
 
 def test_run_due_runs_the_team_template(team: Path, builtin_run: Path) -> None:
