@@ -205,22 +205,28 @@ def error_html(notebook: nbformat.NotebookNode) -> str:
     return str(body)
 
 
+def relative_parameters(source: str, names: tuple[str, ...], folder: Path) -> str:
+    """An injected-parameters cell's source with the absolute paths of ``names`` made
+    relative to ``folder`` (where the kept notebook is published)."""
+    lines = []
+    for line in source.splitlines():
+        name, _, value = line.partition(" = ")
+        if name in names and value.startswith('"'):
+            path = Path(json.loads(value))
+            if path.is_absolute():
+                relative = os.path.relpath(path, folder.absolute())
+                line = f"{name} = {json.dumps(Path(relative).as_posix())}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def for_its_folder(notebook: nbformat.NotebookNode, verdict: dict[str, Any], folder: Path) -> None:
     """The kept notebook reads from where it is published: paths in its parameters relative
     to its folder (not this machine's absolute ones), and an intro that names the launch."""
     for cell in notebook.cells:
         tags = cell.get("metadata", {}).get("tags", [])
         if "injected-parameters" in tags:
-            lines = []
-            for line in cell.source.splitlines():
-                name, _, value = line.partition(" = ")
-                if name in ("spec_path", "data_source") and value.startswith('"'):
-                    path = Path(json.loads(value))
-                    if path.is_absolute():
-                        relative = os.path.relpath(path, folder.absolute())
-                        line = f"{name} = {json.dumps(Path(relative).as_posix())}"
-                lines.append(line)
-            cell.source = "\n".join(lines)
+            cell.source = relative_parameters(cell.source, ("spec_path", "data_source"), folder)
         elif (
             "impact-notebook-only" in tags
             and "impact-team" not in tags  # a team section's note is the team's, kept

@@ -31,7 +31,7 @@ from typing import Any
 import nbformat
 import papermill
 
-from impact import engine, portfolio, publish, quarter, runner, settings
+from impact import engine, export, portfolio, publish, quarter, runner, settings
 from impact.errors import ReviewFailed, ReviewInterrupted, ReviewLocked
 from impact.layout import RUNS_FOLDER
 from impact.report import quarter as sections
@@ -90,18 +90,10 @@ def _relative_parameters(notebook: nbformat.NotebookNode, folder: Path) -> None:
         if isinstance(recorded.get(name), str) and Path(recorded[name]).is_absolute():
             recorded[name] = Path(os.path.relpath(recorded[name], folder.absolute())).as_posix()
     for cell in notebook.cells:
-        if "injected-parameters" not in cell.get("metadata", {}).get("tags", []):
-            continue
-        lines = []
-        for line in cell.source.splitlines():
-            name, _, value = line.partition(" = ")
-            if name in ("output_dir", "specs_dir") and value.startswith('"'):
-                path = Path(json.loads(value))
-                if path.is_absolute():
-                    relative = os.path.relpath(path, folder.absolute())
-                    line = f"{name} = {json.dumps(Path(relative).as_posix())}"
-            lines.append(line)
-        cell.source = "\n".join(lines)
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = export.relative_parameters(
+                cell.source, ("output_dir", "specs_dir"), folder
+            )
 
 
 def run(

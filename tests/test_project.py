@@ -76,6 +76,7 @@ ALLOWED: dict[str, set[str]] = {
     "quarter": {"errors", "spec", "portfolio", "registry", "schedule", "stats"},
     "quarter_run": {
         "errors",
+        "export",
         "engine",
         "layout",
         "portfolio",
