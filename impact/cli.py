@@ -201,10 +201,16 @@ def extract(notebook: Path) -> None:
     with the team sections that failed in it as impact review lists them."""
     if not notebook.is_file():
         raise SpecError(f"{notebook}: no such notebook; give the path of an executed review")
-    from impact import runner, team_sections  # lazy: see the module docstring
+    import nbformat
+
+    from impact import runner, team_sections, team_templates  # lazy: see the module docstring
 
     payload = runner.extract(notebook)
     payload["sections_failed"] = team_sections.failed_in(notebook)
+    executed = nbformat.read(notebook, as_version=4)
+    payload["template"], warning = team_templates.as_run(payload["template"], executed, notebook)
+    if warning is not None:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
 
 
@@ -444,8 +450,9 @@ def status(spec_path: Path) -> None:
         for change in amendment["changes"]:
             click.echo(one_line(f"    {change['field']}: {change['old']!r} -> {change['new']!r}"))
     if state.template_changed:
+        what = "selected" if state.template_sha256 is None else "changed the team template file"
         click.echo(
-            f"  changed the team template file ({loaded.template}) since it was registered "
+            f"  {what} ({loaded.template}) since it was registered "
             "(wording only: it shapes the report, never the verdict)"
         )
     if not state.changed_fields:
@@ -815,8 +822,9 @@ def _run_summary(
     for record in sorted(records, key=lambda r: (r.spec_id, r.label)):
         detail = record.detail if record.status == "done" else record.detail[:160]
         click.echo(f"{record.spec_id:28} {record.label:7} {record.status:10} {detail}")
-    for entry in listed:
-        if entry.state == "superseded":
+    ran = {(record.spec_id, record.label) for record in records}
+    for entry in listed:  # a superseded interim not checked in this run (its line says why)
+        if entry.state == "superseded" and (entry.spec.id, entry.label) not in ran:
             click.echo(f"{entry.spec.id:28} {entry.label:7} {'superseded':10} {entry.detail}")
     if not records:
         click.echo("nothing is due")

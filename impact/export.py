@@ -107,6 +107,12 @@ def extract(notebook: nbformat.NotebookNode | Path | str) -> dict[str, Any]:
             f"verdict: {ename}{': ' + first if first else ''}; fix that cell and run the "
             "notebook again"
         )
+    if not any(cell.get("outputs") for cell in notebook.cells):
+        raise ReviewFailed(
+            f"{where or 'notebook'}: has not been run (no cell has an output); extract reads "
+            "a notebook papermill or impact review executed, such as "
+            "notebooks/<id>/<N>d.ipynb"
+        )
     raise ReviewFailed(
         f"{where or 'notebook'}: no verdict output ({MIME_TYPE}); the template's last cell "
         "must display impact.display.payload(result)"

@@ -777,11 +777,16 @@ def registration_check(spec: LaunchSpec, registration: registry.Registration) ->
             f"({', '.join(amendment['deciding_fields'])}) after launch"
         )
     detail += registry.changes_since_words(registration.changed_fields)
+    registered = registration.template_sha256
     if registration.template_changed:
+        change = (
+            "was selected after registration"
+            if registered is None
+            else f"changed since it was registered (sha256 {registered[:12]} then)"
+        )
         detail += (
-            f"; the team template ({spec.template}) changed since it was registered (sha256 "
-            f"{(registration.template_sha256 or 'none')[:12]} then); it shapes the report, "
-            "never the verdict"
+            f"; the team template ({spec.template}) {change}; it shapes the report, never "
+            "the verdict"
         )
     for amendment in registration.amendments:
         changes = ", ".join(

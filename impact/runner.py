@@ -451,7 +451,7 @@ def _the_librarys(
     Raises:
         ReviewFailed: the payload is another one, or is shown more than once.
     """
-    where = f"{spec.id} {verdict.get('checkpoint', '?')}: the template {template.name}"
+    where = f"{spec.id} {parameters['checkpoint']}: the template {template.name}"
     shown = sum(
         MIME_TYPE in output.get("data", {})
         for cell in notebook.cells

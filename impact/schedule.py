@@ -369,7 +369,9 @@ def run_one(
             spec_id, label, "failed", f"{spec_id} {label}: {_one_line(error)}", EXIT_FAILED
         )
     if published is None and outcomes:
-        detail = f"{outcomes[-1]}: no early decision, not published; the later look runs"
+        detail = (
+            f"superseded: {outcomes[-1]}, no early decision, not published; the later look runs"
+        )
         return RunRecord(spec_id, label, "checked", detail, 0)
     if published is None:
         return RunRecord(spec_id, label, "skipped", "done by another run", 0)

@@ -34,6 +34,7 @@ __all__ = [
     "DESIGNS",
     "PAYLOAD_TAG",
     "TEAM_TAG",
+    "as_run",
     "builtin",
     "check",
     "describe",
@@ -178,6 +179,46 @@ def describe(spec: LaunchSpec) -> dict[str, Any]:
         "path": Path(relative).as_posix(),
         "sha256": sha256(found),
     }
+
+
+def as_run(
+    template: dict[str, Any], notebook: Any, where: Path
+) -> tuple[dict[str, Any], str | None]:
+    """verdict.json's ``template`` for a notebook plain papermill ran, and a warning or None.
+
+    The payload names the template the spec selects; papermill records the notebook it ran
+    (``metadata.papermill.input_path``, as given to it, read here from the working folder or
+    beside the executed notebook). When that file is another one, the template returned
+    names it (its path relative to the spec's folder, as :func:`describe` writes it) and
+    keeps the selected one under ``selected``; when it is gone, nothing can be checked.
+    """
+    papermill = notebook.get("metadata", {}).get("papermill", {})
+    given = papermill.get("input_path")
+    if not given:
+        return template, None
+    candidates = [Path(given), where.parent / given]
+    found = next((path for path in candidates if path.is_file()), None)
+    if found is None:
+        return template, (
+            f"{where}: cannot check which template ran: {given}, which papermill ran, is not "
+            f"there; the verdict names the template the spec selects ({template['path']})"
+        )
+    digest = sha256(found)
+    if digest == template["sha256"]:
+        return template, None
+    spec_path = (papermill.get("parameters") or {}).get("spec_path")
+    folder = Path(spec_path).absolute().parent if spec_path else Path.cwd()
+    ran = {
+        "name": found.stem,
+        "team": found.resolve().parent != builtin(DESIGNS[0]).parent.resolve(),
+        "path": Path(os.path.relpath(found.absolute(), folder)).as_posix(),
+        "sha256": digest,
+        "selected": template,
+    }
+    return ran, (
+        f"{where} ran {given}, not the template the spec selects ({template['path']}); the "
+        "verdict names the notebook that ran"
+    )
 
 
 def sha256(path: Path) -> str:

@@ -2,7 +2,8 @@
 
 The demo launch with two registered segment columns (platform, country) and two rollout
 stages (the demo's split is even throughout, so both stages are 50/50) is reviewed on each
-engine; every number of verdict.json must be equal, segment cells and phases included.
+engine; every number of verdict.json must be equal, segment cells and phases included, and a
+team cell's frames.query returns the same table.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import demo_launch, replaced, verdict_numbers
 from test_warehouse import BINARIES, _load, server  # noqa: F401 (server: a fixture)
 
-from impact import review
+from impact import frames, review
 
 TODAY = "2026-11-26"
 STAGED = """
@@ -31,9 +33,28 @@ def _staged(root: Path) -> Path:
     return local
 
 
+# a team's cell (frames.query): DuckDB's SQL over the contract views, on every engine
+QUERY = """
+SELECT u.variant, u.platform, e.event, count(*) AS events, count(DISTINCT u.unit_id) AS units,
+       sum(e.value) AS total
+FROM impact_units AS u JOIN impact_events AS e ON e.unit_id = u.unit_id
+WHERE e.ts < TIMESTAMP '2026-10-01 00:00:00'
+GROUP BY u.variant, u.platform, e.event
+ORDER BY u.variant, u.platform, e.event
+"""
+
+
 def _equal(local: Path, remote: Path) -> dict:
-    on_duckdb = review.run(str(local), "56d", TODAY).to_json()
-    on_remote = review.run(str(remote), "56d", TODAY).to_json()
+    duckdb_result = review.run(str(local), "56d", TODAY)
+    remote_result = review.run(str(remote), "56d", TODAY)
+    on_duckdb, on_remote = duckdb_result.to_json(), remote_result.to_json()
+    mine, theirs_rows = frames.query(remote_result, QUERY), frames.query(duckdb_result, QUERY)
+    assert len(theirs_rows) > 10 and list(mine.columns) == list(theirs_rows.columns)
+    pd.testing.assert_frame_equal(
+        mine.astype({"events": int, "units": int, "total": float}),
+        theirs_rows.astype({"events": int, "units": int, "total": float}),
+        rtol=1e-12,
+    )
     ours, theirs = verdict_numbers(on_remote), verdict_numbers(on_duckdb)
     assert {k: (v, theirs.get(k)) for k, v in ours.items() if theirs.get(k) != v} == {}
     assert ours.keys() == theirs.keys()

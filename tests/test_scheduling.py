@@ -156,6 +156,9 @@ def test_a_catch_up_run_posts_no_stale_interim_and_matches_daily_runs(
     )
     assert done.returncode == 0, done.stderr
     assert "superseded" in done.stdout
+    for index in (0, 1):  # one line each: a new user saw a checked interim listed twice
+        rows = [line for line in done.stdout.splitlines() if line.startswith(f"launch-{index} ")]
+        assert [row.split()[1] for row in rows] == ["28d", "56d"], done.stdout
     caught_up = [m["text"] for m in receiver.received]
 
     daily_sets, caught_up_sets = _published(daily), _published(catch_up)

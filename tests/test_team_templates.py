@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,52 @@ def test_plain_papermill_runs_the_team_template_the_same_way(
     )
     verdict = runner.extract(executed)
     assert _numbers(verdict) == _numbers(_verdict(builtin_run))
+    extracted = impact_cli("extract", str(executed), cwd=tmp_path)
+    assert extracted.returncode == 0 and extracted.stderr == "", extracted.stderr
+    assert json.loads(extracted.stdout)["template"] == verdict["template"]
+
+
+def test_extract_names_the_notebook_papermill_ran_not_the_one_the_spec_selects(
+    team: Path, builtin_run: Path, tmp_path: Path
+) -> None:
+    # a new user ran the team's notebook with plain papermill for a spec that selects the
+    # built-in template: verdict.json named the built-in template, not the notebook that ran
+    executed = tmp_path / "ran.ipynb"
+    papermill.execute_notebook(
+        str(team / "templates" / "checkout-team.ipynb"),
+        str(executed),
+        parameters={
+            "spec_path": str(builtin_run / "specs" / "demo-checkout.yaml"),
+            "checkpoint": "56d",
+            "today": TODAY,
+        },
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(team / "templates"),
+    )
+    done = impact_cli("extract", str(executed), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    template = json.loads(done.stdout)["template"]
+    ran = team / "templates" / "checkout-team.ipynb"
+    assert template == {
+        "name": "checkout-team",
+        "team": True,
+        "path": Path(os.path.relpath(ran, builtin_run / "specs")).as_posix(),
+        "sha256": team_templates.sha256(ran),
+        "selected": _verdict(builtin_run)["template"],
+    }
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "ran.ipynb ran" in done.stderr and "checkout-team.ipynb" in done.stderr
+    assert "not the template the spec selects (impact/templates/experiment.ipynb)" in done.stderr
+    # the notebook it ran is gone: the payload's template stays, and extract says it cannot check
+    moved = tmp_path / "elsewhere.ipynb"
+    notebook = nbformat.read(executed, as_version=4)
+    notebook.metadata.papermill.input_path = str(tmp_path / "gone.ipynb")
+    nbformat.write(notebook, moved)
+    gone = impact_cli("extract", str(moved), cwd=tmp_path)
+    assert gone.returncode == 0, gone.stderr
+    assert json.loads(gone.stdout)["template"] == _verdict(builtin_run)["template"]
+    assert "gone.ipynb, which papermill ran, is not there" in gone.stderr
 
 
 @pytest.mark.parametrize(
@@ -258,6 +305,22 @@ def test_a_template_that_changes_the_outcome_fails_and_publishes_nothing(team: P
     assert list((team / "changed" / "notebooks" / "demo-checkout" / "failed").glob("*.ipynb"))
 
 
+def test_a_payload_of_another_checkpoint_is_refused_under_the_reviews_checkpoint(
+    team: Path,
+) -> None:
+    # the refusal's line began with the payload's checkpoint (28d), not the review's (56d)
+    other_look = 'result = review.run(spec_path, "28d", today, data_source)'
+    spec = _variant(team, "other-look", _insert_team_cell(other_look))
+    done = impact_cli("review", str(spec), "--today", TODAY, "--output-dir", "other", cwd=team)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(
+        "error: demo-checkout 56d: the template other-look.ipynb displayed a verdict that is "
+        "not the library's review of this spec, checkpoint and clock: checkpoint '28d' where "
+        "the review found '56d'"
+    ), done.stderr
+    assert not (team / "other" / "reports" / "demo-checkout").exists()
+
+
 def test_a_template_without_its_payload_cell_is_refused_before_it_runs(team: Path) -> None:
     spec = _variant(team, "no-payload", _drop_payload_cell)
     done = impact_cli("review", str(spec), "--today", TODAY, "--output-dir", "nopay", cwd=team)
@@ -305,8 +368,17 @@ def test_the_template_and_its_sha256_are_in_verdict_json_and_the_provenance(team
     assert (
         f"checkout-team (team template, ../templates/checkout-team.ipynb), sha256 {digest}" in html
     )
-    # registered before the template was selected: a words-only change, never deciding
+    # registered before the template was selected: a words-only change, never deciding, and
+    # said as such (a new user read "changed since it was registered (sha256 none then)")
     assert verdict["registration"]["template_sha256"] is None
+    assert "selected after registration (none was registered)" in html
+    assert "changed since registration" not in html
+    registration = next(c for c in verdict["checks"] if c["name"] == "registration")
+    assert (
+        "the team template (checkout-team) was selected after registration"
+        in (registration["detail"])
+    )
+    assert "sha256 none" not in registration["detail"]
     assert verdict["outcome"] == "iterate"  # as the built-in template's, 4,000 units
 
 
@@ -542,6 +614,15 @@ def test_extract_says_where_a_notebook_stopped_before_its_payload(tmp_path: Path
     done = CliRunner().invoke(main, ["extract", str(path)])
     assert done.exit_code == 1
     assert done.stderr == f"error: {words}\n" and done.stdout == ""
+
+
+def test_extract_of_a_notebook_never_run_says_so(tmp_path: Path) -> None:
+    # a new user gave extract the template itself and was told its last cell must display
+    # the payload, which it does
+    done = impact_cli("extract", str(team_templates.builtin("experiment")), cwd=tmp_path)
+    assert done.returncode == 1
+    assert "experiment.ipynb: has not been run (no cell has an output)" in done.stderr
+    assert done.stderr.count("\n") == 1 and "must display" not in done.stderr
 
 
 def test_extract_lists_the_failed_sections_as_review_does(

@@ -247,9 +247,12 @@ def _template_words(template: dict[str, Any], registration: dict[str, Any]) -> s
     """The notebook template the review ran, its sha256, and any change since registration."""
     kind = "team template" if template["team"] else "built-in template"
     words = f"{template['name']} ({kind}, {template['path']}), sha256 {template['sha256']}"
-    if registration.get("template_changed"):
-        registered = registration.get("template_sha256") or "none"
-        words += f"; changed since registration (registered sha256 {registered})"
+    if registration.get("template_changed") and not registration.get("template_sha256"):
+        words += "; selected after registration (none was registered)"
+    elif registration.get("template_changed"):
+        words += (
+            f"; changed since registration (registered sha256 {registration['template_sha256']})"
+        )
     return words
 
 
