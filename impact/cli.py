@@ -32,6 +32,7 @@ from impact import (
     scaffold,
     schedule,
     settings,
+    stopping,
     team_templates,
 )
 from impact import plan as plan_module
@@ -88,17 +89,17 @@ def _output_dir(help_text: str) -> Callable[[F], F]:
     )
 
 
-def _terminate(signum: int, frame: object) -> None:
-    """Treat SIGTERM (a scheduler stopping the run) like Ctrl-C."""
-    raise KeyboardInterrupt
-
-
 def _one_line_errors(command: F) -> F:
     """Print an ImpactError as one line on stderr and exit with its code."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        previous = signal.signal(signal.SIGTERM, _terminate)
+        stopping.clear()
+        # SIGTERM (a scheduler stopping the run) is treated like Ctrl-C, and both are noted
+        previous = {
+            number: signal.signal(number, stopping.raise_interrupt)
+            for number in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
             return command(*args, **kwargs)
         except ImpactError as error:
@@ -108,7 +109,8 @@ def _one_line_errors(command: F) -> F:
             click.echo("error: interrupted; nothing was published", err=True)
             sys.exit(EXIT_INTERRUPTED)
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
     return wrapper  # type: ignore[return-value]
 

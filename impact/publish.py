@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from impact import stopping
 from impact.layout import RUNS_FOLDER, manifest_path, verdict_path
 
 __all__ = [
@@ -94,7 +95,7 @@ def fault(step: str, spec_id: str) -> None:
         if marker:
             Path(marker).write_text(f"{os.getpid()}\n", encoding="utf-8")
         until = time.monotonic() + float(os.environ.get(f"{FAULT_VARIABLE}_SECONDS", "20"))
-        while time.monotonic() < until and not _deferred:
+        while time.monotonic() < until and not _deferred and not stopping.requested():
             time.sleep(0.05)
         return
     os.kill(os.getpid(), signal.SIGKILL)
@@ -264,13 +265,14 @@ def publish(staged: Staged, output: Path) -> dict[str, Path]:
     """
     with _signals_deferred() as caught:
         fault("staged", staged.spec_id)
-        if not caught:
+        stopped = bool(caught) or stopping.requested()  # a signal Python dropped included
+        if not stopped:
             commit(staged, output)
             journal = json.loads((staged.run_dir / JOURNAL).read_text(encoding="utf-8"))
             _finish(staged.run_dir, journal)
             _late.extend(caught)
             caught.clear()
-    if caught:
+    if stopped:
         raise KeyboardInterrupt
     return destinations(output, staged.spec_id, staged.label)
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from impact import message, outbox, publish, registry, workers
+from impact import message, outbox, publish, registry, stopping, workers
 from impact import spec as spec_module
 from impact.errors import (
     EXIT_BAD_INPUT,
@@ -460,6 +460,11 @@ def _chain(calls: tuple[tuple[Any, ...], ...]) -> Iterator[RunRecord]:
     """Run one launch's reviews in order: a checked interim that ships or reverts decides
     the later looks; one that another run holds leaves them for the next run."""
     for position, call in enumerate(calls):
+        if stopping.requested():  # a stop signal came, though its KeyboardInterrupt was lost
+            yield RunRecord(
+                call[1], call[2], "interrupted", "interrupted before it started", EXIT_INTERRUPTED
+            )
+            return
         record = run_one(*call)
         yield record
         if record.status == "interrupted":

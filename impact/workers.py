@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from impact import stopping
+
 __all__ = ["Died", "Raised", "die_with_parent", "run"]
 
 PR_SET_PDEATHSIG = 1
@@ -95,10 +97,6 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="impact-parent-watch", daemon=True).start()
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def _serve(
     connection: multiprocessing.connection.Connection,
     parent: int,
@@ -106,7 +104,7 @@ def _serve(
 ) -> None:
     """A worker: run each task received until the pipe closes or a signal stops it."""
     die_with_parent(parent)
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, stopping.raise_interrupt)
     with contextlib.suppress(KeyboardInterrupt, EOFError, BrokenPipeError):
         while True:
             index, arguments = connection.recv()

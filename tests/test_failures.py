@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from conftest import demo_launch
 
-from impact import runner
+from impact import runner, stopping
 from impact.errors import ReviewFailed
 
 TODAY = "2026-11-26"
@@ -88,6 +88,22 @@ def test_sigterm_exits_130_keeps_the_notebook_and_the_last_report(workspace: Pat
     assert _report(workspace) == before
     assert set(failed.glob("*.ipynb")) - already
     assert not [p for p in runs.iterdir() if p.is_dir()]
+
+
+def test_a_stop_signal_python_dropped_publishes_nothing(workspace: Path) -> None:
+    """A stop signal noted, its KeyboardInterrupt lost (in a weakref callback, say): the
+    review stops at its commit point, and the last report stays."""
+    before = _report(workspace)
+    stopping.note(signal.SIGTERM)
+    try:
+        with pytest.raises(KeyboardInterrupt):  # what a signal at the commit point raises
+            runner.review(
+                workspace / "specs" / "demo-checkout.yaml", today=TODAY, output_dir=workspace
+            )
+    finally:
+        stopping.clear()
+    assert _report(workspace) == before
+    assert not [p for p in (workspace / ".impact-runs").iterdir() if p.is_dir()]
 
 
 def test_a_failing_cell_keeps_its_notebook_and_an_error_report(

@@ -462,7 +462,7 @@ def test_sigterm_stops_the_workers_and_nothing_is_published_after_it(
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
-    assert "published: nothing" in out
+    assert "published: nothing" in out, out + err
     assert "interrupted; published before the signal: nothing" in err
     assert "Traceback" not in err
     time.sleep(1)

@@ -1,0 +1,39 @@
+"""A stop signal, remembered until the process ends.
+
+SIGINT and SIGTERM stop a review by raising KeyboardInterrupt wherever the process is. But
+Python drops an exception raised inside a weakref callback or a ``__del__`` ("Exception
+ignored in ..."): a signal that lands there is lost, and the review goes on. Under load this
+happened to a worker of ``impact run --due`` told to stop: it went on and published 60 s
+later. So the handlers that raise also note the signal here, and the points of no return (a
+review starting in a chain, a publish's commit) ask :func:`requested` first.
+
+Only the command line's and the workers' handlers note: in a notebook or another program
+calling the library, Ctrl-C is Python's own and nothing here outlives it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["clear", "note", "raise_interrupt", "requested"]
+
+_noted: list[int] = []
+
+
+def note(signum: int) -> None:
+    """Remember that stop signal ``signum`` came."""
+    _noted.append(signum)
+
+
+def raise_interrupt(signum: int, frame: object) -> None:
+    """A signal handler: note the signal, then stop as Ctrl-C does."""
+    note(signum)
+    raise KeyboardInterrupt
+
+
+def requested() -> bool:
+    """Whether a stop signal came since the process (or its command) started."""
+    return bool(_noted)
+
+
+def clear() -> None:
+    """Forget earlier signals (a command starting in a process that ran one before)."""
+    _noted.clear()
