@@ -20,8 +20,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check impact tests benchmarks tools
 	$(BIN)/mypy
 
+# One worker per core; a test file's tests stay on one worker (they share module fixtures:
+# a PostgreSQL server, a Spark session, a reviewed launch).
 test: $(STAMP) lint browser postgres java
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 # The browser tests use Debian's chromium; install it when missing (needs root, as in CI).
 browser:
