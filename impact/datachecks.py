@@ -203,19 +203,17 @@ def check_joins(source: Source, spec: LaunchSpec, as_of: dt.datetime) -> Joins |
     if source.events_name is None:
         return None
     before = _as_of(as_of)
-    events, unknown = _first(
-        source,
-        f"SELECT count(*), sum(CASE WHEN u.unit_id IS NULL THEN 1 ELSE 0 END) "
-        f"FROM {EVENTS_VIEW} e LEFT JOIN (SELECT DISTINCT unit_id FROM {UNITS_VIEW}) u "
-        f"ON e.unit_id = u.unit_id WHERE e.ts < {before}",
-    )
     chosen = contract.unit_filter(spec, as_of, source)
-    units, silent = _first(
+    # one pass over the events (their count per unit id), joined both ways to the units
+    events, unknown, units, silent = _first(
         source,
-        f"SELECT count(*), sum(CASE WHEN e.unit_id IS NULL THEN 1 ELSE 0 END) "
-        f"FROM (SELECT unit_id FROM {UNITS_VIEW} WHERE {chosen}) u LEFT JOIN "
-        f"(SELECT DISTINCT unit_id FROM {EVENTS_VIEW} WHERE ts < {before}) e "
-        "ON u.unit_id = e.unit_id",
+        f"WITH e AS (SELECT unit_id, count(*) AS n FROM {EVENTS_VIEW} WHERE ts < {before} "
+        f"GROUP BY unit_id), k AS (SELECT DISTINCT unit_id FROM {UNITS_VIEW}), "
+        f"c AS (SELECT unit_id FROM {UNITS_VIEW} WHERE {chosen}) "
+        "SELECT (SELECT sum(n) FROM e), "
+        "(SELECT sum(e.n) FROM e LEFT JOIN k ON e.unit_id = k.unit_id WHERE k.unit_id IS NULL), "
+        "(SELECT count(*) FROM c), "
+        "(SELECT count(*) FROM c LEFT JOIN e ON c.unit_id = e.unit_id WHERE e.unit_id IS NULL)",
     )
     found = Joins(
         unit_type=source.id_types.get("units", "unknown"),
