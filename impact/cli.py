@@ -59,7 +59,8 @@ EXIT_CODES = """\b
 Exit codes:
   0    done, whatever the verdict
   1    failed while running (the failed notebook is kept under notebooks/<id>/failed/)
-  2    bad input, or data not ready for the checkpoint
+  2    bad input, or data not ready for the checkpoint (run --due: a bad --notify
+       URL or a bad report look setting, before any review runs)
   3    another run of the same review holds its lock
   4    run --due: every review ran, but a notification was not delivered
        (it waits in reports/.outbox/ and is retried by the next run)
@@ -200,20 +201,26 @@ def review(
 @_one_line_errors
 def extract(notebook: Path) -> None:
     """Print the verdict.json of an executed review NOTEBOOK (e.g. from plain papermill),
-    with the team sections that failed in it as impact review lists them."""
+    checked as impact review checks one (the library's review is run again with the
+    notebook's parameters), with the team sections that failed in it listed."""
     if not notebook.is_file():
         raise SpecError(f"{notebook}: no such notebook; give the path of an executed review")
-    import nbformat
+    from impact import extraction  # lazy: see the module docstring
 
-    from impact import runner, team_sections, team_templates  # lazy: see the module docstring
-
-    payload = runner.extract(notebook)
-    payload["sections_failed"] = team_sections.failed_in(notebook)
-    executed = nbformat.read(notebook, as_version=4)
-    payload["template"], warning = team_templates.as_run(payload["template"], executed, notebook)
-    if warning is not None:
+    found = extraction.extracted(notebook)
+    click.echo(json.dumps(found.payload, indent=2, ensure_ascii=False))
+    for warning in found.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    for broken in found.payload["sections_failed"]:
+        click.echo(
+            one_line(
+                f"warning: a team section failed: {message.failed_section(broken)}; the "
+                "verdict stands"
+            ),
+            err=True,
+        )
+    if found.payload["sections_failed"]:
+        sys.exit(EXIT_SECTION_FAILED)
 
 
 @main.command(epilog=EXIT_CODES)
@@ -366,8 +373,8 @@ def template_new(name: str, design: str, folder: Path) -> None:
     """Write NAME.ipynb: the built-in DESIGN template plus a section for your team's cells."""
     path = team_templates.new(name, design=design, folder=folder)
     click.echo(
-        f"wrote {path}: add your cells in its team section, then set template: {name} in a "
-        f"{design} spec (or a path to it, relative to the spec)"
+        f"wrote {path}: add your cells in its team section, then set template: {name} in "
+        f"specs whose design is {design} (or a path to it, relative to the spec)"
     )
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from impact import sources
 from impact.adoption_review import AdoptionReview
+from impact.errors import DataError, ImpactError
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
 from impact.stats import compare
@@ -251,6 +252,11 @@ def query(result: Reviewed, sql: str, data_source: str | None = None) -> pd.Data
         cursor = source.execute(sql)
         names = [column[0] for column in cursor.description or []]
         return pd.DataFrame(cursor.fetchall(), columns=names)
+    except ImpactError:
+        raise
+    except Exception as error:  # the engine's or the SQL parser's: the query is the user's
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        raise DataError(f"{source.location}: the query failed: {lines[0]}") from None
     finally:
         source.close()
 

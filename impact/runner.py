@@ -474,18 +474,19 @@ def _the_librarys(
             return
         expected = issued[-1] if issued else None
     elif spec.template is not None:
-        expected = _review_again(spec, parameters, output)
+        expected = review_again(spec, parameters, output)
         if seal.volatile_removed(verdict) == seal.volatile_removed(expected):
             return
     else:
         return  # a built-in template in a kernel: nothing but the library's cells ran
-    raise ReviewFailed(f"{where} {_what_differs(verdict, expected, parameters)}")
+    raise ReviewFailed(f"{where} {what_differs(verdict, expected, parameters)}")
 
 
-def _review_again(
-    spec: LaunchSpec, parameters: dict[str, str | None], output: Path
+def review_again(
+    spec: LaunchSpec, parameters: dict[str, str | None], output: Path | None
 ) -> dict[str, Any]:
-    """The library's review with a notebook's parameters, run here (for a kernel's run)."""
+    """The library's review with a notebook's parameters, run here (for a kernel's run, and
+    for ``impact extract``); ``output`` None finds earlier looks' verdicts as a template does."""
     spec_path = parameters["spec_path"]
     assert spec_path is not None
     arguments = (
@@ -501,7 +502,7 @@ def _review_again(
     return review_module.run(*arguments, output_dir=output).to_json()
 
 
-def _what_differs(
+def what_differs(
     shown: dict[str, Any], expected: dict[str, Any] | None, parameters: dict[str, str | None]
 ) -> str:
     """How a displayed payload differs from the library's review, in words."""

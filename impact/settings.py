@@ -131,10 +131,25 @@ def report_look(start: Path) -> ReportLook:
                 section: Any = document
                 for key in keys:
                     section = section.get(key, {}) if isinstance(section, dict) else {}
+                if name == "impact.toml":
+                    _known_tables(path, document, "[")
                 if name == "pyproject.toml":
+                    _known_tables(path, section, "[tool.impact.")
                     section = section.get("report", {}) if isinstance(section, dict) else {}
                 return _look(path, section, "[report]" if name == "impact.toml" else None)
     return ReportLook()
+
+
+def _known_tables(path: Path, tables: Any, prefix: str) -> None:
+    """Refuse a table impact does not read where it reads its own (a misspelt ``[report]``
+    would otherwise be ignored)."""
+    if not isinstance(tables, dict):
+        return
+    for name in tables:
+        if name != "report":
+            raise SpecError(
+                f'{path}: {prefix}{name}]: unknown table; did you mean "{prefix}report]"?'
+            )
 
 
 def _read(path: Path) -> dict[str, Any]:

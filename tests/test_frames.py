@@ -101,6 +101,12 @@ def test_query_reads_the_data_the_review_read(result: review.ReviewResult, tmp_p
     assert list(given["variant"]) == ["control"]
     with pytest.raises(impact.DataError, match=r"nowhere: data\.source does not exist"):
         frames.query(result, UNITS_PER_ARM, data_source=str(tmp_path / "nowhere"))
+    # a bad query is a DataError naming the source, as docs/notebooks.md says (a new user got
+    # DuckDB's own BinderException)
+    with pytest.raises(impact.DataError) as raised:
+        frames.query(result, "SELECT region FROM impact_units")
+    assert str(raised.value).startswith(f"{folder}: the query failed: ")
+    assert '"region"' in str(raised.value) and "\n" not in str(raised.value)
 
 
 @pytest.fixture(scope="module")

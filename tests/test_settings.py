@@ -81,6 +81,8 @@ def test_impact_toml_is_read_first_and_defaults_stay_when_there_is_none(tmp_path
         ('[report]\nlogo = "logo.exe"\n', "[report].logo: logo.exe is not an image file"),
         ('[report]\nlogo = "gone.png"\n', "cannot be read"),
         ("[report\n", "the project settings cannot be read"),
+        # a misspelt table was ignored silently (found by a new user)
+        ('[reprot]\nfooter = "x"\n', '[reprot]: unknown table; did you mean "[report]"?'),
     ],
 )
 def test_wrong_settings_are_bad_input_in_one_line(tmp_path: Path, text: str, words: str) -> None:
@@ -89,6 +91,20 @@ def test_wrong_settings_are_bad_input_in_one_line(tmp_path: Path, text: str, wor
         settings.report_look(tmp_path)
     assert words in str(raised.value) and "\n" not in str(raised.value)
     assert str(raised.value).startswith(str(tmp_path / "impact.toml"))
+
+
+def test_a_misspelt_table_in_pyproject_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[tool.impact.reprot]\nfooter = "x"\n'
+    )
+    with pytest.raises(SpecError) as raised:
+        settings.report_look(tmp_path)
+    assert str(raised.value) == (
+        f"{tmp_path / 'pyproject.toml'}: [tool.impact.reprot]: unknown table; did you mean "
+        '"[tool.impact.report]"?'
+    )
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.black]\nx = 1\n')
+    assert settings.report_look(tmp_path).footer is None  # other tools' tables are theirs
 
 
 def test_a_wrong_setting_stops_the_review_before_it_runs(tmp_path: Path) -> None:

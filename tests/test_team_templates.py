@@ -616,6 +616,39 @@ def test_extract_says_where_a_notebook_stopped_before_its_payload(tmp_path: Path
     assert done.stderr == f"error: {words}\n" and done.stdout == ""
 
 
+def test_extract_refuses_a_verdict_a_team_cell_changed_under_plain_papermill(
+    team: Path, tmp_path: Path
+) -> None:
+    """A new user's forgery: under plain papermill a team cell rebinding result with
+    another outcome was extracted with exit 0 ("revert" beside the action "ship")."""
+    spec = _variant(team, "papermill-forged", _insert_team_cell(CHANGED_OUTCOME))
+    executed = tmp_path / "forged.ipynb"
+    papermill.execute_notebook(
+        str(team / "templates" / "papermill-forged.ipynb"),
+        str(executed),
+        parameters={"spec_path": str(spec), "checkpoint": "56d", "today": TODAY},
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(team / "templates"),
+    )
+    done = impact_cli("extract", str(executed), cwd=tmp_path)
+    assert done.returncode == 1 and done.stdout == "", done.stdout
+    assert done.stderr == (
+        f"error: {executed}: the notebook displayed a verdict that is not the library's "
+        "review of this spec, checkpoint and clock: outcome 'revert' where the review found "
+        "'iterate'; display.payload(result) must show the result the review returned, "
+        "unchanged\n"
+    )
+    # the payload shown twice (another checkpoint's, say) is refused before any review
+    notebook = nbformat.read(executed, as_version=4)
+    payload_cell = next(c for c in notebook.cells if "impact-payload" in _tags(c))
+    payload_cell.outputs = payload_cell.outputs * 2
+    nbformat.write(notebook, tmp_path / "twice.ipynb")
+    twice = impact_cli("extract", str(tmp_path / "twice.ipynb"), cwd=tmp_path)
+    assert twice.returncode == 1
+    assert "displayed the verdict payload 2 times" in twice.stderr
+
+
 def test_extract_of_a_notebook_never_run_says_so(tmp_path: Path) -> None:
     # a new user gave extract the template itself and was told its last cell must display
     # the payload, which it does
@@ -649,7 +682,11 @@ def test_extract_lists_the_failed_sections_as_review_does(
     cells[3].outputs = [new_output("display_data", data={MIME_TYPE: payload})]
     nbformat.write(new_notebook(cells=cells), tmp_path / "ran.ipynb")
     done = CliRunner().invoke(main, ["extract", str(tmp_path / "ran.ipynb")])
-    assert done.exit_code == 0, done.output
+    assert done.exit_code == 5, done.output  # as impact review exits (a new user found 0)
+    assert "warning: a team section failed: cell 2" in done.stderr
+    assert "not checked against the library's review: the notebook has no papermill" in (
+        done.stderr
+    )
     printed = json.loads(done.stdout)
     assert printed["sections_failed"] == [
         {
