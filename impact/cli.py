@@ -101,6 +101,8 @@ def _one_line_errors(command: F) -> F:
             number: signal.signal(number, stopping.raise_interrupt)
             for number in (signal.SIGINT, signal.SIGTERM)
         }
+        hook = sys.unraisablehook
+        stopping.quiet_dropped_interrupts()
         try:
             return command(*args, **kwargs)
         except ImpactError as error:
@@ -112,6 +114,7 @@ def _one_line_errors(command: F) -> F:
         finally:
             for number, handler in previous.items():
                 signal.signal(number, handler)
+            sys.unraisablehook = hook
 
     return wrapper  # type: ignore[return-value]
 

@@ -13,7 +13,10 @@ calling the library, Ctrl-C is Python's own and nothing here outlives it.
 
 from __future__ import annotations
 
-__all__ = ["clear", "note", "raise_interrupt", "requested"]
+import sys
+from typing import Any
+
+__all__ = ["clear", "note", "quiet_dropped_interrupts", "raise_interrupt", "requested"]
 
 _noted: list[int] = []
 
@@ -32,6 +35,22 @@ def raise_interrupt(signum: int, frame: object) -> None:
 def requested() -> bool:
     """Whether a stop signal came since the process (or its command) started."""
     return bool(_noted)
+
+
+def _unraisable(unraisable: Any) -> None:
+    """Python's hook for an exception it could not raise: a KeyboardInterrupt there is a
+    stop signal already noted (and obeyed at the next point of no return), not a traceback
+    for the user; anything else is printed as Python prints it."""
+    kind = unraisable.exc_type
+    if kind is not None and issubclass(kind, KeyboardInterrupt) and requested():
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+def quiet_dropped_interrupts() -> None:
+    """Print no "Exception ignored ... KeyboardInterrupt" traceback for a noted signal (a
+    worker process, for its life)."""
+    sys.unraisablehook = _unraisable
 
 
 def clear() -> None:

@@ -105,6 +105,7 @@ def _serve(
     """A worker: run each task received until the pipe closes or a signal stops it."""
     die_with_parent(parent)
     signal.signal(signal.SIGTERM, stopping.raise_interrupt)
+    stopping.quiet_dropped_interrupts()
     with contextlib.suppress(KeyboardInterrupt, EOFError, BrokenPipeError):
         while True:
             index, arguments = connection.recv()

@@ -77,10 +77,12 @@ def _swallowed(value: int) -> bool:
     return stopping.requested()
 
 
-def test_a_stop_signal_python_drops_is_still_noted() -> None:
+def test_a_stop_signal_python_drops_is_still_noted(capfd: pytest.CaptureFixture[str]) -> None:
     """Under load a worker's SIGTERM landed in a weakref callback, was dropped, and the
-    worker published 60 s later (test_scheduling's SIGTERM test, 2 failures in 10 runs)."""
+    worker published 60 s later (test_scheduling's SIGTERM test, 3 failures in 12 runs);
+    Python's "Exception ignored ... Traceback" lines are not shown to the user either."""
     assert dict(workers.run(_call, [(_swallowed, 0)], jobs=1)) == {0: True}
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_a_chain_starts_no_review_after_a_stop_signal(monkeypatch: pytest.MonkeyPatch) -> None:
