@@ -462,9 +462,9 @@ def status(spec_path: Path) -> None:
         for change in amendment["changes"]:
             click.echo(one_line(f"    {change['field']}: {change['old']!r} -> {change['new']!r}"))
     if state.template_changed:
-        what = "selected" if state.template_sha256 is None else "changed the team template file"
+        what = "selected after" if state.template_sha256 is None else "changed since"
         click.echo(
-            f"  {what} ({loaded.template}) since it was registered "
+            f"  the team template ({loaded.template}) was {what} registration "
             "(wording only: it shapes the report, never the verdict)"
         )
     if not state.changed_fields:

@@ -238,6 +238,13 @@ def entries(spec: LaunchSpec, *, today: dt.date, output: Path) -> list[Entry]:
             outcome = str(verdict.get("outcome", "?"))
             override = (verdict.get("run") or {}).get("data_source_override")
             shown = f"{outcome} (on data from {override}, not the spec's)" if override else outcome
+            broken = verdict.get("sections_failed") or []
+            if broken:
+                shown += (
+                    f"; team section failed: {message.failed_section(broken[0])}"
+                    + (f" and {len(broken) - 1} more" if len(broken) > 1 else "")
+                    + f"; fix it, then impact review {spec.path.name} --checkpoint {label}"
+                )
             found.append(Entry(spec, label, date, "done", shown))
             if outcome in DECIDING and decided_by is None:
                 decided_by = f"{outcome} at {label}"

@@ -569,6 +569,14 @@ def test_run_due_publishes_a_launch_whose_team_section_failed_and_exits_5(team: 
     )
     index = (output / "reports" / "index.html").read_text()
     assert '<footer class="impact-look-footer">Checkout team</footer>' in index
+    # the failed section stays visible once published: a scheduler's retry found nothing due
+    # and `due` said a plain "done iterate" (found by a new user)
+    due = CliRunner().invoke(
+        main, ["due", str(spec.parent), "--today", TODAY, "--output-dir", str(output)]
+    )
+    line = next(row for row in due.stdout.splitlines() if row.startswith("demo-checkout"))
+    assert f"iterate; team section failed: cell {number}" in line, due.stdout
+    assert f"then impact review {spec.name} --checkpoint 56d" in line
 
 
 def _stopped(path: Path) -> Path:
