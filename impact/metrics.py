@@ -289,10 +289,12 @@ def _per_unit(
             ).as_(f"w{k}", quoted=True)
             for k, (a, b) in enumerate(_weeks(primary))
         ]
-    per_unit = exp.select(*selects).from_(exp.to_table("u").as_("u"))
+    # The statement is built in place (copy=False): sqlglot's builders copy the whole tree at
+    # each call by default, which cost more than running the query on a small launch.
+    per_unit = exp.select(*selects).from_(exp.to_table("u").as_("u"), copy=False)
     event_names = sorted({event for m in metrics for event in m.events})
-    final = exp.select(exp.Star()).from_(exp.to_table("per_unit"))
-    final = final.with_("u", as_=units)
+    final = exp.select(exp.Star()).from_(exp.to_table("per_unit"), copy=False)
+    final = final.with_("u", as_=units, copy=False)
     if event_names:
         start = dt.datetime.combine(spec.data.start or spec.launch_date, dt.time())
         lookback = max((m.window or 0 for m in metrics if uses_cuped(m)), default=0)
@@ -317,9 +319,10 @@ def _per_unit(
             exp.to_table("e").as_("e"),
             on=exp.EQ(this=_col("unit_id", "e"), expression=_col("unit_id", "u")),
             join_type="left",
+            copy=False,
         )
-        final = final.with_("e", as_=events)
-    return final.with_("per_unit", as_=per_unit.group_by(*group))
+        final = final.with_("e", as_=events, copy=False)
+    return final.with_("per_unit", as_=per_unit.group_by(*group, copy=False), copy=False)
 
 
 def _cap_limits(spec: LaunchSpec, as_of: dt.datetime, has_exposure: bool) -> list[exp.Expr]:
@@ -425,13 +428,14 @@ def query(
         value = exp.cast(_col(by), exp.DataType.build("VARCHAR"))
         outputs.insert(1, value.as_("segment"))
         groups.append(value)
-    final = _per_unit(spec, as_of, has_exposure, by).select(*outputs, append=False)
+    final = _per_unit(spec, as_of, has_exposure, by).select(*outputs, append=False, copy=False)
     if limits:
-        final = final.with_("caps", as_=exp.select(*limits).from_("per_unit"))
-        final = final.join(exp.to_table("caps"), join_type="cross")
-    final = final.group_by(*groups)
+        caps = exp.select(*limits).from_("per_unit", copy=False)
+        final = final.with_("caps", as_=caps, copy=False)
+        final = final.join(exp.to_table("caps"), join_type="cross", copy=False)
+    final = final.group_by(*groups, copy=False)
     order = [_col("variant"), exp.column("day"), *([exp.column("segment")] if by else [])]
-    return final.order_by(*order)
+    return final.order_by(*order, copy=False)
 
 
 # --------------------------------------------------------------------------- running
