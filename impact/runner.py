@@ -166,8 +166,9 @@ def review(
     exists once the review's lock is held is not run again, and None is returned. With
     ``notify``, the verdict's message (its link under ``report_url``) is published with the
     files into the outbox (``impact.outbox``). With ``publish_if``, the verdict is published
-    only when ``publish_if(verdict)`` is true; otherwise nothing of the run is kept (the
-    scheduler's check of a superseded interim for an early decision) and None is returned.
+    only when ``publish_if(verdict)`` is true, asked of the library's review before the
+    notebook runs: otherwise no notebook runs, nothing is kept (the scheduler's check of a
+    superseded interim for an early decision) and None is returned.
     With ``index`` False, ``reports/index.html`` is left for the caller to rebuild once (the
     scheduler does, after all its reviews).
 
@@ -206,6 +207,8 @@ def review(
     with handed, _review_lock(output, spec.id, look.label):
         if only_if_missing and publish.current(output, spec.id, look.label) is not None:
             return None
+        if publish_if is not None and not publish_if(review_again(spec, parameters, output)):
+            return None  # the library's verdict decides; no notebook, charts or export
         note = failure_note(output, spec.id, look.label)
         sending = (notify, report_url)
         try:

@@ -106,6 +106,35 @@ def test_a_stop_signal_python_dropped_publishes_nothing(workspace: Path) -> None
     assert not [p for p in (workspace / ".impact-runs").iterdir() if p.is_dir()]
 
 
+def test_a_check_that_decides_nothing_runs_no_notebook(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """run --due's check of a superseded interim (publish_if) decides from the library's
+    review first: a verdict it would not publish costs no notebook, charts or export (half
+    the work of a catch-up run); one it would publish runs the notebook as ever."""
+    spec = workspace / "specs" / "demo-checkout.yaml"
+    seen: list[str] = []
+
+    def no_notebook(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the notebook ran for a check that decides nothing")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(runner, "_run", no_notebook)
+        kept = runner.review(
+            spec,
+            checkpoint="28d",
+            today=TODAY,
+            output_dir=tmp_path,
+            publish_if=lambda verdict: seen.append(verdict["outcome"]) is not None,
+        )
+    assert kept is None and seen == ["keep_running"]
+    assert not list(tmp_path.glob("reports/*/*.json"))
+    published = runner.review(
+        spec, checkpoint="28d", today=TODAY, output_dir=tmp_path, publish_if=lambda v: True
+    )
+    assert published is not None and published.verdict["checkpoint"] == "28d"
+
+
 def test_a_failing_cell_keeps_its_notebook_and_an_error_report(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -657,6 +657,32 @@ def test_extract_refuses_a_verdict_a_team_cell_changed_under_plain_papermill(
     assert "displayed the verdict payload 2 times" in twice.stderr
 
 
+def test_extract_says_where_it_looked_for_a_spec_it_cannot_find(
+    builtin_run: Path, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from impact.cli import main
+    from impact.verdict import MIME_TYPE
+
+    payload = {k: v for k, v in _verdict(builtin_run).items() if k != "sections_failed"}
+    cell = new_code_cell("display.payload(result)", metadata={"tags": ["impact-payload"]})
+    cell.outputs = [new_output("display_data", data={MIME_TYPE: payload})]
+    notebook = new_notebook(cells=[cell])
+    notebook.metadata["papermill"] = {
+        "parameters": {"spec_path": "specs/elsewhere.yaml", "checkpoint": "56d", "today": TODAY}
+    }
+    nbformat.write(notebook, tmp_path / "ran.ipynb")
+    done = CliRunner().invoke(main, ["extract", str(tmp_path / "ran.ipynb")])
+    assert done.exit_code == 2 and done.stdout == ""
+    assert done.stderr == (
+        f"error: {tmp_path / 'ran.ipynb'}: its spec_path parameter specs/elsewhere.yaml is not "
+        "there from this folder, beside the notebook papermill ran, or beside this notebook; "
+        "run impact extract in the folder papermill ran it in\n"
+    )
+
+
 def test_extract_of_a_notebook_never_run_says_so(tmp_path: Path) -> None:
     # a new user gave extract the template itself and was told its last cell must display
     # the payload, which it does
