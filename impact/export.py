@@ -119,6 +119,24 @@ def extract(notebook: nbformat.NotebookNode | Path | str) -> dict[str, Any]:
     )
 
 
+def shown_once(notebook: nbformat.NotebookNode, where: str) -> None:
+    """Raise unless the verdict payload is displayed exactly once (by the payload cell).
+
+    Raises:
+        ReviewFailed: it is displayed another number of times (``where`` names the notebook).
+    """
+    shown = sum(
+        MIME_TYPE in output.get("data", {})
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+    )
+    if shown != 1:
+        raise ReviewFailed(
+            f"{where} displayed the verdict payload {shown} times; only its payload cell "
+            "(display.payload(result)) may display it"
+        )
+
+
 class _ReportExporter(HTMLExporter):
     """nbconvert's HTML exporter whose compiled templates are kept on disk between processes
     (jinja's bytecode cache, in a folder of the user's own under the temporary directory),

@@ -25,8 +25,7 @@ import nbformat
 from impact import runner, seal, team_sections, team_templates
 from impact import spec as spec_module
 from impact.errors import ReviewFailed, SpecError
-from impact.export import extract
-from impact.verdict import MIME_TYPE
+from impact.export import extract, shown_once
 
 __all__ = ["Extracted", "extracted"]
 
@@ -50,16 +49,7 @@ def extracted(path: Path) -> Extracted:
     """
     payload = extract(path)
     notebook = nbformat.read(path, as_version=4)
-    shown = sum(
-        MIME_TYPE in output.get("data", {})
-        for cell in notebook.cells
-        for output in cell.get("outputs", [])
-    )
-    if shown != 1:
-        raise ReviewFailed(
-            f"{path}: the notebook displayed the verdict payload {shown} times; only its "
-            "payload cell (display.payload(result)) may display it"
-        )
+    shown_once(notebook, f"{path}: the notebook")
     result = Extracted(payload)
     papermill = notebook.get("metadata", {}).get("papermill", {})
     given = papermill.get("parameters")

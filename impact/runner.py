@@ -63,10 +63,10 @@ from impact.errors import (
     ReviewLocked,
     SpecError,
 )
-from impact.export import export_html, extract, validate_verdict
+from impact.export import export_html, extract, shown_once, validate_verdict
 from impact.layout import RUNS_FOLDER, failure_note
 from impact.spec import LaunchSpec
-from impact.verdict import MIME_TYPE, Look
+from impact.verdict import Look
 
 __all__ = [
     "Published",
@@ -455,16 +455,7 @@ def _the_librarys(
         ReviewFailed: the payload is another one, or is shown more than once.
     """
     where = f"{spec.id} {parameters['checkpoint']}: the template {template.name}"
-    shown = sum(
-        MIME_TYPE in output.get("data", {})
-        for cell in notebook.cells
-        for output in cell.get("outputs", [])
-    )
-    if shown != 1:
-        raise ReviewFailed(
-            f"{where} displayed the verdict payload {shown} times; only its payload cell "
-            "(display.payload(result)) may display it"
-        )
+    shown_once(notebook, where)
     ran = team_templates.sha256(template)
     if spec.template is not None and (verdict.get("template") or {}).get("sha256") != ran:
         raise ReviewFailed(

@@ -175,7 +175,6 @@ ALLOWED: dict[str, set[str]] = {
         "spec",
         "team_sections",
         "team_templates",
-        "verdict",
     },
     "cli": {
         "errors",
