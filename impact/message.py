@@ -177,7 +177,10 @@ def _registration(verdict: dict[str, Any]) -> list[str]:
     lines = []
     if found.get("registered_after_launch"):
         lines.append(f"Registered after launch ({str(found.get('registered_at', ''))[:10]})")
-    changed = found.get("changed_fields") or []
+    changed = list(found.get("changed_fields") or [])
+    if found.get("template_changed") and not any(c["field"] == "template" for c in changed):
+        name = (verdict.get("template") or {}).get("name", "")
+        changed.append({"field": f"the team template {name}".strip(), "deciding": False})
     if changed:
         fields = ", ".join(_text(c["field"]) for c in changed)
         deciding = any(c.get("deciding") for c in changed)

@@ -102,6 +102,12 @@ def test_registration_caveats_and_hostile_words() -> None:
     assert "<" not in text and ">" not in text and "&lt;" not in text
     assert "Registered after launch (2026-09-03)" in text
     assert "Changed since registration: title" in text
+    # the team template's file changed (found by a new user: the report and status said so,
+    # verdict.md did not)
+    verdict["registration"].update(changed_fields=[], template_changed=True)
+    verdict["template"] = {"name": "checkout-team", "team": True, "path": "t", "sha256": "0" * 64}
+    text = message.markdown(verdict, "56d.html")
+    assert "Changed since registration: the team template checkout-team (words only)" in text
 
 
 def test_adoption_says_what_falls_short_in_words() -> None:
