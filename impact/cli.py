@@ -429,7 +429,7 @@ def amend(spec_path: Path, reason: str) -> None:
     entry = registry.amend(loaded, reason=reason, now=now)
     click.echo(one_line(f"amendment {entry['number']} of {loaded.id} at {entry['at']}: {reason}"))
     for change in entry["changes"]:
-        kind = "deciding" if change["deciding"] else "wording"
+        kind = "deciding" if change["deciding"] else "words only"
         click.echo(f"  {change['field']}: {change['old']!r} -> {change['new']!r} ({kind})")
     if now.date() >= loaded.launch_date:
         click.echo("  warning: after launch; every report will show this amendment")
@@ -465,13 +465,13 @@ def status(spec_path: Path) -> None:
         what = "selected after" if state.template_sha256 is None else "changed since"
         click.echo(
             f"  the team template ({loaded.template}) was {what} registration "
-            "(wording only: it shapes the report, never the verdict)"
+            "(words only: it shapes the report, never the verdict)"
         )
     if not state.changed_fields:
         click.echo("  the spec matches its lock")
         return
     for change in state.changed_fields:
-        kind = "DECIDING: the verdict will be invalid" if change["deciding"] else "wording only"
+        kind = "DECIDING: the verdict will be invalid" if change["deciding"] else "words only"
         if change["field"].split(".")[0] == "bet":
             kind = "the bet: shown, never deciding"
         click.echo(
