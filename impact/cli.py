@@ -375,9 +375,15 @@ def template() -> None:
 def template_new(name: str, design: str, folder: Path) -> None:
     """Write NAME.ipynb: the built-in DESIGN template plus a section for your team's cells."""
     path = team_templates.new(name, design=design, folder=folder)
+    chosen = (
+        f"template: {name}"
+        if folder.name == "templates"
+        else f"template: to its path relative to the spec (a name is looked up only in a "
+        f"templates/ folder), such as ../{folder.as_posix()}/{name}.ipynb"
+    )
     click.echo(
-        f"wrote {path}: add your cells in its team section, then set template: {name} in "
-        f"specs whose design is {design} (or a path to it, relative to the spec)"
+        f"wrote {path}: add your cells in its team section, then set {chosen} in specs whose "
+        f"design is {design}"
     )
 
 

@@ -10,12 +10,15 @@ it started and how long it took aside (``seal.volatile_removed``).
 
 The spec path a notebook was given is relative to the folder papermill ran it in: it is
 looked for from the working folder, beside the notebook papermill ran, and beside the
-executed notebook. A notebook without papermill's parameters (run in JupyterLab) cannot be
-checked: it is read, with a warning that says so.
+executed notebook. A notebook without papermill's record of its parameters (run by hand in
+JupyterLab, or with the record removed) is checked with the values its parameters cells
+assign (the template's ``parameters`` cell, then papermill's ``injected-parameters`` cell);
+one with no spec_path there cannot be checked and is refused.
 """
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,18 +55,43 @@ def extracted(path: Path) -> Extracted:
     shown_once(notebook, f"{path}: the notebook")
     result = Extracted(payload)
     papermill = notebook.get("metadata", {}).get("papermill", {})
-    given = papermill.get("parameters")
-    if not given or not given.get("spec_path"):
-        result.warnings.append(
-            f"{path}: not checked against the library's review: the notebook has no "
-            "papermill parameters (run it with papermill or impact review to have it checked)"
+    given = papermill.get("parameters") or _assigned(notebook)
+    if not given.get("spec_path"):
+        raise ReviewFailed(
+            f"{path}: cannot be checked against the library's review: neither papermill's "
+            "record nor a parameters cell gives its spec_path; run the template with "
+            "papermill or impact review"
         )
-    else:
-        _check(path, payload, given, papermill.get("input_path"))
+    _check(path, payload, given, papermill.get("input_path"))
     payload["sections_failed"] = team_sections.failed_in(path)
     payload["template"], warning = team_templates.as_run(payload["template"], notebook, path)
     result.warnings += [warning] if warning else []
     return result
+
+
+def _assigned(notebook: nbformat.NotebookNode) -> dict[str, Any]:
+    """The literal values a notebook's parameters cells assign, the injected ones last."""
+    found: dict[str, Any] = {}
+    for tag in ("parameters", "injected-parameters"):
+        for cell in notebook.cells:
+            if cell.get("cell_type") != "code" or tag not in cell.get("metadata", {}).get(
+                "tags", []
+            ):
+                continue
+            try:
+                tree = ast.parse(cell.get("source", ""))
+            except SyntaxError:
+                continue
+            for node in tree.body:
+                if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    target = node.targets[0]
+                    try:
+                        value = ast.literal_eval(node.value)
+                    except ValueError:
+                        continue
+                    if isinstance(target, ast.Name):
+                        found[target.id] = value
+    return found
 
 
 def _check(path: Path, payload: dict[str, Any], given: dict[str, Any], ran: str | None) -> None:

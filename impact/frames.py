@@ -255,8 +255,9 @@ def query(result: Reviewed, sql: str, data_source: str | None = None) -> pd.Data
     except ImpactError:
         raise
     except Exception as error:  # the engine's or the SQL parser's: the query is the user's
-        lines = str(error).strip().splitlines() or [type(error).__name__]
-        raise DataError(f"{source.location}: the query failed: {lines[0]}") from None
+        text = str(error).strip().split("\n\n")[0]  # DuckDB's hint is its second line
+        words = " ".join(line.strip() for line in text.splitlines()) or type(error).__name__
+        raise DataError(f"{source.location}: the query failed: {words}") from None
     finally:
         source.close()
 

@@ -507,17 +507,19 @@ def what_differs(
             "with the notebook's parameters; the verdict cell must call the review with "
             "spec_path, checkpoint, today and data_source as they are"
         )
-    for key, words in (
-        ("spec_id", "spec"),
-        ("checkpoint", "checkpoint"),
-        ("outcome", "outcome"),
-        ("action", "action"),
+    clocks = [(payload.get("run") or {}).get("today") for payload in (shown, expected)]
+    for words, (theirs, ours) in (
+        ("spec", (shown.get("spec_id"), expected.get("spec_id"))),
+        ("checkpoint", (shown.get("checkpoint"), expected.get("checkpoint"))),
+        ("clock (today)", (clocks[0], clocks[1])),
+        ("outcome", (shown.get("outcome"), expected.get("outcome"))),
+        ("action", (shown.get("action"), expected.get("action"))),
     ):
-        if shown.get(key) != expected.get(key):
+        if theirs != ours:
             return (
                 f"displayed a verdict that is not the library's review of this spec, "
-                f"checkpoint and clock: {words} {shown.get(key)!r} where the review found "
-                f"{expected.get(key)!r}; display.payload(result) must show the result the "
+                f"checkpoint and clock: {words} {theirs!r} where the review found "
+                f"{ours!r}; display.payload(result) must show the result the "
                 "review returned, unchanged"
             )
     return (

@@ -217,6 +217,14 @@ def drift(spec: LaunchSpec, output: Path) -> list[str]:
     return lines
 
 
+def _republish(spec: LaunchSpec, label: str, output: Path, verdict: dict[str, Any]) -> str:
+    """The command that publishes a checkpoint again, as it was run (its clock, its folder)."""
+    command = f"impact review {spec.path} --checkpoint {label}"
+    today = (verdict.get("run") or {}).get("today")
+    command += f" --today {today}" if today else ""
+    return command + (f" --output-dir {output}" if output != Path(".") else "")
+
+
 def entries(spec: LaunchSpec, *, today: dt.date, output: Path) -> list[Entry]:
     """The state of each registered checkpoint of a spec on ``today``."""
     found: list[Entry] = []
@@ -243,7 +251,7 @@ def entries(spec: LaunchSpec, *, today: dt.date, output: Path) -> list[Entry]:
                 shown += (
                     f"; team section failed: {message.failed_section(broken[0])}"
                     + (f" and {len(broken) - 1} more" if len(broken) > 1 else "")
-                    + f"; fix it, then impact review {spec.path.name} --checkpoint {label}"
+                    + f"; fix it, then {_republish(spec, label, output, verdict)}"
                 )
             found.append(Entry(spec, label, date, "done", shown))
             if outcome in DECIDING and decided_by is None:

@@ -146,6 +146,11 @@ def _known_tables(path: Path, tables: Any, prefix: str) -> None:
     if not isinstance(tables, dict):
         return
     for name in tables:
+        if name == "tool" and prefix == "[":
+            raise SpecError(
+                f"{path}: [tool...]: impact.toml takes [report] (without the tool.impact. "
+                "of pyproject.toml)"
+            )
         if name != "report":
             raise SpecError(
                 f'{path}: {prefix}{name}]: unknown table; did you mean "{prefix}report]"?'

@@ -83,6 +83,7 @@ def test_impact_toml_is_read_first_and_defaults_stay_when_there_is_none(tmp_path
         ("[report\n", "the project settings cannot be read"),
         # a misspelt table was ignored silently (found by a new user)
         ('[reprot]\nfooter = "x"\n', '[reprot]: unknown table; did you mean "[report]"?'),
+        ('[tool.impact.report]\nfooter = "x"\n', "impact.toml takes [report] (without the"),
     ],
 )
 def test_wrong_settings_are_bad_input_in_one_line(tmp_path: Path, text: str, words: str) -> None:

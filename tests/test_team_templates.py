@@ -53,6 +53,9 @@ def test_template_new_writes_into_dir_and_never_overwrites(tmp_path: Path) -> No
     )
     assert first.returncode == 0, first.stderr
     path = tmp_path / "t" / "growth.ipynb"
+    # a name is looked up only in templates/: the message gives the path to set instead
+    assert "set template: to its path relative to the spec" in first.stdout
+    assert "such as ../t/growth.ipynb" in first.stdout
     before = path.read_bytes()
     again = impact_cli(
         "template", "new", "growth", "--from", "adoption", "--dir", "t", cwd=tmp_path
@@ -319,6 +322,12 @@ def test_a_payload_of_another_checkpoint_is_refused_under_the_reviews_checkpoint
         "the review found '56d'"
     ), done.stderr
     assert not (team / "other" / "reports" / "demo-checkout").exists()
+    # another clock is named as such (it was "its numbers or reasons differ")
+    other_clock = 'result = review.run(spec_path, checkpoint, "2026-11-20", data_source)'
+    spec = _variant(team, "other-clock", _insert_team_cell(other_clock))
+    done = impact_cli("review", str(spec), "--today", TODAY, "--output-dir", "clock", cwd=team)
+    assert done.returncode == 1, done.stderr
+    assert "clock (today) '2026-11-20' where the review found '2026-11-26'" in done.stderr
 
 
 def test_a_template_without_its_payload_cell_is_refused_before_it_runs(team: Path) -> None:
@@ -576,7 +585,10 @@ def test_run_due_publishes_a_launch_whose_team_section_failed_and_exits_5(team: 
     )
     line = next(row for row in due.stdout.splitlines() if row.startswith("demo-checkout"))
     assert f"iterate; team section failed: cell {number}" in line, due.stdout
-    assert f"then impact review {spec.name} --checkpoint 56d" in line
+    # the command as it runs from here (a new user's copy of a bare file name failed)
+    assert f"then impact review {spec} --checkpoint 56d --today {TODAY} --output-dir {output}" in (
+        line
+    )
 
 
 def _stopped(path: Path) -> Path:
@@ -655,6 +667,22 @@ def test_extract_refuses_a_verdict_a_team_cell_changed_under_plain_papermill(
     twice = impact_cli("extract", str(tmp_path / "twice.ipynb"), cwd=tmp_path)
     assert twice.returncode == 1
     assert "displayed the verdict payload 2 times" in twice.stderr
+    # papermill's record removed: the parameters cells still say what was run (a new user
+    # stripped it and got exit 0 with a warning)
+    notebook = nbformat.read(executed, as_version=4)
+    del notebook.metadata["papermill"]
+    nbformat.write(notebook, tmp_path / "stripped.ipynb")
+    stripped = impact_cli("extract", str(tmp_path / "stripped.ipynb"), cwd=tmp_path)
+    assert stripped.returncode == 1 and stripped.stdout == ""
+    assert "outcome 'revert' where the review found 'iterate'" in stripped.stderr
+    # and without any parameters, nothing can be checked: refused
+    notebook.cells = [
+        c for c in notebook.cells if not {"parameters", "injected-parameters"} & set(_tags(c))
+    ]
+    nbformat.write(notebook, tmp_path / "bare.ipynb")
+    bare = impact_cli("extract", str(tmp_path / "bare.ipynb"), cwd=tmp_path)
+    assert bare.returncode == 1 and bare.stdout == ""
+    assert "cannot be checked against the library's review" in bare.stderr
 
 
 def test_extract_says_where_it_looked_for_a_spec_it_cannot_find(
@@ -704,28 +732,30 @@ def test_extract_lists_the_failed_sections_as_review_does(
     from impact.verdict import MIME_TYPE
 
     payload = {k: v for k, v in _verdict(builtin_run).items() if k != "sections_failed"}
+    spec = builtin_run / "specs" / "demo-checkout.yaml"
     cells = [
+        new_code_cell(  # run by hand: no papermill record, the parameters cell's values count
+            f'spec_path = "{spec}"\ncheckpoint = "56d"\ntoday = "{TODAY}"\ndata_source = None',
+            metadata={"tags": ["parameters"]},
+        ),
         new_markdown_cell("An Exception was encountered", metadata={"tags": [PAPERMILL_NOTE]}),
         new_markdown_cell("## More from the team"),
         new_code_cell("1 / 0", metadata={"tags": ["raises-exception"]}),
         new_code_cell("display.payload(result)", metadata={"tags": ["impact-payload"]}),
     ]
-    cells[2].outputs = [
+    cells[3].outputs = [
         new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])
     ]
-    cells[3].outputs = [new_output("display_data", data={MIME_TYPE: payload})]
+    cells[4].outputs = [new_output("display_data", data={MIME_TYPE: payload})]
     nbformat.write(new_notebook(cells=cells), tmp_path / "ran.ipynb")
     done = CliRunner().invoke(main, ["extract", str(tmp_path / "ran.ipynb")])
     assert done.exit_code == 5, done.output  # as impact review exits (a new user found 0)
-    assert "warning: a team section failed: cell 2" in done.stderr
-    assert "not checked against the library's review: the notebook has no papermill" in (
-        done.stderr
-    )
+    assert "warning: a team section failed: cell 3" in done.stderr
     printed = json.loads(done.stdout)
     assert printed["sections_failed"] == [
         {
-            "cell": 1,
-            "number": 2,
+            "cell": 2,
+            "number": 3,
             "section": "More from the team",
             "ename": "ZeroDivisionError",
             "evalue": "division by zero",
