@@ -478,7 +478,7 @@ def status(spec_path: Path) -> None:
         return
     for change in state.changed_fields:
         kind = "DECIDING: the verdict will be invalid" if change["deciding"] else "words only"
-        if change["field"].split(".")[0] == "bet":
+        if registry.is_bet(change["field"]):
             kind = "the bet: shown, never deciding"
         click.echo(
             one_line(

@@ -63,7 +63,7 @@ def extracted(path: Path) -> Extracted:
             "papermill or impact review"
         )
     _check(path, payload, given, papermill.get("input_path"))
-    payload["sections_failed"] = team_sections.failed_in(path)
+    payload["sections_failed"] = team_sections.failed_in(notebook)
     payload["template"], warning = team_templates.as_run(payload["template"], notebook, path)
     result.warnings += [warning] if warning else []
     return result

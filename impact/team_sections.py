@@ -86,11 +86,10 @@ def failed(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
     ]
 
 
-def failed_in(path: Path) -> list[dict[str, Any]]:
-    """:func:`failed` of an executed notebook file, counted as in a notebook the runner
+def failed_in(executed: nbformat.NotebookNode) -> list[dict[str, Any]]:
+    """:func:`failed` of a notebook as papermill left it, counted as in a notebook the runner
     publishes (papermill's error notes aside): for ``impact extract``."""
-    notebook = nbformat.read(path, as_version=4)
-    return failed(papermill_execute.remove_error_markers(notebook))
+    return failed(papermill_execute.remove_error_markers(copy.copy(executed)))
 
 
 def heading(cells: list[Any], index: int) -> str | None:
