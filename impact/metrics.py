@@ -131,7 +131,9 @@ def _shift(moment: exp.Expr, days: int) -> exp.Expr:
 
 
 def _case(condition: exp.Expr, then: exp.Expr, otherwise: exp.Expr) -> exp.Case:
-    return exp.case().when(condition, then).else_(otherwise)
+    # Not copied: a condition shared by many aggregates stays one node here, and rendering
+    # (``render``) works on a copy, which gives each use its own.
+    return exp.case().when(condition, then, copy=False).else_(otherwise, copy=False)
 
 
 def render(expression: exp.Expr, dialect: str) -> str:
@@ -164,7 +166,7 @@ def _exact_sum(node: exp.Expr) -> exp.Expr:
 
 def _fsum(value: exp.Expr) -> exp.Expr:
     """Exact (order-independent) summation, so results do not depend on threads."""
-    return exp.Anonymous(this="FSUM", expressions=[exp.cast(value, "DOUBLE")])
+    return exp.Anonymous(this="FSUM", expressions=[exp.cast(value, "DOUBLE", copy=False)])
 
 
 ONE, ZERO = exp.Literal.number(1), exp.Literal.number(0)
@@ -223,6 +225,17 @@ def variables(metric: Metric) -> list[tuple[str, exp.Expr]]:
         ]
         found.append(("history", _aggregate(None, None, -window, 0)))
     return found
+
+
+def _spans(metrics: list[Metric]) -> list[tuple[int, int]]:
+    """The (start, end) days around exposure of every per-unit aggregate over events."""
+    spans: list[tuple[int, int]] = []
+    for metric in metrics:
+        if metric.column is None and metric.window is not None:
+            spans.append((0, metric.window))
+            if uses_cuped(metric):
+                spans.append((-metric.window, 0))
+    return spans  # the primary's weeks lie inside its window
 
 
 def _weeks(metric: Metric) -> list[tuple[int, int]]:
@@ -315,11 +328,18 @@ def _per_unit(
             .from_(exp.to_table(EVENTS_VIEW, quoted=True))
             .where(exp.and_(*read))
         )
+        on: list[exp.Expr] = [exp.EQ(this=_col("unit_id", "e"), expression=_col("unit_id", "u"))]
+        spans = _spans(metrics)
+        if has_exposure and spans:
+            # Only events inside some unit's window can count: the others are left out of
+            # the join (the unit is kept), so the grouping sees about half the rows.
+            exposed, ts = _col("exposed_at", "u"), _col("ts", "e")
+            on += [
+                ts >= _shift(exposed, min(a for a, _ in spans)),
+                ts < _shift(exposed, max(b for _, b in spans)),
+            ]
         per_unit = per_unit.join(
-            exp.to_table("e").as_("e"),
-            on=exp.EQ(this=_col("unit_id", "e"), expression=_col("unit_id", "u")),
-            join_type="left",
-            copy=False,
+            exp.to_table("e").as_("e"), on=exp.and_(*on), join_type="left", copy=False
         )
         final = final.with_("e", as_=events, copy=False)
     return final.with_("per_unit", as_=per_unit.group_by(*group, copy=False), copy=False)
