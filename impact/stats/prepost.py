@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import optimize
 
 from impact.stats import distributions
 
@@ -276,6 +275,9 @@ def fit(
     start = np.log(np.clip(np.asarray(model.start_params, dtype=float), 1e-6, None))
     start = np.clip(start, lower + 1.0, upper - 1.0)
     bounds = list(zip(lower, upper, strict=True))
+    # Imported here, as statsmodels is: experiments never need scipy.optimize (0.3 s).
+    from scipy import optimize
+
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
@@ -351,6 +353,8 @@ def _static(  # type: ignore[no-untyped-def]
         static[noise] = log_noise
         value = -float(model.loglike(np.exp(static)))
         return value if math.isfinite(value) else 1e300
+
+    from scipy import optimize
 
     found = optimize.minimize_scalar(
         objective, bounds=(float(lower[noise[0]]), float(upper[noise[0]])), method="bounded"

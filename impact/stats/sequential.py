@@ -15,13 +15,13 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import optimize
 
-from impact.stats import distributions
+from impact.stats import distributions, roots
 
 __all__ = ["boundaries", "boundary", "level", "nominal_levels", "spending", "split_levels"]
 
@@ -41,6 +41,13 @@ def _simpson(count: int) -> np.ndarray:
     weights = np.ones(count)
     weights[1:-1:2], weights[2:-1:2] = 4, 2
     return weights / 3
+
+
+def _excess(
+    c: float, t: float, sd: float, grid: np.ndarray | None, density: np.ndarray | None, goal: float
+) -> float:
+    """How much more than ``goal`` a boundary at ``c`` would spend (the root is the boundary)."""
+    return _crossing(c, t, sd, grid, density) - goal
 
 
 def _crossing(
@@ -103,16 +110,8 @@ def boundaries(
         if fixed is not None:
             c = float(fixed)
         else:
-            c = float(
-                optimize.brentq(
-                    lambda c, t=t, sd=sd, g=grid, d=density, goal=target: (
-                        _crossing(c, t, sd, g, d) - goal
-                    ),
-                    0.0,
-                    40.0,
-                    xtol=1e-12,
-                )
-            )
+            excess = functools.partial(_excess, t=t, sd=sd, grid=grid, density=density, goal=target)
+            c = roots.brent(excess, 0.0, 40.0, xtol=1e-12)
         result.append(c)
         spent += _crossing(c, t, sd, grid, density)
         edge = c * math.sqrt(t)
