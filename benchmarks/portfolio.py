@@ -76,10 +76,10 @@ def main() -> None:
         print(f"ratio --jobs 2 / --jobs 1: {timings[2] / timings[1]:.2f}")
 
 
-def _launches(root: Path, data: Path, count: int) -> None:
+def _launches(root: Path, data: Path, count: int, spec: Path = SPEC) -> None:
     (root / "specs").mkdir(parents=True)
     for index in range(count):
-        document = yaml.safe_load(SPEC.read_text())
+        document = yaml.safe_load(spec.read_text())
         document["id"] = f"launch-{index:02d}"
         document["data"]["source"] = str(data)
         (root / "specs" / f"launch-{index:02d}.yaml").write_text(yaml.safe_dump(document))
@@ -87,6 +87,10 @@ def _launches(root: Path, data: Path, count: int) -> None:
 
 def _against(args: argparse.Namespace) -> None:
     interpreters = {"this": sys.executable, "other": args.against}
+    # Each checkout writes its launches from its own demo spec (the spec format grows): the
+    # other interpreter's checkout is the folder that holds its .venv.
+    theirs = Path(args.against).absolute().parents[2] / "specs" / SPEC.name
+    specs = {"this": SPEC, "other": theirs if theirs.exists() else SPEC}
     timings: dict[str, list[float]] = {name: [] for name in interpreters}
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
@@ -95,7 +99,7 @@ def _against(args: argparse.Namespace) -> None:
         for round_ in range(args.rounds):
             for name, python in interpreters.items():
                 root = base / f"{name}-{round_}"
-                _launches(root, data, args.launches)
+                _launches(root, data, args.launches, specs[name])
                 command = [python, "-m", "impact", "run", "--due", "specs"]
                 command += ["--today", "2026-11-26", "--jobs", "2"]
                 started = time.perf_counter()
