@@ -1,122 +1,29 @@
-"""The `impact` command.
+"""The `impact` command: the group, and the commands about one launch.
 
 Commands import ``impact.runner`` (nbformat, papermill and nbconvert: about a second to load)
-only when they run or read a notebook, so that the others answer at once.
-
-Exit codes: 0 done (whatever the verdict); 1 failed while running; 2 bad input or data not
-ready; 3 another run holds the review's lock; 4 (run --due) a notification could not be
-delivered and waits in the outbox; 5 published, but a team template's own cell failed;
-130 interrupted.
+only when they run or read a notebook, so that the others answer at once. The commands over
+a folder of specs (due, run --due, quarter) are in ``impact.cli_schedule``; the exit codes,
+common options and one-line errors in ``impact.cli_common``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import signal
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
-from tqdm import tqdm
 
-from impact import (
-    message,
-    outbox,
-    portfolio,
-    publish,
-    registry,
-    scaffold,
-    schedule,
-    settings,
-    stopping,
-    team_templates,
-)
+from impact import cli_schedule, message, registry, scaffold, team_templates
 from impact import plan as plan_module
-from impact import review as review_module
 from impact import spec as spec_module
-from impact.errors import (
-    EXIT_BAD_INPUT,
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_LOCKED,
-    EXIT_SECTION_FAILED,
-    EXIT_UNDELIVERED,
-    ImpactError,
-    SpecError,
-    one_line,
-)
+from impact.cli_common import EXIT_CODES, KERNEL, TODAY, one_line_errors, output_dir_option
+from impact.errors import EXIT_BAD_INPUT, EXIT_SECTION_FAILED, SpecError, one_line
 
 if TYPE_CHECKING:
     from impact import runner
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_CODES = """\b
-Exit codes:
-  0    done, whatever the verdict
-  1    failed while running (the failed notebook is kept under notebooks/<id>/failed/)
-  2    bad input, or data not ready for the checkpoint (run --due: a bad --notify
-       URL or a bad report look setting, before any review runs)
-  3    another run of the same review holds its lock
-  4    run --due: every review ran, but a notification was not delivered
-       (it waits in reports/.outbox/ and is retried by the next run)
-  5    published, but a team template's own cell failed: the report shows
-       "this section failed" in its place, the verdict stands
-  130  interrupted (SIGINT or SIGTERM); nothing was published after the signal
-"""
-
-
-TODAY = click.option("--today", help="The clock, YYYY-MM-DD (default: today's UTC date).")
-KERNEL = click.option(
-    "--kernel",
-    metavar="NAME",
-    help="Run the notebook in a fresh Jupyter kernel of this name (such as python3) instead "
-    "of in this process: isolated from the runner, about 2 s slower.",
-)
-
-
-def _output_dir(help_text: str) -> Callable[[F], F]:
-    """The --output-dir option (default: the current folder)."""
-    return click.option(
-        "--output-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("."),
-        show_default=True,
-        help=help_text,
-    )
-
-
-def _one_line_errors(command: F) -> F:
-    """Print an ImpactError as one line on stderr and exit with its code."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        stopping.clear()
-        # SIGTERM (a scheduler stopping the run) is treated like Ctrl-C, and both are noted
-        previous = {
-            number: signal.signal(number, stopping.raise_interrupt)
-            for number in (signal.SIGINT, signal.SIGTERM)
-        }
-        hook = sys.unraisablehook
-        stopping.quiet_dropped_interrupts()
-        try:
-            return command(*args, **kwargs)
-        except ImpactError as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(error.exit_code)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted; nothing was published", err=True)
-            sys.exit(EXIT_INTERRUPTED)
-        finally:
-            for number, handler in previous.items():
-                signal.signal(number, handler)
-            sys.unraisablehook = hook
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group(epilog=EXIT_CODES)
@@ -127,7 +34,7 @@ def main() -> None:
 
 @main.command(epilog=EXIT_CODES)
 @click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
-@_one_line_errors
+@one_line_errors
 def validate(spec_path: Path) -> None:
     """Check a launch spec and print a summary of it."""
     try:
@@ -171,10 +78,10 @@ def _print_published(published: runner.Published | None) -> None:
     "default: the latest review whose as_of has passed.",
 )
 @TODAY
-@_output_dir("Where notebooks/ and reports/ go.")
+@output_dir_option("Where notebooks/ and reports/ go.")
 @click.option("--data-source", help="Read this folder or file instead of the spec's data.source.")
 @KERNEL
-@_one_line_errors
+@one_line_errors
 def review(
     spec_path: Path,
     checkpoint: str | None,
@@ -201,7 +108,7 @@ def review(
 
 @main.command(epilog=EXIT_CODES)
 @click.argument("notebook", type=click.Path(path_type=Path))
-@_one_line_errors
+@one_line_errors
 def extract(notebook: Path) -> None:
     """Print the verdict.json of an executed review NOTEBOOK (e.g. from plain papermill),
     checked as impact review checks one (the library's review is run again with the
@@ -257,7 +164,7 @@ def extract(notebook: Path) -> None:
     "(one team overconfident), each reviewed, then the quarter review (impact quarter).",
 )
 @TODAY
-@_one_line_errors
+@one_line_errors
 def demo(out: Path, units: int | None, design: str, portfolio: bool, today: str | None) -> None:
     """Generate a demo launch's data, review it, and print where the report is."""
     if units is not None and (portfolio or design not in ("experiment", "rollout")):
@@ -341,7 +248,7 @@ def _demo_portfolio(out: Path, today: str | None) -> None:
     show_default=True,
     help="Where to write <id>.yaml.",
 )
-@_one_line_errors
+@one_line_errors
 def new(design: str, spec_id: str, folder: Path) -> None:
     """Write a commented launch spec to fill in."""
     today = dt.datetime.now(dt.UTC).date()
@@ -371,7 +278,7 @@ def template() -> None:
     show_default=True,
     help="Where to write <name>.ipynb.",
 )
-@_one_line_errors
+@one_line_errors
 def template_new(name: str, design: str, folder: Path) -> None:
     """Write NAME.ipynb: the built-in DESIGN template plus a section for your team's cells."""
     path = team_templates.new(name, design=design, folder=folder)
@@ -393,7 +300,7 @@ def template_new(name: str, design: str, folder: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the schema to this file instead of printing it.",
 )
-@_one_line_errors
+@one_line_errors
 def schema(out: Path | None) -> None:
     """Print the JSON Schema of the launch spec format (for editors' YAML support)."""
     text = json.dumps(spec_module.json_schema(), indent=2) + "\n"
@@ -406,7 +313,7 @@ def schema(out: Path | None) -> None:
 
 @main.command(epilog=EXIT_CODES)
 @click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
-@_one_line_errors
+@one_line_errors
 def register(spec_path: Path) -> None:
     """Freeze SPEC before launch: write <stem>.lock.json beside it (never overwritten)."""
     loaded = spec_module.load(spec_path)
@@ -427,7 +334,7 @@ def register(spec_path: Path) -> None:
 @main.command(epilog=EXIT_CODES)
 @click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
 @click.option("--reason", required=True, help="Why the criteria change (kept in the lock).")
-@_one_line_errors
+@one_line_errors
 def amend(spec_path: Path, reason: str) -> None:
     """Record a change to a registered SPEC as a numbered amendment, in the open."""
     loaded = spec_module.load(spec_path)
@@ -443,7 +350,7 @@ def amend(spec_path: Path, reason: str) -> None:
 
 @main.command(epilog=EXIT_CODES)
 @click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
-@_one_line_errors
+@one_line_errors
 def status(spec_path: Path) -> None:
     """Show SPEC's registration, its amendments and any difference from its lock.
 
@@ -511,7 +418,7 @@ def status(spec_path: Path) -> None:
     type=click.FloatRange(min=0, min_open=True),
     help="The most units accrual will bring in all (both arms).",
 )
-@_one_line_errors
+@one_line_errors
 def plan(
     spec_path: Path,
     daily_units: float | None,
@@ -600,251 +507,5 @@ def _plan_stages(loaded: spec_module.LaunchSpec, found: plan_module.Plan) -> Non
             )
 
 
-@main.command(epilog=EXIT_CODES)
-@click.argument("specs_dir", default="specs", type=click.Path(path_type=Path))
-@TODAY
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@_output_dir("Where reports/ are.")
-@_one_line_errors
-def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> None:
-    """List every review of the specs under SPECS_DIR: upcoming, due, done, decided,
-    superseded (an interim whose later look is due: run --due checks it for an early
-    decision), failed.
-
-    Specs that do not load are listed as errors, one line each; the exit code is then 2.
-    A report set a crashed run left torn is repaired first, and said so.
-    """
-    day = review_module.parse_today(today)
-    look = settings.report_look(specs_dir)
-    specs, problems = schedule.find_specs(specs_dir)
-    _repair(output_dir)
-    found = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
-    schedule.save_listing(output_dir, found, today=day)
-    portfolio.write(output_dir, today=day, look=look)
-    drifted = [line for loaded in specs for line in schedule.drift(loaded, output_dir)]
-    if as_json:
-        listing = {
-            "today": day.isoformat(),
-            "reviews": [entry.to_json() for entry in found],
-            "errors": [{"spec": str(p.path), "error": p.message} for p in problems],
-            "drift": drifted,
-        }
-        click.echo(json.dumps(listing, indent=2))
-    else:
-        click.echo(f"{'launch':28} {'review':7} {'date':10}  {'state':10} detail")
-        for entry in found:
-            click.echo(
-                one_line(
-                    f"{entry.spec.id:28} {entry.label:7} {entry.date}  {entry.state:10} "
-                    f"{entry.detail}"
-                )
-            )
-        for problem in problems:
-            click.echo(f"error: {problem.message}")
-        for line in drifted:
-            click.echo(f"drift: {line}")
-    if problems:
-        sys.exit(EXIT_BAD_INPUT)
-
-
-@main.command(name="run", epilog=EXIT_CODES)
-@click.argument("specs_dir", default="specs", type=click.Path(path_type=Path))
-@click.option(
-    "--due",
-    "only_due",
-    is_flag=True,
-    required=True,
-    help="Run every review that is due (or failed before) and not done.",
-)
-@TODAY
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Reviews run at once, each in its own process.",
-)
-@click.option(
-    "--notify",
-    metavar="URL",
-    help='Post each new verdict as {"text": ..., "idempotency_key": ...} to this webhook '
-    "(Slack, Teams), with an Idempotency-Key header; a message not accepted waits in "
-    "reports/.outbox/ and is retried by every later run.",
-)
-@click.option(
-    "--report-url",
-    metavar="BASE",
-    help="Where reports/ is served: messages link to BASE/<id>/<N>d.html (default: the "
-    "IMPACT_REPORT_URL variable, else the report's path under the output folder).",
-)
-@_output_dir("Where notebooks/ and reports/ go.")
-@KERNEL
-@_one_line_errors
-def run_due(
-    specs_dir: Path,
-    only_due: bool,
-    today: str | None,
-    jobs: int,
-    notify: str | None,
-    report_url: str | None,
-    output_dir: Path,
-    kernel: str | None,
-) -> None:
-    """Run the due reviews of the specs under SPECS_DIR; print a summary.
-
-    An interim review whose later look is due as well (a first run, a catch-up) is
-    superseded: it is checked first, and published and posted only when it ships or
-    reverts (as a daily run would have); then the later looks are decided. Exit 0 when
-    every review ran (or is waiting for data), 1 when any failed, 3 when one was locked by
-    another run and none failed, 5 when a team template's own cell failed in a published
-    review, 4 when every review ran but a notification waits in the outbox, 130 on SIGINT or
-    SIGTERM.
-    """
-    day = review_module.parse_today(today)
-    if notify is not None:
-        outbox.check_url(notify)
-    if report_url is not None:
-        outbox.check_url(report_url, option="--report-url")
-    look = settings.report_look(specs_dir)  # a wrong setting: exit 2 before any review
-    specs, problems = schedule.find_specs(specs_dir)
-    _repair(output_dir)
-    listed = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
-    wanted = schedule.wanted(listed)
-    for problem in problems:
-        click.echo(f"error: {problem.message}", err=True)
-    before = publish.stamps(output_dir)
-    records: list[schedule.RunRecord] = []
-    interactive = sys.stderr.isatty()
-    interrupted = False
-    try:
-        with tqdm(total=len(wanted), disable=not interactive, unit="review") as progress:
-            for record in schedule.run_due(
-                wanted,
-                today=day,
-                output=output_dir,
-                jobs=jobs,
-                kernel=kernel,
-                notify=notify is not None,
-                report_url=report_url,
-            ):
-                records.append(record)
-                progress.update()
-                if not interactive:
-                    click.echo(
-                        f"{record.spec_id} {record.label}: {record.status} {record.detail}",
-                        err=True,
-                    )
-    except KeyboardInterrupt:
-        interrupted = True
-    after = publish.stamps(output_dir)
-    published = sorted(key for key, stamp in after.items() if before.get(key) != stamp)
-    delivery = None
-    if notify is not None and not interrupted:
-        delivery = outbox.deliver(output_dir, notify)
-    listed = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
-    schedule.save_listing(output_dir, listed, today=day)
-    portfolio.write(output_dir, today=day, look=look)
-    _run_summary(records, listed, published)
-    for line in [line for loaded in specs for line in schedule.drift(loaded, output_dir)]:
-        click.echo(f"drift: {line}")
-    waiting = delivery.waiting if delivery else []
-    for line in waiting:
-        click.echo(f"undelivered: {line}")
-    if delivery is not None and delivery.sent:
-        click.echo(f"delivered {len(delivery.sent)} message(s) to the webhook")
-    if notify is None and outbox.pending(output_dir):
-        click.echo(
-            f"note: {len(outbox.pending(output_dir))} message(s) wait in reports/.outbox/; "
-            "run with --notify URL to deliver them"
-        )
-    if interrupted:
-        names = ", ".join(f"{spec_id} {label}" for spec_id, label in published) or "nothing"
-        click.echo(f"error: interrupted; published before the signal: {names}", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    statuses = {record.status for record in records}
-    if statuses & {"failed", "bad_input", "interrupted"} or problems:
-        sys.exit(EXIT_FAILED)
-    if "locked" in statuses:
-        sys.exit(EXIT_LOCKED)
-    if any(record.exit_code == EXIT_SECTION_FAILED for record in records):
-        sys.exit(EXIT_SECTION_FAILED)
-    if waiting:
-        sys.exit(EXIT_UNDELIVERED)
-
-
-@main.command(epilog=EXIT_CODES)
-@click.argument("specs_dir", default="specs", type=click.Path(path_type=Path))
-@click.option("--quarter", "quarter_label", help="The quarter to review, such as 2026Q4.")
-@click.option("--from", "start", help="Or a period: its first day, YYYY-MM-DD (with --to).")
-@click.option("--to", "end", help="The period's last day, YYYY-MM-DD (with --from).")
-@TODAY
-@_output_dir("Where reports/ are, and where reports/quarters/ goes.")
-@KERNEL
-@_one_line_errors
-def quarter(
-    specs_dir: Path,
-    quarter_label: str | None,
-    start: str | None,
-    end: str | None,
-    today: str | None,
-    output_dir: Path,
-    kernel: str | None,
-) -> None:
-    """The quarterly learning review: did the bets pay off, and are they calibrated?
-
-    Runs the quarter template over the published verdicts of the launches whose deciding
-    review falls in the period (default: today's quarter), and publishes
-    reports/quarters/<YYYY>-Q<n>.html, .json and .md. SPECS_DIR lists launches not reviewed
-    yet as pending. Exit 0 when published, 1 when the notebook failed, 2 on a bad period or
-    folder, 3 when another run of the same quarter holds its lock, 130 when interrupted.
-    """
-    from impact import quarter_run  # lazy: see the module docstring
-
-    published = quarter_run.run(
-        specs_dir,
-        quarter_label=quarter_label,
-        start=start,
-        end=end,
-        today=today,
-        output_dir=output_dir,
-        kernel_name=kernel,
-    )
-    data = published.data
-    hit = data["hit_rate"]
-    click.echo(
-        f"quarter {data['period']['label']}: {hit['k']} of {hit['n']} counted launches met "
-        f"their target; calibration: {data['calibration']['judgement']}; "
-        f"{len(data['apart'])} apart, {len(data['invalid'])} invalid, "
-        f"{len(data['pending'])} pending"
-    )
-    click.echo(f"report:  {published.report.resolve()}")
-    click.echo(f"json:    {published.document.resolve()}")
-    click.echo(f"summary: {published.summary.resolve()}")
-    for line in quarter_run.warnings(data):
-        click.echo(f"warning: {line}", err=True)
-
-
-def _repair(output: Path) -> None:
-    """Finish or roll back what crashed runs left, and say so (stderr)."""
-    for line in publish.repair(output):
-        click.echo(f"repaired: {line}", err=True)
-
-
-def _run_summary(
-    records: list[schedule.RunRecord],
-    listed: list[schedule.Entry],
-    published: list[tuple[str, str]],
-) -> None:
-    """The table of what ran, the superseded interims, and exactly what was published."""
-    click.echo(f"{'launch':28} {'review':7} {'status':10} detail")
-    for record in sorted(records, key=lambda r: (r.spec_id, r.label)):
-        detail = record.detail if record.status == "done" else record.detail[:160]
-        click.echo(f"{record.spec_id:28} {record.label:7} {record.status:10} {detail}")
-    ran = {(record.spec_id, record.label) for record in records}
-    for entry in listed:  # a superseded interim not checked in this run (its line says why)
-        if entry.state == "superseded" and (entry.spec.id, entry.label) not in ran:
-            click.echo(f"{entry.spec.id:28} {entry.label:7} {'superseded':10} {entry.detail}")
-    if not records:
-        click.echo("nothing is due")
-    names = ", ".join(f"{spec_id} {label}" for spec_id, label in published)
-    click.echo(f"published: {names or 'nothing'}")
+for _command in (cli_schedule.due, cli_schedule.run_due, cli_schedule.quarter):
+    main.add_command(_command)

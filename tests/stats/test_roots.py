@@ -30,7 +30,7 @@ def test_brent_finds_the_root_scipy_finds(f: Callable[[float], float], a: float,
 
 
 def test_brent_needs_a_sign_change() -> None:
-    with pytest.raises(ValueError, match="no sign change between 0.0 and 1.0"):
+    with pytest.raises(ValueError, match=r"no sign change between 0\.0 and 1\.0"):
         roots.brent(lambda x: x * x + 1, 0.0, 1.0)
 
 

@@ -1,0 +1,88 @@
+"""What every `impact` command shares: the exit codes, the common options, and one-line errors.
+
+Exit codes: 0 done (whatever the verdict); 1 failed while running; 2 bad input or data not
+ready; 3 another run holds the review's lock; 4 (run --due) a notification could not be
+delivered and waits in the outbox; 5 published, but a team template's own cell failed;
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from impact import stopping
+from impact.errors import EXIT_INTERRUPTED, ImpactError
+
+__all__ = ["EXIT_CODES", "KERNEL", "TODAY", "one_line_errors", "output_dir_option"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_CODES = """\b
+Exit codes:
+  0    done, whatever the verdict
+  1    failed while running (the failed notebook is kept under notebooks/<id>/failed/)
+  2    bad input, or data not ready for the checkpoint (run --due: a bad --notify
+       URL or a bad report look setting, before any review runs)
+  3    another run of the same review holds its lock
+  4    run --due: every review ran, but a notification was not delivered
+       (it waits in reports/.outbox/ and is retried by the next run)
+  5    published, but a team template's own cell failed: the report shows
+       "this section failed" in its place, the verdict stands
+  130  interrupted (SIGINT or SIGTERM); nothing was published after the signal
+"""
+
+
+TODAY = click.option("--today", help="The clock, YYYY-MM-DD (default: today's UTC date).")
+KERNEL = click.option(
+    "--kernel",
+    metavar="NAME",
+    help="Run the notebook in a fresh Jupyter kernel of this name (such as python3) instead "
+    "of in this process: isolated from the runner, about 2 s slower.",
+)
+
+
+def output_dir_option(help_text: str) -> Callable[[F], F]:
+    """The --output-dir option (default: the current folder)."""
+    return click.option(
+        "--output-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help=help_text,
+    )
+
+
+def one_line_errors(command: F) -> F:
+    """Print an ImpactError as one line on stderr and exit with its code."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        stopping.clear()
+        # SIGTERM (a scheduler stopping the run) is treated like Ctrl-C, and both are noted
+        previous = {
+            number: signal.signal(number, stopping.raise_interrupt)
+            for number in (signal.SIGINT, signal.SIGTERM)
+        }
+        hook = sys.unraisablehook
+        stopping.quiet_dropped_interrupts()
+        try:
+            return command(*args, **kwargs)
+        except ImpactError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted; nothing was published", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            sys.unraisablehook = hook
+
+    return wrapper  # type: ignore[return-value]
