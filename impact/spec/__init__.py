@@ -11,7 +11,8 @@ Numbers keep the sign the author wrote: ``target: +0.02`` (explicitly signed) an
 caught rather than silently flipped.
 
 The modules: :mod:`~impact.spec.fields` (durations, effects, names),
-:mod:`~impact.spec.model` (the models), :mod:`~impact.spec.yamlfile` (reading YAML safely),
+:mod:`~impact.spec.metric` (the metrics and their roles), :mod:`~impact.spec.model` (the
+other models and the spec itself), :mod:`~impact.spec.yamlfile` (reading YAML safely),
 :mod:`~impact.spec.validate` (load and the one-line messages) and
 :mod:`~impact.spec.summary` (what ``impact validate`` prints).
 """

@@ -6,7 +6,9 @@ import re
 from typing import Annotated, NamedTuple
 
 from pydantic import (
+    BaseModel,
     BeforeValidator,
+    ConfigDict,
     PlainSerializer,
     WithJsonSchema,
 )
@@ -188,3 +190,9 @@ def _check_confidence(value: float) -> float:
             "0.7 (below 0.5 the bet expects to miss)"
         )
     return value
+
+
+class _Model(BaseModel):
+    """The base of every spec model: unknown keys refused, frozen, strings stripped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
