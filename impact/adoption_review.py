@@ -19,14 +19,11 @@ from typing import Any
 
 from impact import adoption, registry, seal
 from impact.adoption import AdoptionResult
+from impact.payload import checks_json, clean, payload_head, run_json
 from impact.review import (
-    checks_json,
-    clean,
     parse_today,
-    payload_head,
     prepare,
     registration_check,
-    run_json,
 )
 from impact.spec import LaunchSpec
 from impact.verdict import Check, Look, Verdict, decide_adoption

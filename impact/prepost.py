@@ -28,16 +28,12 @@ from impact import adoption, formats, handover, registry, seal, series, sources
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
 from impact.errors import DataError
+from impact.payload import checks_json, clean, comparison_json, payload_head, run_json
 from impact.review import (
     SecondaryResult,
-    checks_json,
-    clean,
-    comparison_json,
     look_at,
     parse_today,
-    payload_head,
     registration_check,
-    run_json,
     with_adoption_reason,
 )
 from impact.sources import contract

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -34,7 +32,6 @@ from impact import (
     seal,
     segments,
     sources,
-    team_templates,
 )
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
@@ -42,6 +39,14 @@ from impact.analysis import Analysis, Power
 from impact.errors import SpecError
 from impact.looks import sequential_look  # review.sequential_look, as before
 from impact.metrics import MetricTable
+from impact.payload import (  # review.clean and the others, as before
+    checks_json,
+    clean,
+    comparison_json,
+    iso,
+    payload_head,
+    run_json,
+)
 from impact.segments import SegmentResult
 from impact.sources import contract
 from impact.sources.source import Source
@@ -79,9 +84,6 @@ __all__ = [
     "sequential_look",
     "with_adoption_reason",
 ]
-
-SCHEMA_VERSION = 1
-VERSION = metadata.version("impact")
 
 
 def parse_today(today: str | dt.date | None) -> dt.date:
@@ -234,9 +236,9 @@ class ReviewResult:
             "registration": self.registration.to_json(),
             "data": {
                 "units": self.table.population.units,
-                "first_exposure": _iso(self.table.population.first_exposure),
-                "last_exposure": _iso(self.table.population.last_exposure),
-                "newest_event": _iso(self.newest_event) if self.events_read else None,
+                "first_exposure": iso(self.table.population.first_exposure),
+                "last_exposure": iso(self.table.population.last_exposure),
+                "newest_event": iso(self.newest_event) if self.events_read else None,
                 **trust_json(self.trust),
             },
             "run": {
@@ -299,95 +301,6 @@ def source_json(trust: DataTrust | None) -> dict[str, Any]:
     if trust is None:
         return {}
     return {"data_source": trust.location, "data_source_override": trust.data_source}
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
-def payload_head(spec: LaunchSpec, look: Look, verdict: Verdict) -> dict[str, Any]:
-    """The keys every verdict.json opens with, whatever the design."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "spec_id": spec.id,
-        "title": spec.title,
-        "owner": spec.owner,
-        "design": spec.design,
-        "checkpoint": look.label,
-        "final": look.final,
-        "monitoring": not look.registered,
-        "sequential": looks.sequential_json(spec, look),
-        "launch_date": spec.launch_date.isoformat(),
-        "as_of": look.as_of.date().isoformat(),
-        "next_review": look.next_review.isoformat() if look.next_review else None,
-        "outcome": verdict.outcome,
-        "action": verdict.action,
-        "reasons": list(verdict.reasons),
-        "hypothesis": spec.hypothesis.sentence(),
-        "bet": bet_json(spec),
-        "template": team_templates.describe(spec),
-    }
-
-
-def bet_json(spec: LaunchSpec) -> dict[str, Any] | None:
-    """verdict.json's ``bet``: the RICE bet as registered before launch (the prediction the
-    quarter judges; the spec's own when none was), and how it drifted since. Never deciding."""
-    found = registry.bet_at_launch(spec)
-    primary = spec.metrics.primary
-    if found.bet is None or primary is None:
-        return None
-    impact = spec_module.Effect.parse(found.bet["impact"])
-    reach, confidence, effort = (float(found.bet[key]) for key in ("reach", "confidence", "effort"))
-    return {
-        "reach": reach,
-        "impact": impact.magnitude,
-        "relative": impact.relative,
-        "direction": primary.direction,
-        "confidence": confidence,
-        "effort": effort,
-        "planned_rice": reach * impact.magnitude * confidence / effort,
-        "registered_before_launch": found.registered_before_launch,
-        "drift": found.drift,
-    }
-
-
-def checks_json(checks: list[Check]) -> list[dict[str, Any]]:
-    """verdict.json's ``checks``."""
-    return [
-        {"name": c.name, "passed": c.passed, "p_value": c.p_value, "detail": c.detail}
-        for c in checks
-    ]
-
-
-def run_json(
-    fingerprint: str, started_at: dt.datetime, seconds: float, today: dt.date
-) -> dict[str, Any]:
-    """verdict.json's ``run``: what computed it, from what, when and how fast."""
-    return {
-        "impact_version": VERSION,
-        "data_fingerprint": fingerprint,
-        "started_at": started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "seconds": round(seconds, 3),
-        "today": today.isoformat(),
-    }
-
-
-def comparison_json(c: Comparison) -> dict[str, Any]:
-    """A comparison's keys in verdict.json."""
-    return c.to_json()
-
-
-def clean(value: Any) -> Any:
-    """Round floats to 12 significant digits; a non-finite number becomes null."""
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        return float(f"{value:.12g}")
-    if isinstance(value, dict):
-        return {key: clean(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(item) for item in value]
-    return value
 
 
 class Prepared(NamedTuple):

@@ -37,7 +37,9 @@ ALLOWED: dict[str, set[str]] = {
     "rollout": {"errors", "spec", "metrics", "stats", "analysis", "verdict"},
     "segments": {"errors", "spec", "sources", "metrics", "stats", "analysis", "verdict", "rollout"},
     "adoption": {"errors", "spec", "sources", "stats", "message"},
+    "payload": {"spec", "registry", "looks", "stats", "verdict", "team_templates"},
     "review": {
+        "payload",
         "errors",
         "spec",
         "registry",
@@ -56,9 +58,19 @@ ALLOWED: dict[str, set[str]] = {
         "segments",
         "team_templates",
     },
-    "adoption_review": {"errors", "spec", "registry", "review", "adoption", "verdict", "seal"},
+    "adoption_review": {
+        "errors",
+        "spec",
+        "registry",
+        "review",
+        "payload",
+        "adoption",
+        "verdict",
+        "seal",
+    },
     "series": {"errors", "spec", "sources"},
     "prepost": {
+        "payload",
         "errors",
         "spec",
         "registry",
@@ -87,6 +99,7 @@ ALLOWED: dict[str, set[str]] = {
         "settings",
     },
     "report": {
+        "payload",
         "quarter",
         "errors",
         "spec",

@@ -2,7 +2,7 @@
 the review measured compares with its impact and its confidence.
 
 The bet never decides the verdict. It is read as verdict.json records it
-(``review.bet_json``): the bet as it stood at launch, and how it changed since.
+(``payload.bet_json``): the bet as it stood at launch, and how it changed since.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from impact import formats
+from impact.payload import bet_json
 from impact.report.blocks import Compared, HTMLBlock, _el, _heading, _root, _status
-from impact.review import bet_json
 
 __all__ = ["bet", "place"]
 

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 from impact import message
 from impact.adoption_review import AdoptionReview
+from impact.payload import bet_json
 from impact.prepost import PrepostResult
 from impact.report.adoption import _share
 from impact.report.blocks import (
@@ -25,7 +26,7 @@ from impact.report.blocks import (
     _root,
     _value,
 )
-from impact.review import ReviewResult, bet_json
+from impact.review import ReviewResult
 from impact.sources import postgres
 
 
