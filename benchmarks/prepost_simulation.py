@@ -28,7 +28,7 @@ import numpy as np
 from scipy import stats
 
 from impact.prepost import RESIDUAL_ALPHA
-from impact.stats import prepost
+from impact.stats import prepost, prepost_checks
 
 ALPHA = 0.05
 MIN_PLACEBOS = 10
@@ -185,7 +185,7 @@ def _plain(
     return Interval(average, average - half, average + half)
 
 
-def _capped(placebos: prepost.Placebos, real: prepost.Effect) -> bool:
+def _capped(placebos: prepost_checks.Placebos, real: prepost.Effect) -> bool:
     found = placebos.effects
     if not found:
         return False
@@ -202,11 +202,11 @@ def run_one(scenario: Scenario, pre: int, post: int, seed: int) -> Run:
     counterfactual = prepost.forecast(fitted, pre, post)
     null = prepost.effect(y[pre:], counterfactual, ALPHA)
     shifted = prepost.effect(y[pre:] + EFFECT, counterfactual, ALPHA)
-    placebos = prepost.placebos(fitted, post, ALPHA, null)
+    placebos = prepost_checks.placebos(fitted, post, ALPHA, null)
     share = placebos.share_excluded
     gated = placebos.count >= MIN_PLACEBOS and share is not None and share > 2 * ALPHA
     degenerate = bool(fitted.problems) or not null.ci[1] > null.ci[0]
-    residuals = prepost.residual_autocorrelation(fitted)
+    residuals = prepost_checks.residual_autocorrelation(fitted)
     return Run(
         ours=Interval(null.average, *null.ci),
         regression=_regression(y, controls, pre),

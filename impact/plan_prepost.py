@@ -31,6 +31,7 @@ from impact.spec import LaunchSpec, Metric, format_duration
 from impact.stats import distributions, sequential
 from impact.stats import power as power_module
 from impact.stats import prepost as model
+from impact.stats import prepost_checks as model_checks
 
 __all__ = ["MetricReach", "PrepostPlan", "lines", "plan", "stand_in"]
 
@@ -112,7 +113,7 @@ def plan(spec: LaunchSpec, data_source: str | None = None) -> PrepostPlan:
         size = threshold.magnitude * abs(baseline) if threshold.relative else threshold.magnitude
         if primary:
             min_fit = max(model.MIN_FIT_DAYS, 2 * (fitted.seasonality or 0))
-            placebos = len(model.placebo_starts(fitted.days, final, min_fit=min_fit))
+            placebos = len(model_checks.placebo_starts(fitted.days, final, min_fit=min_fit))
             reach = power_module.achieved_power(se=sd, effect=size, alpha=level) if sd else 1.0
         else:
             reach = float(distributions.norm_cdf(size / sd - z)) if sd else 1.0

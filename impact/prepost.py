@@ -41,6 +41,7 @@ from impact.sources.source import Source
 from impact.spec import LaunchSpec, Metric
 from impact.stats import multiplicity, sequential
 from impact.stats import prepost as model
+from impact.stats import prepost_checks as model_checks
 from impact.stats.compare import Comparison
 from impact.verdict import (
     Check,
@@ -87,9 +88,9 @@ class Modelled:
     fit: model.Fit
     forecast: model.Forecast
     effect: model.Effect
-    placebos: model.Placebos
-    holdout: model.Holdout | None
-    residuals: model.Autocorrelation | None
+    placebos: model_checks.Placebos
+    holdout: model_checks.Holdout | None
+    residuals: model_checks.Autocorrelation | None
     comparison: Comparison
 
     @property
@@ -360,8 +361,8 @@ def _model(metric: Metric, daily: series.Series, level: float, alpha: float) -> 
     forecast = model.forecast(fitted, daily.launch, daily.post_days)
     effect = model.effect(values[daily.launch :], forecast, level)
     at_alpha = model.effect(values[daily.launch :], forecast, alpha)
-    placebos = model.placebos(fitted, daily.post_days, alpha, at_alpha)
-    holdout = model.holdout(fitted, daily.post_days, alpha)
+    placebos = model_checks.placebos(fitted, daily.post_days, alpha, at_alpha)
+    holdout = model_checks.holdout(fitted, daily.post_days, alpha)
     note = (
         ""
         if effect.relative_ci is not None
@@ -386,11 +387,11 @@ def _model(metric: Metric, daily: series.Series, level: float, alpha: float) -> 
         alpha=level,
         note=note,
     )
-    residuals = model.residual_autocorrelation(fitted)
+    residuals = model_checks.residual_autocorrelation(fitted)
     return Modelled(metric, fitted, forecast, effect, placebos, holdout, residuals, comparison)
 
 
-def rank_cap(placebos: model.Placebos, alpha: float) -> bool:
+def rank_cap(placebos: model_checks.Placebos, alpha: float) -> bool:
     """Whether the real effect is no more extreme than the placebos allow a claim.
 
     The rank p-value must be at most alpha; with fewer than 1/alpha - 1 placebos it cannot
@@ -401,7 +402,7 @@ def rank_cap(placebos: model.Placebos, alpha: float) -> bool:
     return placebos.rank_p > max(alpha, 1 / (placebos.count + 1))
 
 
-def _capped(judged: MetricVerdict, placebos: model.Placebos, alpha: float) -> MetricVerdict:
+def _capped(judged: MetricVerdict, placebos: model_checks.Placebos, alpha: float) -> MetricVerdict:
     if judged.status not in CLAIMS or not rank_cap(placebos, alpha):
         return judged
     reason = (

@@ -167,7 +167,7 @@ def test_a_degenerate_fit_is_a_failed_model_check(tmp_path: Path, launch: Path) 
 
 def test_the_rank_cap_needs_an_effect_beyond_the_placebos() -> None:
     def placebos(count: int, rank_p: float) -> Any:
-        return prepost.model.Placebos(tuple(range(count)), (), 0, rank_p)
+        return prepost.model_checks.Placebos(tuple(range(count)), (), 0, rank_p)
 
     assert not prepost.rank_cap(placebos(20, 1 / 21), 0.05)  # beyond all 20
     assert prepost.rank_cap(placebos(20, 3 / 21), 0.05)

@@ -16,7 +16,7 @@ from impact.report.blocks import (
     _term,
 )
 from impact.sources import postgres
-from impact.stats.prepost import Autocorrelation
+from impact.stats.prepost_checks import Autocorrelation
 
 
 def observational(result: PrepostResult) -> HTMLBlock:

@@ -22,7 +22,7 @@ import pandas
 import pytest
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-from impact.stats import prepost
+from impact.stats import prepost, prepost_checks
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "causalimpact"
 
@@ -37,7 +37,7 @@ def _reference(name: str, response: str, controls: list[str], last_pre: str):  #
     steps = len(frame) - days
     forecast = prepost.forecast(fitted, days, steps)
     effect = prepost.effect(frame[response].to_numpy()[days:], forecast, 0.05)
-    return fitted, effect, prepost.placebos(fitted, steps, 0.05, effect)
+    return fitted, effect, prepost_checks.placebos(fitted, steps, 0.05, effect)
 
 
 def _overlap(ours: tuple[float, float], theirs: tuple[float, float]) -> bool:
@@ -123,10 +123,10 @@ def test_an_unmodelled_trend_fails_the_placebo_check_and_a_trend_passes_it() -> 
     rng = np.random.default_rng(0)
     y = 0.5 * np.arange(228) + rng.normal(0, 1, 228)
     without = prepost.fit(y[:200])
-    found = prepost.placebos(without, 28, 0.05)
+    found = prepost_checks.placebos(without, 28, 0.05)
     assert found.count == 20 and found.excluded > 2  # miscalibrated: more than 2 * alpha
     with_trend = prepost.fit(y[:200], trend=True)
-    assert prepost.placebos(with_trend, 28, 0.05).excluded <= 2
+    assert prepost_checks.placebos(with_trend, 28, 0.05).excluded <= 2
 
 
 def test_relative_interval_is_unbounded_when_the_counterfactual_is_near_zero() -> None:
@@ -240,7 +240,7 @@ def test_ljung_box_matches_statsmodels() -> None:
 
     residuals = np.random.default_rng(7).normal(size=120)
     residuals[::7] += 1.5  # a weekly bump
-    found = prepost.ljung_box(residuals, 14)
+    found = prepost_checks.ljung_box(residuals, 14)
     reference = acorr_ljungbox(residuals - residuals.mean(), lags=[14])
     assert found.statistic == pytest.approx(float(reference["lb_stat"].iloc[0]), rel=1e-10)
     assert found.p_value == pytest.approx(float(reference["lb_pvalue"].iloc[0]), rel=1e-8)
@@ -251,8 +251,8 @@ def test_a_weekly_pattern_left_out_makes_the_errors_repeat() -> None:
     rng = np.random.default_rng(3)
     days = np.arange(70)
     weekly = 3 * np.sin(2 * np.pi * days / 7) + rng.normal(size=70)
-    left_out = prepost.residual_autocorrelation(prepost.fit(weekly))
-    modelled = prepost.residual_autocorrelation(prepost.fit(weekly, seasonality=7))
+    left_out = prepost_checks.residual_autocorrelation(prepost.fit(weekly))
+    modelled = prepost_checks.residual_autocorrelation(prepost.fit(weekly, seasonality=7))
     assert left_out is not None and modelled is not None
     assert left_out.p_value < 1e-6 and left_out.worst_lag % 7 == 0
     assert modelled.p_value > 0.01
