@@ -80,13 +80,11 @@ def plan(spec: LaunchSpec, data_source: str | None = None) -> PrepostPlan:
     """
     launch = dt.datetime.combine(spec.launch_date, dt.time(), tzinfo=dt.UTC)
     daily = series.load(spec, launch, data_source)
-    from impact.prepost import min_pre_days  # lazy: the review's module, for its one rule
-
-    needed = min_pre_days(spec)
+    needed = spec.min_pre_days
     if daily.launch < needed:
         raise DataError(
             f"{daily.location}: {daily.launch} days before launch_date {spec.launch_date}; "
-            f"the model needs at least {needed} (three seasonal periods and two weeks)"
+            f"the model needs at least {needed} (three seasonal periods, and never under 14)"
         )
     final = spec.reviews[-1]
     fractions = [days / final for days in spec.reviews]

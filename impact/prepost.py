@@ -251,11 +251,11 @@ def prepare(
     look = look_at(spec, checkpoint, parse_today(today))
     registration = registry.check(spec)
     daily = series.load(spec, look.as_of, data_source)
-    needed = min_pre_days(spec)
+    needed = spec.min_pre_days
     if daily.pre_days < needed:
         raise DataError(
             f"{daily.location}: {daily.pre_days} days before launch_date {spec.launch_date}; "
-            f"the model needs at least {needed} (three seasonal periods and two weeks)"
+            f"the model needs at least {needed} (three seasonal periods, and never under 14)"
         )
     source = None
     if spec.adoption is not None:
@@ -267,12 +267,6 @@ def prepare(
             source.close()
             raise
     return Prepared(spec, look, daily, registration, source)
-
-
-def min_pre_days(spec: LaunchSpec) -> int:
-    """The shortest pre-period the model is fit on: 14 days, and 3 seasonal periods."""
-    longest = max((m.seasonality or 0 for m in spec.metrics.all()), default=0)
-    return max(14, 3 * longest)
 
 
 def levels(spec: LaunchSpec, look: Look) -> Look:

@@ -235,6 +235,15 @@ BAD_SPECS = [
     ("control is the metric", ("metrics", "primary", "controls"), ["orders"], r"another series"),
     ("cuped in prepost", ("metrics", "primary", "cuped"), True, r"cuped and cap belong"),
     ("bad seasonality", ("metrics", "primary", "seasonality"), 7, r"has no unit; write 7d"),
+    # Refused before launch: the review would stop on it only after launch, when the frozen
+    # criteria can no longer change (weekly seasonality: three periods, 21 days).
+    (
+        "pre-period shorter than the model",
+        ("data", "pre_period"),
+        "20d",
+        r"data\.pre_period: 20d is shorter than the model needs: at least 21d \(three seasonal "
+        r"periods of metrics\.primary\.seasonality 7d\); write pre_period: 21d or longer",
+    ),
 ]
 
 
@@ -251,6 +260,22 @@ def test_prepost_spec_rules(
     with pytest.raises(spec.SpecError, match=message) as raised:
         spec.load(path)
     assert "\n" not in str(raised.value)
+
+
+def test_a_pre_period_is_never_under_two_weeks(tmp_path: Path) -> None:
+    document = yaml.safe_load(PREPOST_SPEC.read_text())
+    document["metrics"]["primary"].pop("seasonality")
+    for guardrail in document["metrics"]["guardrails"]:
+        guardrail.pop("seasonality", None)
+    document["data"]["pre_period"] = "13d"
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    message = r"data\.pre_period: 13d is shorter than the model needs: at least 14d; write"
+    with pytest.raises(spec.SpecError, match=message):
+        spec.load(path)
+    document["data"]["pre_period"] = "14d"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    assert spec.load(path).data.pre_period == 14
 
 
 def test_the_canonical_form_of_older_specs_is_unchanged() -> None:

@@ -570,6 +570,31 @@ class LaunchSpec(_Model):
             )
         if any(m.event is not None for m in self.metrics.all()) and data.events is None:
             raise ValueError("data.events is required when a metric names an event")
+        needed = self.min_pre_days
+        if data.pre_period is not None and data.pre_period < needed:
+            # Refused before launch: the review stops on it, but only after launch, when the
+            # registered criteria can no longer change.
+            where, longest = max(
+                ((w, m.seasonality or 0) for w, m in self._metrics_with_paths()),
+                key=lambda found: found[1],
+            )
+            why = (
+                f" (three seasonal periods of {where}.seasonality {format_duration(longest)})"
+                if 3 * longest == needed
+                else ""
+            )
+            raise ValueError(
+                f"data.pre_period: {format_duration(data.pre_period)} is shorter than the model "
+                f"needs: at least {format_duration(needed)}{why}; write pre_period: "
+                f"{format_duration(needed)} or longer, or leave it out to fit on all the history"
+            )
+
+    @property
+    def min_pre_days(self) -> int:
+        """The shortest pre-period a before/after model is fit on: 14 days, and three
+        seasonal periods of every metric."""
+        longest = max((m.seasonality or 0 for m in self.metrics.all()), default=0)
+        return max(14, 3 * longest)
 
     def _check_adoption(self) -> None:
         data = self.data
