@@ -13,6 +13,7 @@ import contextlib
 import html
 import json
 import os
+import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -21,7 +22,6 @@ from typing import Any
 import jinja2
 import jsonschema
 import nbformat
-from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
@@ -152,8 +152,10 @@ class _ReportExporter(HTMLExporter):
         self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:
         """``HTMLExporter.from_notebook_node`` (nbconvert 7.17) with its three CSS selections
-        (images without alt text, focusable inputs and outputs) done by walking the tree:
-        the same HTML, without compiling soupsieve's selector grammar (0.1-0.3 s a process)."""
+        (images without alt text, focusable inputs and outputs) made on the start tags
+        themselves: the same document, without parsing and rewriting the whole report with
+        BeautifulSoup (0.07 s of a 3,000-unit review) or compiling soupsieve's
+        selector grammar (0.1-0.3 s a process)."""
         language = nb.metadata.get("language_info", {})
         lexer = language.get("pygments_lexer", language.get("name", None))
         highlight_code = self.filters.get(
@@ -166,19 +168,46 @@ class _ReportExporter(HTMLExporter):
         self.register_filter("highlight_code", highlight_code)
         self.register_filter("filter_data_type", filter_data_type)
         text, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-        soup = BeautifulSoup(text, features="html.parser")
         missing_alt = 0
-        for element in soup.find_all("img"):
-            if "alt" not in element.attrs:
-                element.attrs["alt"] = "No description has been provided for this image"
+
+        def accessible(match: re.Match[str]) -> str:
+            nonlocal missing_alt
+            tag, attributes, end = match["tag"].lower(), match["attributes"], match["end"]
+            names = {name.lower() for name, _ in _ATTRIBUTE.findall(attributes)}
+            if tag == "img" and "alt" not in names:
                 missing_alt += 1
+                return f'{match[0][: -len(end)]} alt="{_NO_ALT}"{end}'
+            if tag == "div" and _focusable(attributes):
+                if "tabindex" in names:  # nbconvert sets it to 0 where it stands
+                    attributes = _TABINDEX.sub('tabindex="0"', attributes)
+                    return f"<{match['tag']}{attributes}{end}"
+                return f'{match[0][: -len(end)]} tabindex="0"{end}'
+            return match[0]
+
+        body = text.find('class="jp-Notebook"')  # nbconvert marks only what is inside it
+        if body >= 0:
+            text = text[:body] + _START_TAG.sub(accessible, text[body:])
         if missing_alt:
             self.log.warning("Alternative text is missing on %s image(s).", missing_alt)
-        for name in ("jp-Cell-inputWrapper", "jp-OutputArea-output"):
-            for element in soup.find_all("div", class_=name):
-                if element.find_parent(class_="jp-Notebook") is not None:
-                    element.attrs["tabindex"] = "0"
-        return str(soup), resources
+        return text, resources
+
+
+_NO_ALT = "No description has been provided for this image"
+_VALUE = r"""(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+)"""
+_ATTRIBUTE = re.compile(rf"""([^\s"'>/=]+)(\s*=\s*{_VALUE})?""")
+_START_TAG = re.compile(
+    r"""<(?P<tag>img|div)\b(?P<attributes>(?:[^>"']|"[^"]*"|'[^']*')*?)(?P<end>\s*/?>)""",
+    re.IGNORECASE,
+)
+_TABINDEX = re.compile(rf"""(?<=\s)tabindex(?:\s*=\s*{_VALUE})?""", re.IGNORECASE)
+_CLASS = re.compile(rf"""\bclass\s*=\s*(?P<value>{_VALUE})""", re.IGNORECASE)
+_FOCUSABLE = {"jp-Cell-inputWrapper", "jp-OutputArea-output"}
+
+
+def _focusable(attributes: str) -> bool:
+    """Whether a div's class list names an input wrapper or an output area's output."""
+    found = _CLASS.search(attributes)
+    return found is not None and not _FOCUSABLE.isdisjoint(found["value"].strip("\"'").split())
 
 
 @cache

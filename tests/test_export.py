@@ -7,6 +7,7 @@ import re
 import bs4.element
 import nbformat
 import pytest
+from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
@@ -72,11 +73,17 @@ def _ids_out(text: str) -> str:
     return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "ID", text)
 
 
+def _as_nbconvert_writes_it(text: str) -> str:
+    """Our HTML as nbconvert's exporter serializes its own (through BeautifulSoup): the two
+    are then the same document, attribute for attribute."""
+    return _ids_out(str(BeautifulSoup(text, features="html.parser")))
+
+
 def test_reports_in_a_row_are_nbconverts_html_each() -> None:
     first, second = _notebook("First launch"), _notebook("Second launch")
     for notebook in (first, second, first):  # one exporter per process serves every review
         made = export.export_html(notebook)
-        assert _ids_out(made) == _ids_out(_nbconvert(notebook, report=True))
+        assert _as_nbconvert_writes_it(made) == _ids_out(_nbconvert(notebook, report=True))
         assert 'alt="No description has been provided for this image"' in made
         assert 'tabindex="0"' in made
     assert "Second launch" not in export.export_html(first)
@@ -85,7 +92,7 @@ def test_reports_in_a_row_are_nbconverts_html_each() -> None:
 def test_the_error_report_is_nbconverts_html() -> None:
     notebook = _notebook("A failed run")
     made = export.error_html(notebook)
-    assert _ids_out(made) == _ids_out(_nbconvert(notebook, report=False))
+    assert _as_nbconvert_writes_it(made) == _ids_out(_nbconvert(notebook, report=False))
     assert "ZeroDivisionError" in made
 
 
@@ -98,3 +105,27 @@ def test_no_css_selector_is_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bs4.element.Tag, "select", refused)
     assert "First launch" in export.export_html(_notebook("First launch"))
     assert "A failed run" in export.error_html(_notebook("A failed run"))
+
+
+def test_a_team_cells_own_markup_gets_what_nbconvert_gives_it() -> None:
+    """Images with and without alt text, self-closing, upper case, a '>' inside a quoted
+    attribute, a div of a focusable class among others, one that is focusable already."""
+    markup = (
+        '<img src="data:image/png;base64,AA" title="a > b">'
+        '<IMG SRC="data:image/png;base64,AA"/>'
+        '<img alt="described" src="data:image/png;base64,AA">'
+        "<img alt src='data:image/png;base64,AA'>"
+        '<div class="x jp-OutputArea-output y" data-note="1 > 0">inside</div>'
+        '<div class="jp-OutputArea-output" tabindex="-1">focus</div>'
+        '<div class="jp-OutputArea-outputs">not this one</div>'
+    )
+    notebook = new_notebook(
+        cells=[
+            new_code_cell(
+                "show()", outputs=[new_output("display_data", data={"text/html": markup})]
+            )
+        ],
+        metadata={"language_info": {"name": "python"}},
+    )
+    made = export.export_html(notebook)
+    assert _as_nbconvert_writes_it(made) == _ids_out(_nbconvert(notebook, report=True))

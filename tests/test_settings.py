@@ -39,7 +39,10 @@ def test_a_review_wears_the_projects_look(tmp_path: Path) -> None:
     done = impact_cli("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     html = (tmp_path / "reports" / "demo-checkout" / "56d.html").read_text()
-    assert '<img alt="Checkout team" height="40" src="data:image/png;base64,' in html
+    logo = re.search(r'<header class="impact-look-header"><img ([^>]*)>', html)
+    assert logo is not None
+    for part in ('alt="Checkout team"', 'height="40"', 'src="data:image/png;base64,'):
+        assert part in logo[1]
     assert "body.jp-Notebook h1, body.jp-Notebook h2 { color: #123456; }" in html
     # the card's outcome word is not painted in the accent (found by a new user)
     assert html.index("body.jp-Notebook .impact-card h1 { color: inherit; }") > html.index(
