@@ -439,6 +439,7 @@ def plan(
         for line in plan_prepost.lines(loaded, plan_prepost.plan(loaded)):
             click.echo(line)
         return
+    plan_module.sizable(loaded)  # an adoption review: said before asking for --daily-units
     if daily_units is None:
         raise click.UsageError("Missing option '--daily-units' (units exposed per day).")
     found = plan_module.plan(

@@ -37,7 +37,7 @@ from impact.spec import LaunchSpec, Metric, format_duration
 from impact.stats import power as power_module
 from impact.stats import sequential
 
-__all__ = ["SEGMENT_SHARES", "MetricPlan", "Plan", "StagePlan", "plan"]
+__all__ = ["SEGMENT_SHARES", "MetricPlan", "Plan", "StagePlan", "plan", "sizable"]
 
 SEGMENT_SHARES = (0.5, 0.25, 0.1)
 """The shares of units a segment value is planned at (a plan has no data to know them)."""
@@ -231,6 +231,25 @@ def _unmatured(spec: LaunchSpec, final: int) -> list[str]:
     return found
 
 
+def sizable(spec: LaunchSpec) -> None:
+    """Refuse a spec this module does not size: its design has no arms.
+
+    Raises:
+        SpecError: a prepost spec (``impact.plan_prepost`` plans it) or an adoption review.
+    """
+    if spec.design == "prepost":
+        raise SpecError(
+            f"{spec.path}: a before/after review is planned from its pre-period: "
+            "impact.plan_prepost.plan (impact plan calls it for a prepost spec)"
+        )
+    if spec.design != "experiment":
+        raise SpecError(
+            f"{spec.path}: impact plan sizes experiments and before/after reviews; an adoption "
+            "review has no arms to size: it judges the shares of eligible units that find, try "
+            "and repeat the feature against adoption.thresholds"
+        )
+
+
 def plan(
     spec: LaunchSpec,
     *,
@@ -249,15 +268,10 @@ def plan(
             ``accrual_end`` stops it first).
 
     Raises:
-        SpecError: the spec is not an experiment (a prepost review has no units to plan),
-            or accrual ends before launch.
+        SpecError: the spec is an adoption review (prepost specs are planned by
+            ``impact.plan_prepost``), or accrual ends before launch.
     """
-    if spec.design != "experiment":
-        raise SpecError(
-            f"{spec.path}: impact plan sizes experiments; a {spec.design} review has no arms to "
-            "plan. What it can detect depends on the pre-period's noise: the report's model "
-            "checks show it"
-        )
+    sizable(spec)
     primary = spec.metrics.primary
     assert primary is not None
     accrual_end = accrual_end or spec.data.accrual_end

@@ -160,7 +160,13 @@ def _warnings(spec: LaunchSpec, found: list[MetricReach], placebos: int) -> list
                 f"its margin even if nothing changed; widen the margin or add control series"
             )
     alpha = spec.decision.alpha
-    if placebos + 1 < 1 / alpha:
+    if placebos == 0:
+        warnings.append(
+            f"the pre-period holds no placebo launch of {format_duration(spec.reviews[-1])}: "
+            "the model's calibration cannot be checked, so a claim rests on the model alone; "
+            "a longer data.pre_period allows the check"
+        )
+    elif placebos + 1 < 1 / alpha:
         warnings.append(
             f"the pre-period holds only {placebos} placebo launches: a real effect must be "
             f"beyond every one of them to be claimed (rank p at least {1 / (placebos + 1):.2f}); "

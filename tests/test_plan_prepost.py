@@ -69,3 +69,22 @@ def test_an_experiment_still_needs_daily_units() -> None:
 def test_the_stand_in_keeps_the_weekdays() -> None:
     past = np.arange(30.0).reshape(-1, 1)
     assert plan_prepost.stand_in(past, 10, 7).ravel().tolist() == [16.0 + j for j in range(10)]
+
+
+def test_no_placebo_window_is_said_plainly() -> None:
+    """A pre-period too short for any placebo window: the calibration cannot be checked (the
+    plan said a claim needed a rank p of at least 1.00, which the review does not ask)."""
+    loaded = spec_module.load(DEMO_SPEC.parent / "demo-prepost.yaml")
+    (said,) = plan_prepost._warnings(loaded, [], placebos=0)
+    assert said.startswith("the pre-period holds no placebo launch of 56d: the model's ")
+    assert "rank p" not in said
+    (few,) = plan_prepost._warnings(loaded, [], placebos=4)
+    assert "holds only 4 placebo launches" in few and "rank p at least 0.20" in few
+
+
+def test_an_adoption_spec_is_told_what_plan_sizes(tmp_path: Path) -> None:
+    done = CliRunner().invoke(main, ["plan", str(DEMO_SPEC.parent / "demo-adoption.yaml")])
+    assert done.exit_code == 2
+    assert "an adoption review" in done.output and "a adoption" not in done.output
+    assert "pre-period" not in done.output
+    assert "adoption.thresholds" in done.output
