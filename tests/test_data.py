@@ -196,7 +196,26 @@ def test_bad_data(
 def test_missing_source(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
     spec_dict["data"]["source"] = "nowhere"
     loaded = spec_module.load(write_spec(tmp_path, spec_dict))
-    with pytest.raises(DataError, match=r"nowhere: data\.source does not exist"):
+    message = r"nowhere: data\.source does not exist; fix data\.source in the spec"
+    with pytest.raises(DataError, match=message):
+        sources.connect(loaded)
+
+
+@pytest.mark.parametrize(
+    ("folder", "command"),
+    [
+        ("demo", "impact demo`"),
+        ("demo-prepost", "impact demo --design prepost`"),
+        ("demo-rollout", "impact demo --design rollout`"),
+    ],
+)
+def test_missing_demo_data_names_the_demo_that_writes_it(
+    tmp_path: Path, spec_dict: dict[str, Any], folder: str, command: str
+) -> None:
+    """make demo writes the experiment's data only; the other demo specs name their own."""
+    spec_dict["data"]["source"] = f"data/{folder}"
+    loaded = spec_module.load(write_spec(tmp_path, spec_dict))
+    with pytest.raises(DataError, match=f"does not exist; run `{command} for the demo data"):
         sources.connect(loaded)
 
 

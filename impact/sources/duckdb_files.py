@@ -48,6 +48,14 @@ _SHARED: list[bool] = []  # share_databases() was called in this process
 _databases: dict[tuple[str, str], tuple[duckdb.DuckDBPyConnection, tuple[Any, ...]]] = {}
 
 
+_DEMO_DATA = {  # the folder each demo spec reads, and the command that writes it
+    "demo": "impact demo",
+    "demo-prepost": "impact demo --design prepost",
+    "demo-adoption": "impact demo --design adoption",
+    "demo-rollout": "impact demo --design rollout",
+}
+
+
 def open_connection(location: Path) -> duckdb.DuckDBPyConnection:
     """A UTC DuckDB session over a data source (a .duckdb file is attached as ``source``).
 
@@ -60,9 +68,10 @@ def open_connection(location: Path) -> duckdb.DuckDBPyConnection:
         DataError: the source does not exist or is neither a folder nor a .duckdb file.
     """
     if not location.exists():
+        demo = _DEMO_DATA.get(location.name)
+        hint = f"run `{demo}` for the demo data, or " if demo else ""
         raise DataError(
-            f"{location}: data.source does not exist; run `impact demo` for the demo data "
-            "or fix data.source in the spec"
+            f"{location}: data.source does not exist; {hint}fix data.source in the spec"
         )
     if not location.is_dir() and location.suffix not in (".duckdb", ".db"):
         raise DataError(
