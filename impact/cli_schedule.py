@@ -23,8 +23,10 @@ from impact.errors import (
     EXIT_LOCKED,
     EXIT_SECTION_FAILED,
     EXIT_UNDELIVERED,
+    SpecError,
     one_line,
 )
+from impact.spec import LaunchSpec
 
 __all__ = ["due", "quarter", "run_due"]
 
@@ -45,7 +47,7 @@ def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> 
     """
     day = review_module.parse_today(today)
     look = settings.report_look(specs_dir)
-    specs, problems = schedule.find_specs(specs_dir)
+    specs, problems = _find_specs(specs_dir)
     _repair(output_dir)
     found = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
     schedule.save_listing(output_dir, found, today=day)
@@ -135,7 +137,7 @@ def run_due(
     if report_url is not None:
         outbox.check_url(report_url, option="--report-url")
     look = settings.report_look(specs_dir)  # a wrong setting: exit 2 before any review
-    specs, problems = schedule.find_specs(specs_dir)
+    specs, problems = _find_specs(specs_dir)
     _repair(output_dir)
     listed = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
     wanted = schedule.wanted(listed)
@@ -251,6 +253,19 @@ def quarter(
     click.echo(f"summary: {published.summary.resolve()}")
     for line in quarter_run.warnings(data):
         click.echo(f"warning: {line}", err=True)
+
+
+def _find_specs(specs_dir: Path) -> tuple[list[LaunchSpec], list[schedule.Problem]]:
+    """The specs under SPECS_DIR; a folder with none is refused before anything is written
+    (it would replace the listing and the portfolio page with empty ones)."""
+    specs, problems = schedule.find_specs(specs_dir)
+    if not specs and not problems:
+        raise SpecError(
+            f"{specs_dir}: no launch spec here or in a folder below (a .yaml file with "
+            "spec_version, or an id and a launch_date); give the folder that holds your specs, "
+            "such as specs"
+        )
+    return specs, problems
 
 
 def _repair(output: Path) -> None:
