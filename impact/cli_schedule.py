@@ -6,6 +6,7 @@ They import ``impact.runner`` (nbformat, papermill and nbconvert) only through
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -23,7 +24,6 @@ from impact.errors import (
     EXIT_LOCKED,
     EXIT_SECTION_FAILED,
     EXIT_UNDELIVERED,
-    SpecError,
     one_line,
 )
 from impact.spec import LaunchSpec
@@ -47,11 +47,10 @@ def due(specs_dir: Path, today: str | None, as_json: bool, output_dir: Path) -> 
     """
     day = review_module.parse_today(today)
     look = settings.report_look(specs_dir)
-    specs, problems = _find_specs(specs_dir)
+    specs, problems = schedule.find_specs(specs_dir)
     _repair(output_dir)
     found = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
-    schedule.save_listing(output_dir, found, today=day)
-    portfolio.write(output_dir, today=day, look=look)
+    _list(output_dir, specs_dir, (specs, problems), found, today=day, look=look)
     drifted = [line for loaded in specs for line in schedule.drift(loaded, output_dir)]
     if as_json:
         listing = {
@@ -137,7 +136,7 @@ def run_due(
     if report_url is not None:
         outbox.check_url(report_url, option="--report-url")
     look = settings.report_look(specs_dir)  # a wrong setting: exit 2 before any review
-    specs, problems = _find_specs(specs_dir)
+    specs, problems = schedule.find_specs(specs_dir)
     _repair(output_dir)
     listed = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
     wanted = schedule.wanted(listed)
@@ -173,8 +172,7 @@ def run_due(
     if notify is not None and not interrupted:
         delivery = outbox.deliver(output_dir, notify)
     listed = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]
-    schedule.save_listing(output_dir, listed, today=day)
-    portfolio.write(output_dir, today=day, look=look)
+    _list(output_dir, specs_dir, (specs, problems), listed, today=day, look=look)
     _run_summary(records, listed, published)
     for line in [line for loaded in specs for line in schedule.drift(loaded, output_dir)]:
         click.echo(f"drift: {line}")
@@ -255,17 +253,27 @@ def quarter(
         click.echo(f"warning: {line}", err=True)
 
 
-def _find_specs(specs_dir: Path) -> tuple[list[LaunchSpec], list[schedule.Problem]]:
-    """The specs under SPECS_DIR; a folder with none is refused before anything is written
-    (it would replace the listing and the portfolio page with empty ones)."""
-    specs, problems = schedule.find_specs(specs_dir)
-    if not specs and not problems:
-        raise SpecError(
-            f"{specs_dir}: no launch spec here or in a folder below (a .yaml file with "
-            "spec_version, or an id and a launch_date); give the folder that holds your specs, "
-            "such as specs"
+def _list(
+    output: Path,
+    specs_dir: Path,
+    found: tuple[list[LaunchSpec], list[schedule.Problem]],
+    entries: list[schedule.Entry],
+    *,
+    today: dt.date,
+    look: settings.ReportLook,
+) -> None:
+    """Write reports/schedule.json and the portfolio page, unless SPECS_DIR holds no spec
+    at all (nor a file that failed to load as one): a mistyped or empty folder then says so
+    and replaces neither with an empty one."""
+    if not any(found):
+        click.echo(
+            f"note: {specs_dir} holds no launch spec, here or in a folder below; "
+            f"{output / 'reports'} was left as it was",
+            err=True,
         )
-    return specs, problems
+        return
+    schedule.save_listing(output, entries, today=today)
+    portfolio.write(output, today=today, look=look)
 
 
 def _repair(output: Path) -> None:
