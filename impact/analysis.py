@@ -58,6 +58,12 @@ class Analysis:
 def _compare(
     metric: Metric, control: CrossMoments, treatment: CrossMoments, alpha: float
 ) -> Comparison:
+    if metric.window is not None and (control.n == 0 or treatment.n == 0):
+        # Only mature units count: before the first window ends, units were exposed, but
+        # none counts yet ("an arm has no units" read as if nobody was exposed).
+        return compare.unavailable(
+            None, None, alpha, f"an arm has no unit whose {metric.window}-day window has ended"
+        )
     if metric.kind == "ratio":
         return compare.ratios(control, treatment, alpha=alpha)
     test = compare.proportions if metric.kind == "proportion" else compare.means

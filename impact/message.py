@@ -155,6 +155,10 @@ def _primary(verdict: dict[str, Any], primary: dict[str, Any]) -> list[str]:
         )
     else:
         arms = ", ".join(f"{count:,} {_text(arm)}" for arm, count in n.items())
+        exposed = (verdict.get("data") or {}).get("units") or {}
+        if n and not all(n.values()) and any(exposed.values()):  # an arm's windows not over
+            exposed_arms = ", ".join(f"{count:,} {_text(arm)}" for arm, count in exposed.items())
+            arms += f" counted ({exposed_arms} exposed; a unit counts once its window ends)"
         lines.append(f"{arms}; {dates}")
     return lines
 

@@ -213,3 +213,18 @@ def test_an_interim_that_never_ran_spends_nothing(tmp_path: Path) -> None:
     assert planned.look.alpha < 0.05
     assert planned.to_json()["sequential"]["earlier"][0]["source"] == "planned"
     assert review.run(str(spec), "56d", TODAY).look.alpha == planned.look.alpha
+
+
+def test_a_look_before_any_window_ended_says_so_not_that_an_arm_is_empty(
+    tmp_path: Path,
+) -> None:
+    """A monitoring run at 2w: thousands of units exposed, none with its 14-day window over.
+    The reasons said "an arm has no units" (found by a new user)."""
+    path = _rare_event_launch(tmp_path, spec_document(), "purchase")
+    found = review.run(path, "14d", TODAY).to_json()
+    assert found["data"]["units"] == {"control": 2000, "treatment": 2000}
+    primary = next(reason for reason in found["reasons"] if reason.startswith("conversion"))
+    assert "an arm has no units" not in primary
+    assert "(an arm has no unit whose 14-day window has ended)" in primary
+    said = message.markdown(found, "14d.html")
+    assert "1 control, 0 treatment counted (2,000 control, 2,000 treatment exposed; a unit" in said
