@@ -163,6 +163,19 @@ def _wanted(spec: LaunchSpec) -> list[str]:
     )
 
 
+def _named_in(spec: LaunchSpec, column: str) -> str:
+    """The spec field that names a series column first: a metric's column or controls."""
+    roles = [("metrics.primary", spec.metrics.primary)]
+    roles += [(f"metrics.guardrails[{i}]", m) for i, m in enumerate(spec.metrics.guardrails)]
+    roles += [(f"metrics.secondary[{i}]", m) for i, m in enumerate(spec.metrics.secondary)]
+    for where, metric in roles:
+        if metric is not None and metric.column == column:
+            return f"{where}.column"
+        if metric is not None and column in metric.controls:
+            return f"{where}.controls"
+    return "the spec"
+
+
 def _check_columns(
     name: str, spec: LaunchSpec, types: dict[str, str], numeric: Callable[[str], bool]
 ) -> tuple[str, list[str]]:
@@ -179,8 +192,9 @@ def _check_columns(
     for column in wanted:
         if column not in types:
             raise DataError(
-                f"{name}: no column {column!r}, which the spec names as a series; columns "
-                f"here: {', '.join(types)}"
+                f"{name}: no column {column!r}, which {spec.path.name} names in "
+                f"{_named_in(spec, column)}; columns here: {', '.join(types)}; fix the name or "
+                "add the column"
             )
         if not numeric(types[column]):
             raise DataError(

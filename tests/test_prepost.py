@@ -333,7 +333,14 @@ CATALOG: list[tuple[str, Edit, str]] = [
     (
         "no metric column",
         _frame(lambda f: f.drop(columns=["orders"])),
-        r"daily\.parquet: no column 'orders', which the spec names as a series",
+        r"daily\.parquet: no column 'orders', which demo-prepost\.yaml names in "
+        r"metrics\.primary\.column; columns here: date, ",
+    ),
+    (
+        "no control column",
+        _frame(lambda f: f.drop(columns=["search_interest"])),
+        r"no column 'search_interest', which demo-prepost\.yaml names in "
+        r"metrics\.primary\.controls; columns here: .*; fix the name or add the column$",
     ),
     (
         "text series",
