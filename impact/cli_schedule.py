@@ -276,6 +276,18 @@ def _list(
     portfolio.write(output, today=today, look=look)
 
 
+def _shortened(detail: str, limit: int = 300) -> str:
+    """A failed review's detail for the table: whole words, at most about ``limit``
+    characters (outside a terminal, stderr has each full line as its review ends).
+
+    >>> _shortened("no column 'tv_spend'; columns here: date, orders, market_visits", 50)
+    "no column 'tv_spend'; columns here: date, orders, …"
+    """
+    if len(detail) <= limit:
+        return detail
+    return detail[:limit].rsplit(" ", 1)[0] + " …"
+
+
 def _repair(output: Path) -> None:
     """Finish or roll back what crashed runs left, and say so (stderr)."""
     for line in publish.repair(output):
@@ -290,7 +302,7 @@ def _run_summary(
     """The table of what ran, the superseded interims, and exactly what was published."""
     click.echo(f"{'launch':28} {'review':7} {'status':10} detail")
     for record in sorted(records, key=lambda r: (r.spec_id, r.label)):
-        detail = record.detail if record.status == "done" else record.detail[:160]
+        detail = record.detail if record.status == "done" else _shortened(record.detail)
         click.echo(f"{record.spec_id:28} {record.label:7} {record.status:10} {detail}")
     ran = {(record.spec_id, record.label) for record in records}
     for entry in listed:  # a superseded interim not checked in this run (its line says why)
