@@ -18,6 +18,7 @@ import click
 
 from impact import cli_schedule, message, registry, scaffold, team_templates
 from impact import plan as plan_module
+from impact import review as review_module
 from impact import spec as spec_module
 from impact.cli_common import EXIT_CODES, KERNEL, TODAY, one_line_errors, output_dir_option
 from impact.errors import EXIT_BAD_INPUT, EXIT_SECTION_FAILED, SpecError, one_line
@@ -350,8 +351,9 @@ def amend(spec_path: Path, reason: str) -> None:
 
 @main.command(epilog=EXIT_CODES)
 @click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@TODAY
 @one_line_errors
-def status(spec_path: Path) -> None:
+def status(spec_path: Path, today: str | None) -> None:
     """Show SPEC's registration, its amendments and any difference from its lock.
 
     Exit 2 when a deciding field differs from the lock (the verdicts would be invalid).
@@ -360,7 +362,14 @@ def status(spec_path: Path) -> None:
     state = registry.check(loaded)
     if not state.registered:
         click.echo(f"{loaded.id}: not registered (no {registry.lock_path(loaded).name})")
-        click.echo(f"  register before {loaded.launch_date}: impact register {spec_path}")
+        if review_module.parse_today(today) < loaded.launch_date:
+            click.echo(f"  register before {loaded.launch_date}: impact register {spec_path}")
+        else:
+            click.echo(
+                f"  launched {loaded.launch_date} without a registration: impact register "
+                f"{spec_path} still freezes the criteria, and every review will say they were "
+                "registered after launch"
+            )
         return
     demo_note = " (demo fixture)" if state.fixture else ""
     late = " after launch" if state.registered_after_launch else ""

@@ -193,6 +193,7 @@ ALLOWED: dict[str, set[str]] = {
     "cli_schedule": {
         "cli_common",
         "errors",
+        "spec",
         "review",
         "runner",
         "schedule",

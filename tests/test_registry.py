@@ -360,3 +360,17 @@ def test_cli_schema_and_new(tmp_path: Path) -> None:
     assert made.returncode == 0 and (tmp_path / "specs" / "my-test.yaml").is_file()
     bad = impact_cli("new", "--id", "My Test", cwd=tmp_path)
     assert bad.returncode == 2 and "is not a valid id" in bad.stderr
+
+
+def test_status_of_an_unregistered_spec_follows_the_clock(tmp_path: Path) -> None:
+    """After launch_date, status no longer says to register before it (found by a new user)."""
+    (tmp_path / "launch.yaml").write_text(DEMO_SPEC.read_text())
+    before = impact_cli("status", "launch.yaml", "--today", "2026-08-20", cwd=tmp_path)
+    assert before.returncode == 0
+    assert "register before 2026-09-01: impact register launch.yaml" in before.stdout
+    after = impact_cli("status", "launch.yaml", "--today", "2026-11-26", cwd=tmp_path)
+    assert after.returncode == 0 and "register before" not in after.stdout
+    assert (
+        "launched 2026-09-01 without a registration: impact register launch.yaml still freezes "
+        "the criteria, and every review will say they were registered after launch"
+    ) in after.stdout
