@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from impact import cli_schedule, message, registry, scaffold, team_templates
+from impact import cli_schedule, formats, message, registry, scaffold, team_templates
 from impact import plan as plan_module
 from impact import review as review_module
 from impact import spec as spec_module
@@ -481,9 +481,16 @@ def plan(
             if loaded.rollout
             else f"{item.units / 2:,.0f} per arm at an even split"
         )
+        assert item.effect is not None  # planned: the effect is known
+        size = formats.change(formats.of(item.metric), item.effect)
+        goal = (
+            f"to find the target {size}"
+            if item.role == "primary"
+            else f"to show it stayed within its margin {size} if nothing changed"
+        )
         click.echo(
-            f"{head}: {item.units:,} units ({arms}) "
-            f"for {item.effect:g} at {item.power:.1%} power -> {item.days} days after launch"
+            f"{head}: {item.units:,} units ({arms}) {goal}, with {item.power:.1%} power -> "
+            f"{item.days} days after launch"
         )
     _plan_stages(loaded, found)
     said = {f"{item.metric.name} {item.note}" for item in found.metrics if not item.reachable}

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from impact import series
+from impact import formats, series
 from impact.errors import DataError
 from impact.spec import LaunchSpec, Metric, format_duration
 from impact.stats import distributions, sequential
@@ -184,19 +184,22 @@ def lines(spec: LaunchSpec, found: PrepostPlan) -> list[str]:
         f"{spec.decision.alpha:g} spent over the looks)"
     ]
     for item in found.metrics:
+        style = formats.of(item.metric)
         share = f" ({item.detectable / abs(item.baseline):.1%} of it)" if item.baseline else ""
+        sd = formats.value(style, item.sd)
         if item.role == "primary":
             said.append(
-                f"  primary {item.metric.name}: forecast {item.baseline:,.4g} a day over the "
-                f"{found.post_days} days; sd of the average effect {item.sd:,.3g}; target "
-                f"{item.threshold:,.4g} a day at {item.power:.1%} power; detectable at "
-                f"{spec.decision.power:.0%} power: {item.detectable:,.4g} a day{share}"
+                f"  primary {item.metric.name}: forecast {formats.value(style, item.baseline)} "
+                f"a day over the {found.post_days} days; sd of the average effect {sd}; target "
+                f"{formats.change(style, item.threshold)} a day at {item.power:.1%} power; "
+                f"detectable at {spec.decision.power:.0%} power: "
+                f"{formats.value(style, item.detectable)} a day{share}"
             )
         else:
             said.append(
-                f"  guardrail {item.metric.name}: sd of the average effect {item.sd:,.3g}; "
-                f"margin {item.threshold:,.4g}: {item.power:.1%} chance to show it held if "
-                "nothing changed"
+                f"  guardrail {item.metric.name}: sd of the average effect {sd}; margin "
+                f"{formats.change(style, item.threshold)}: {item.power:.1%} chance to show it "
+                "held if nothing changed"
             )
     said += [f"  warning: {warning}" for warning in found.warnings]
     if not found.warnings:

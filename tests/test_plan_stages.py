@@ -100,7 +100,10 @@ def test_cli_plan_says_the_stages_and_the_segment_power(
     out = result.stdout
     assert "  stage 1 from 2026-09-01 (10% treatment): 7,000 units (6,300 control, 700 " in out
     assert "  stage 2 from 2026-09-08 (50% treatment): 35,000 units" in out
-    assert "units (over the stages, each split as registered) for 0.02 at 80.0% power" in out
+    assert (
+        "units (over the stages, each split as registered) to find the target +2.00 pp, with "
+        "80.0% power"
+    ) in out
     assert "at an even split" not in out
     assert "power for the target over these stages at the final look:" in out
     assert "power for the target within one platform value: " in out

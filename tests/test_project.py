@@ -179,7 +179,7 @@ ALLOWED: dict[str, set[str]] = {
     "settings": {"errors"},
     "frames": {"errors", "review", "prepost", "adoption_review", "stats", "sources"},
     "plan": {"errors", "spec", "stats"},
-    "plan_prepost": {"errors", "spec", "stats", "series", "prepost"},
+    "plan_prepost": {"errors", "spec", "stats", "series", "prepost", "formats"},
     "extraction": {
         "errors",
         "export",
@@ -204,6 +204,7 @@ ALLOWED: dict[str, set[str]] = {
         "settings",
     },
     "cli": {
+        "formats",
         "cli_common",
         "cli_schedule",
         "errors",
