@@ -6,9 +6,9 @@ HTML file: no scripts, inline styles, every string escaped.
 
 The hit rate: of the launches whose deciding review (the final one, or an interim look that
 shipped or reverted) is not invalid, the share whose primary metric met its target.
-Launches with a registration problem (no lock, a deciding field that differs from the lock,
-a deciding amendment after launch) are marked and counted apart: their verdicts were not
-judged against criteria fixed in advance.
+Launches with a registration problem (no lock, a lock written only after launch, a deciding
+field that differs from the lock, a deciding amendment after launch) are marked and counted
+apart: their verdicts were not judged against criteria fixed in advance.
 """
 
 from __future__ import annotations
@@ -136,6 +136,8 @@ def registration_problem(verdict: dict[str, Any]) -> str | None:
         return None
     if not registration.get("registered"):
         return "no lock"
+    if registration.get("registered_after_launch"):
+        return "registered after launch"
     if any(change.get("deciding") for change in registration.get("changed_fields") or []):
         return "changed after registration"
     late = [

@@ -8,9 +8,9 @@ the period when its deciding review (the final one, or an interim ship or revert
 - **counted**: not invalid, registered without a problem, and with a bet registered before
   launch. Every figure of the quarter (hit rates, calibration, estimates, RICE) is over
   these launches and no others;
-- **apart**: a registration problem (no lock, a deciding change after registration, a
-  deciding amendment after launch), no bet, or a bet first written after launch: listed with
-  their outcomes, never mixed into the figures;
+- **apart**: a registration problem (no lock, a lock written only after launch, a deciding
+  change after registration, a deciding amendment after launch), no bet, or a bet first
+  written after launch: listed with their outcomes, never mixed into the figures;
 - **invalid**: listed with the verdict's reason.
 
 Launches whose final review falls in the period but has not decided (an interim look said

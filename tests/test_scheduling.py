@@ -583,8 +583,12 @@ def test_the_portfolio_counts_registration_problems_apart_and_its_columns_match(
                 ],
             },
         ),
+        # registered only after launch: its criteria were not fixed in advance either (it
+        # was counted in the hit rate unmarked; found by a new user)
+        _made("registered-late", "target_met", {**good, "registered_after_launch": True}),
     ]
-    assert portfolio.hit_rate(verdicts) == portfolio.HitRate(1, 2, 3)
+    assert portfolio.hit_rate(verdicts) == portfolio.HitRate(1, 2, 4)
+    assert portfolio.registration_problem(verdicts[-1]) == "registered after launch"
     scheduled = [
         {
             "spec_id": "soon",
@@ -603,7 +607,7 @@ def test_the_portfolio_counts_registration_problems_apart_and_its_columns_match(
     ]
     verdicts[1]["next_review"] = "2026-12-20"
     page = portfolio.render(verdicts, today=dt.date(2026, 11, 26), scheduled=scheduled)
-    assert "50% (1 of 2; 3 more with a registration problem not counted)" in page
+    assert "50% (1 of 2; 4 more with a registration problem not counted)" in page
     for name in ("no lock", "changed after registration", "amended after launch"):
         assert f"⚠ {name}: not counted in the hit rate" in page
     table = ET.fromstring(
