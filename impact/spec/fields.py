@@ -29,11 +29,18 @@ def parse_duration(value: object) -> int:
     Examples:
         >>> parse_duration("4w"), parse_duration("14d")
         (28, 14)
+        >>> parse_duration(120)
+        Traceback (most recent call last):
+        ValueError: 120 has no unit; write 120d for 120 days
+        >>> parse_duration(7)
+        Traceback (most recent call last):
+        ValueError: 7 has no unit; write 7d for 7 days or 1w
     """
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError(f"{value!r} is not a duration; write days or weeks such as 14d or 4w")
     if isinstance(value, int):
-        raise ValueError(f"{value} has no unit; write {value}d for days or {value}w for weeks")
+        weeks = f" or {value // 7}w" if value > 0 and value % 7 == 0 else ""
+        raise ValueError(f"{value} has no unit; write {value}d for {value} days{weeks}")
     match = _DURATION.match(value)
     if not match:
         raise ValueError(f'"{value}" is not a duration; write days or weeks such as 14d or 4w')
