@@ -137,6 +137,14 @@ def test_the_demo_model_leaves_no_pattern_in_its_errors(launch: Path) -> None:
     assert result.to_json()["primary"]["model"]["residuals"]["lags"] == 14
 
 
+def test_the_criteria_table_speaks_of_shares_only_when_a_metric_is_one(launch: Path) -> None:
+    """The demo's metrics are orders and refunds per 100 orders: no percentage points (the
+    note said "Changes of a share are in pp"; found by a new user)."""
+    criteria = repr(display.criteria(prepost.run(str(launch), "56d", TODAY)))
+    assert "Changes of a share" not in criteria
+    assert "relative changes" in criteria.lower() and "counterfactual" in criteria
+
+
 def test_a_control_that_moves_at_launch_is_flagged(tmp_path: Path, launch: Path) -> None:
     path = _copy(launch, tmp_path)
     daily = pd.read_parquet(_daily(tmp_path))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from impact import formats
 from impact.prepost import PrepostResult
 from impact.report.blocks import (
     Compared,
@@ -76,16 +77,21 @@ def criteria(result: Compared) -> HTMLBlock:
 
 
 def _units_note(result: Compared) -> ET.Element:
-    """What the units of the changes are, once."""
+    """What the units of the changes are, once (percentage points only when a metric of the
+    table is a share)."""
+    reference = "counterfactual's" if isinstance(result, PrepostResult) else "control's"
+    judged = [result.primary, *result.guardrails]
+    shares: list[ET.Element | str]
+    if any(formats.of(item.metric).format == "percent" for item in judged):
+        shares = ["Changes of a share are in ", _term("pp"), " (percentage points); relative "]
+    else:
+        shares = ["Relative "]
     return _el(
         "p",
-        "Changes of a share are in ",
-        _term("pp"),
-        " (percentage points); relative changes (",
+        *shares,
+        "changes (",
         _term("relative"),
-        ") in % of the "
-        + ("counterfactual's" if isinstance(result, PrepostResult) else "control's")
-        + " value. ",
+        f") in % of the {reference} value. ",
         _level_words(result),
         class_="note",
     )
