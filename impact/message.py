@@ -135,7 +135,8 @@ def _primary(verdict: dict[str, Any], primary: dict[str, Any]) -> list[str]:
     low, high = primary.get("ci") or (None, None)
     relative = primary.get("relative_effect")
     levels = f"{formats.value(style, control, group=(treatment,))} → "
-    levels += f"{formats.value(style, treatment, group=(control,))}, "
+    levels += f"{formats.value(style, treatment, group=(control,))}"
+    levels += " (counterfactual → actual), " if "pre" in (primary.get("n") or {}) else ", "
     change = formats.change(style, primary.get("effect"), group=(low, high))
     if relative is not None:
         change += f" ({formats.relative(relative, group=primary.get('relative_ci') or ())})"

@@ -178,6 +178,7 @@ class PrepostResult:
                 "name": primary.metric.name,
                 "kind": "series",
                 "status": primary.status,
+                "status_words": primary.words,
                 **comparison_json(primary.comparison),
                 **formats.to_json(primary.metric),
                 "target": str(primary.metric.target),
@@ -188,6 +189,7 @@ class PrepostResult:
                 {
                     "name": g.metric.name,
                     "status": g.status,
+                    "status_words": g.words,
                     **comparison_json(g.comparison),
                     **formats.to_json(g.metric),
                     "margin": g.metric.margin.magnitude if g.metric.margin else None,

@@ -82,7 +82,7 @@ def test_prepost_is_called_observational_in_its_units() -> None:
     )
     lines = message.markdown(verdict, "56d.html").splitlines()
     assert lines[1] == (
-        "orders per day: 853 orders → 903 orders, +50.2 orders (+5.9%); "
+        "orders per day: 853 orders → 903 orders (counterfactual → actual), +50.2 orders (+5.9%); "
         "95.5% CI +4.5 to +96.0 orders; target +3.0%: target met"
     )
     assert lines[2].startswith("Observational (no control group): against a counterfactual")

@@ -145,6 +145,19 @@ def test_the_criteria_table_speaks_of_shares_only_when_a_metric_is_one(launch: P
     assert "relative changes" in criteria.lower() and "counterfactual" in criteria
 
 
+def test_verdict_md_words_a_prepost_review_as_an_experiments(launch: Path) -> None:
+    """The statuses in words, as an experiment's verdict.md has them, and which level is which
+    (it read "orders ok" and "848 orders → 903 orders"; found by a new user)."""
+    from impact import message
+
+    found = prepost.run(str(launch), "56d", TODAY).to_json()
+    assert found["primary"]["status_words"].startswith("improved: the interval excludes 0")
+    assert found["guardrails"][0]["status_words"].startswith("held: the interval stays")
+    said = message.markdown(found, "56d.html")
+    assert "orders (counterfactual → actual)" in said
+    assert "Guardrails: refund_rate held: the interval stays inside the margin" in said
+
+
 def test_a_control_that_moves_at_launch_is_flagged(tmp_path: Path, launch: Path) -> None:
     path = _copy(launch, tmp_path)
     daily = pd.read_parquet(_daily(tmp_path))
