@@ -165,13 +165,10 @@ def _wanted(spec: LaunchSpec) -> list[str]:
 
 def _named_in(spec: LaunchSpec, column: str) -> str:
     """The spec field that names a series column first: a metric's column or controls."""
-    roles = [("metrics.primary", spec.metrics.primary)]
-    roles += [(f"metrics.guardrails[{i}]", m) for i, m in enumerate(spec.metrics.guardrails)]
-    roles += [(f"metrics.secondary[{i}]", m) for i, m in enumerate(spec.metrics.secondary)]
-    for where, metric in roles:
-        if metric is not None and metric.column == column:
+    for where, metric in spec.metrics_with_paths():
+        if metric.column == column:
             return f"{where}.column"
-        if metric is not None and column in metric.controls:
+        if column in metric.controls:
             return f"{where}.controls"
     return "the spec"
 

@@ -526,7 +526,7 @@ class LaunchSpec(_Model):
         for field in ("series", "pre_period"):
             if getattr(data, field) is not None:
                 raise ValueError(f"data.{field} belongs to design: prepost; remove it")
-        for where, metric in self._metrics_with_paths():
+        for where, metric in self.metrics_with_paths():
             if metric.kind is None:
                 raise ValueError(f"{where}.kind is required; write proportion, mean or ratio")
             for field in ("controls", "seasonality", "trend", "flow"):
@@ -556,7 +556,7 @@ class LaunchSpec(_Model):
                 )
         if self.metrics.primary is None:
             raise ValueError("a prepost review needs metrics.primary")
-        for where, metric in self._metrics_with_paths():
+        for where, metric in self.metrics_with_paths():
             if metric.kind is not None:
                 raise ValueError(
                     f"{where}.kind belongs to experiments; a prepost metric is a daily series "
@@ -575,7 +575,7 @@ class LaunchSpec(_Model):
             # Refused before launch: the review stops on it, but only after launch, when the
             # registered criteria can no longer change.
             where, longest = max(
-                ((w, m.seasonality or 0) for w, m in self._metrics_with_paths()),
+                ((w, m.seasonality or 0) for w, m in self.metrics_with_paths()),
                 key=lambda found: found[1],
             )
             why = (
@@ -611,7 +611,7 @@ class LaunchSpec(_Model):
                 )
         if data.events is None:
             raise ValueError("design: adoption needs data.events, where the feature is used")
-        for where, metric in self._metrics_with_paths():
+        for where, metric in self.metrics_with_paths():
             if metric.kind is None:
                 raise ValueError(f"{where}.kind is required; write proportion, mean or ratio")
         if self.metrics.guardrails:
@@ -620,7 +620,9 @@ class LaunchSpec(_Model):
                 "review decides on its thresholds, remove them"
             )
 
-    def _metrics_with_paths(self) -> list[tuple[str, Metric]]:
+    def metrics_with_paths(self) -> list[tuple[str, Metric]]:
+        """Every metric with its field path in the spec (``metrics.guardrails[0]``), primary
+        first."""
         found = [("metrics.primary", self.metrics.primary)] if self.metrics.primary else []
         found += [(f"metrics.guardrails[{i}]", m) for i, m in enumerate(self.metrics.guardrails)]
         found += [(f"metrics.secondary[{i}]", m) for i, m in enumerate(self.metrics.secondary)]
