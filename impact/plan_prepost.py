@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from impact import formats, series
-from impact.errors import DataError
 from impact.spec import LaunchSpec, Metric, format_duration
 from impact.stats import distributions, sequential
 from impact.stats import power as power_module
@@ -80,12 +79,7 @@ def plan(spec: LaunchSpec, data_source: str | None = None) -> PrepostPlan:
     """
     launch = dt.datetime.combine(spec.launch_date, dt.time(), tzinfo=dt.UTC)
     daily = series.load(spec, launch, data_source)
-    needed = spec.min_pre_days
-    if daily.launch < needed:
-        raise DataError(
-            f"{daily.location}: {daily.launch} days before launch_date {spec.launch_date}; "
-            f"the model needs at least {needed} (three seasonal periods, and never under 14)"
-        )
+    series.require_history(spec, daily)
     final = spec.reviews[-1]
     fractions = [days / final for days in spec.reviews]
     level = sequential.split_levels(fractions, spec.decision.alpha)[-1]

@@ -27,7 +27,6 @@ import numpy as np
 from impact import adoption, formats, handover, registry, seal, series, sources
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
-from impact.errors import DataError
 from impact.payload import checks_json, clean, comparison_json, payload_head, run_json
 from impact.review import (
     SecondaryResult,
@@ -253,12 +252,7 @@ def prepare(
     look = look_at(spec, checkpoint, parse_today(today))
     registration = registry.check(spec)
     daily = series.load(spec, look.as_of, data_source)
-    needed = spec.min_pre_days
-    if daily.pre_days < needed:
-        raise DataError(
-            f"{daily.location}: {daily.pre_days} days before launch_date {spec.launch_date}; "
-            f"the model needs at least {needed} (three seasonal periods, and never under 14)"
-        )
+    series.require_history(spec, daily)
     source = None
     if spec.adoption is not None:
         source = sources.connect(spec, data_source)

@@ -37,7 +37,7 @@ from impact.spec import LaunchSpec, Metric
 if TYPE_CHECKING:
     import pandas
 
-__all__ = ["Series", "load"]
+__all__ = ["Series", "load", "require_history"]
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,20 @@ def _read_files(spec: LaunchSpec, location: Path, end: pandas.Timestamp) -> list
     finally:
         connection.close()
     return frames
+
+
+def require_history(spec: LaunchSpec, daily: Series) -> None:
+    """Refuse a pre-period shorter than the model is fit on (``LaunchSpec.min_pre_days``).
+
+    Raises:
+        DataError: too few days before launch (a review and a plan say it alike).
+    """
+    needed = spec.min_pre_days
+    if daily.pre_days < needed:
+        raise DataError(
+            f"{daily.location}: {daily.pre_days} days before launch_date {spec.launch_date}; "
+            f"the model needs at least {needed} (three seasonal periods, and never under 14)"
+        )
 
 
 def _wanted(spec: LaunchSpec) -> list[str]:
