@@ -155,13 +155,17 @@ def _primary(verdict: dict[str, Any], primary: dict[str, Any]) -> list[str]:
             f"{n['pre']:,} days before launch, {n['post']:,} since; {dates}"
         )
     else:
-        arms = ", ".join(f"{count:,} {_text(arm)}" for arm, count in n.items())
+        arms = _per_arm(n)
         exposed = (verdict.get("data") or {}).get("units") or {}
         if n and not all(n.values()) and any(exposed.values()):  # an arm's windows not over
-            exposed_arms = ", ".join(f"{count:,} {_text(arm)}" for arm, count in exposed.items())
-            arms += f" counted ({exposed_arms} exposed; a unit counts once its window ends)"
+            arms += f" counted ({_per_arm(exposed)} exposed; a unit counts once its window ends)"
         lines.append(f"{arms}; {dates}")
     return lines
+
+
+def _per_arm(counts: dict[str, int]) -> str:
+    """Units per arm, in words: ``1,000 control, 1,000 treatment``."""
+    return ", ".join(f"{count:,} {_text(arm)}" for arm, count in counts.items())
 
 
 def _dates(verdict: dict[str, Any]) -> str:
