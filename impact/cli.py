@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -51,6 +51,17 @@ def validate(spec_path: Path) -> None:
         click.echo(f"  template: {team_templates.find(loaded)}")
 
 
+def _warn_failed_sections(sections: list[dict[str, Any]], consequence: str) -> None:
+    """One warning line on stderr for each team section that failed."""
+    for broken in sections:
+        click.echo(
+            one_line(
+                f"warning: a team section failed: {message.failed_section(broken)}; {consequence}"
+            ),
+            err=True,
+        )
+
+
 def _print_published(published: runner.Published | None) -> None:
     assert published is not None  # only scheduled runs skip a review already done
     verdict = published.verdict
@@ -61,14 +72,7 @@ def _print_published(published: runner.Published | None) -> None:
     click.echo(f"report:  {published.report.resolve()}")
     click.echo(f"verdict: {published.verdict_path.resolve()}")
     click.echo(f"summary: {published.summary.resolve()}")
-    for broken in published.sections_failed:
-        click.echo(
-            one_line(
-                f"warning: a team section failed: {message.failed_section(broken)}; the "
-                "report shows it, the verdict stands"
-            ),
-            err=True,
-        )
+    _warn_failed_sections(published.sections_failed, "the report shows it, the verdict stands")
 
 
 @main.command(epilog=EXIT_CODES)
@@ -122,14 +126,7 @@ def extract(notebook: Path) -> None:
     click.echo(json.dumps(found.payload, indent=2, ensure_ascii=False))
     for warning in found.warnings:
         click.echo(f"warning: {warning}", err=True)
-    for broken in found.payload["sections_failed"]:
-        click.echo(
-            one_line(
-                f"warning: a team section failed: {message.failed_section(broken)}; the "
-                "verdict stands"
-            ),
-            err=True,
-        )
+    _warn_failed_sections(found.payload["sections_failed"], "the verdict stands")
     if found.payload["sections_failed"]:
         sys.exit(EXIT_SECTION_FAILED)
 
