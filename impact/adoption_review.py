@@ -77,7 +77,8 @@ def run(
     """Run one adoption review (the arguments are those of ``review.run``)."""
     started_at = clock or dt.datetime.now(dt.UTC)
     started = time.perf_counter()
-    spec, look, source, newest, registration, _ = prepare(spec_path, checkpoint, today, data_source)
+    prepared = prepare(spec_path, checkpoint, today, data_source)
+    spec, look, source, newest, registration, *_ = prepared
     try:
         found = adoption.measure(source, spec, look.as_of, spec.decision.alpha)
         fingerprint = source.fingerprint()

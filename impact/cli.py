@@ -96,15 +96,32 @@ def review(
     kernel: str | None,
 ) -> None:
     """Run a review of SPEC and publish its report and verdict.json."""
-    from impact import runner  # lazy: see the module docstring
+    from impact import engine, preflight
 
+    day = review_module.parse_today(today)
+    # The checks start on a helper thread before the notebook stack is imported (about 2 s
+    # on one core), so that the two overlap: see impact/preflight.py.
+    checks = preflight.start(
+        str(spec_path),
+        checkpoint,
+        day,
+        data_source,
+        output_dir,
+        metrics_ahead=kernel is None and engine.available(),
+    )
+    try:
+        from impact import runner  # lazy: see the module docstring
+    except BaseException:
+        checks.abandon()
+        raise
     published = runner.review(
         spec_path,
         checkpoint=checkpoint,
-        today=today,
+        today=day,
         output_dir=output_dir,
         data_source=data_source,
         kernel_name=kernel,
+        checks=checks,
     )
     _print_published(published)
     if published is not None and published.sections_failed:

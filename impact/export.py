@@ -38,6 +38,7 @@ __all__ = [
     "for_its_folder",
     "templates",
     "validate_verdict",
+    "warm",
 ]
 
 
@@ -242,6 +243,14 @@ def _exporter(*, report: bool) -> HTMLExporter:
         enabled=True,
     )
     return exporter
+
+
+@cache
+def warm() -> None:
+    """Load and compile the report's templates and the verdict's schema now, once per process
+    (the runner does while a review's metric query runs on another thread)."""
+    _validator()
+    export_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("warm")]))
 
 
 def export_html(notebook: nbformat.NotebookNode, look: settings.ReportLook | None = None) -> str:

@@ -21,7 +21,8 @@ manifest whose files are incomplete. Each repair is one line of its report.
 
 The environment variable ``IMPACT_TEST_FAULT=<step>[:pause]`` makes the publisher kill itself
 with SIGKILL (or pause 30 s, for signal tests) right after the named step: the tests use it to
-crash a review between renames.
+crash a review between renames. One more step is before any publish: ``checks``, once a
+review's checks passed on their helper thread (``impact.preflight``).
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from impact import (
 )
 from impact import spec as spec_module
 from impact.adoption import AdoptionResult
+from impact.ahead import Ahead
 from impact.analysis import Analysis, Power
 from impact.errors import SpecError
 from impact.looks import sequential_look  # review.sequential_look, as before
@@ -312,6 +313,17 @@ class Prepared(NamedTuple):
     newest_event: dt.datetime
     registration: registry.Registration
     trust: DataTrust | None = None
+    metrics_ahead: Ahead[MetricTable] | None = None  # see impact.preflight
+
+    def metric_table(self) -> MetricTable:
+        """The metric table: the query the runner started ahead, else run now.
+
+        Raises:
+            DataError: as ``metrics.compute``.
+        """
+        if self.metrics_ahead is not None:
+            return self.metrics_ahead.result()
+        return metrics.compute(self.source, self.spec, self.look.as_of)
 
 
 @dataclass(frozen=True)
@@ -455,11 +467,10 @@ def run(
     """
     started_at = clock or dt.datetime.now(dt.UTC)
     started = time.perf_counter()
-    spec, look, source, newest, registration, trust = prepare(
-        spec_path, checkpoint, today, data_source, output_dir=output_dir
-    )
+    prepared = prepare(spec_path, checkpoint, today, data_source, output_dir=output_dir)
+    spec, look, source, newest, registration, trust, _ = prepared
     try:
-        table = metrics.compute(source, spec, look.as_of)
+        table = prepared.metric_table()
         segment_tables = segments.read(source, spec, look.as_of) if spec.segments else {}
         found = (
             adoption_module.measure(source, spec, look.as_of, spec.decision.alpha)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import importlib
 import json
 import shutil
 import uuid
@@ -44,6 +45,7 @@ from impact import (
     message,
     outbox,
     portfolio,
+    preflight,
     prepost,
     publish,
     seal,
@@ -52,7 +54,7 @@ from impact import (
     team_templates,
 )
 from impact import review as review_module
-from impact import spec as spec_module
+from impact.ahead import Ahead
 from impact.errors import (
     DataError,
     DataNotReady,
@@ -157,6 +159,7 @@ def review(
     report_url: str | None = None,
     publish_if: Callable[[dict[str, Any]], bool] | None = None,
     index: bool = True,
+    checks: Ahead[preflight.Checked] | None = None,
 ) -> Published | None:
     """Run one review end to end and publish its notebook, report and verdict.json.
 
@@ -170,7 +173,9 @@ def review(
     notebook runs: otherwise no notebook runs, nothing is kept (the scheduler's check of a
     superseded interim for an early decision) and None is returned.
     With ``index`` False, ``reports/index.html`` is left for the caller to rebuild once (the
-    scheduler does, after all its reviews).
+    scheduler does, after all its reviews). ``checks`` are the review's checks when the
+    caller started them already (``preflight.start``, with the same arguments): the command
+    line does, before it imports this module.
 
     Raises:
         SpecError, DataError, RegistrationError: bad input or data not ready (exit 2).
@@ -178,9 +183,17 @@ def review(
     """
     started = clock or dt.datetime.now(dt.UTC)
     day = review_module.parse_today(today)
-    spec, look, checked, close = _preflight(
-        str(spec_path), checkpoint, day, data_source, Path(output_dir)
+    in_process = kernel_name is None and engine.available()
+    checks = checks or preflight.start(
+        str(spec_path), checkpoint, day, data_source, Path(output_dir), metrics_ahead=in_process
     )
+    try:
+        if in_process:  # while the checks run, what the notebook and its export will need
+            importlib.import_module("impact.display")
+        spec, look, checked, close = checks.result()
+    except BaseException:
+        checks.abandon()
+        raise
     try:
         template = team_templates.find(spec) or _templates() / f"{spec.design}.ipynb"
         team_templates.check(template, spec)
@@ -194,11 +207,12 @@ def review(
         "today": day.isoformat(),
         "data_source": str(Path(data_source).absolute()) if data_source else None,
     }
-    if kernel_name is None and not engine.available():
+    if kernel_name is None and not in_process:
         kernel_name = "python3"  # inside JupyterLab's kernel: run the notebook beside it
     handed: contextlib.AbstractContextManager[None]
     if kernel_name is None:
         handed = handover.offered(checked, close, parameters)
+        export.warm()  # while the metric query runs ahead
     else:
         close()  # the kernel checks for itself; a DuckDB file stays free for it
         handed = contextlib.nullcontext()
@@ -234,33 +248,6 @@ def review(
     if index:
         portfolio.write(output, today=day, look=look_of_report)
     return published
-
-
-def _nothing() -> None:
-    pass
-
-
-def _preflight(
-    spec_path: str, checkpoint: str | None, day: dt.date, data_source: str | None, output: Path
-) -> tuple[LaunchSpec, Look, object, Callable[[], None]]:
-    """Check the inputs as the design's review will, before the notebook runs (exit 2 early).
-
-    ``output`` is where the earlier looks' verdicts are published (their boundaries).
-
-    Returns the spec, the look, the checked inputs and how to release them (close the data
-    source) when no notebook takes them over.
-    """
-    if spec_module.load(spec_path).design == "prepost":
-        series_checked = prepost.prepare(spec_path, checkpoint, day, data_source)
-        source = series_checked.source
-        return (
-            series_checked.spec,
-            series_checked.look,
-            series_checked,
-            source.close if source is not None else _nothing,
-        )
-    prepared = review_module.prepare(spec_path, checkpoint, day, data_source, output_dir=output)
-    return prepared.spec, prepared.look, prepared, prepared.source.close
 
 
 @contextlib.contextmanager

@@ -34,6 +34,7 @@ __all__ = [
     "UNIT_COLUMNS",
     "Source",
     "fingerprint",
+    "interrupt",
     "interruptible",
     "is_numeric",
     "literal",
@@ -125,6 +126,17 @@ def fingerprint(location: Path) -> str:
     return digest.hexdigest()
 
 
+_RUNNING: dict[int, duckdb.DuckDBPyConnection] = {}  # another thread's query, by thread id
+
+
+def interrupt(thread: threading.Thread) -> None:
+    """Interrupt the DuckDB query ``thread`` runs through ``interruptible``, if any (the work
+    of ``impact.ahead``; a query of the main thread is stopped by its signal)."""
+    connection = _RUNNING.get(thread.ident or -1)
+    if connection is not None:
+        connection.interrupt()
+
+
 def interruptible(
     connection: duckdb.DuckDBPyConnection, sql: str, parameters: list[object] | None = None
 ) -> Any:
@@ -136,7 +148,13 @@ def interruptible(
     DuckDB and raises KeyboardInterrupt.
     """
     if threading.current_thread() is not threading.main_thread():
-        return connection.execute(sql, parameters)  # signals only ever reach the main thread
+        # signals only ever reach the main thread; it stops this query through ``interrupt``
+        ident = threading.get_ident()
+        _RUNNING[ident] = connection
+        try:
+            return connection.execute(sql, parameters)
+        finally:
+            _RUNNING.pop(ident, None)
     outcome: dict[str, Any] = {}
     done = threading.Event()  # not Thread.join: interrupted, it can report a live thread dead
 
