@@ -27,6 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "spec": {"errors", "sandbox"},
     "registry": {"errors", "spec", "team_templates"},
     "sources": {"errors", "spec", "sandbox"},
+    "ahead": {"sources"},
     "metrics": {"errors", "spec", "sources", "stats"},
     "datachecks": {"errors", "spec", "sources"},
     "looks": {"errors", "spec", "metrics", "stats", "verdict", "layout"},
@@ -39,6 +40,7 @@ ALLOWED: dict[str, set[str]] = {
     "adoption": {"errors", "spec", "sources", "stats", "message"},
     "payload": {"spec", "registry", "looks", "stats", "verdict", "team_templates"},
     "review": {
+        "ahead",
         "payload",
         "errors",
         "spec",
@@ -131,7 +133,10 @@ ALLOWED: dict[str, set[str]] = {
     },
     "layout": set(),
     "export": {"errors", "verdict", "settings", "team_sections"},
+    "preflight": {"ahead", "looks", "metrics", "prepost", "publish", "review", "spec"},
     "runner": {
+        "ahead",
+        "preflight",
         "export",
         "errors",
         "spec",
@@ -204,6 +209,8 @@ ALLOWED: dict[str, set[str]] = {
         "settings",
     },
     "cli": {
+        "engine",
+        "preflight",
         "formats",
         "cli_common",
         "cli_schedule",
