@@ -346,6 +346,10 @@ def markdown(verdict: dict[str, Any], report_file: str, *, report_url: str | Non
     if verdict["outcome"] == "invalid":
         lines.append(f"Why: {_text(verdict['reasons'][0])}" if verdict.get("reasons") else "")
     if verdict.get("next_review"):
-        lines.append(f"Next review: {verdict['next_review']}")
+        due = str(run.get("today") or "") >= verdict["next_review"]
+        lines.append(
+            f"Next review: {verdict['next_review']}"
+            + (", due now (its date has passed)" if due else "")
+        )
     lines.append(f"Report: {report_link(verdict, report_file, report_url)}")
     return "\n".join(line for line in lines if line)

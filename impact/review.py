@@ -137,6 +137,7 @@ def look_at(spec: LaunchSpec, checkpoint: str | None, today: dt.date) -> Look:
         final=days == spec.reviews[-1],
         next_review=spec.as_of(later[0]).date() if later else None,
         alpha=spec.decision.alpha,
+        today=today,
     )
 
 

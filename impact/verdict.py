@@ -407,6 +407,8 @@ class Look:
         basis: what the information fraction counts: ``units`` whose primary metric has
             matured, or ``time`` (the look's share of the time to the final look) for data
             without exposure times or ``data.accrual_end``.
+        today: the review's clock (None where it is not known): a next review whose date
+            has passed by then is due now, not upcoming.
     """
 
     days: int
@@ -420,11 +422,30 @@ class Look:
     boundaries: tuple[float, ...] = ()
     earlier: tuple[float | None, ...] = ()
     basis: Literal["units", "time"] = "units"
+    today: dt.date | None = None
 
     @property
     def label(self) -> str:
         """The checkpoint as output files name it, e.g. ``28d``."""
         return f"{self.days}d"
+
+    @property
+    def next_due(self) -> bool:
+        """Whether the next registered review's date has passed by the review's clock (a
+        look run again, or late)."""
+        return (
+            self.next_review is not None
+            and self.today is not None
+            and (self.next_review <= self.today)
+        )
+
+    def next_words(self) -> str:
+        """When the next registered review is, in words ("" after the final one)."""
+        if self.next_review is None:
+            return ""
+        if self.next_due:
+            return f"the next review, on {self.next_review}, is due now"
+        return f"next review on {self.next_review}"
 
 
 @dataclass(frozen=True)
@@ -485,7 +506,7 @@ def decide(
         if harmful:
             return verdict("revert", words.on_failure, [], (too_little_data,))
         return verdict("invalid", "collect more data", [too_little_data])
-    next_words = f"next review on {look.next_review}" if look.next_review else ""
+    next_words = look.next_words()
     if not look.registered:
         return verdict(
             "keep_running",
@@ -542,7 +563,7 @@ def decide_adoption(
         return Verdict("invalid", "fix the problem and rerun", (*failed, diagnosis, *warnings))
     if too_little_data and look.final:
         return Verdict("invalid", "collect more data", (too_little_data, *warnings))
-    next_words = f"next review on {look.next_review}" if look.next_review else ""
+    next_words = look.next_words()
     if not look.registered:
         lead = f"monitoring run at {look.label}: not a registered review, so it never decides"
         return Verdict("keep_running", "keep running", (lead, diagnosis, *warnings))

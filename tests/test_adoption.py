@@ -88,7 +88,7 @@ def test_an_interim_look_that_falls_short_keeps_running(tmp_path: Path) -> None:
     path = _launch(tmp_path, demo.Funnel(0.8, 0.7, 0.2))
     result = adoption_review.run(str(path), "28d", TODAY)
     assert result.verdict.outcome == "keep_running"
-    assert "next review on 2026-10-27" in result.verdict.reasons[0]
+    assert "the next review, on 2026-10-27, is due now" in result.verdict.reasons[0]
 
 
 def _pandas_funnel(root: Path, segment: str | None = None) -> dict[str, float]:

@@ -173,3 +173,23 @@ def test_a_failed_team_section_is_a_line_naming_it() -> None:
     ]
     plain = message.markdown({**EXPERIMENT, "sections_failed": []}, "56d.html")
     assert plain == message.markdown(EXPERIMENT, "56d.html")
+
+
+@pytest.mark.parametrize(
+    ("today", "line"),
+    [
+        ("2026-10-01", "Next review: 2026-10-27"),
+        ("2026-11-26", "Next review: 2026-10-27, due now (its date has passed)"),
+    ],
+)
+def test_a_next_review_whose_date_has_passed_is_due_now(today: str, line: str) -> None:
+    interim = copy.deepcopy(EXPERIMENT)
+    interim.update(
+        checkpoint="28d",
+        final=False,
+        outcome="keep_running",
+        action="keep running",
+        next_review="2026-10-27",
+        run={"today": today},
+    )
+    assert line in message.markdown(interim, "28d.html").splitlines()

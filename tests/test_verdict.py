@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from conftest import write_spec
 
 from impact import spec as spec_module
+from impact.review import look_at
 from impact.spec import Effect, Metric
 from impact.stats.compare import Comparison
 from impact.verdict import (
@@ -199,3 +201,23 @@ def test_a_warning_check_is_a_reason_but_not_blocking(demo_spec: spec_module.Lau
     verdict = decide(demo_spec, _look(True), _judged("target_met"), [], [warning], None)
     assert verdict.outcome == "ship"
     assert "warning: unusual ratio" in verdict.reasons
+
+
+@pytest.mark.parametrize(
+    ("today", "words"),
+    [
+        (dt.date(2026, 10, 1), "next review on 2026-10-27"),
+        (dt.date(2026, 11, 26), "the next review, on 2026-10-27, is due now"),
+        (None, "next review on 2026-10-27"),
+    ],
+)
+def test_a_next_review_whose_date_has_passed_is_due_now(today: dt.date | None, words: str) -> None:
+    look = dataclasses.replace(_look(final=False), today=today)
+    assert look.next_words() == words
+    assert dataclasses.replace(_look(final=True), today=today).next_words() == ""
+
+
+def test_a_look_knows_its_clock(demo_spec: spec_module.LaunchSpec) -> None:
+    look = look_at(demo_spec, "28d", dt.date(2026, 11, 26))
+    assert look.today == dt.date(2026, 11, 26)
+    assert look.next_words() == "the next review, on 2026-10-27, is due now"

@@ -157,11 +157,12 @@ def verdict_card(result: Reviewed) -> HTMLBlock:
                 class_="impact-flag",
             )
         )
-    next_review = (
-        f"Next review: {look.next_review}, when the data up to the day before are in."
-        if look.next_review
-        else f"This was the last review: the decision is to {verdict.action}."
-    )
+    if look.next_review is None:
+        next_review = f"This was the last review: the decision is to {verdict.action}."
+    elif look.next_due:
+        next_review = f"Next review: {look.next_review}, due now (its date has passed)."
+    else:
+        next_review = f"Next review: {look.next_review}, when the data up to the day before are in."
     registration = next(
         (check.detail for check in result.checks if check.name == "registration" and check.passed),
         None,
