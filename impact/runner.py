@@ -212,13 +212,14 @@ def review(
     handed: contextlib.AbstractContextManager[None]
     if kernel_name is None:
         handed = handover.offered(checked, close, parameters)
-        export.warm()  # while the metric query runs ahead
     else:
         close()  # the kernel checks for itself; a DuckDB file stays free for it
         handed = contextlib.nullcontext()
     output = Path(output_dir)
     stamp = started.strftime("%Y%m%dT%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
     with handed, _review_lock(output, spec.id, look.label):
+        if kernel_name is None:
+            export.warm()  # while the metric query runs ahead
         if only_if_missing and publish.current(output, spec.id, look.label) is not None:
             return None
         if publish_if is not None and not publish_if(review_again(spec, parameters, output)):
