@@ -150,6 +150,9 @@ def registration_problem(verdict: dict[str, Any]) -> str | None:
     return None
 
 
+DUE_NOW = " (due now: its date has passed)"
+
+
 @dataclass(frozen=True)
 class HitRate:
     """k of n launches met their target (n excludes undecided and invalid launches, and
@@ -170,6 +173,13 @@ class HitRate:
         if not self.decided:
             return f"no decided launches yet{aside}"
         return f"{self.hits / self.decided:.0%} ({self.hits} of {self.decided}{aside})"
+
+    def sentence(self) -> str:
+        """The hit rate as a sentence's words: ``50% (1 of 2) of decided launches met their
+        target``, or ``no decided launches yet``."""
+        if not self.decided:
+            return str(self)
+        return f"{self} of decided launches met their target"
 
 
 def hit_rate(verdicts: Iterable[dict[str, Any]], *, since: dt.date | None = None) -> HitRate:
@@ -302,8 +312,7 @@ def render(
     hit = _el("p", "", class_="hit")
     hit.append(_el("strong", "Hit rate: "))
     ET.SubElement(hit, "span").text = (
-        f"{hit_rate(verdicts)} of decided launches met their target; last 6 months: "
-        f"{hit_rate(verdicts, since=six_months)}."
+        f"{hit_rate(verdicts).sentence()}; last 6 months: {hit_rate(verdicts, since=six_months)}."
     )
     body.append(hit)
     body.append(
@@ -346,6 +355,7 @@ def render(
         next_review = latest.get("next_review")
         if decided is not None and decided["outcome"] in ("ship", "revert"):
             next_review = None
+        due = next_review is not None and next_review <= today.isoformat()
         rows.append(
             _row(
                 [
@@ -356,19 +366,25 @@ def render(
                     verdict_cell,
                     f"{_effect(latest)} ({latest['checkpoint']}, as of {latest['as_of']})",
                     _reviews(reviews),
-                    next_review or "none",
+                    f"{next_review}{DUE_NOW if due else ''}" if next_review else "none",
                 ]
             )
         )
         if next_review and spec_id not in listed:  # else the scheduler's listing names it
-            upcoming[(next_review, spec_id)] = title
+            upcoming[(next_review, spec_id)] = f"{title}{DUE_NOW if due else ''}"
     reviewed = set(launches)
     waiting: dict[str, tuple[str, str]] = {}
     for entry in scheduled or []:
         if entry.get("state") in ("upcoming", "due", "failed"):
             title = f"{entry.get('title', entry['spec_id'])} ({entry['spec_id']})"
+            if entry["state"] == "failed":
+                state = " (its last run failed: impact due says why)"
+            elif str(entry["date"]) <= today.isoformat():
+                state = DUE_NOW
+            else:
+                state = ""
             upcoming[(str(entry["date"]), str(entry["spec_id"]))] = (
-                f"{title}, {entry['checkpoint']}"
+                f"{title}, {entry['checkpoint']}{state}"
             )
             if entry["spec_id"] not in reviewed:
                 waiting.setdefault(entry["spec_id"], (title, str(entry["date"])))

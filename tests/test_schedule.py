@@ -390,3 +390,30 @@ def test_a_folder_without_specs_leaves_the_reports_alone(
     assert "note: empty holds no launch spec, here or in a folder below" in result.output
     assert (tmp_path / "reports" / "schedule.json").read_text() == '{"kept": true}'
     assert not (tmp_path / "reports" / "index.html").exists()
+
+
+def test_the_portfolio_says_which_reviews_are_due_now_and_reads_as_sentences() -> None:
+    """Found by a new user: an overdue review listed as upcoming, and 'Hit rate: no decided
+    launches yet of decided launches met their target'."""
+    late = _made("a", "28d", "keep_running", "inconclusive", final=False)
+    late["next_review"] = "2026-10-27"
+    soon = _made("b", "28d", "keep_running", "inconclusive", final=False)
+    soon["next_review"] = "2026-12-20"
+    scheduled = [
+        {"spec_id": "c", "title": "c", "checkpoint": "28d", "date": "2026-11-01", "state": "due"},
+        {
+            "spec_id": "d",
+            "title": "d",
+            "checkpoint": "28d",
+            "date": "2026-11-02",
+            "state": "failed",
+        },
+    ]
+    page = portfolio.render([late, soon], today=dt.date(2026, 11, 26), scheduled=scheduled)
+    text = "".join(ET.fromstring(page[page.index("<body") : page.index("</body>") + 7]).itertext())
+    assert "Hit rate: no decided launches yet; last 6 months: no decided launches yet." in text
+    assert "2026-10-27: a (a) (due now: its date has passed)" in text
+    assert "2026-12-20: b (b)" in text and "2026-12-20: b (b) (due" not in text
+    assert "2026-11-01: c (c), 28d (due now: its date has passed)" in text
+    assert "2026-11-02: d (d), 28d (its last run failed: impact due says why)" in text
+    assert portfolio.HitRate(1, 2).sentence() == "50% (1 of 2) of decided launches met their target"
