@@ -190,6 +190,19 @@ def _registration(verdict: dict[str, Any]) -> list[str]:
     if found.get("template_changed") and not any(c["field"] == "template" for c in changed):
         name = (verdict.get("template") or {}).get("name", "")
         changed.append({"field": f"the team template {name}".strip(), "deciding": False})
+    for amendment in found.get("amendments") or []:
+        if not (amendment.get("after_launch") and amendment.get("deciding_fields")):
+            continue  # before launch, or words only: the criteria were not moved after launch
+        moves = ", ".join(
+            f"{_text(c['field'])} {_text(c['old'])} → {_text(c['new'])}"
+            for c in amendment.get("changes") or []
+            if c["field"] in amendment["deciding_fields"]
+        )
+        when = amendment.get("when") or "after launch"
+        lines.append(
+            f"⚠ Amended after launch (amendment {amendment['number']}, {_text(when)}): {moves}; "
+            f"reason: {_text(amendment.get('reason', ''))}"
+        )
     if changed:
         fields = ", ".join(_text(c["field"]) for c in changed)
         deciding = any(c.get("deciding") for c in changed)

@@ -311,7 +311,9 @@ def render(
     six_months = today - dt.timedelta(days=183)
     hit = _el("p", "", class_="hit")
     hit.append(_el("strong", "Hit rate: "))
-    ET.SubElement(hit, "span").text = (
+    ET.SubElement(
+        hit, "span"
+    ).text = (
         f"{hit_rate(verdicts).sentence()}; last 6 months: {hit_rate(verdicts, since=six_months)}."
     )
     body.append(hit)

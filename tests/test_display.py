@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,32 @@ def test_the_weeks_say_why_each_is_below_the_headline(hostile: review.ReviewResu
     assert f"the control's weekly rates ({weeks[0]} and {weeks[1]}) are each below its " in text
     assert f"14-day rate ({whole.control:.1%} before CUPED)" in text
     assert "holds only the last" not in text  # two full weeks
+
+
+AMENDMENT = {
+    "number": 1,
+    "at": "2026-10-30T09:00:00Z",
+    "reason": "the first weeks showed a smaller effect",
+    "after_launch": True,
+    "deciding_fields": ["metrics.guardrails[refund_rate].margin", "metrics.primary.target"],
+    "changes": [
+        {"field": "metrics.guardrails[refund_rate].margin", "old": "0.005", "new": "0.008"},
+        {"field": "metrics.primary.target", "old": "0.02", "new": "0.01"},
+    ],
+    "when": "after the 56d review",
+}
+
+
+def test_criteria_amended_after_launch_are_not_called_pre_registered(
+    hostile: review.ReviewResult,
+) -> None:
+    """Found by a new user: a target lowered after the data were in stood in the column
+    'pre-registered'."""
+    registration = dataclasses.replace(hostile.registration, amendments=[AMENDMENT])
+    amended = dataclasses.replace(hostile, registration=registration)
+    rows = display.criteria(amended).element.findall(".//tbody/tr")
+    cells = {"".join(row[0].itertext()): "".join(row[2].itertext()) for row in rows}
+    assert "⚠ amended after launch (amendment 1): target was 0.02" in cells["checkout_conversion"]
+    assert "⚠ amended after launch (amendment 1): margin was 0.005" in cells["refund_rate"]
+    assert "amended" not in cells["support_contact_rate"]
+    assert "amended" not in _text(display.criteria(hostile))

@@ -193,3 +193,35 @@ def test_a_next_review_whose_date_has_passed_is_due_now(today: str, line: str) -
         run={"today": today},
     )
     assert line in message.markdown(interim, "28d.html").splitlines()
+
+
+def test_an_amendment_after_launch_is_in_the_message() -> None:
+    """Found by a new user: verdict.md said a clean 'Ship' against a target lowered after the
+    data were in; the report showed it."""
+    amended = copy.deepcopy(EXPERIMENT)
+    amended["registration"]["amendments"] = [
+        {
+            "number": 1,
+            "at": "2026-10-30T09:00:00Z",
+            "reason": "the first weeks showed a smaller effect",
+            "after_launch": True,
+            "deciding_fields": ["metrics.primary.target"],
+            "changes": [{"field": "metrics.primary.target", "old": "0.02", "new": "0.01"}],
+            "when": "after the 56d review",
+        },
+        {
+            "number": 2,
+            "at": "2026-10-31T09:00:00Z",
+            "reason": "a typo",
+            "after_launch": True,
+            "deciding_fields": [],
+            "changes": [{"field": "title", "old": "Checkout", "new": "Checkout page"}],
+            "when": "after the 56d review",
+        },
+    ]
+    lines = message.markdown(amended, "56d.html").splitlines()
+    assert (
+        "⚠ Amended after launch (amendment 1, after the 56d review): metrics.primary.target "
+        "0.02 → 0.01; reason: the first weeks showed a smaller effect"
+    ) in lines
+    assert not [line for line in lines if "amendment 2" in line]

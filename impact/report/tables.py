@@ -54,11 +54,13 @@ def criteria(result: Compared) -> HTMLBlock:
             if scale == "relative"
             else (comparison.ci_lower, comparison.ci_upper)
         )
+        path = "metrics.primary." if role == "primary" else f"metrics.guardrails[{metric.name}]."
+        amended = _amended_after_launch(result, path)
         rows.append(
             [
                 metric.name,
                 role,
-                rule,
+                _el("span", rule, *[_el("strong", f" ⚠ {words}") for words in amended]),
                 _effect(metric, estimate, scale, (low, high)),
                 _interval(metric, low, high, scale, estimate),
                 _status(item.status, item.words),
@@ -74,6 +76,18 @@ def criteria(result: Compared) -> HTMLBlock:
         "status",
     ]
     return _root(_table(headers, rows, numeric={3, 4}), _units_note(result))
+
+
+def _amended_after_launch(result: Compared, path: str) -> list[str]:
+    """How amendments after launch changed the fields under ``path`` (a metric's), in words:
+    such a criterion was not fixed before the data came in."""
+    return [
+        f"amended after launch (amendment {amendment['number']}): "
+        f"{change['field'].removeprefix(path)} was {change['old']}"
+        for amendment in result.registration.amended_after_launch
+        for change in amendment.get("changes", [])
+        if change["field"].startswith(path) and change["field"] in amendment["deciding_fields"]
+    ]
 
 
 def _units_note(result: Compared) -> ET.Element:
