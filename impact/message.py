@@ -356,8 +356,21 @@ def markdown(verdict: dict[str, Any], report_file: str, *, report_url: str | Non
             f"Data read from {_text(run['data_source_override'])}, given instead of the spec's "
             f"data.source (fingerprint {_text(str(run.get('data_fingerprint', ''))[:12])})"
         )
-    if verdict["outcome"] == "invalid":
-        lines.append(f"Why: {_text(verdict['reasons'][0])}" if verdict.get("reasons") else "")
+    why = (
+        verdict["reasons"][0]
+        if verdict["outcome"] == "invalid" and verdict.get("reasons")
+        else None
+    )
+    # the report's flags (a failed check short of invalid): the message reads no cleaner
+    lines += [
+        f"! {_text(check['detail'])}"
+        for check in verdict.get("checks") or []
+        if not check.get("passed")
+        and check.get("name") != "registration"  # lines above
+        and check.get("detail") != why
+    ]
+    if why is not None:
+        lines.append(f"Why: {_text(why)}")
     if verdict.get("next_review"):
         due = str(run.get("today") or "") >= verdict["next_review"]
         lines.append(

@@ -225,3 +225,21 @@ def test_an_amendment_after_launch_is_in_the_message() -> None:
         "0.02 → 0.01; reason: the first weeks showed a smaller effect"
     ) in lines
     assert not [line for line in lines if "amendment 2" in line]
+
+
+def test_the_report_s_warnings_are_in_the_message() -> None:
+    """Found by a new user: 29% of events naming no unit was flagged in the report and left
+    out of verdict.md, which read as a clean ship."""
+    warned = copy.deepcopy(EXPERIMENT)
+    joins = "ids join (text and text): 29.4% of events name a unit not in the units table"
+    warned["checks"] = [
+        {"name": "sample_ratio", "passed": True, "p_value": 0.4, "detail": "match"},
+        {"name": "joins", "passed": False, "p_value": None, "detail": joins},
+        {"name": "registration", "passed": False, "p_value": None, "detail": "not registered"},
+    ]
+    lines = message.markdown(warned, "56d.html").splitlines()
+    assert f"! {joins}" in lines
+    assert not [line for line in lines if "match" in line or line == "! not registered"]
+    invalid = copy.deepcopy(warned)
+    invalid.update(outcome="invalid", action="fix the problem and rerun", reasons=[joins])
+    assert message.markdown(invalid, "56d.html").count(joins) == 1
