@@ -167,7 +167,7 @@ def run_due(
     except KeyboardInterrupt:
         interrupted = True
     after = publish.stamps(output_dir)
-    published = sorted(key for key, stamp in after.items() if before.get(key) != stamp)
+    published = _published(before, after, records)
     delivery = None
     if notify is not None and not interrupted:
         delivery = outbox.deliver(output_dir, notify)
@@ -292,6 +292,19 @@ def _repair(output: Path) -> None:
     """Finish or roll back what crashed runs left, and say so (stderr)."""
     for line in publish.repair(output):
         click.echo(f"repaired: {line}", err=True)
+
+
+def _published(
+    before: dict[tuple[str, str], str],
+    after: dict[tuple[str, str], str],
+    records: list[schedule.RunRecord],
+) -> list[tuple[str, str]]:
+    """The review sets this run published: changed in the output folder meanwhile, and not
+    a review another run did (skipped, or locked) while this one waited."""
+    others = {(r.spec_id, r.label) for r in records if r.status in ("skipped", "locked")}
+    return sorted(
+        key for key, stamp in after.items() if before.get(key) != stamp and key not in others
+    )
 
 
 def _run_summary(

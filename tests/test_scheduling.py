@@ -673,3 +673,18 @@ def test_an_amendment_after_a_published_verdict_is_listed_and_reported_by_the_re
     assert registry.amendment_time(loaded, dt.datetime(2026, 8, 30, tzinfo=dt.UTC)) == (
         "before launch"
     )
+
+
+def test_a_review_another_run_published_meanwhile_is_not_this_run_s() -> None:
+    """Found by a new user: the second of two overlapping runs said 'published: demo-checkout
+    56d' for the set the first run published, which it skipped."""
+    from impact import cli_schedule, schedule
+
+    before = {("a", "28d"): "1", ("b", "56d"): "2"}
+    after = {("a", "28d"): "1", ("b", "56d"): "3", ("c", "56d"): "4", ("d", "56d"): "5"}
+    records = [
+        schedule.RunRecord("b", "56d", "skipped", "done by another run", 0),
+        schedule.RunRecord("c", "56d", "done", "ship", 0),
+        schedule.RunRecord("d", "56d", "locked", "another run of this review is under way", 3),
+    ]
+    assert cli_schedule._published(before, after, records) == [("c", "56d")]
