@@ -41,12 +41,12 @@ from impact.errors import (  # noqa: E402  (after the import above)
     ReviewFailed,
     SpecError,
 )
-from impact.spec import LaunchSpec, load  # noqa: E402
 
 if typing.TYPE_CHECKING:
     from impact.adoption_review import AdoptionReview
     from impact.prepost import PrepostResult
     from impact.review import ReviewResult
+    from impact.spec import LaunchSpec, load
 
 __version__ = metadata.version("impact")
 
@@ -66,11 +66,15 @@ __all__ = [
 ]
 
 # The result types load their modules (DuckDB, pandas, statsmodels) when first asked for, so
-# that `import impact` and the CLI's quick commands stay quick.
+# that `import impact` and the CLI's quick commands stay quick; the spec's too (sqlglot,
+# pydantic), so that the `impact` command handles stop signals from its first moments
+# (impact/entry.py).
 _LAZY = {
     "AdoptionReview": "impact.adoption_review",
+    "LaunchSpec": "impact.spec",
     "PrepostResult": "impact.prepost",
     "ReviewResult": "impact.review",
+    "load": "impact.spec",
 }
 
 

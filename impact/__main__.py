@@ -1,6 +1,6 @@
 """``python -m impact``: the same as the ``impact`` command."""
 
-from impact.cli import main
+from impact.entry import main
 
 if __name__ == "__main__":
     main()

@@ -273,3 +273,34 @@ def test_a_full_disk_while_keeping_a_failed_notebook_is_one_line(
     assert raised.value.notebook is None and raised.value.exit_code == 1
     assert _report(workspace) == before
     assert not [p for p in (workspace / ".impact-runs").iterdir() if p.is_dir()]
+
+
+# The stop signal arrives while the command imports its modules: a meta path hook sends it
+# to the process when impact.cli's import starts.
+_SIGNAL_AT_IMPORT = """
+import os, runpy, signal, sys
+class Stop:
+    def find_spec(self, name, path=None, target=None):
+        if name == "impact.cli":
+            os.kill(os.getpid(), signal.{name})
+        return None
+sys.meta_path.insert(0, Stop())
+sys.argv = ["impact", "review", "specs/demo-checkout.yaml", "--today", "{today}"]
+runpy.run_module("impact", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
+def test_a_stop_signal_while_the_command_starts_is_one_line_and_exit_130(
+    workspace: Path, name: str
+) -> None:
+    """Found by a new user: in the command's first second (its imports), Ctrl-C printed a
+    traceback and SIGTERM ended it with status 143 and no word."""
+    before = _report(workspace)
+    code = _SIGNAL_AT_IMPORT.format(name=name, today=TODAY)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=workspace, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "error: interrupted; nothing was published\n"
+    assert _report(workspace) == before
