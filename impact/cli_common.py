@@ -81,6 +81,7 @@ def one_line_errors(command: F) -> F:
             click.echo("error: interrupted; nothing was published", err=True)
             sys.exit(EXIT_INTERRUPTED)
         finally:
+            stopping.finish()
             for number, handler in previous.items():
                 signal.signal(number, handler)
             sys.unraisablehook = hook

@@ -16,9 +16,18 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["clear", "note", "quiet_dropped_interrupts", "raise_interrupt", "requested"]
+__all__ = [
+    "clear",
+    "finish",
+    "note",
+    "quiet_dropped_interrupts",
+    "raise_interrupt",
+    "raise_until_finished",
+    "requested",
+]
 
 _noted: list[int] = []
+_finished: list[bool] = []
 
 
 def note(signum: int) -> None:
@@ -30,6 +39,21 @@ def raise_interrupt(signum: int, frame: object) -> None:
     """A signal handler: note the signal, then stop as Ctrl-C does."""
     note(signum)
     raise KeyboardInterrupt
+
+
+def raise_until_finished(signum: int, frame: object) -> None:
+    """The ``impact`` command's own handler (``impact.entry``): as ``raise_interrupt`` until
+    its command has finished (``finish``); after that the work and its exit code are decided,
+    and a stop signal while the process exits is only noted."""
+    if _finished:
+        note(signum)
+        return
+    raise_interrupt(signum, frame)
+
+
+def finish() -> None:
+    """The command's work is over: a stop signal from now on changes nothing."""
+    _finished.append(True)
 
 
 def requested() -> bool:
@@ -56,3 +80,4 @@ def quiet_dropped_interrupts() -> None:
 def clear() -> None:
     """Forget earlier signals (a command starting in a process that ran one before)."""
     _noted.clear()
+    _finished.clear()

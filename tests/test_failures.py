@@ -304,3 +304,22 @@ def test_a_stop_signal_while_the_command_starts_is_one_line_and_exit_130(
     assert done.returncode == 130, done.stderr
     assert done.stderr == "error: interrupted; nothing was published\n"
     assert _report(workspace) == before
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
+def test_a_stop_signal_after_the_command_finished_leaves_its_exit_code(
+    workspace: Path, name: str
+) -> None:
+    """Found by a new user: a signal while a review's process exited, after it had published
+    and printed, made it exit 130 (SIGINT) or 143 (SIGTERM)."""
+    code = (
+        "import atexit, os, runpy, signal, sys\n"
+        f"atexit.register(lambda: os.kill(os.getpid(), signal.{name}))\n"
+        "sys.argv = ['impact', 'validate', 'specs/demo-checkout.yaml']\n"
+        "runpy.run_module('impact', run_name='__main__')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=workspace, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
