@@ -371,7 +371,7 @@ def markdown(verdict: dict[str, Any], report_file: str, *, report_url: str | Non
     ]
     if why is not None:
         lines.append(f"Why: {_text(why)}")
-    if verdict.get("next_review"):
+    if verdict.get("next_review") and verdict["outcome"] not in ("ship", "revert"):
         due = str(run.get("today") or "") >= verdict["next_review"]
         lines.append(
             f"Next review: {verdict['next_review']}"

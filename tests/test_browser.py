@@ -169,7 +169,9 @@ def test_report_in_a_browser(
         assert "→" in lead and "target" in lead and "data up to" in lead, lead
     units = {"prepost": " orders", "adoption": "%"}.get(name, " pp")
     assert units in lead, lead
-    assert next_line.inner_text().startswith(("Next review:", "This was the last review:"))
+    assert next_line.inner_text().startswith(
+        ("Next review:", "This was the last review:", "Decided at this interim review:")
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}.png"))
     page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}-full.png"), full_page=True)

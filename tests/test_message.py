@@ -243,3 +243,9 @@ def test_the_report_s_warnings_are_in_the_message() -> None:
     invalid = copy.deepcopy(warned)
     invalid.update(outcome="invalid", action="fix the problem and rerun", reasons=[joins])
     assert message.markdown(invalid, "56d.html").count(joins) == 1
+
+
+def test_an_interim_that_decided_names_no_next_review() -> None:
+    shipped = copy.deepcopy(EXPERIMENT)
+    shipped.update(checkpoint="28d", final=False, next_review="2026-10-27")
+    assert "Next review" not in message.markdown(shipped, "28d.html")

@@ -159,6 +159,11 @@ def verdict_card(result: Reviewed) -> HTMLBlock:
         )
     if look.next_review is None:
         next_review = f"This was the last review: the decision is to {verdict.action}."
+    elif verdict.outcome in ("ship", "revert"):
+        next_review = (
+            f"Decided at this interim review: the decision is to {verdict.action}; no later "
+            "review is needed."
+        )
     elif look.next_due:
         next_review = f"Next review: {look.next_review}, due now (its date has passed)."
     else:
