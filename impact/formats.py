@@ -47,6 +47,7 @@ __all__ = [
     "interval",
     "of",
     "p_value",
+    "power",
     "relative",
     "relative_interval",
     "style_of_json",
@@ -233,3 +234,17 @@ def p_value(number: float | None) -> str:
     if number < 0.0001:
         return "< 0.0001"
     return f"{number:.2g}" if number < 0.1 else f"{number:.2f}"
+
+
+def power(number: float) -> str:
+    """A power (a probability) in whole percent, never rounded to a certainty.
+
+    Examples:
+        >>> power(0.8012), power(0.9992), power(0.003)
+        ('80%', 'over 99%', 'under 1%')
+    """
+    if number > 0.99 and round(number * 100) >= 100:
+        return "over 99%"
+    if number < 0.01 and round(number * 100) <= 0:
+        return "under 1%"
+    return f"{number:.0%}"

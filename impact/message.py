@@ -204,12 +204,13 @@ def _registration(verdict: dict[str, Any]) -> list[str]:
             f"reason: {_text(amendment.get('reason', ''))}"
         )
     if changed:
-        fields = ", ".join(_text(c["field"]) for c in changed)
-        deciding = any(c.get("deciding") for c in changed)
-        lines.append(
-            f"Changed since registration: {fields}"
+        parts = [
+            ", ".join(_text(c["field"]) for c in changed if bool(c.get("deciding")) is deciding)
             + (" (deciding: the verdict is invalid)" if deciding else " (words only)")
-        )
+            for deciding in (True, False)
+            if any(bool(c.get("deciding")) is deciding for c in changed)
+        ]
+        lines.append(f"Changed since registration: {'; '.join(parts)}")
     return lines
 
 

@@ -590,7 +590,7 @@ def _power_note(metric: Metric, power: Power, wanted: float, accrual_over: bool)
         return None
     short = power.achieved < wanted
     return (
-        f"power: the test had {power.achieved:.0%} power to detect the target "
+        f"power: the test had {formats.power(power.achieved)} power to detect the target "
         f"({format_effect(metric, metric.good_sign * power.target)}); at this sample it "
         f"detects {format_effect(metric, metric.good_sign * power.mde)} with {wanted:.0%} "
         "power"

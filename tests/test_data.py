@@ -229,6 +229,17 @@ def test_missing_table(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
         sources.connect(loaded)
 
 
+def test_a_table_named_with_its_extension_gets_a_hint(
+    tmp_path: Path, spec_dict: dict[str, Any]
+) -> None:
+    """Found by a new user: data.events: events.parquet said only that events.parquet.parquet
+    was looked for."""
+    spec_dict["data"]["events"] = "events.parquet"
+    loaded = _setup(tmp_path, spec_dict)
+    with pytest.raises(DataError, match=r"name the table without its extension \('events'\)$"):
+        sources.connect(loaded)
+
+
 def test_unparseable_timestamps_in_csv(tmp_path: Path, spec_dict: dict[str, Any]) -> None:
     events = _events().astype({"ts": str})
     events.loc[2, "ts"] = "yesterday"

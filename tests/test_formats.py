@@ -62,3 +62,12 @@ def test_a_metric_style_comes_from_the_spec_or_its_kind() -> None:
         "count", "orders"
     )
     assert formats.style_of_json({"kind": "proportion"}) == SHARE
+
+
+@pytest.mark.parametrize(
+    ("number", "words"),
+    [(0.8, "80%"), (0.994, "99%"), (0.9992, "over 99%"), (0.003, "under 1%"), (0.0, "under 1%")],
+)
+def test_a_power_is_never_rounded_to_a_certainty(number: float, words: str) -> None:
+    """Found by a new user: the report said 100% power for 0.9992."""
+    assert formats.power(number) == words

@@ -249,3 +249,17 @@ def test_an_interim_that_decided_names_no_next_review() -> None:
     shipped = copy.deepcopy(EXPERIMENT)
     shipped.update(checkpoint="28d", final=False, next_review="2026-10-27")
     assert "Next review" not in message.markdown(shipped, "28d.html")
+
+
+def test_changed_fields_say_which_decide() -> None:
+    """Found by a new user: 'metrics.primary.target, title (deciding: ...)' called the title
+    deciding."""
+    changed = copy.deepcopy(EXPERIMENT)
+    changed["registration"]["changed_fields"] = [
+        {"field": "metrics.primary.target", "deciding": True},
+        {"field": "title", "deciding": False},
+    ]
+    assert (
+        "Changed since registration: metrics.primary.target (deciding: the verdict is "
+        "invalid); title (words only)"
+    ) in message.markdown(changed, "56d.html").splitlines()

@@ -277,9 +277,15 @@ def _file_view(connection: duckdb.DuckDBPyConnection, folder: Path, table: str, 
                 raise DataError(f"{path}: cannot be read as {suffix[1:]} ({message})") from None
             return str(path)
     present = sorted(p.stem for p in folder.iterdir() if p.suffix in (".parquet", ".csv"))
+    stem, suffix = os.path.splitext(table)
+    hint = (
+        f"; name the table without its extension ({stem!r})"
+        if suffix in (".parquet", ".csv") and stem in present
+        else ""
+    )
     raise DataError(
         f"{folder}: no table {table!r} (looked for {table}.parquet and {table}.csv); "
-        f"tables here: {', '.join(present) or 'none'}"
+        f"tables here: {', '.join(present) or 'none'}{hint}"
     )
 
 
@@ -368,7 +374,7 @@ def _timestamp(
     ).fetchone()
     if bad is not None:
         raise DataError(
-            f"{name}: column {theirs!r} has {bad[1]} values that are not timestamps, such as "
+            f"{name}: column {theirs!r} has {bad[1]:,} values that are not timestamps, such as "
             f"{bad[0]!r}; write ISO timestamps such as 2026-09-01 12:00:00"
         )
     return f"timezone('UTC', CAST({column} AS TIMESTAMPTZ)) AS {quote(ours)}"
