@@ -375,7 +375,11 @@ def run_one(
         return RunRecord(spec_id, label, "bad_input", str(error), error.exit_code)
     except KeyboardInterrupt:
         return RunRecord(
-            spec_id, label, "interrupted", "interrupted before publishing", EXIT_INTERRUPTED
+            spec_id,
+            label,
+            "interrupted",
+            "before publishing: nothing was published",
+            EXIT_INTERRUPTED,
         )
     except RecursionError:
         return RunRecord(spec_id, label, "bad_input", f"{spec_path}: {_TOO_DEEP}", EXIT_BAD_INPUT)
@@ -476,9 +480,7 @@ def _chain(calls: tuple[tuple[Any, ...], ...]) -> Iterator[RunRecord]:
     the later looks; one that another run holds leaves them for the next run."""
     for position, call in enumerate(calls):
         if stopping.requested():  # a stop signal came, though its KeyboardInterrupt was lost
-            yield RunRecord(
-                call[1], call[2], "interrupted", "interrupted before it started", EXIT_INTERRUPTED
-            )
+            yield RunRecord(call[1], call[2], "interrupted", "before it started", EXIT_INTERRUPTED)
             return
         record = run_one(*call)
         yield record
