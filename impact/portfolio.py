@@ -311,11 +311,8 @@ def render(
     six_months = today - dt.timedelta(days=183)
     hit = _el("p", "", class_="hit")
     hit.append(_el("strong", "Hit rate: "))
-    ET.SubElement(
-        hit, "span"
-    ).text = (
-        f"{hit_rate(verdicts).sentence()}; last 6 months: {hit_rate(verdicts, since=six_months)}."
-    )
+    recent = hit_rate(verdicts, since=six_months)
+    ET.SubElement(hit, "span").text = f"{hit_rate(verdicts).sentence()}; last 6 months: {recent}."
     body.append(hit)
     body.append(
         _el(

@@ -295,8 +295,7 @@ def primary(result: Compared) -> HTMLBlock:
                 "p",
                 f"Power: at this look the test had {formats.power(power.achieved)} power to "
                 f"detect the target ({_effect(metric, metric.good_sign * power.target)}); the "
-                "smallest "
-                f"effect it detects with {result.spec.decision.power:.0%} power is "
+                f"smallest effect it detects with {result.spec.decision.power:.0%} power is "
                 f"{_effect(metric, metric.good_sign * power.mde)}.",
                 class_="note",
             )
