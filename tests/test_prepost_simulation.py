@@ -20,9 +20,9 @@ RUNS = 30
 CELLS = [  # (process, days before, days after, the widest interval allowed vs the correct model)
     ("strong control", 70, 30, 1.25),
     ("level random walk", 365, 30, 1.25),
-    # Not met at 70/30: the seasonal variance's uncertainty makes ours wider than plain UC's,
-    # which covers too little there (docs/validation-prepost.md has the full figures).
-    ("weekly seasonality", 70, 30, 1.45),
+    # Not met at 70/30: the level's posterior makes ours 1.37x plain UC's (200 series), which
+    # covers too little there (82%; docs/validation-prepost.md has the full figures).
+    ("weekly seasonality", 70, 30, 1.40),
     ("linear trend", 70, 30, 1.25),
     ("control moves at launch", 70, 30, 1.25),
 ]

@@ -113,11 +113,12 @@ def _series_methods(result: PrepostResult) -> HTMLBlock:
         "registers, and the control series as regressors whose coefficients are part of the "
         "state, so their uncertainty reaches the forecast. Its variances are fit on the "
         "pre-period by maximum likelihood, with a weak prior on the level's variance scaled by "
-        "what the controls leave unexplained; the forecast of the post-period from the "
-        "pre-period is what would have happened without the launch. It mixes a model whose "
-        "level does not move (weighted by how well the data support it) with the fitted one "
-        "at several values of its variances, so the uncertainty of the variances reaches the "
-        "interval. A fit that claims to predict every day almost exactly is a failed check.",
+        "what the controls and the seasonal pattern leave unexplained; the forecast of the "
+        "post-period from the pre-period is what would have happened without the launch. It "
+        "mixes the model at many values of the level's variance, each weighted by how well "
+        "the data support it, so the uncertainty of the variances reaches the interval; with "
+        "controls or a trend, also a model whose level does not move, weighted the same way. "
+        "A fit that claims to predict every day almost exactly is a failed check.",
         "The average effect per day is the mean of actual minus counterfactual. Its interval "
         "(and the cumulative one, for flows) comes from the joint forecast distribution of all "
         "post-launch days, not from summing each day's variance. The relative effect divides "

@@ -5,11 +5,13 @@ linear trend and a stochastic weekly (or other) seasonal, and the control series
 regressors whose coefficients live in the state (``mle_regression=False``), so that their
 uncertainty reaches the forecast. Its variances are fit by penalized maximum likelihood
 on the pre-period, on standardized data, with a weak prior on the drift variances (level,
-trend) scaled by what the controls leave unexplained. The counterfactual of the
-post-period is the forecast given the pre-period and the post-period's controls, mixed over
-parameter points so that the variances' own uncertainty reaches the interval: the static
-model (every drift variance 0, weighted by its BIC posterior probability against the
-fitted one) and the sigma points of the fitted variances' approximate posterior.
+trend) scaled by what the controls (and a seasonal pattern) leave unexplained. The
+counterfactual of the post-period is the forecast given the pre-period and the post-period's
+controls, mixed over parameter points so that the variances' own uncertainty reaches the
+interval: points along the level's standard deviation weighted by the penalized likelihood
+itself (a quadrature of its posterior, whose long right tail is what a month-long forecast
+must carry) and, for a model with controls or a trend, the static model (every drift
+variance 0, weighted by its BIC posterior probability against the fitted one).
 
 The average and cumulative effects use the joint forecast distribution: for a linear
 Gaussian state space model the forecast errors of days i <= j have covariance
@@ -48,8 +50,11 @@ __all__ = [
 
 MIN_FIT_DAYS = 28  # days of data before a placebo launch date, at least
 # Variance scales are set relative to what the controls leave unexplained: the residual
-# variance of an ordinary regression of the response on the controls over the pre-period
-# (the response's own variance without controls). A weak inverse-gamma prior on the
+# variance of an ordinary regression of the response on the controls (and on the day of the
+# seasonal period, with a seasonal) over the pre-period (the response's own variance
+# without either). A weekly pattern is no more a level's wandering than a control's
+# movement is: scaled by its variance too, the prior pushed a 70-day series' level variance
+# up and its interval was 1.45x plain maximum likelihood's. A weak inverse-gamma prior on the
 # variance of the level (and of the trend's slope), sigma2 ~ InvGamma(WEIGHT / 2,
 # WEIGHT * GUESS^2 * unexplained / 2), a guess of 0.1 of the unexplained sd worth two
 # observations, keeps a short pre-period from a level that wanders as much as the noise
@@ -86,12 +91,13 @@ class Fit:
         centre: the pre-period means of the response and each control.
         scale: the pre-period standard deviations of the response and each control.
         unexplained: the share of the response's pre-period variance that a regression on
-            the controls leaves unexplained (1 without controls): the scale of the prior
-            and of the bounds.
+            the controls (and the day of the seasonal period) leaves unexplained (1 without
+            either): the scale of the prior and of the bounds.
         names: the names of ``params`` (statsmodels' ``param_names``).
-        draws: weighted parameter points (sigma points of the approximate posterior of the
-            log variances) whose forecasts are mixed, so that the uncertainty of the
-            variances reaches the intervals; empty when it cannot be measured.
+        draws: weighted parameter points (a quadrature of the posterior along the level's
+            standard deviation, or sigma points when the level is not free, and the static
+            model) whose forecasts are mixed, so that the uncertainty of the variances
+            reaches the intervals; empty when it cannot be measured.
         problems: what makes the fit degenerate (a variance at its bound): a failed model
             check, never a silent "converged".
         static_weight: the posterior weight of the static model (every drift variance 0)
@@ -199,12 +205,18 @@ def _standardize(values: np.ndarray, centre: np.ndarray, scale: np.ndarray) -> n
     return (values - centre) / scale
 
 
-def _unexplained(endog: np.ndarray, exog: np.ndarray | None) -> float:
-    """The residual variance of a regression of the standardized response on the controls."""
-    if exog is None:
+def _unexplained(endog: np.ndarray, exog: np.ndarray | None, seasonality: int | None) -> float:
+    """The residual variance of a regression of the standardized response on the controls
+    (and on the day of the seasonal period, with a seasonal)."""
+    columns = [] if exog is None else [exog]
+    if seasonality:
+        phase = np.arange(endog.size) % seasonality
+        columns.append((phase[:, None] == np.arange(1, seasonality)).astype(float))
+    if not columns:
         return 1.0
-    known = np.isfinite(endog) & np.all(np.isfinite(exog), axis=1)
-    design = np.column_stack([np.ones(int(known.sum())), exog[known]])
+    regressors = np.column_stack(columns)
+    known = np.isfinite(endog) & np.all(np.isfinite(regressors), axis=1)
+    design = np.column_stack([np.ones(int(known.sum())), regressors[known]])
     if known.sum() <= design.shape[1] + 1:
         return 1.0
     coefficients, *_ = np.linalg.lstsq(design, endog[known], rcond=None)
@@ -241,7 +253,7 @@ def fit(
     scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
     endog = _standardize(y, centre[0], scale[0])
     exog = None if controls is None else _standardize(controls[:days], centre[1:], scale[1:])
-    unexplained = _unexplained(endog, exog) if np.nanvar(endog) > 0 else 1.0
+    unexplained = _unexplained(endog, exog, seasonality) if np.nanvar(endog) > 0 else 1.0
     model = _model(endog, exog, seasonality, trend)
     names = tuple(model.param_names)
     drifts = [i for i, name in enumerate(names) if name in DRIFTS]
@@ -282,7 +294,7 @@ def fit(
         draws = _sigma_points(objective, mode, upper, unexplained, names)
         measured = bool(draws)
         static_weight = 0.0
-        if drifts and not seasonality:  # see _static: not for a seasonal model
+        if drifts and not seasonality and (controls is not None or trend):  # see _static
             static, static_weight = _static(model, mode, lower, upper, drifts, endog, names)
             fitted = draws or ((1.0, np.exp(mode)),)
             draws = ((static_weight, static), *((w * (1 - static_weight), p) for w, p in fitted))
@@ -337,6 +349,13 @@ def _static(  # type: ignore[no-untyped-def]
     Not for a seasonal model: with the seasonal fixed too, the criterion chose the static
     model on most 70-day series of a slowly moving level with a weekly pattern, and its
     intervals covered 75% (40 series; 100% without it, docs/validation-prepost.md).
+
+    Nor for a local level alone (no controls, no trend): the static model is then a constant,
+    whose forecast carries no drift at all, and on 70 days of a random walk (sd 0.3 a day,
+    noise 1) the criterion gave it a weight above 0.5 in 8 of 60 series, and 4 of the first
+    40 intervals missed the truth, each with a weight of 0.85-0.95 (the level's posterior
+    alone covered 3 of them). The cost: a series that truly is a constant plus noise gets
+    the level's interval, wider than the constant's.
     """
     noise = [names.index(NOISE)]
     static = lower.copy()
@@ -380,7 +399,8 @@ def _sigma_points(
     unexplained: float,
     names: tuple[str, ...],
 ) -> tuple[tuple[float, np.ndarray], ...]:
-    """Sigma points of a normal approximation to the posterior of the standard deviations.
+    """Parameter points of the posterior of the standard deviations: a quadrature along the
+    level's (``_level_quadrature``), or where the level is not free, sigma points.
 
     The slope's variance stays at its mode: its effect on a forecast grows with the cube of
     the horizon, so a point a few standard deviations out swamps the mixture (a straight
@@ -392,7 +412,8 @@ def _sigma_points(
     cannot rule out. The curvature is measured by central differences; the points are the
     mode and the mode +- the columns of sqrt((k + kappa) Cov), kappa = max(0, 3 - k) (the
     unscented transform), each standard deviation folded at 0. A variance at its ceiling
-    stays fixed. Empty when the curvature is not positive definite.
+    stays fixed. Empty when the curvature is not positive definite. The curvature also
+    places the level's quadrature, whose weights are the penalized likelihood itself.
     """
     sds = np.exp(mode / 2)
     free = [
@@ -425,9 +446,12 @@ def _sigma_points(
             hessian[a, b] = hessian[b, a] = value
     try:
         np.linalg.cholesky(hessian)
-        root = np.linalg.cholesky(np.linalg.inv(hessian))
+        cov = np.linalg.inv(hessian)
+        root = np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
         return ()
+    if "sigma2.level" in [names[i] for i in free]:
+        return _level_quadrature(objective, sds, free, cov, names, unexplained, upper)
     kappa = max(0.0, 3.0 - k)
     spread = math.sqrt(k + kappa) * root
     points = [(kappa / (k + kappa), np.exp(mode))]
@@ -438,6 +462,53 @@ def _sigma_points(
             variances = np.clip(point**2, np.exp(mode) * 0 + 1e-12 * unexplained, np.exp(upper))
             points.append((1 / (2 * (k + kappa)), variances))
     return tuple((w, p) for w, p in points if w > 0)
+
+
+QUADRATURE = np.arange(-5.0, 12.0)  # nodes, in the normal approximation's sds of the level's sd
+QUADRATURE_FLOOR = 1e-3  # a node with less weight than this share of the largest is left out
+
+
+def _level_quadrature(
+    objective: Callable[[np.ndarray], float],
+    sds: np.ndarray,
+    free: list[int],
+    cov: np.ndarray,
+    names: tuple[str, ...],
+    unexplained: float,
+    upper: np.ndarray,
+) -> tuple[tuple[float, np.ndarray], ...]:
+    """Points along the level's sd, weighted by the penalized likelihood itself.
+
+    A 30-day forecast's variance grows with the level's variance times the horizon, so the
+    right tail of that variance's posterior is what an interval must carry. Short series
+    have a skewed posterior there, longer on the right than the curvature at the mode says;
+    sigma points (two per direction, placed by the curvature) miss it. Here the level's sd
+    takes evenly spaced values from 5 of the normal approximation's sds below the mode
+    (folded at 0) to 11 above, the other sds follow the ridge (their conditional mean under
+    the normal approximation), and each point's weight is the penalized likelihood there,
+    evaluated, not approximated, read as a density on the sds (as the sigma points read
+    it). The other sds' spread about the ridge is left out: the noise's and the seasonal's
+    variances move a month's average far less than the level's.
+    """
+    level = [names[i] for i in free].index("sigma2.level")
+    spread = math.sqrt(cov[level, level])
+    ridge = cov[:, level] / cov[level, level]
+    found = []
+    for step in spread * QUADRATURE:  # evenly spaced: a node's weight is its density
+        point = sds.copy()
+        point[free] = np.abs(point[free] + ridge * step)
+        variances = np.clip(point**2, 1e-12 * unexplained, np.exp(upper))
+        value = objective(np.log(variances))
+        if math.isfinite(value) and value < 1e299:
+            found.append((value, variances))
+    if not found:
+        return ()
+    best = min(v for v, _ in found)
+    weights = np.array([math.exp(best - v) for v, _ in found])
+    keep = weights >= QUADRATURE_FLOOR * weights.max()
+    weights = weights[keep] / weights[keep].sum()
+    kept = [p for (_, p), k in zip(found, keep, strict=True) if k]
+    return tuple((float(w), p) for w, p in zip(weights, kept, strict=True))
 
 
 def forecast(model_fit: Fit, start: int, steps: int) -> Forecast:

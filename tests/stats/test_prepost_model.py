@@ -235,6 +235,32 @@ def test_parameter_uncertainty_widens_the_interval_of_a_short_series() -> None:
     assert mixed.sd > single.sd
 
 
+def test_a_random_walk_that_looks_still_keeps_its_drift_in_the_interval() -> None:
+    """A random walk (sd 0.3 a day, noise 1) whose 70 days look nearly still: before, the
+    static model (a constant) took 0.86 of the mixture and the sigma points missed the
+    level's long right tail, so the 95% interval of the 30-day average was +-0.67 around an
+    error of 1.40 (docs/validation-prepost.md). Seeded series 7 of the grid's cell 70/30."""
+    rng = np.random.default_rng(1100 * 100_003 + 7)
+    y = 100 + np.cumsum(rng.normal(0, 0.3, 100)) + rng.normal(0, 1, 100)
+    fitted = prepost.fit(y[:70])
+    assert fitted.static_weight == 0.0
+    effect = prepost.effect(y[70:], prepost.forecast(fitted, 70, 30), 0.05)
+    assert effect.ci[0] <= 0 <= effect.ci[1]  # the true effect is 0
+    assert effect.average > 1.2  # the level drifted: the interval must be that wide
+
+
+def test_a_seasonal_pattern_does_not_scale_the_level_prior_up() -> None:
+    """The level's prior is scaled by what the day of the week leaves unexplained, as by
+    what the controls do: a pattern of amplitude 3 is not a level that wanders."""
+    rng = np.random.default_rng(5)
+    days = np.arange(70)
+    week = np.array([0.0, 0.5, 0.8, 0.6, 0.3, -1.2, -1.0])
+    y = 100 + np.cumsum(rng.normal(0, 0.2, 70)) + 3 * week[days % 7] + rng.normal(0, 1, 70)
+    fitted = prepost.fit(y, seasonality=7)
+    assert fitted.unexplained < 0.4  # the pattern explains most of the variance
+    assert prepost.fit(y).unexplained == 1.0  # without a seasonal: the response's own
+
+
 def test_ljung_box_matches_statsmodels() -> None:
     from statsmodels.stats.diagnostic import acorr_ljungbox
 
