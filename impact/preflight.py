@@ -88,13 +88,11 @@ def _checked(
     prepared = review_module.prepare(spec_path, checkpoint, day, data_source, output_dir=output)
     publish.fault("checks", prepared.spec.id)  # tests pause here to send a signal
     if metrics_ahead and prepared.spec.design == "experiment":
+        source, spec, as_of = prepared.source, prepared.spec, prepared.look.as_of
         try:
-            query = Ahead(
-                lambda: metrics.compute(prepared.source, prepared.spec, prepared.look.as_of),
-                name="impact-metrics",
-            )
+            query = Ahead(lambda: metrics.compute(source, spec, as_of), name="impact-metrics")
         except BaseException:
-            prepared.source.close()
+            source.close()
             raise
         prepared = prepared._replace(metrics_ahead=query)
 
