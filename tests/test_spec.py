@@ -255,6 +255,20 @@ def test_missing_file(tmp_path: Path) -> None:
         spec.load(tmp_path / "no_such.yaml")
 
 
+def test_a_mistyped_spec_path_gets_the_nearest_spec(tmp_path: Path) -> None:
+    """Found by a new user: a typo in a spec's name got no 'did you mean'."""
+    (tmp_path / "demo-checkout.yaml").write_text("id: x\n")
+    with pytest.raises(
+        SpecError,
+        match=r"demo-checkot\.yaml: no such spec file; did you mean .*/demo-checkout\.yaml\?$",
+    ):
+        spec.load(tmp_path / "demo-checkot.yaml")
+    with pytest.raises(SpecError, match=r"elsewhere\.yaml: no such spec file; check the path$"):
+        spec.load(tmp_path / "elsewhere.yaml")
+    with pytest.raises(SpecError, match=r"no such spec file; check the path$"):
+        spec.load(tmp_path / "no-folder" / "demo-checkout.yaml")
+
+
 def test_python_tags_are_refused(tmp_path: Path) -> None:
     text = "spec_version: 1\nid: !!python/object/apply:os.system ['echo hi']\n"
     with pytest.raises(SpecError, match="invalid YAML"):

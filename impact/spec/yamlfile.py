@@ -3,6 +3,8 @@ that keep their sign, and the walks that find placeholders and control character
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -107,6 +109,17 @@ class _SpecLoader(_SignKeepingLoader):
         return node
 
 
+def _nearest(path: Path) -> str:
+    """A hint for a spec file that is not there: the nearest spec name in its folder."""
+    try:
+        names = [p.name for p in itertools.islice(path.parent.iterdir(), 5000)]
+    except OSError:
+        names = []
+    specs = sorted(name for name in names if name.endswith((".yaml", ".yml")))
+    close = difflib.get_close_matches(path.name, specs, n=1, cutoff=0.8)
+    return f"did you mean {path.parent / close[0]}?" if close else "check the path"
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML mapping safely, turning every problem into a SpecError naming the file.
 
@@ -119,7 +132,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
             raw = handle.read(MAX_BYTES + 1)  # never more: a spec path can name /dev/zero
         text = raw.decode("utf-8")
     except FileNotFoundError:
-        raise SpecError(f"{path}: no such spec file; check the path") from None
+        raise SpecError(f"{path}: no such spec file; {_nearest(path)}") from None
     except IsADirectoryError:
         raise SpecError(f"{path}: is a folder; give the path of a .yaml spec file") from None
     except (OSError, UnicodeDecodeError) as error:
