@@ -175,7 +175,11 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
         axes.set_xlim(min(reference) - 0.25 * span, max(reference) + 0.25 * span)
         axes.set_ylim(-1, 1)
         effect = (
-            format_effect(metric, comparison.effect) if comparison.effect is not None else "n/a"
+            format_effect(
+                metric, comparison.effect, group=(comparison.ci_lower, comparison.ci_upper)
+            )
+            if comparison.effect is not None
+            else "n/a"
         )
         axes.set_title(
             f"{metric.name} ({role}): {effect}, {item.status.replace('_', ' ')}",
@@ -352,11 +356,13 @@ def by_week(result: ReviewResult) -> Chart | None:
             )
         axes.plot([index], [week.effect * scale], "o", color=INK, markersize=6)
     axes.axhline(0, color=ZERO, linewidth=1)
-    whole = result.analyses[metric.name].unadjusted.effect
+    unadjusted = result.analyses[metric.name].unadjusted
+    whole = unadjusted.effect
     if whole is not None and metric.window is not None:
         axes.axhline(whole * scale, color=INTERVAL, linestyle=":", linewidth=1.5)
+        shown = format_effect(metric, whole, group=(unadjusted.ci_lower, unadjusted.ci_upper))
         axes.annotate(
-            f"whole {metric.window}-day window: {format_effect(metric, whole)}",
+            f"whole {metric.window}-day window: {shown}",
             (0.01, whole * scale),
             xycoords=("axes fraction", "data"),
             color=INTERVAL,
@@ -375,7 +381,12 @@ def by_week(result: ReviewResult) -> Chart | None:
     )
     _plain(axes)
     words = "; ".join(
-        f"week {i + 1}: {format_effect(metric, w.effect) if w.effect is not None else 'n/a'}"
+        f"week {i + 1}: "
+        + (
+            format_effect(metric, w.effect, group=(w.ci_lower, w.ci_upper))
+            if w.effect is not None
+            else "n/a"
+        )
         for i, w in enumerate(result.weeks)
     )
     return Chart(figure, f"{metric.name} effect by week since exposure: {words}")

@@ -147,3 +147,23 @@ def test_funnel_title_says_the_diagnosis_in_words(feature: adoption_review.Adopt
     assert feature.adoption is not None
     diagnosis = feature.adoption.funnel.diagnosis
     assert axes.get_title(loc="left") == f"Adoption: {message.DIAGNOSES[diagnosis]}"
+
+
+def test_a_chart_writes_each_effect_as_the_tables_do(checkout: review.ReviewResult) -> None:
+    """Found by a new user: the chart said -0.0900 pp where the table said -0.090 pp (its
+    digits were chosen without the interval's)."""
+    from impact import display
+    from impact.verdict import format_effect
+
+    rows = display.criteria(checkout).element.findall(".//tbody/tr")
+    observed = {"".join(row[0].itertext()): "".join(row[3].itertext()) for row in rows}
+    for axes in plots.effects(checkout).figure.axes:
+        name, rest = axes.get_title(loc="left").split(" (", 1)
+        assert rest.split(": ", 1)[1].startswith(observed[name] + ","), (name, rest, observed)
+    weeks = plots.by_week(checkout)
+    assert weeks is not None
+    metric = checkout.primary.metric
+    for i, week in enumerate(checkout.weeks):
+        assert week.effect is not None
+        shown = format_effect(metric, week.effect, group=(week.ci_lower, week.ci_upper))
+        assert f"week {i + 1}: {shown}" in weeks.alt
