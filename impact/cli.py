@@ -107,7 +107,7 @@ def review(
         day,
         data_source,
         output_dir,
-        metrics_ahead=kernel is None and engine.available(),
+        metrics_ahead=engine.runs_here(kernel),
     )
     try:
         from impact import runner  # lazy: see the module docstring

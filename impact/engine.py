@@ -38,7 +38,7 @@ from papermill.engines import Engine, NotebookExecutionManager, papermill_engine
 from traitlets import Type
 from traitlets.config import Config
 
-__all__ = ["NAME", "InProcessEngine", "available"]
+__all__ = ["NAME", "InProcessEngine", "available", "runs_here"]
 
 NAME = "impact"
 MAY_FAIL = "raises-exception"  # Jupyter's tag for a cell whose error does not stop the run
@@ -153,6 +153,12 @@ def available() -> bool:
     """Whether notebooks can run in this process: not when another IPython shell owns it
     (``impact`` called from inside JupyterLab), whose outputs would be taken over."""
     return not InteractiveShell.initialized() or isinstance(InteractiveShell.instance(), _Shell)
+
+
+def runs_here(kernel_name: str | None) -> bool:
+    """Whether a notebook asked for with ``kernel_name`` (None: no kernel) runs in this
+    process; else in a kernel (``python3`` when none was named but ``available`` is false)."""
+    return kernel_name is None and available()
 
 
 def _shell() -> _Shell:

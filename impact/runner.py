@@ -183,7 +183,7 @@ def review(
     """
     started = clock or dt.datetime.now(dt.UTC)
     day = review_module.parse_today(today)
-    in_process = kernel_name is None and engine.available()
+    in_process = engine.runs_here(kernel_name)
     checks = checks or preflight.start(
         str(spec_path), checkpoint, day, data_source, Path(output_dir), metrics_ahead=in_process
     )
