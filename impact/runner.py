@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import importlib
 import json
 import shutil
 import uuid
@@ -189,7 +188,7 @@ def review(
     )
     try:
         if in_process:  # while the checks run, what the notebook and its export will need
-            importlib.import_module("impact.display")
+            from impact import display  # noqa: F401  (loaded now, used by the notebook)
         spec, look, checked, close = checks.result()
     except BaseException:
         checks.abandon()

@@ -137,6 +137,7 @@ ALLOWED: dict[str, set[str]] = {
     "preflight": {"ahead", "looks", "metrics", "prepost", "publish", "review", "spec"},
     "runner": {
         "ahead",
+        "display",
         "preflight",
         "export",
         "errors",
