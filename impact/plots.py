@@ -174,13 +174,7 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
         span = max(reference) - min(reference) or 1.0
         axes.set_xlim(min(reference) - 0.25 * span, max(reference) + 0.25 * span)
         axes.set_ylim(-1, 1)
-        effect = (
-            format_effect(
-                metric, comparison.effect, group=(comparison.ci_lower, comparison.ci_upper)
-            )
-            if comparison.effect is not None
-            else "n/a"
-        )
+        effect = _effect(metric, comparison)
         axes.set_title(
             f"{metric.name} ({role}): {effect}, {item.status.replace('_', ' ')}",
             loc="left",
@@ -211,6 +205,16 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
         f"{item.metric.name} ({role}): {item.status.replace('_', ' ')}" for role, item in judged
     )
     return Chart(figure, f"Effects with {level:.3g}% intervals. {alt}.")
+
+
+def _effect(metric: Metric, comparison: Comparison) -> str:
+    """A comparison's effect as the tables write it: its digits shared with its interval's
+    ("n/a" without an estimate)."""
+    if comparison.effect is None:
+        return "n/a"
+    return format_effect(
+        metric, comparison.effect, group=(comparison.ci_lower, comparison.ci_upper)
+    )
 
 
 def _threshold_line(metric: Metric, comparison: Comparison, role: str) -> tuple[float, str] | None:
@@ -324,7 +328,7 @@ def by_exposure_day(result: ReviewResult) -> Chart:
         last = pooled[-1].up_to
         assert last.effect is not None and last.ci_lower is not None
         assert last.ci_upper is not None
-        effect = format_effect(metric, last.effect, group=(last.ci_lower, last.ci_upper))
+        effect = _effect(metric, last)
         words = formats.interval(style, last.ci_lower, last.ci_upper, estimate=last.effect)
         alt = (
             f"{metric.name} effect among units first exposed up to each day, "
@@ -360,9 +364,8 @@ def by_week(result: ReviewResult) -> Chart | None:
     whole = unadjusted.effect
     if whole is not None and metric.window is not None:
         axes.axhline(whole * scale, color=INTERVAL, linestyle=":", linewidth=1.5)
-        shown = format_effect(metric, whole, group=(unadjusted.ci_lower, unadjusted.ci_upper))
         axes.annotate(
-            f"whole {metric.window}-day window: {shown}",
+            f"whole {metric.window}-day window: {_effect(metric, unadjusted)}",
             (0.01, whole * scale),
             xycoords=("axes fraction", "data"),
             color=INTERVAL,
@@ -380,15 +383,7 @@ def by_week(result: ReviewResult) -> Chart | None:
         color=INK,
     )
     _plain(axes)
-    words = "; ".join(
-        f"week {i + 1}: "
-        + (
-            format_effect(metric, w.effect, group=(w.ci_lower, w.ci_upper))
-            if w.effect is not None
-            else "n/a"
-        )
-        for i, w in enumerate(result.weeks)
-    )
+    words = "; ".join(f"week {i + 1}: {_effect(metric, w)}" for i, w in enumerate(result.weeks))
     return Chart(figure, f"{metric.name} effect by week since exposure: {words}")
 
 
