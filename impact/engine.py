@@ -38,6 +38,8 @@ from papermill.engines import Engine, NotebookExecutionManager, papermill_engine
 from traitlets import Type
 from traitlets.config import Config
 
+from impact import stopping
+
 __all__ = ["NAME", "InProcessEngine", "available", "runs_here"]
 
 NAME = "impact"
@@ -231,7 +233,7 @@ def _run(shell: _Shell, cell: NotebookNode, timeout: float | None) -> bool:
     cell.outputs = outputs.items
     error = result.error_before_exec or result.error_in_exec
     if _interrupted(error):
-        raise KeyboardInterrupt
+        raise stopping.StopSignal
     if isinstance(error, _Timeout):
         raise CellTimeoutError(f"a cell ran longer than {timeout:g} seconds")
     return error is not None

@@ -274,7 +274,7 @@ def publish(staged: Staged, output: Path) -> dict[str, Path]:
             _late.extend(caught)
             caught.clear()
     if stopped:
-        raise KeyboardInterrupt
+        raise stopping.StopSignal
     return destinations(output, staged.spec_id, staged.label)
 
 

@@ -448,7 +448,7 @@ def run_due(
             for record in _chain(task):
                 yield record
                 if record.status == "interrupted" or publish.late_signal():
-                    raise KeyboardInterrupt
+                    raise stopping.StopSignal
         return
     for index, answer in workers.run(run_chain, tasks, jobs=min(jobs, len(tasks))):
         if isinstance(answer, workers.Died | workers.Raised):

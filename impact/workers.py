@@ -217,7 +217,7 @@ def run(
             deadline = time.monotonic() + GRACE
             while any(w.task is not None for w in workers) and time.monotonic() < deadline:
                 yield from answers(0.25)
-            raise KeyboardInterrupt
+            raise stopping.StopSignal
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

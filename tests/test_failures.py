@@ -323,3 +323,38 @@ def test_a_stop_signal_after_the_command_finished_leaves_its_exit_code(
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+_SIGNAL_IN_EXTENSION_CODE = """
+import ctypes, os, signal, sys, threading
+from impact import stopping
+
+signal.signal(signal.SIGTERM, stopping.raise_interrupt)
+run = ctypes.pythonapi.PyRun_String  # how an extension module runs Python code
+run.restype = ctypes.py_object
+run.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.py_object, ctypes.py_object]
+threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
+scope = {"__builtins__": __builtins__}
+try:
+    run(b"import time\\nfor _ in range(400): time.sleep(0.05)\\n", 257, scope, scope)
+except KeyboardInterrupt:
+    sys.stderr.write("error: interrupted; nothing was published\\n")
+    sys.exit(130)
+"""
+
+
+def test_a_stop_signal_in_an_extension_s_python_code_still_exits_130(tmp_path: Path) -> None:
+    """`python -m impact review` ended with status -2 (SIGINT's) and its one line, about once
+    in 60 runs, when SIGTERM landed in code an extension runs with PyRun_String: CPython
+    remembers an exact KeyboardInterrupt leaving such code as unhandled, and kills itself
+    with SIGINT after the exit code was set."""
+    (tmp_path / "stopped_there.py").write_text(_SIGNAL_IN_EXTENSION_CODE, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "stopped_there"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "error: interrupted; nothing was published\n"

@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "handover": set(),
     "seal": set(),
-    "engine": set(),
+    "engine": {"stopping"},
     "sandbox": set(),
     "spec": {"errors", "sandbox"},
     "registry": {"errors", "spec", "team_templates"},
