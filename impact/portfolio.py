@@ -13,6 +13,7 @@ apart: their verdicts were not judged against criteria fixed in advance.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -89,11 +90,25 @@ def load_verdicts(output: Path) -> list[dict[str, Any]]:
             verdict["_report"] = f"{path.parent.name}/{path.stem}.html"
             history = path.parent / f"{path.stem}.history"
             verdict["_history"] = [
-                f"{path.parent.name}/{history.name}/{earlier.name}"
-                for earlier in sorted(history.glob("*.html"))
+                _earlier(page, f"{path.parent.name}/{history.name}/{page.name}")
+                for page in sorted(history.glob("*.html"))
             ]
             found.append(verdict)
     return found
+
+
+def _earlier(page: Path, link: str) -> dict[str, str | None]:
+    """An earlier run of a review, kept in its history folder: its report's link, when it
+    ran (from the name publish gives it, ``20261127T211218-620a6a.html``) and its outcome
+    (from the verdict kept beside it; None when unreadable)."""
+    outcome = None
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        outcome = json.loads(page.with_suffix(".json").read_text(encoding="utf-8")).get("outcome")
+    try:
+        ran = dt.datetime.strptime(page.stem[:15], "%Y%m%dT%H%M%S").strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        ran = None
+    return {"report": link, "ran": ran, "outcome": outcome if isinstance(outcome, str) else None}
 
 
 def load_schedule(output: Path) -> list[dict[str, Any]]:
@@ -256,13 +271,44 @@ def _reviews(reviews: list[dict[str, Any]]) -> ET.Element:
         link = ET.SubElement(cell, "a", href=verdict["_report"])
         link.text = str(verdict["checkpoint"])
         link.tail = f" {MARK.get(verdict['outcome'], '')}"
-        for number, earlier in enumerate(verdict.get("_history", []), start=1):
-            older = ET.SubElement(cell, "a", {"href": earlier, "class": "note"})
-            older.text = f"earlier run {number}"
-            older.tail = " "
+        _earlier_runs(cell, verdict)
         if index < len(reviews) - 1:
-            link.tail += " · "
+            cell[-1].tail = (cell[-1].tail or "") + " · "
     return cell
+
+
+SHOWN_EARLIER = 5  # earlier runs linked one by one, besides the last
+
+
+def _earlier_runs(cell: ET.Element, verdict: dict[str, Any]) -> None:
+    """The earlier runs of a review: the last one, and each whose outcome differs from the
+    current one (a rerun that changed the verdict is worth a look); the rest are counted.
+    Every identical rerun is kept in the history folder, and twenty of them are noise."""
+    earlier: list[dict[str, Any]] = verdict.get("_history", [])
+    if not earlier:
+        return
+    shown = [earlier[-1]]
+    shown += [e for e in reversed(earlier[:-1]) if e.get("outcome") != verdict["outcome"]][
+        :SHOWN_EARLIER
+    ]
+    note = ET.SubElement(cell, "span", {"class": "note"})
+    note.text = f"earlier runs ({len(earlier)}): "
+    for number, run in enumerate(shown):
+        older = ET.SubElement(note, "a", {"href": run["report"]})
+        outcome = run.get("outcome")
+        mark = f" {MARK.get(outcome, '')} {outcome.replace('_', ' ')}" if outcome else ""
+        older.text = f"{run.get('ran') or 'undated'}{mark}"
+        older.tail = ", " if number < len(shown) - 1 else ""
+    hidden = [e for e in earlier if not any(e is s for s in shown)]
+    if hidden:
+        other = sum(e.get("outcome") != verdict["outcome"] for e in hidden)
+        words = (
+            f"each {verdict['outcome'].replace('_', ' ')}"
+            if not other
+            else f"{other} with another outcome"
+        )
+        folder = Path(shown[0]["report"]).parent.name
+        older.tail = f"; {len(hidden)} more, {words}, in {folder}/"
 
 
 def _registration(verdict: dict[str, Any]) -> str:

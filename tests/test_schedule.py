@@ -240,7 +240,8 @@ def test_hit_rate_on_a_hand_made_portfolio() -> None:
 
 def test_the_portfolio_table_is_aligned_and_lists_each_review_once() -> None:
     first = _made("a", "28d", "keep_running", "inconclusive", final=False)
-    first.update(next_review="2026-10-27", _history=["a/28d.history/20261001T000000Z.html"])
+    earlier = {"report": "a/28d.history/20261001T000000-abcdef.html", "ran": None}
+    first.update(next_review="2026-10-27", _history=[{**earlier, "outcome": "keep_running"}])
     second = _made("b", "56d", "ship", "target_met", final=True)
     second["primary"].update(
         name="conversion", format="percent", effect=0.032, ci=[0.0242, 0.0399], alpha=0.0446
@@ -263,8 +264,41 @@ def test_the_portfolio_table_is_aligned_and_lists_each_review_once() -> None:
     effect = "".join(rows[1][[h.text for h in headers].index("effect at that review")].itertext())
     assert "+3.20 pp (+9.6%), 95.5% CI +2.42 to +3.99 pp" in effect
     links = [a.get("href") for a in rows[0].iter("a")]
-    assert "a/28d.html" in links and "a/28d.history/20261001T000000Z.html" in links
+    assert "a/28d.html" in links and "a/28d.history/20261001T000000-abcdef.html" in links
     assert page.count("2026-10-27: a") == 1
+
+
+def test_the_portfolio_links_the_last_earlier_run_and_those_that_said_otherwise(
+    tmp_path: Path,
+) -> None:
+    """Found by a new user: 27 identical reruns were 27 "earlier run" links in one cell."""
+    folder = tmp_path / "reports" / "a"
+    history = folder / "56d.history"
+    history.mkdir(parents=True)
+    current = _made("a", "56d", "ship", "target_met", final=True)
+    (folder / "56d.json").write_text(json.dumps(current), encoding="utf-8")
+    for day in range(1, 28):
+        outcome = "iterate" if day in (3, 9) else "ship"
+        stamp = f"202611{day:02d}T101500-{day:06x}"
+        (history / f"{stamp}.html").write_text("<html></html>", encoding="utf-8")
+        (history / f"{stamp}.json").write_text(
+            json.dumps({**current, "outcome": outcome}), encoding="utf-8"
+        )
+    verdicts = portfolio.load_verdicts(tmp_path)
+    page = portfolio.render(verdicts, today=dt.date(2026, 11, 28))
+    table = ET.fromstring(page[page.index("<table") : page.index("</table>") + len("</table>")])
+    headers = [h.text for h in table.findall("./thead/tr/th")]
+    cell = table.findall("./tbody/tr")[0][headers.index("reviews")]
+    links = [(a.get("href"), a.text) for a in cell.iter("a")]
+    assert links == [
+        ("a/56d.html", "56d"),
+        ("a/56d.history/20261127T101500-00001b.html", "2026-11-27 10:15 ✔ ship"),
+        ("a/56d.history/20261109T101500-000009.html", "2026-11-09 10:15 ↻ iterate"),
+        ("a/56d.history/20261103T101500-000003.html", "2026-11-03 10:15 ↻ iterate"),
+    ]
+    words = " ".join("".join(cell.itertext()).split())
+    assert "earlier runs (27):" in words
+    assert words.endswith("; 24 more, each ship, in 56d.history/")
 
 
 def test_templates_run_under_plain_papermill(tmp_path: Path, data: Path) -> None:
