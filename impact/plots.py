@@ -176,7 +176,7 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
         axes.set_ylim(-1, 1)
         effect = _effect(metric, comparison)
         axes.set_title(
-            f"{metric.name} ({role}): {effect}, {item.status.replace('_', ' ')}",
+            f"{metric.name} ({role}): {effect}, {item.label}",
             loc="left",
             fontsize=TITLE,
             color=INK,
@@ -201,9 +201,7 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
         ha="left",
     )
     _style(figure)
-    alt = "; ".join(
-        f"{item.metric.name} ({role}): {item.status.replace('_', ' ')}" for role, item in judged
-    )
+    alt = "; ".join(f"{item.metric.name} ({role}): {item.label}" for role, item in judged)
     return Chart(figure, f"Effects with {level:.3g}% intervals. {alt}.")
 
 

@@ -31,6 +31,7 @@ from impact.stats.compare import Comparison
 
 __all__ = [
     "MIME_TYPE",
+    "SHORT_OF_TARGET_WORDS",
     "STATUS_WORDS",
     "Check",
     "Look",
@@ -64,6 +65,13 @@ STATUS_WORDS = {
     "unclear": "unclear: harm beyond the margin is not ruled out",
 }
 """What each status checked, in words: the report and verdict.md show these, not the codes."""
+
+SHORT_OF_TARGET_WORDS = (
+    "improved, the target not ruled out: the interval excludes 0 and reaches the target, but "
+    "the estimate is short of it"
+)
+"""target_met with the estimate below the target: the rule ships on a target the interval
+still reaches (DESIGN.md), and "target met" would claim more than the data show."""
 
 
 NO_INTERVAL = "too little data: no interval at this look"
@@ -234,7 +242,25 @@ class MetricVerdict:
         or too few units in an arm) says so instead of describing an interval."""
         if self.comparison.ci_lower is None or self.comparison.ci_upper is None:
             return NO_INTERVAL
+        if self.short_of_target:
+            return SHORT_OF_TARGET_WORDS
         return status_words(self.status)
+
+    @property
+    def short_of_target(self) -> bool:
+        """Whether the status is target_met while the estimate is below the target: the
+        interval reaches the target, so it is not ruled out, but not shown met either."""
+        return (
+            self.status == "target_met"
+            and self.oriented is not None
+            and self.oriented.estimate < self.oriented.threshold
+        )
+
+    @property
+    def label(self) -> str:
+        """The status in two or three words, for a chart's title ("target met", "target not
+        ruled out", "below target")."""
+        return "target not ruled out" if self.short_of_target else self.status.replace("_", " ")
 
 
 def _effect_words(metric: Metric, comparison: Comparison, scale: Scale) -> str:
@@ -282,7 +308,12 @@ def judge_primary(metric: Metric, comparison: Comparison) -> MetricVerdict:
         "harm": f"{metric.name} got worse: {words}; the whole interval is on the harmful side.",
         "target_met": (
             f"{metric.name} improved: {words}; the interval excludes 0 and reaches the "
-            f"target {target}."
+            f"target {target}"
+            + (
+                ", but the estimate is short of it: the target is not ruled out, not shown met."
+                if oriented.estimate < oriented.threshold
+                else "."
+            )
         ),
         "below_target": (
             f"{metric.name} improved, short of the target: {words}; the interval excludes 0 "

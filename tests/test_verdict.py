@@ -96,6 +96,19 @@ def test_orientation_flips_a_decrease_metric() -> None:
     assert judge_primary(metric, _comparison(-0.03, -0.04, -0.02)).status == "target_met"
 
 
+def test_a_target_the_interval_reaches_but_the_estimate_falls_short_of_is_not_called_met() -> None:
+    """Found by a new user: target +8%, estimate +6.5% (+4.6% to +8.5%): the report said
+    "target met" (the rule ships, DESIGN.md; the words must not claim more)."""
+    judged = judge_primary(_metric(target=0.02), _comparison(0.015, 0.006, 0.024))
+    assert judged.status == "target_met" and judged.short_of_target
+    assert judged.label == "target not ruled out"
+    assert judged.words.startswith("improved, the target not ruled out:")
+    assert "estimate is short of it: the target is not ruled out, not shown met" in judged.reason
+    met = judge_primary(_metric(target=0.02), _comparison(0.025, 0.016, 0.034))
+    assert met.status == "target_met" and not met.short_of_target
+    assert met.label == "target met" and "short" not in met.words + met.reason
+
+
 def test_relative_target_uses_the_relative_interval() -> None:
     metric = _metric(target="+10%")
     # absolute interval [0.006, 0.024] on control 0.3 -> relative [2%, 8%]: below a 10% target
