@@ -18,6 +18,7 @@ from conftest import ROOT, demo_launch, set_path
 
 from impact import adoption_review, demo, display, message, review, runner, spec
 from impact.cli import main
+from impact.stats import adoption as funnel_stats
 
 TODAY = "2026-11-26"
 ADOPTION_SPEC = ROOT / "specs" / "demo-adoption.yaml"
@@ -340,3 +341,27 @@ def test_the_demo_registration_matches() -> None:
     found = registry.check(loaded)
     assert found.registered and not found.tampered and found.fixture
     assert dt.date.fromisoformat(found.registered_at[:10]) < loaded.launch_date
+
+
+def test_the_diagnosis_is_the_first_step_short_of_its_own_threshold_and_none_when_met() -> None:
+    """Found by a new user: every threshold met, yet "people find it but do not try it" as
+    the reason of a Ship; and only `repeat` short, yet "the step to fix: being tried"."""
+    limits = {"exposed": 0.5, "tried": 0.45, "repeat": 0.10}
+    assert funnel_stats.met(1000, 720, 489, 123, limits)
+    assert funnel_stats.diagnose(1000, 720, 489, 123, limits) == "none"
+    limits = {"exposed": 0.5, "tried": 0.3, "repeat": 0.15}
+    assert funnel_stats.diagnose(1000, 900, 350, 123, limits) == "value"
+    assert funnel_stats.diagnose(1000, 900, 250, 123, limits) == "communication"
+    assert funnel_stats.diagnose(1000, None, 250, 123, limits) == "discoverability_or_communication"
+    assert funnel_stats.diagnose(1000, 400, 350, 200, limits) == "discoverability"
+    rng = np.random.default_rng(7)
+    for _ in range(2000):
+        eligible = int(rng.integers(1, 500))
+        exposed = int(rng.integers(0, eligible + 1))
+        tried = int(rng.integers(0, exposed + 1))
+        repeat = int(rng.integers(0, tried + 1))
+        a, b, c = sorted(rng.uniform(0, 1, 3), reverse=True)
+        limits = {"exposed": a, "tried": b, "repeat": c}
+        for seen in (exposed, None):
+            met = funnel_stats.met(eligible, seen, tried, repeat, limits)
+            assert met is (funnel_stats.diagnose(eligible, seen, tried, repeat, limits) == "none")

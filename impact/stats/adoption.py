@@ -1,9 +1,11 @@
 """The adoption funnel over counts: shares with intervals, thresholds, the diagnosis.
 
 eligible -> exposed -> tried -> repeat, each a share of eligible units with a Wilson score
-interval. The diagnosis names the first step that falls short of its threshold, judged on the
-conditional share (exposed / eligible, then tried / exposed against tried / exposed
-thresholds, then repeat / tried), so that each problem is told apart:
+interval. The diagnosis names the first step whose share falls short of its own threshold,
+the same comparison as ``met``: the steps before it met theirs, so the shortfall is this
+step's. (It once compared conditional shares, tried / exposed against the thresholds' ratio,
+which called a funnel whose every threshold was met "communication", and blamed trying when
+only coming back fell short.) The problems told apart:
 
 - discoverability: people never see the feature;
 - communication: they see it and do not try it;
@@ -98,13 +100,10 @@ def diagnose(
     """
     if eligible <= 0:
         return "discoverability" if exposed is not None else "discoverability_or_communication"
-    if exposed is not None:
-        if exposed / eligible < thresholds["exposed"]:
-            return "discoverability"
-        if exposed == 0 or tried / exposed < thresholds["tried"] / thresholds["exposed"]:
-            return "communication"
-    elif tried / eligible < thresholds["tried"]:
-        return "discoverability_or_communication"
-    if tried == 0 or repeat / tried < thresholds["repeat"] / thresholds["tried"]:
+    if exposed is not None and exposed / eligible < thresholds["exposed"]:
+        return "discoverability"
+    if tried / eligible < thresholds["tried"]:
+        return "communication" if exposed is not None else "discoverability_or_communication"
+    if repeat / eligible < thresholds["repeat"]:
         return "value"
     return "none"
