@@ -321,9 +321,19 @@ def fit(
         unexplained=unexplained,
         names=names,
         draws=draws,
-        problems=_problems(names, mode, upper),
+        problems=_constant(y) + _problems(names, mode, upper),
         static_weight=static_weight,
     )
+
+
+def _constant(y: np.ndarray) -> tuple[str, ...]:
+    """A response with the same value on every day before launch: a stalled pipeline more
+    often than a fact, and nothing a model can learn its noise from (its interval would be
+    as narrow as the optimizer's floor)."""
+    known = y[np.isfinite(y)]
+    if known.size and np.all(known == known[0]):
+        return (f"the series is {known[0]:g} on every day before launch: nothing varies to model",)
+    return ()
 
 
 AT_BOUND = 0.01  # a log variance this close to its bound is at it

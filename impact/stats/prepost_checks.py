@@ -180,7 +180,8 @@ def residual_autocorrelation(model_fit: Fit) -> Autocorrelation | None:
     """The Ljung-Box test of the pre-period's standardized one-step forecast errors at the
     fit's most probable parameters (the static model where it outweighs the mode), after
     the days that initialize the state; None for a pre-period too short for
-    ``RESIDUAL_LAGS`` (five days per lag)."""
+    ``RESIDUAL_LAGS`` (five days per lag) or errors that are all alike (a constant series,
+    forecast exactly: the fit's own checks speak for it)."""
     endog = _standardize(model_fit.y, model_fit.centre[0], model_fit.scale[0])
     exog = None
     if model_fit.controls is not None:
@@ -195,6 +196,7 @@ def residual_autocorrelation(model_fit: Fit) -> Autocorrelation | None:
     burn = max(int(getattr(results, "nobs_diffuse", 0)), model.k_states)
     errors = np.asarray(results.standardized_forecasts_error)[0, burn:]
     lags = min(RESIDUAL_LAGS, int(np.isfinite(errors).sum()) // 5)
-    if lags < 2:
-        return None
+    known = errors[np.isfinite(errors)]
+    if lags < 2 or not np.any(known != known[0]):
+        return None  # errors all alike (a constant series): no autocorrelation to measure
     return ljung_box(errors, lags)

@@ -282,3 +282,11 @@ def test_a_weekly_pattern_left_out_makes_the_errors_repeat() -> None:
     assert left_out is not None and modelled is not None
     assert left_out.p_value < 1e-6 and left_out.worst_lag % 7 == 0
     assert modelled.p_value > 0.01
+
+
+def test_a_constant_series_is_a_degenerate_fit_not_a_crash_of_the_residuals_check() -> None:
+    """Found by a new user: a metric at 100.0 every day failed the review in the notebook
+    (ZeroDivisionError in the Ljung-Box test) instead of the failed model check."""
+    fitted = prepost.fit(np.full(120, 100.0), seasonality=7)
+    assert prepost_checks.residual_autocorrelation(fitted) is None
+    assert any("100 on every day before launch" in problem for problem in fitted.problems)
