@@ -3,8 +3,10 @@
 A prepost review has no arms to size: what it can see depends on how well the pre-period
 forecasts itself. ``impact plan SPEC`` on a prepost spec reads the series up to launch (the
 history exists before the launch does), fits each decision metric's registered model on the
-pre-period exactly as the review will, and forecasts the final look's post-period. The
-standard deviation of the average effect per day over that period, ``sd``, gives:
+pre-period exactly as the review will, and forecasts the final look's post-period (days not
+in yet before launch are left out, with a warning: a plan is made before the history is
+complete). The standard deviation of the average effect per day over that period, ``sd``,
+gives:
 
 - the primary's power for its target at the final look's level, and its minimum detectable
   effect ``(z_{1-level/2} + z_{power}) sd`` (absolute, and relative to the counterfactual);
@@ -78,8 +80,9 @@ def plan(spec: LaunchSpec, data_source: str | None = None) -> PrepostPlan:
         DataError, DataNotReady: the pre-period cannot be read (as a review would say).
     """
     launch = dt.datetime.combine(spec.launch_date, dt.time(), tzinfo=dt.UTC)
-    daily = series.load(spec, launch, data_source)
+    daily = series.load(spec, launch, data_source, partial=True)
     series.require_history(spec, daily)
+    missing = (spec.launch_date - daily.dates[-1].date()).days - 1  # days not in yet
     final = spec.reviews[-1]
     fractions = [days / final for days in spec.reviews]
     level = sequential.split_levels(fractions, spec.decision.alpha)[-1]
@@ -112,9 +115,15 @@ def plan(spec: LaunchSpec, data_source: str | None = None) -> PrepostPlan:
         detectable = (z + distributions.norm_ppf(wanted)) * sd
         role = "primary" if primary else "guardrail"
         found.append(MetricReach(metric, role, baseline, sd, size, reach, detectable))
-    return PrepostPlan(
-        daily.launch, final, level, placebos, found, _warnings(spec, found, placebos)
-    )
+    warnings = _warnings(spec, found, placebos)
+    if missing > 0:
+        warnings.insert(
+            0,
+            f"the series ends on {daily.dates[-1]:%Y-%m-%d}, {missing} day"
+            f"{'s' if missing > 1 else ''} before launch: this plan is fit on the history there "
+            "is; the review will read every day up to launch",
+        )
+    return PrepostPlan(daily.launch, final, level, placebos, found, warnings)
 
 
 def stand_in(past: np.ndarray, days: int, period: int) -> np.ndarray:

@@ -71,8 +71,13 @@ class Series:
         return len(self.dates) - self.launch
 
 
-def load(spec: LaunchSpec, as_of: dt.datetime, data_source: str | None = None) -> Series:
+def load(
+    spec: LaunchSpec, as_of: dt.datetime, data_source: str | None = None, *, partial: bool = False
+) -> Series:
     """Read every series the spec's metrics and controls name, up to ``as_of``.
+
+    ``partial``: read the days there are when the newest is before ``as_of`` (a plan before
+    launch: the history exists, but its last days may not be in yet), instead of refusing.
 
     Raises:
         DataError: a missing table or column, a non-numeric or repeated value, a gap.
@@ -102,13 +107,16 @@ def load(spec: LaunchSpec, as_of: dt.datetime, data_source: str | None = None) -
     start = table.index.min() if first is None else first
     dates = pandas.date_range(start, end - pandas.Timedelta(days=1), freq="D")
     table = table.reindex(dates)
+    newest = table.dropna(how="all").index.max()
+    if partial and pandas.notna(newest) and newest < end - pandas.Timedelta(days=1):
+        table = table.loc[:newest]
+        dates = pandas.DatetimeIndex(table.index)
     launch_index = int(dates.searchsorted(launch))
     if launch_index < 1 or not table.index.min() < launch:
         raise DataError(
             f"{where}: no day before launch_date {spec.launch_date}; the model needs a pre-period"
         )
-    newest = table.dropna(how="all").index.max()
-    if newest < end - pandas.Timedelta(days=1):
+    if newest < end - pandas.Timedelta(days=1) and not partial:
         raise DataNotReady(
             f"{where}: the newest day is {newest:%Y-%m-%d}, but the review reads every day "
             f"before {end:%Y-%m-%d}; rerun when the data are in"

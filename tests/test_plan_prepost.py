@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -44,6 +46,28 @@ def test_the_plan_foresees_the_review_s_precision(launch: Path) -> None:
     assert said[0].startswith("demo-prepost: before/after, a model of the 365 days before launch")
     assert said[1].startswith("  primary orders: forecast ")
     assert said[-1] == "  the final review can see the target and every margin"
+
+
+def test_a_plan_before_the_last_days_are_in_uses_the_history_there_is(
+    launch: Path, tmp_path: Path
+) -> None:
+    """Found by a new user: `impact plan` on a prepost spec exited 2 until the data reached
+    the day before launch, while a plan is made before launch."""
+    data = launch.parent.parent / "data" / "demo-prepost"
+    last = pd.read_parquet(data / "daily.parquet")["date"].max()
+    document = yaml.safe_load(launch.read_text())
+    document["launch_date"] = (last + dt.timedelta(days=9)).isoformat()
+    document["data"]["source"] = str(data)
+    path = tmp_path / "soon.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    done = CliRunner().invoke(main, ["plan", str(path)])
+    assert done.exit_code == 0, done.output
+    said = done.output.splitlines()
+    assert f"  warning: the series ends on {last}, 8 days before launch: this plan is fit on " in (
+        "\n".join(said)
+    )
+    found = plan_prepost.plan(spec_module.load(path))
+    assert found.pre_days == 365 - 8 and found.metrics[0].sd > 0
 
 
 def test_without_its_controls_the_target_is_out_of_reach(launch: Path, tmp_path: Path) -> None:
