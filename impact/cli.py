@@ -20,14 +20,21 @@ from impact import cli_schedule, formats, message, registry, scaffold, team_temp
 from impact import plan as plan_module
 from impact import review as review_module
 from impact import spec as spec_module
-from impact.cli_common import EXIT_CODES, KERNEL, TODAY, one_line_errors, output_dir_option
+from impact.cli_common import (
+    EXIT_CODES,
+    KERNEL,
+    TODAY,
+    OneLineGroup,
+    one_line_errors,
+    output_dir_option,
+)
 from impact.errors import EXIT_BAD_INPUT, EXIT_SECTION_FAILED, SpecError, one_line
 
 if TYPE_CHECKING:
     from impact import runner
 
 
-@click.group(epilog=EXIT_CODES)
+@click.group(cls=OneLineGroup, epilog=EXIT_CODES)
 @click.version_option(package_name="impact")
 def main() -> None:
     """Post-launch impact reviews against pre-registered success criteria."""

@@ -20,7 +20,14 @@ import click
 from impact import stopping
 from impact.errors import EXIT_INTERRUPTED, ImpactError
 
-__all__ = ["EXIT_CODES", "KERNEL", "TODAY", "one_line_errors", "output_dir_option"]
+__all__ = [
+    "EXIT_CODES",
+    "KERNEL",
+    "TODAY",
+    "OneLineGroup",
+    "one_line_errors",
+    "output_dir_option",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,3 +94,28 @@ def one_line_errors(command: F) -> F:
             sys.unraisablehook = hook
 
     return wrapper  # type: ignore[return-value]
+
+
+class OneLineGroup(click.Group):
+    """The command group, with click's own errors (a missing option or argument, an unknown
+    command or option, a bad value) on one ``error:`` line that names the command's help,
+    exit 2, instead of click's usage, hint and error on three lines."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        try:
+            code = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.UsageError as error:
+            where = error.ctx.command_path if error.ctx is not None else "impact"
+            message = error.format_message().rstrip(".")
+            click.echo(f"error: {message} (see `{where} --help`)", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            click.echo(f"error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except click.Abort:  # Ctrl-C while the arguments were read
+            click.echo("error: interrupted; nothing was published", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        # without standalone mode, click returns what --help, --version or ctx.exit gave
+        sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)

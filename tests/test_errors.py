@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -344,3 +346,28 @@ def test_catalog_is_documented() -> None:
     assert not missing, missing
     assert len(CATALOG) >= 25
     json.dumps([case for case, *_ in CATALOG])
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["amend", "x.yaml"], "error: Missing option '--reason' (see `impact amend --help`)\n"),
+        (["review"], "error: Missing argument 'SPEC' (see `impact review --help`)\n"),
+        (
+            ["review", "x.yaml", "--foo"],
+            "error: No such option '--foo' (see `impact review --help`)\n",
+        ),
+    ],
+)
+def test_a_usage_mistake_is_one_line_naming_the_command_s_help(
+    args: list[str], expected: str
+) -> None:
+    """Found by a new user: a missing --reason printed click's usage, hint and error on three
+    lines, where every other mistake is one line."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "impact"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (2, expected, "")
