@@ -202,11 +202,18 @@ def test_a_usage_effect_shows_in_retention_and_the_difference_in_differences(
     (tmp_path / "specs").mkdir()
     path = tmp_path / "specs" / "demo-adoption.yaml"
     path.write_text(ADOPTION_SPEC.read_text())
-    found = adoption_review.run(str(path), "56d", TODAY).adoption
+    result = adoption_review.run(str(path), "56d", TODAY)
+    found = result.adoption
     gap = found.retention.gaps[8]
     assert gap.ci_lower is not None and gap.ci_lower > 0
     assert found.trend is not None and found.trend.change.ci_lower is not None
     assert found.trend.change.ci_lower > 0
+    # Found by a new user: "+0.01765 more than the others' (95% CI +0.008585 to +0.02671)"
+    words = " ".join("".join(display.adoption(result).element.itertext()).split())
+    line = words[words.index("Difference in differences") :].split(". ")[0]
+    assert re.search(r"changed by \+[\d.]+ purchases more than the others'", line), line
+    assert re.search(r"CI \+[\d.]+ to \+[\d.]+ purchases\)$", line), line
+    assert all(len(digits.lstrip("0")) <= 3 for digits in re.findall(r"\d+\.(\d+)", line)), line
 
 
 def test_the_experiment_reports_adoption_and_contamination(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from impact import adoption as adoption_module
-from impact import message
+from impact import formats, message
 from impact.adoption_review import AdoptionReview
 from impact.report.blocks import MISSING, HTMLBlock, Reviewed, _el, _heading, _root, _table
 from impact.sources import postgres
@@ -156,20 +156,23 @@ def adoption(result: Reviewed) -> HTMLBlock | None:
         parts.append(_el("p", "No whole week after week 1 yet.", class_="note"))
     if found.trend is not None:
         trend = found.trend
-        change = trend.change
+        change, pretrend = trend.change, trend.pretrend
+        primary = result.spec.metrics.primary
+        style = formats.of(primary) if primary is not None else formats.Style()
+        bounds = (change.ci_lower, change.ci_upper)
+        before = (pretrend.ci_lower, pretrend.ci_upper)
         parts.append(
             _el(
                 "p",
                 f"Difference in differences (observational): adopters' weekly {trend.metric} "
-                f"changed by {change.effect:+.4g} more than the others' since launch "
-                f"({level} {change.ci_lower:+.4g} to {change.ci_upper:+.4g}). "
+                f"changed by {formats.change(style, change.effect, group=bounds)} more than the "
+                f"others' since launch ({level} {formats.interval(style, *bounds)}). "
                 + (
                     "The groups moved in parallel before launch."
                     if trend.parallel
                     else "But their trends already differed before launch "
-                    f"({trend.pretrend.effect:+.4g} a week, {level} "
-                    f"{trend.pretrend.ci_lower:+.4g} to {trend.pretrend.ci_upper:+.4g}), so this "
-                    "difference is not credible."
+                    f"({formats.change(style, pretrend.effect, group=before)} a week, {level} "
+                    f"{formats.interval(style, *before)}), so this difference is not credible."
                 ),
                 class_="note",
             )
