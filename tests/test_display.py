@@ -139,6 +139,14 @@ def test_the_card_leads_with_baseline_change_target_n_and_dates(
     assert "launched 2026-09-01" in words and "data up to 2026-10-26" in words
     level = f"{(1 - comparison.alpha) * 100:.3g}%"
     assert f"{level} because this is the second of two looks" in _text(card)
+    # Found by a new user: "Intervals are 95% because this is the second of two looks ...
+    # each look asks for more than one alone would", where one look alone asks for 95%.
+    nearly = dataclasses.replace(hostile, look=dataclasses.replace(hostile.look, alpha=0.04996))
+    assert blocks._level_words(nearly) == (
+        "Intervals are 95.00%, this the second of two looks: the 5% chance of a false alarm is "
+        "shared between the looks, and the earlier ones spent almost none of it (little had "
+        "matured), so this look's level is nearly one look's 95%."
+    )
     markup = card._repr_html_()
     assert '<abbr title="confidence interval' in markup
     assert "within reach" not in markup

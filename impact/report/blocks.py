@@ -364,6 +364,14 @@ def _level_words(result: Reviewed) -> str:
         )
     which = ORDINALS[index] if index < len(ORDINALS) else f"number {index + 1}"
     count = COUNTS[len(spec.reviews) - 1] if len(spec.reviews) <= len(COUNTS) else "several"
+    one = f"{(1 - alpha) * 100:.3g}%"
+    if level == one:  # the earlier looks spent almost none of alpha (little had matured)
+        return (
+            f"Intervals are {(1 - look.alpha) * 100:.2f}%, this the {which} of {count} looks: "
+            f"the {alpha:.0%} chance of a false alarm is shared between the looks, and the "
+            f"earlier ones spent almost none of it (little had matured), so this look's level "
+            f"is nearly one look's {one}."
+        )
     return (
         f"Intervals are {level} because this is the {which} of {count} looks: the "
         f"{alpha:.0%} chance of a false alarm is shared between the looks, so each look "
