@@ -42,7 +42,11 @@ def _lead(result: Reviewed) -> ET.Element:
         steps = [("saw it", funnel.exposed, block.thresholds.exposed)] if funnel.exposed else []
         steps += [("tried it", funnel.tried, block.thresholds.tried)]
         steps += [
-            (f"came back in {block.repeat_weeks} weeks", funnel.repeat, block.thresholds.repeat)
+            (
+                f"used it in {block.repeat_weeks} different weeks",
+                funnel.repeat,
+                block.thresholds.repeat,
+            )
         ]
         words = " → ".join(
             f"{_share(share)} {name} (needs {threshold:.0%})" for name, share, threshold in steps
