@@ -12,7 +12,9 @@ gives:
   effect ``(z_{1-level/2} + z_{power}) sd`` (absolute, and relative to the counterfactual);
 - each guardrail's chance to show it stayed within its margin when nothing changed,
   ``Phi(margin / sd - z_{1-level/2})``;
-- whether the placebo launches the review runs can rank a real effect at alpha at all.
+- whether the placebo launches the review runs can rank a real effect at alpha at all;
+- whether the model's one-day forecast errors repeat (the review's residuals check, which
+  would make every review invalid: a pattern left out, such as the day of the week).
 
 The forecast is the model's: if the model is wrong, the review's own checks (calibration,
 residuals, placebos) say so after launch; this plan assumes it is right. The control
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from impact import formats, series
+from impact import formats, prepost, series
 from impact.spec import LaunchSpec, Metric, format_duration
 from impact.stats import distributions, sequential
 from impact.stats import power as power_module
@@ -90,6 +92,7 @@ def plan(spec: LaunchSpec, data_source: str | None = None) -> PrepostPlan:
     wanted = spec.decision.power
     found = []
     placebos = 0
+    repeats: list[str] = []
     for metric in (spec.metrics.primary, *spec.metrics.guardrails):
         assert metric is not None
         exog = None
@@ -99,6 +102,7 @@ def plan(spec: LaunchSpec, data_source: str | None = None) -> PrepostPlan:
         fitted = model.fit(
             daily.values[metric.name], exog, seasonality=metric.seasonality, trend=metric.trend
         )
+        repeats.extend(_repeats(metric, fitted))
         forecast = model.forecast(fitted, daily.launch, final)
         sd = float(forecast.cov.sum()) ** 0.5 / final
         baseline = float(forecast.mean.mean())
@@ -115,7 +119,7 @@ def plan(spec: LaunchSpec, data_source: str | None = None) -> PrepostPlan:
         detectable = (z + distributions.norm_ppf(wanted)) * sd
         role = "primary" if primary else "guardrail"
         found.append(MetricReach(metric, role, baseline, sd, size, reach, detectable))
-    warnings = _warnings(spec, found, placebos)
+    warnings = repeats + _warnings(spec, found, placebos)
     if missing > 0:
         warnings.insert(
             0,
@@ -124,6 +128,22 @@ def plan(spec: LaunchSpec, data_source: str | None = None) -> PrepostPlan:
             "is; the review will read every day up to launch",
         )
     return PrepostPlan(daily.launch, final, level, placebos, found, warnings)
+
+
+def _repeats(metric: Metric, fitted: model.Fit) -> list[str]:
+    """The review's residuals check, run on the pre-period now: one-day forecast errors that
+    repeat make every review of this spec invalid, and only a change before launch avoids
+    it."""
+    found = model_checks.residual_autocorrelation(fitted)
+    if found is None or found.p_value >= prepost.RESIDUAL_ALPHA:
+        return []
+    weekly = found.worst_lag % 7 == 0 and not metric.seasonality
+    fix = "register seasonality: 7d" if weekly else "register seasonality, a trend or a control"
+    return [
+        f"{metric.name}: the model's one-day forecast errors repeat (autocorrelation "
+        f"{found.worst:+.2f} at {found.worst_lag} days): the review will find the model "
+        f"leaves a pattern out and be invalid; {fix} before launch"
+    ]
 
 
 def stand_in(past: np.ndarray, days: int, period: int) -> np.ndarray:

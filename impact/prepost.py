@@ -492,6 +492,16 @@ def _checks(
     return checks
 
 
+def _p(value: float) -> str:
+    """A p-value in words: "p = 0.0032", and "p < 0.0001" rather than "p = 0".
+
+    Examples:
+        >>> _p(0.00321), _p(0.0)
+        ('p = 0.0032', 'p < 0.0001')
+    """
+    return "p < 0.0001" if value < 1e-4 else f"p = {value:.2g}"
+
+
 def _residual_checks(spec: LaunchSpec, models: dict[str, Modelled]) -> list[Check]:
     """A deciding metric whose one-day forecast errors repeat: the model leaves a pattern
     out, so its intervals are too narrow (a blocking check below RESIDUAL_ALPHA)."""
@@ -505,7 +515,7 @@ def _residual_checks(spec: LaunchSpec, models: dict[str, Modelled]) -> list[Chec
         errors = f"{metric.name}: the model's one-day forecast errors before launch"
         finding = (
             f"(autocorrelation {found.worst:+.2f} at {found.worst_lag} days, Ljung-Box "
-            f"p = {found.p_value:.2g} over {found.lags} lags)"
+            f"{_p(found.p_value)} over {found.lags} lags)"
         )
         if found.p_value >= RESIDUAL_ALPHA:
             checks.append(
@@ -530,8 +540,9 @@ def _residual_checks(spec: LaunchSpec, models: dict[str, Modelled]) -> list[Chec
                 False,
                 found.p_value,
                 f"{errors} repeat {finding}: the model leaves a pattern out, so its "
-                f"intervals are too narrow. {fix}, and record the change with impact amend "
-                f"{spec.path.name} --reason.",
+                f"intervals are too narrow. {fix}, and record the change: impact amend "
+                f"{spec.path.name} --reason once the spec is registered (before that, edit it "
+                "and register it before launch).",
                 blocking=True,
             )
         )

@@ -70,6 +70,26 @@ def test_a_plan_before_the_last_days_are_in_uses_the_history_there_is(
     assert found.pre_days == 365 - 8 and found.metrics[0].sd > 0
 
 
+def test_a_weekly_pattern_left_out_is_found_by_the_plan_before_launch(
+    launch: Path, tmp_path: Path
+) -> None:
+    """Found by a new user: a weekly series without `seasonality` planned fine, and every
+    review after launch was invalid (its errors repeat at 7 days)."""
+    document = yaml.safe_load(launch.read_text())
+    del document["metrics"]["primary"]["seasonality"]
+    document["metrics"]["primary"]["controls"] = []
+    document["data"]["source"] = str(launch.parent.parent / "data" / "demo-prepost")
+    path = tmp_path / "no-season.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    done = CliRunner().invoke(main, ["plan", str(path)])
+    assert done.exit_code == 0, done.output
+    warning = next(line for line in done.output.splitlines() if "repeat" in line)
+    assert warning.startswith("  warning: orders: the model's one-day forecast errors repeat")
+    assert warning.endswith("be invalid; register seasonality: 7d before launch")
+    registered = CliRunner().invoke(main, ["plan", str(launch)])
+    assert "repeat" not in registered.output
+
+
 def test_without_its_controls_the_target_is_out_of_reach(launch: Path, tmp_path: Path) -> None:
     document = yaml.safe_load(launch.read_text())
     document["metrics"]["primary"]["controls"] = []
