@@ -365,7 +365,7 @@ def amend(spec_path: Path, reason: str) -> None:
     click.echo(one_line(f"amendment {entry['number']} of {loaded.id} at {entry['at']}: {reason}"))
     for change in entry["changes"]:
         kind = "deciding" if change["deciding"] else "words only"
-        click.echo(f"  {change['field']}: {change['old']!r} -> {change['new']!r} ({kind})")
+        click.echo(f"  {registry.change_words(change)} ({kind})")
     if now.date() >= loaded.launch_date:
         click.echo("  warning: after launch; every report will show this amendment")
 
@@ -403,7 +403,7 @@ def status(spec_path: Path, today: str | None) -> None:
             )
         )
         for change in amendment["changes"]:
-            click.echo(one_line(f"    {change['field']}: {change['old']!r} -> {change['new']!r}"))
+            click.echo(one_line(f"    {registry.change_words(change)}"))
     if state.template_changed:
         what = "selected after" if state.template_sha256 is None else "changed since"
         click.echo(
@@ -417,11 +417,7 @@ def status(spec_path: Path, today: str | None) -> None:
         kind = "DECIDING: the verdict will be invalid" if change["deciding"] else "words only"
         if registry.is_bet(change["field"]):
             kind = "the bet: shown, never deciding"
-        click.echo(
-            one_line(
-                f"  changed {change['field']}: {change['old']!r} -> {change['new']!r} ({kind})"
-            )
-        )
+        click.echo(one_line(f"  changed {registry.change_words(change)} ({kind})"))
     if state.tampered:
         click.echo(
             f"error: {spec_path}: a deciding field differs from the lock; restore it, or "

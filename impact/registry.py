@@ -146,6 +146,21 @@ def _is_wording(field_path: str) -> bool:
     return root in NOT_DECIDING or field_path.endswith(DISPLAY)
 
 
+def change_words(change: dict[str, Any]) -> str:
+    """A change from ``diff`` as a user reads it: ``field: old -> new``, a field that is not
+    set (absent, or left at its default, as the lock keeps it) written "not set", not None.
+
+    Examples:
+        >>> change_words({"field": "metrics.primary.controls", "old": ["visits"], "new": None})
+        "metrics.primary.controls: ['visits'] -> not set"
+    """
+
+    def shown(value: Any) -> str:
+        return "not set" if value is None else repr(value)
+
+    return f"{change['field']}: {shown(change['old'])} -> {shown(change['new'])}"
+
+
 def diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
     """Field-level differences between two canonical forms, deciding fields first.
 

@@ -678,9 +678,7 @@ def registration_check(spec: LaunchSpec, registration: registry.Registration) ->
             blocking=False,
         )
     if registration.tampered:
-        changes = "; ".join(
-            f"{c['field']}: {c['old']!r} -> {c['new']!r}" for c in registration.tampered
-        )
+        changes = "; ".join(registry.change_words(c) for c in registration.tampered)
         return Check(
             "registration",
             False,
@@ -714,9 +712,7 @@ def registration_check(spec: LaunchSpec, registration: registry.Registration) ->
             "the verdict"
         )
     for amendment in registration.amendments:
-        changes = ", ".join(
-            f"{c['field']}: {c['old']!r} -> {c['new']!r}" for c in amendment.get("changes", [])
-        )
+        changes = ", ".join(registry.change_words(c) for c in amendment.get("changes", []))
         when = amendment.get("when") or ("after launch" if amendment["after_launch"] else "")
         detail += (
             f"; amendment {amendment['number']} on {str(amendment['at'])[:10]} "

@@ -194,8 +194,9 @@ def drift(spec: LaunchSpec, output: Path) -> list[str]:
     except ImpactError as error:
         return [str(error)]
     lines = [
-        f"{spec.id}: {change['field']} differs from the lock ({change['old']!r} -> "
-        f"{change['new']!r}), a deciding field: its verdicts will be invalid; restore it or "
+        f"{spec.id}: {change['field']} differs from the lock "
+        f"({registry.change_words(change).partition(': ')[2]}), a deciding field: its verdicts "
+        "will be invalid; restore it or "
         f"record it with impact amend {spec.path.name} --reason"
         for change in registration.tampered
     ]

@@ -349,6 +349,17 @@ def test_cli_register_amend_status(tmp_path: Path) -> None:
     )
 
 
+def test_a_field_emptied_or_removed_reads_not_set_not_none() -> None:
+    """Found by a new user: `status` printed "controls: ['visits'] -> None" for `controls: []`
+    (the lock keeps a field left at its default as absent)."""
+    changes = registry.diff(
+        {"metrics": {"primary": {"controls": ["visits"]}}}, {"metrics": {"primary": {}}}
+    )
+    assert [registry.change_words(c) for c in changes] == [
+        "metrics.primary.controls: ['visits'] -> not set"
+    ]
+
+
 def test_cli_schema_and_new(tmp_path: Path) -> None:
     out = impact_cli("schema", "--out", "spec.schema.json", cwd=tmp_path)
     assert out.returncode == 0
