@@ -144,10 +144,13 @@ def test_status_words_say_what_was_checked_when_the_estimate_is_below_the_target
     assert result.primary.comparison.effect == pytest.approx(0.02483, abs=1e-5)
     assert result.primary.status == "target_met"
     payload = result.to_json()
-    words = "improved: the interval excludes 0 and reaches the target"
+    words = (
+        "improved, the target not ruled out: the interval excludes 0 and reaches the target, "
+        "but the estimate is short of it"
+    )
     assert payload["primary"]["status_words"] == words
     assert "target met" not in result.primary.reason
-    assert "reaches the target +3.00 pp" in result.primary.reason
+    assert "reaches the target +3.00 pp, but the estimate is short of it" in result.primary.reason
     summary = message.markdown(payload, "report.html")
     assert words in summary and "target met" not in summary
 
