@@ -31,7 +31,6 @@ from impact.prepost import RESIDUAL_ALPHA
 from impact.stats import prepost, prepost_checks
 
 ALPHA = 0.05
-MIN_PLACEBOS = 10
 PRES = (70, 365, 730)
 POSTS = (30, 56)
 EFFECT = 1.0  # the +1 noise sd effect; every process has noise sd 1
@@ -133,11 +132,26 @@ class Run:
     ours: Interval
     regression: Interval
     plain: Interval | None  # None when statsmodels' own fit failed
-    gated: bool  # the placebo gate makes the verdict invalid
+    placebo_starts: tuple[int, ...]  # the placebo windows' fake launch days
+    placebo_steps: int  # their length (the post-period's)
+    placebo_excluded: int  # how many of their intervals exclude 0
+    placebo_z: tuple[float, ...]  # each window's effect over its sd
     degenerate: bool  # a failed model check (a variance at its bound, zero width)
-    repeats: bool  # the one-day errors repeat (the residuals check fails)
+    residual_p: float | None  # the one-day errors' Ljung-Box p-value (None: too short)
     capped_null: bool  # the rank cap holds a claim back (true effect 0)
     capped_effect: bool  # ... with the effect added
+
+    @property
+    def gated(self) -> bool:
+        """Whether the placebo gate makes the verdict invalid (impact.prepost's rule)."""
+        return prepost_checks.miscalibrated(
+            self.placebo_starts, self.placebo_steps, self.placebo_excluded, ALPHA
+        )
+
+    @property
+    def repeats(self) -> bool:
+        """Whether the one-day errors repeat (the residuals check fails)."""
+        return self.residual_p is not None and self.residual_p < RESIDUAL_ALPHA
 
 
 def _regression(y: np.ndarray, controls: np.ndarray | None, pre: int) -> Interval:
@@ -203,17 +217,18 @@ def run_one(scenario: Scenario, pre: int, post: int, seed: int) -> Run:
     null = prepost.effect(y[pre:], counterfactual, ALPHA)
     shifted = prepost.effect(y[pre:] + EFFECT, counterfactual, ALPHA)
     placebos = prepost_checks.placebos(fitted, post, ALPHA, null)
-    share = placebos.share_excluded
-    gated = placebos.count >= MIN_PLACEBOS and share is not None and share > 2 * ALPHA
     degenerate = bool(fitted.problems) or not null.ci[1] > null.ci[0]
     residuals = prepost_checks.residual_autocorrelation(fitted)
     return Run(
         ours=Interval(null.average, *null.ci),
         regression=_regression(y, controls, pre),
         plain=_plain(scenario, y, controls, pre),
-        gated=gated,
+        placebo_starts=placebos.starts,
+        placebo_steps=post,
+        placebo_excluded=placebos.excluded,
+        placebo_z=tuple(e.z for e in placebos.effects),
         degenerate=degenerate,
-        repeats=residuals is not None and residuals.p_value < RESIDUAL_ALPHA,
+        residual_p=None if residuals is None else residuals.p_value,
         capped_null=_capped(placebos, null),
         capped_effect=_capped(placebos, shifted),
     )

@@ -3,6 +3,12 @@
     .venv/bin/python benchmarks/simulate_prepost.py                   # 200 series per cell
     .venv/bin/python benchmarks/simulate_prepost.py --runs 30 --jobs 2 --no-write
     .venv/bin/python benchmarks/simulate_prepost.py --only 'weekly, not modelled:70/30'
+    .venv/bin/python benchmarks/simulate_prepost.py --save runs.json   # keep every series
+    .venv/bin/python benchmarks/simulate_prepost.py --load runs.json   # the figures again
+
+--save keeps what each series gave (its intervals, the placebo windows and how many
+excluded 0, the residuals' p-value), so a change to the checks' rules is judged on the same
+series with --load, without fitting them again.
 
 The grid (benchmarks/prepost_simulation.py): every process x {70, 365, 730} days before
 launch x {30, 56} after x a true effect of {0, +1 noise sd}; our model beside a regression
@@ -13,7 +19,9 @@ figures depend on --runs and --seed only, not on --jobs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
+import json
 import multiprocessing
 import time
 from pathlib import Path
@@ -43,7 +51,17 @@ def main() -> None:
         metavar="PROCESS:PRE/POST",
         help="run only these cells, e.g. 'weekly, not modelled:70/30' (repeatable; print only)",
     )
+    parser.add_argument("--save", type=Path, metavar="FILE", help="keep every series in FILE")
+    parser.add_argument(
+        "--load",
+        type=Path,
+        metavar="FILE",
+        help="the figures of the series a --save kept, without fitting them again",
+    )
     args = parser.parse_args()
+    if args.load:
+        _from_saved(args)
+        return
     started = time.perf_counter()
     order = [(70, 30), (365, 30), (70, 56), (365, 56), (730, 30), (730, 56)]
     jobs = [  # the quickest and most asked-about cells first
@@ -56,8 +74,12 @@ def main() -> None:
     if args.only:  # a subset never rewrites the whole grid's document
         args.no_write = True
     rows: list[simulation.Cell] = []
+    saved: list[dict[str, object]] = []
     with multiprocessing.Pool(args.jobs) as pool:
         for index, pre, post, found in pool.imap_unordered(_cell, jobs):
+            if args.save:
+                saved.append(_saved(index, pre, post, found))
+                args.save.write_text(json.dumps({"runs": args.runs, "cells": saved}))
             for cell in simulation.cells(simulation.SCENARIOS[index], pre, post, found):
                 rows.append(cell)
                 print(_line(cell), flush=True)
@@ -70,6 +92,42 @@ def main() -> None:
     total = time.perf_counter() - started
     print(f"total {total / 60:.1f} minutes")
     if not args.no_write:
+        print(f"wrote {DOC}")
+
+
+def _saved(index: int, pre: int, post: int, found: list[simulation.Run]) -> dict[str, object]:
+    return {
+        "process": simulation.SCENARIOS[index].name,
+        "pre": pre,
+        "post": post,
+        "runs": [dataclasses.asdict(run) for run in found],
+    }
+
+
+def _run(saved: dict[str, object]) -> simulation.Run:
+    intervals = {
+        name: None if saved[name] is None else simulation.Interval(**saved[name])  # type: ignore[arg-type]
+        for name in ("ours", "regression", "plain")
+    }
+    rest = {k: v for k, v in saved.items() if k not in intervals}
+    rest["placebo_starts"] = tuple(rest["placebo_starts"])  # type: ignore[arg-type]
+    rest["placebo_z"] = tuple(rest["placebo_z"])  # type: ignore[arg-type]
+    return simulation.Run(**intervals, **rest)  # type: ignore[arg-type]
+
+
+def _from_saved(args: argparse.Namespace) -> None:
+    kept = json.loads(args.load.read_text())
+    names = [s.name for s in simulation.SCENARIOS]
+    rows: list[simulation.Cell] = []
+    for cell in kept["cells"]:
+        scenario = simulation.SCENARIOS[names.index(cell["process"])]
+        found = [_run(saved) for saved in cell["runs"]]
+        rows.extend(simulation.cells(scenario, cell["pre"], cell["post"], found))
+    rows.sort(key=lambda c: (simulation.SCENARIOS.index(c.scenario), c.pre, c.post, c.effect))
+    for row in rows:
+        print(_line(row))
+    if not args.no_write:
+        DOC.write_text(_document(rows, kept["runs"], None, len(rows) // 2))
         print(f"wrote {DOC}")
 
 

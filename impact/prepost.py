@@ -57,7 +57,6 @@ __all__ = ["Modelled", "PrepostResult", "levels", "prepare", "run"]
 # A blocking check: well-specified models pass it in about 99.9% of series
 # (docs/validation-prepost.md); a weekly pattern left out fails it in all.
 RESIDUAL_ALPHA = 0.001
-MIN_PLACEBOS = 10  # fewer placebo windows cannot show miscalibration; it is stated instead
 CLAIMS = ("target_met", "below_target", "harm")  # statuses that claim an effect
 OBSERVATIONAL = (
     "Without a control group, the effect is the gap between what "
@@ -410,45 +409,7 @@ def _checks(
     deciding = [m for m in spec.metrics.all() if m.target is not None or m.margin is not None]
     for metric in deciding:
         placebos = models[metric.name].placebos
-        share = placebos.share_excluded
-        if placebos.count < MIN_PLACEBOS:
-            checks.append(
-                Check(
-                    f"placebo:{metric.name}",
-                    False,
-                    None,
-                    f"{metric.name}: only {placebos.count} placebo windows of "
-                    f"{daily.post_days} days fit in the pre-period ({MIN_PLACEBOS} are needed to "
-                    "check the model's calibration); a longer pre-period would allow it",
-                    blocking=False,
-                )
-            )
-        elif share is not None and share > 2 * alpha:
-            checks.append(
-                Check(
-                    f"placebo:{metric.name}",
-                    False,
-                    None,
-                    f"{metric.name}: the model is miscalibrated: {placebos.excluded} of "
-                    f"{placebos.count} placebo launches before the real one show an effect "
-                    f"(more than {2 * alpha:.0%}), so its intervals are too narrow. Add control "
-                    "series, seasonality or a trend, or change the pre-period, and register "
-                    "the change",
-                    blocking=True,
-                )
-            )
-        else:
-            checks.append(
-                Check(
-                    f"placebo:{metric.name}",
-                    True,
-                    placebos.rank_p,
-                    f"{metric.name}: {placebos.excluded} of {placebos.count} placebo launches "
-                    f"before the real one show an effect (at most {2 * alpha:.0%} allowed); the "
-                    f"real effect's placebo rank p-value is {placebos.rank_p:.3g}",
-                    blocking=False,
-                )
-            )
+        checks.append(placebo_check(metric.name, placebos, daily.post_days, alpha))
     if daily.pre_days < 3 * daily.post_days:
         checks.append(
             Check(
@@ -500,6 +461,44 @@ def _p(value: float) -> str:
         ('p = 0.0032', 'p < 0.0001')
     """
     return "p < 0.0001" if value < 1e-4 else f"p = {value:.2g}"
+
+
+def placebo_check(name: str, placebos: model_checks.Placebos, steps: int, alpha: float) -> Check:
+    """The placebo gate: more placebo windows of ``steps`` days excluding 0 than a calibrated
+    model shows in 99% of reviews (their overlap counted) make the verdict invalid."""
+    if placebos.count < model_checks.MIN_PLACEBOS:
+        return Check(
+            f"placebo:{name}",
+            False,
+            None,
+            f"{name}: only {placebos.count} placebo windows of {steps} days fit in the "
+            f"pre-period ({model_checks.MIN_PLACEBOS} are needed to check the model's "
+            "calibration); a longer pre-period would allow it",
+            blocking=False,
+        )
+    allowed = model_checks.allowed_excluded(placebos.starts, steps, alpha)
+    shown = f"{placebos.excluded} of {placebos.count} placebo launches before the real one"
+    if model_checks.miscalibrated(placebos.starts, steps, placebos.excluded, alpha):
+        return Check(
+            f"placebo:{name}",
+            False,
+            None,
+            f"{name}: the model is miscalibrated: {shown} show an effect, where a calibrated "
+            f"model's overlapping windows show more than {allowed} in only "
+            f"{model_checks.GATE_FALSE_ALARM:.0%} of reviews, so its intervals are too "
+            "narrow. Add control series, seasonality or a trend, or change the pre-period, "
+            "and register the change",
+            blocking=True,
+        )
+    return Check(
+        f"placebo:{name}",
+        True,
+        placebos.rank_p,
+        f"{name}: {shown} show an effect (at most {allowed} allowed: the windows overlap, "
+        f"and a calibrated model shows more in {model_checks.GATE_FALSE_ALARM:.0%} of "
+        f"reviews); the real effect's placebo rank p-value is {placebos.rank_p:.3g}",
+        blocking=False,
+    )
 
 
 def _residual_checks(spec: LaunchSpec, models: dict[str, Modelled]) -> list[Check]:

@@ -94,7 +94,10 @@ def test_identical_numbers_on_every_run(launch: Path) -> None:
 def test_an_unmodelled_trend_makes_the_verdict_invalid(tmp_path: Path, launch: Path) -> None:
     path = _copy(launch, tmp_path)
     daily = pd.read_parquet(_daily(tmp_path))
-    daily["orders"] = daily["orders"] + 3.0 * np.arange(len(daily))  # a strong unmodelled trend
+    # A strong unmodelled trend. At 3 orders a day 4 of 20 placebo windows excluded 0 (at
+    # most 5 allowed), and the interval of the average effect, [33, 242], still held the
+    # true one (6% of about 950).
+    daily["orders"] = daily["orders"] + 5.0 * np.arange(len(daily))
     daily.to_parquet(_daily(tmp_path))
     document = yaml.safe_load(path.read_text())
     document["metrics"]["primary"]["controls"] = []
@@ -194,6 +197,37 @@ def test_the_rank_cap_needs_an_effect_beyond_the_placebos() -> None:
     assert prepost.rank_cap(placebos(20, 3 / 21), 0.05)
     assert not prepost.rank_cap(placebos(4, 1 / 5), 0.05)  # few windows: beyond all of them
     assert prepost.rank_cap(placebos(4, 2 / 5), 0.05)
+
+
+def test_the_placebo_gate_allows_what_overlapping_windows_show_by_chance() -> None:
+    """The gate's edges: a calibrated model stops in about 1% of reviews. On 365 days before
+    a 30-day launch the 20 windows share days, and more than 2 alpha (2 of 20) excluding 0
+    happened to right models in 5-9% of reviews; 5 of 20 happens in under 1%. On 70 days the
+    13 windows are nearly one, so only all of them show a miscalibrated model."""
+    checks = prepost.model_checks
+
+    def check(days: int, steps: int, excluded: int) -> Any:
+        starts = tuple(checks.placebo_starts(days, steps))
+        placebos = checks.Placebos(starts, (), excluded, 0.5)
+        return prepost.placebo_check("orders", placebos, steps, 0.05)
+
+    assert check(365, 30, 4).passed and "4 of 20" in check(365, 30, 4).detail
+    assert "at most 4 allowed" in check(365, 30, 4).detail
+    stopped = check(365, 30, 5)
+    assert not stopped.passed and stopped.blocking and "miscalibrated" in stopped.detail
+    assert check(70, 30, 12).passed and not check(70, 30, 13).passed
+    few = check(60, 30, 3)  # 3 windows: stated, never blocking
+    assert not few.passed and not few.blocking and "only 3 placebo windows" in few.detail
+
+
+def test_the_gate_is_the_binomial_when_the_windows_do_not_overlap() -> None:
+    """20 windows of 10 days that share no day: the count is binomial(20, 0.05), which
+    exceeds 3 in 1.6% of reviews and 4 in 0.26%, so at most 4 are allowed."""
+    disjoint = tuple(range(0, 200, 10))
+    assert prepost.model_checks.allowed_excluded(disjoint, 10, 0.05) == 4
+    assert prepost.model_checks.allowed_excluded(disjoint, 10, 0.01) == 2  # 1.7%, 0.1%
+    # Windows that share nearly every day show an effect together: all or none.
+    assert prepost.model_checks.allowed_excluded(tuple(range(10)), 1000, 0.05) >= 9
 
 
 def test_series_derived_from_events_match_pandas(tmp_path: Path) -> None:

@@ -8,8 +8,10 @@ forecast errors should be white noise (Ljung-Box).
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,12 +28,16 @@ from impact.stats.prepost import (
 )
 
 __all__ = [
+    "GATE_FALSE_ALARM",
+    "MIN_PLACEBOS",
     "RESIDUAL_LAGS",
     "Autocorrelation",
     "Holdout",
     "Placebos",
+    "allowed_excluded",
     "holdout",
     "ljung_box",
+    "miscalibrated",
     "placebo_starts",
     "placebos",
     "residual_autocorrelation",
@@ -84,6 +90,58 @@ class Placebos:
     def share_excluded(self) -> float | None:
         """The share of placebo intervals that exclude 0."""
         return self.excluded / self.count if self.count else None
+
+
+MIN_PLACEBOS = 10  # fewer placebo windows cannot show miscalibration; it is stated instead
+# The placebo gate stops a calibrated model in about 1% of reviews (at most this share of
+# the simulated calibrated counts exceed what it allows).
+GATE_FALSE_ALARM = 0.01
+NULL_DRAWS = 20_000  # simulated counts behind that threshold (seeded: the same every run)
+
+
+@functools.lru_cache(maxsize=256)
+def allowed_excluded(
+    starts: tuple[int, ...], steps: int, alpha: float, false_alarm: float = GATE_FALSE_ALARM
+) -> int:
+    """The most placebo windows whose intervals may exclude 0 before the model is called
+    miscalibrated: the smallest k that a calibrated model's count exceeds in at most
+    ``false_alarm`` of reviews.
+
+    The windows overlap (20 windows of 30 days in 70 days of history share most of their
+    days), so their verdicts are not independent and the count is not binomial: when one
+    window excludes 0, its neighbours usually do too. The count's distribution is simulated
+    from the windows' own overlap: each day's standardized forecast error independent and
+    normal, a window's z its errors' sum over sqrt(``steps``), ``NULL_DRAWS`` seeded draws.
+
+    Examples:
+        >>> allowed_excluded(tuple(placebo_starts(365, 30)), 30, 0.05)
+        4
+        >>> allowed_excluded(tuple(placebo_starts(70, 30)), 30, 0.05)  # 13 windows in 70 days
+        12
+    """
+    # A window's sum is the difference of a random walk at its two ends: the walk is drawn
+    # only at the days where a window starts or ends, its steps independent with variance
+    # the days between them.
+    points = sorted(set(starts) | {start + steps for start in starts})
+    where = {point: index for index, point in enumerate(points)}
+    gaps = np.diff(np.asarray(points, dtype=float), prepend=float(points[0]))
+    rng = np.random.default_rng(0)
+    walk = np.cumsum(rng.standard_normal((NULL_DRAWS, len(points))) * np.sqrt(gaps), axis=1)
+    ends = [where[start + steps] for start in starts]
+    begins = [where[start] for start in starts]
+    z = (walk[:, ends] - walk[:, begins]) / math.sqrt(steps)
+    counts = np.sum(np.abs(z) > distributions.norm_ppf(1 - alpha / 2), axis=1)
+    above = NULL_DRAWS - np.cumsum(np.bincount(counts, minlength=len(starts) + 1))  # # > k
+    return int(np.argmax(above <= false_alarm * NULL_DRAWS))
+
+
+def miscalibrated(starts: Sequence[int], steps: int, excluded: int, alpha: float) -> bool:
+    """Whether ``excluded`` of the placebo windows starting on ``starts`` (each ``steps``
+    days long, judged at level ``alpha``) excluding 0 show a miscalibrated model: at least
+    ``MIN_PLACEBOS`` windows, and more exclude 0 than ``allowed_excluded``."""
+    if len(starts) < MIN_PLACEBOS:
+        return False
+    return excluded > allowed_excluded(tuple(starts), steps, alpha)
 
 
 def placebos(model_fit: Fit, steps: int, alpha: float, real: Effect | None = None) -> Placebos:

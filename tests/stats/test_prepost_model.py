@@ -66,9 +66,10 @@ def test_comparison_data_agrees_with_r() -> None:
     assert _overlap(effect.relative_ci, (-0.026, 0.01))
     width = effect.relative_ci[1] - effect.relative_ci[0]
     assert 0.6 <= width / (0.01 - -0.026) <= 1.6
-    # Not invalid: at least 10 placebo windows, and at most 2 * alpha of them exclude 0.
-    assert placebos.count == 20
-    assert placebos.share_excluded is not None and placebos.share_excluded <= 0.10
+    # Not invalid: 20 placebo windows, 1 of them excluding 0.
+    assert placebos.count == 20 and placebos.excluded == 1
+    steps = len(pandas.read_csv(DATA / "comparison_data.csv")) - fitted.days
+    assert not prepost_checks.miscalibrated(placebos.starts, steps, placebos.excluded, 0.05)
 
 
 def test_identical_numbers_on_every_run() -> None:
@@ -124,9 +125,10 @@ def test_an_unmodelled_trend_fails_the_placebo_check_and_a_trend_passes_it() -> 
     y = 0.5 * np.arange(228) + rng.normal(0, 1, 228)
     without = prepost.fit(y[:200])
     found = prepost_checks.placebos(without, 28, 0.05)
-    assert found.count == 20 and found.excluded > 2  # miscalibrated: more than 2 * alpha
-    with_trend = prepost.fit(y[:200], trend=True)
-    assert prepost_checks.placebos(with_trend, 28, 0.05).excluded <= 2
+    assert found.count == 20
+    assert prepost_checks.miscalibrated(found.starts, 28, found.excluded, 0.05)
+    with_trend = prepost_checks.placebos(prepost.fit(y[:200], trend=True), 28, 0.05)
+    assert not prepost_checks.miscalibrated(with_trend.starts, 28, with_trend.excluded, 0.05)
 
 
 def test_relative_interval_is_unbounded_when_the_counterfactual_is_near_zero() -> None:
