@@ -25,12 +25,6 @@ ALPHA = simulation.ALPHA
 Rule = Callable[[simulation.Run], bool]
 
 
-def _twice_alpha(run: simulation.Run) -> bool:
-    """DESIGN.md's first rule: more than 2 alpha of at least 10 windows exclude 0."""
-    count = len(run.placebo_starts)
-    return count >= prepost_checks.MIN_PLACEBOS and run.placebo_excluded / count > 2 * ALPHA
-
-
 def _overlap(false_alarm: float) -> Rule:
     """impact's rule: the count a calibrated model's overlapping windows exceed in
     ``false_alarm`` of reviews (prepost_checks.allowed_excluded)."""
@@ -65,7 +59,7 @@ def _binomial(false_alarm: float) -> Rule:
 
 
 RULES: dict[str, Rule] = {
-    "2 alpha": _twice_alpha,
+    "2 alpha": lambda run: run.gated_by_twice_alpha,
     "overlap 1%": _overlap(0.01),
     "overlap 0.5%": _overlap(0.005),
     "overlap 2%": _overlap(0.02),

@@ -149,6 +149,13 @@ class Run:
         )
 
     @property
+    def gated_by_twice_alpha(self) -> bool:
+        """Whether DESIGN.md's first gate (more than 2 alpha of at least 10 windows excluding
+        0, which ignored their overlap) would have made the verdict invalid."""
+        count = len(self.placebo_starts)
+        return count >= prepost_checks.MIN_PLACEBOS and self.placebo_excluded / count > 2 * ALPHA
+
+    @property
     def repeats(self) -> bool:
         """Whether the one-day errors repeat (the residuals check fails)."""
         return self.residual_p is not None and self.residual_p < RESIDUAL_ALPHA
@@ -272,7 +279,9 @@ class Cell:
     plain: Figures
     plain_failed: int  # series where statsmodels' own fit gave no usable interval
     claims_after_checks: float  # ours, after the placebo gate, the rank cap, failed fits
-    invalid: float  # runs the placebo gate or a failed model check made invalid
+    invalid: float  # runs the placebo gate, the residuals check or a failed fit made invalid
+    gated: float  # runs the placebo gate alone made invalid
+    gated_by_twice_alpha: float  # ... had it allowed 2 alpha of the windows (its first rule)
     degenerate: int  # runs with a failed model check (a variance at its bound, zero width)
     zero_width: int  # runs whose interval has width 0
 
@@ -315,6 +324,8 @@ def cells(scenario: Scenario, pre: int, post: int, found: list[Run]) -> list[Cel
                 plain_failed=len(found) - len(plain),
                 claims_after_checks=float(np.mean(claims)),
                 invalid=float(np.mean(blocked)),
+                gated=float(np.mean([r.gated for r in found])),
+                gated_by_twice_alpha=float(np.mean([r.gated_by_twice_alpha for r in found])),
                 degenerate=sum(r.degenerate for r in found),
                 zero_width=sum(not r.ours.high > r.ours.low for r in found),
             )
