@@ -220,6 +220,14 @@ def test_the_placebo_gate_allows_what_overlapping_windows_show_by_chance() -> No
     assert not few.passed and not few.blocking and "only 3 placebo windows" in few.detail
 
 
+def test_the_report_states_how_many_placebo_windows_the_gate_allows(launch: Path) -> None:
+    from impact.report import prepost as report
+
+    checks = repr(report.model_checks(prepost.run(str(launch), "56d", TODAY)))
+    assert "0 of 20 (at most 5)" in checks  # 56-day windows on the demo's 365 days
+    assert "more than 10%" not in checks and "windows overlap" in checks
+
+
 def test_the_gate_is_the_binomial_when_the_windows_do_not_overlap() -> None:
     """20 windows of 10 days that share no day: the count is binomial(20, 0.05), which
     exceeds 3 in 1.6% of reviews and 4 in 0.26%, so at most 4 are allowed."""

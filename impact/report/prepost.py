@@ -16,6 +16,7 @@ from impact.report.blocks import (
     _term,
 )
 from impact.sources import postgres
+from impact.stats import prepost_checks
 from impact.stats.prepost_checks import Autocorrelation
 
 
@@ -29,8 +30,13 @@ def observational(result: PrepostResult) -> HTMLBlock:
 def model_checks(result: PrepostResult) -> HTMLBlock:
     """How far the model can be trusted: its parts, placebo windows, held-back forecast."""
     rows: list[list[ET.Element | str]] = []
+    alpha, steps = result.spec.decision.alpha, result.series.post_days
     for name, modelled in result.models.items():
         fit, placebos, holdout = modelled.fit, modelled.placebos, modelled.holdout
+        allowed = ""
+        if placebos.count >= prepost_checks.MIN_PLACEBOS:
+            most = prepost_checks.allowed_excluded(placebos.starts, steps, alpha)
+            allowed = f" (at most {most})"
         parts = ["local level", *(["trend"] if fit.trend else [])]
         if fit.seasonality:
             parts.append(f"{fit.seasonality}-day seasonality")
@@ -48,7 +54,7 @@ def model_checks(result: PrepostResult) -> HTMLBlock:
                 name,
                 ", ".join(parts),
                 "no: degenerate" if modelled.problems else ("yes" if fit.converged else "no"),
-                f"{placebos.excluded} of {placebos.count}",
+                f"{placebos.excluded} of {placebos.count}{allowed}",
                 _p(placebos.rank_p),
                 _repeats(modelled.residuals),
                 held,
@@ -68,9 +74,12 @@ def model_checks(result: PrepostResult) -> HTMLBlock:
             "p",
             "Placebo launches: the same model, with the same parameters, forecasting windows "
             "of the same length inside the pre-period, where nothing launched. A calibrated "
-            f"model finds an effect in about {result.spec.decision.alpha:.0%} of them; more "
-            f"than {2 * result.spec.decision.alpha:.0%} (of at least 10) makes the verdict "
-            "invalid. The placebo rank p-value is the share of placebos at least as extreme "
+            f"model finds an effect in about {alpha:.0%} of them, but the windows overlap, so "
+            "they tend to find one together: of at least "
+            f"{prepost_checks.MIN_PLACEBOS} windows, more showing an effect than a calibrated "
+            f"model's would in {1 - prepost_checks.GATE_FALSE_ALARM:.0%} of reviews (the "
+            "most allowed is beside each count) makes the verdict invalid. The placebo rank "
+            "p-value is the share of placebos at least as extreme "
             "as the real effect, counting the real one: (1 + k) / (1 + n); a claimed effect "
             f"needs it at most the spec's alpha ({result.spec.decision.alpha:g}, not this "
             "look's level), or at most 1 / (1 + n) where n placebos cannot reach alpha, else "
