@@ -83,9 +83,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("runs", type=Path, help="a file simulate_prepost.py --save wrote")
+    parser.add_argument("runs", type=Path, nargs="+", help="files simulate_prepost.py --save wrote")
     args = parser.parse_args()
-    kept = json.loads(args.runs.read_text())
+    kept = {"cells": [c for path in args.runs for c in json.loads(path.read_text())["cells"]]}
     names = [s.name for s in simulation.SCENARIOS]
     kept["cells"].sort(key=lambda c: (names.index(c["process"]), c["pre"], c["post"]))
     print("each rule: stopped by the gate / false claims at 0 / found at +1, after all checks")

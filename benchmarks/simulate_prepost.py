@@ -124,14 +124,18 @@ def _from_saved(args: argparse.Namespace) -> None:
     names = [s.name for s in simulation.SCENARIOS]
     rows: list[simulation.Cell] = []
     minutes: float | None = 0.0
+    chosen: dict[tuple[str, int, int], list[dict[str, object]]] = {}
     for path in args.load:
         kept = json.loads(path.read_text())
         # A run saved before the minutes were kept leaves the time out of the document.
         minutes = None if minutes is None or "minutes" not in kept else minutes + kept["minutes"]
-        for cell in kept["cells"]:
-            scenario = simulation.SCENARIOS[names.index(cell["process"])]
-            found = [_run(saved) for saved in cell["runs"]]
-            rows.extend(simulation.cells(scenario, cell["pre"], cell["post"], found))
+        for cell in kept["cells"]:  # a cell in several files: the one with the most series
+            key = (cell["process"], cell["pre"], cell["post"])
+            if len(cell["runs"]) > len(chosen.get(key, [])):
+                chosen[key] = cell["runs"]
+    for (process, pre, post), saved in chosen.items():
+        scenario = simulation.SCENARIOS[names.index(process)]
+        rows.extend(simulation.cells(scenario, pre, post, [_run(run) for run in saved]))
     rows.sort(key=lambda c: (simulation.SCENARIOS.index(c.scenario), c.pre, c.post, c.effect))
     for row in rows:
         print(_line(row))
