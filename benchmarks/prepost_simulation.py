@@ -282,6 +282,7 @@ class Cell:
     invalid: float  # runs the placebo gate, the residuals check or a failed fit made invalid
     gated: float  # runs the placebo gate alone made invalid
     gated_by_twice_alpha: float  # ... had it allowed 2 alpha of the windows (its first rule)
+    repeats: float  # runs the residuals check (one-day errors that repeat) made invalid
     degenerate: int  # runs with a failed model check (a variance at its bound, zero width)
     zero_width: int  # runs whose interval has width 0
 
@@ -326,6 +327,7 @@ def cells(scenario: Scenario, pre: int, post: int, found: list[Run]) -> list[Cel
                 invalid=float(np.mean(blocked)),
                 gated=float(np.mean([r.gated for r in found])),
                 gated_by_twice_alpha=float(np.mean([r.gated_by_twice_alpha for r in found])),
+                repeats=float(np.mean([r.repeats for r in found])),
                 degenerate=sum(r.degenerate for r in found),
                 zero_width=sum(not r.ours.high > r.ours.low for r in found),
             )

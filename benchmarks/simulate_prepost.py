@@ -303,19 +303,22 @@ def _against_the_goals(rows: list[simulation.Cell]) -> list[str]:
         )
     zero = sum(c.zero_width for c in null)
     out.append(f"- **No interval of width 0**: {zero} in the grid.")
-    gated = [c for c in right if c.gated > 0 or c.gated_by_twice_alpha > 0]
-    if gated:
-        most = max(right, key=lambda c: c.gated)
-        before = max(right, key=lambda c: c.gated_by_twice_alpha)
-        out.append(
-            "- **The placebo gate's false alarms** (a well-specified model stopped): "
-            f"{sum(c.gated for c in right) / len(right):.1%} of series on average, at most "
-            f"{most.gated:.1%} ({most.scenario.name} {most.pre}/{most.post}); the rule it "
-            "replaced (more than 2 alpha of the windows) stopped "
-            f"{sum(c.gated_by_twice_alpha for c in right) / len(right):.1%} on average, at "
-            f"most {before.gated_by_twice_alpha:.1%} ({before.scenario.name} "
-            f"{before.pre}/{before.post}), on the same series."
+    series = sum(c.runs for c in right)
+
+    def stopped(share: Callable[[simulation.Cell], float]) -> str:
+        count = round(sum(share(c) * c.runs for c in right))
+        most = max(right, key=share)
+        return (
+            f"{count} of {series} series ({count / series:.1%}; at most {share(most):.1%} "
+            f"of a cell, {most.scenario.name} {most.pre}/{most.post})"
         )
+
+    out.append(
+        "- **False alarms: a well-specified model stopped**: by the placebo gate in "
+        f"{stopped(lambda c: c.gated)}, where the rule it replaced (more than 2 alpha of the "
+        f"windows excluding 0) would have stopped {stopped(lambda c: c.gated_by_twice_alpha)}; "
+        f"by the residuals check in {stopped(lambda c: c.repeats)}."
+    )
     loose = [c for c in right if c.claims_after_checks > 0.06]
     if loose:
         out.append(
