@@ -264,6 +264,11 @@ def _against_the_goals(rows: list[simulation.Cell]) -> list[str]:
         f"- **Coverage 92-97% where the model is right**: {len(right) - len(missed)} of "
         f"{len(right)} cells"
         + (f"; outside: {_named(missed, lambda c: f'{c.ours.coverage:.1%}')}" if missed else "")
+        + (
+            " (all above the band: intervals wider than needed, never too narrow)"
+            if missed and all(c.ours.coverage > 0.97 for c in missed)
+            else ""
+        )
         + "."
     )
     ratios = [c for c in right if c.width_ratio is not None]
@@ -308,6 +313,8 @@ def _against_the_goals(rows: list[simulation.Cell]) -> list[str]:
     def stopped(share: Callable[[simulation.Cell], float]) -> str:
         count = round(sum(share(c) * c.runs for c in right))
         most = max(right, key=share)
+        if not count:
+            return f"0 of {series} series"
         return (
             f"{count} of {series} series ({count / series:.1%}; at most {share(most):.1%} "
             f"of a cell, {most.scenario.name} {most.pre}/{most.post})"

@@ -54,7 +54,7 @@ from impact.verdict import (
 
 __all__ = ["Modelled", "PrepostResult", "levels", "prepare", "run"]
 
-# A blocking check: well-specified models pass it in about 99.9% of series
+# A blocking check: well-specified models pass it in 99.6% of the grid's series
 # (docs/validation-prepost.md); a weekly pattern left out fails it in all.
 RESIDUAL_ALPHA = 0.001
 CLAIMS = ("target_met", "below_target", "harm")  # statuses that claim an effect
