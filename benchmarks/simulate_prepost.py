@@ -193,8 +193,16 @@ def _document(rows: list[simulation.Cell], minutes: float | None, cells: int) ->
         "the placebo gate alone); for the two other methods, claims are intervals excluding 0 "
         "with no checks. *Ratio*: our width over that of the correct model fit by plain "
         "maximum likelihood (the regression where the truth is a static regression, plain UC "
-        "otherwise). The standard error of a rate near 95% over "
-        f"{runs} series is about {100 * (0.05 * 0.95 / max(runs, 1)) ** 0.5:.1f} points.",
+        "otherwise). The standard error of a rate near 95% is about "
+        + " and ".join(
+            f"{100 * (0.05 * 0.95 / count) ** 0.5:.1f} points over {count} series"
+            for count in sorted({c.runs for c in rows} or {runs}, reverse=True)
+        )
+        + (
+            " (a cell run with fewer series had no time for more on a shared machine)."
+            if len({c.runs for c in rows}) > 1
+            else "."
+        ),
         "",
         "| process | model | pre/post days | effect | ours: bias | RMSE | width | cover | "
         "claims | invalid | gate | regression: width | cover | claims | plain UC: width | "
