@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,26 @@ def test_the_plan_foresees_the_review_s_precision(launch: Path) -> None:
     assert said[-1] == "  the final review can see the target and every margin"
 
 
+def _planned(launch: Path, folder: Path, **changes: Any) -> tuple[Path, list[str]]:
+    """The demo spec with ``changes`` (``primary`` for its primary metric's fields; None
+    removes one), reading the demo's data, and the lines `impact plan` prints for it."""
+    document = yaml.safe_load(launch.read_text())
+    for key, value in changes.pop("primary", {}).items():
+        if value is None:
+            del document["metrics"]["primary"][key]
+        else:
+            document["metrics"]["primary"][key] = value
+    if "guardrails" in changes:
+        document["metrics"]["guardrails"] = changes.pop("guardrails")
+    document.update(changes)
+    document["data"]["source"] = str(launch.parent.parent / "data" / "demo-prepost")
+    path = folder / "changed.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    done = CliRunner().invoke(main, ["plan", str(path)])
+    assert done.exit_code == 0, done.output
+    return path, done.output.splitlines()
+
+
 def test_a_plan_before_the_last_days_are_in_uses_the_history_there_is(
     launch: Path, tmp_path: Path
 ) -> None:
@@ -55,14 +76,7 @@ def test_a_plan_before_the_last_days_are_in_uses_the_history_there_is(
     the day before launch, while a plan is made before launch."""
     data = launch.parent.parent / "data" / "demo-prepost"
     last = pd.read_parquet(data / "daily.parquet")["date"].max()
-    document = yaml.safe_load(launch.read_text())
-    document["launch_date"] = (last + dt.timedelta(days=9)).isoformat()
-    document["data"]["source"] = str(data)
-    path = tmp_path / "soon.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    done = CliRunner().invoke(main, ["plan", str(path)])
-    assert done.exit_code == 0, done.output
-    said = done.output.splitlines()
+    path, said = _planned(launch, tmp_path, launch_date=(last + dt.timedelta(days=9)).isoformat())
     assert f"  warning: the series ends on {last}, 8 days before launch: this plan is fit on " in (
         "\n".join(said)
     )
@@ -75,15 +89,8 @@ def test_a_weekly_pattern_left_out_is_found_by_the_plan_before_launch(
 ) -> None:
     """Found by a new user: a weekly series without `seasonality` planned fine, and every
     review after launch was invalid (its errors repeat at 7 days)."""
-    document = yaml.safe_load(launch.read_text())
-    del document["metrics"]["primary"]["seasonality"]
-    document["metrics"]["primary"]["controls"] = []
-    document["data"]["source"] = str(launch.parent.parent / "data" / "demo-prepost")
-    path = tmp_path / "no-season.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    done = CliRunner().invoke(main, ["plan", str(path)])
-    assert done.exit_code == 0, done.output
-    warning = next(line for line in done.output.splitlines() if "repeat" in line)
+    _, said = _planned(launch, tmp_path, primary={"seasonality": None, "controls": []})
+    warning = next(line for line in said if "repeat" in line)
     assert warning.startswith("  warning: orders: the model's one-day forecast errors repeat")
     assert warning.endswith("be invalid; register seasonality: 7d before launch")
     registered = CliRunner().invoke(main, ["plan", str(launch)])
@@ -91,15 +98,8 @@ def test_a_weekly_pattern_left_out_is_found_by_the_plan_before_launch(
 
 
 def test_without_its_controls_the_target_is_out_of_reach(launch: Path, tmp_path: Path) -> None:
-    document = yaml.safe_load(launch.read_text())
-    document["metrics"]["primary"]["controls"] = []
-    document["metrics"]["guardrails"] = []
-    document["data"]["source"] = str(launch.parent.parent / "data" / "demo-prepost")
-    path = tmp_path / "no-controls.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    done = CliRunner().invoke(main, ["plan", str(path)])
-    assert done.exit_code == 0, done.output
-    warning = next(line for line in done.output.splitlines() if "warning" in line)
+    _, said = _planned(launch, tmp_path, primary={"controls": []}, guardrails=[])
+    warning = next(line for line in said if "warning" in line)
     assert warning.startswith("  warning: orders: ") and "below decision.power 80%" in warning
     assert "add control series that track it" in warning
 
