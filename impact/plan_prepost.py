@@ -174,7 +174,8 @@ def _warnings(spec: LaunchSpec, found: list[MetricReach], placebos: int) -> list
             warnings.append(
                 f"{item.metric.name}: {item.power:.0%} power for the target, below "
                 f"decision.power {wanted:.0%}; the pre-period's noise hides effects under "
-                f"{item.detectable:,.4g} a day: add control series that track it, register "
+                f"{formats.value(formats.of(item.metric), item.detectable)} a day: add control "
+                "series that track it, register "
                 "its seasonality, or widen the target"
             )
         else:

@@ -567,7 +567,7 @@ def _moved_controls(spec: LaunchSpec, daily: series.Series, alpha: float) -> lis
                     False,
                     moved.p_value,
                     f"control {column} moved at launch by {moved.average:+.4g} per day"
-                    f"{relative}, beyond its own forecast (p = {moved.p_value:.2g}): if the "
+                    f"{relative}, beyond its own forecast ({_p(moved.p_value)}): if the "
                     "launch reached it, the counterfactual absorbs part of the effect",
                     blocking=False,
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,11 @@ def test_without_its_controls_the_target_is_out_of_reach(launch: Path, tmp_path:
     warning = next(line for line in said if "warning" in line)
     assert warning.startswith("  warning: orders: ") and "below decision.power 80%" in warning
     assert "add control series that track it" in warning
+    # Found by a new user: the warning said "63.09 a day" where the line above said "63.1".
+    under = re.search(r"hides effects under (.+?) a day", warning)
+    assert under is not None
+    primary = next(line for line in said if line.startswith("  primary orders:"))
+    assert f"{under.group(1)} a day" in primary
 
 
 def test_an_experiment_still_needs_daily_units() -> None:
