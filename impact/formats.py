@@ -46,6 +46,7 @@ __all__ = [
     "decimals",
     "interval",
     "of",
+    "p_equals",
     "p_value",
     "power",
     "relative",
@@ -234,6 +235,17 @@ def p_value(number: float | None) -> str:
     if number < 0.0001:
         return "< 0.0001"
     return f"{number:.2g}" if number < 0.1 else f"{number:.2f}"
+
+
+def p_equals(number: float) -> str:
+    """A p-value in a sentence: "p = 0.027", and "p < 0.0001" rather than "p = 0".
+
+    Examples:
+        >>> p_equals(0.00321), p_equals(0.0)
+        ('p = 0.0032', 'p < 0.0001')
+    """
+    shown = p_value(number)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
 
 
 def power(number: float) -> str:

@@ -453,16 +453,6 @@ def _checks(
     return checks
 
 
-def _p(value: float) -> str:
-    """A p-value in words: "p = 0.0032", and "p < 0.0001" rather than "p = 0".
-
-    Examples:
-        >>> _p(0.00321), _p(0.0)
-        ('p = 0.0032', 'p < 0.0001')
-    """
-    return "p < 0.0001" if value < 1e-4 else f"p = {value:.2g}"
-
-
 def placebo_check(name: str, placebos: model_checks.Placebos, steps: int, alpha: float) -> Check:
     """The placebo gate: more placebo windows of ``steps`` days excluding 0 than a calibrated
     model shows in 99% of reviews (their overlap counted) make the verdict invalid."""
@@ -514,7 +504,7 @@ def _residual_checks(spec: LaunchSpec, models: dict[str, Modelled]) -> list[Chec
         errors = f"{metric.name}: the model's one-day forecast errors before launch"
         finding = (
             f"(autocorrelation {found.worst:+.2f} at {found.worst_lag} days, Ljung-Box "
-            f"{_p(found.p_value)} over {found.lags} lags)"
+            f"{formats.p_equals(found.p_value)} over {found.lags} lags)"
         )
         if found.p_value >= RESIDUAL_ALPHA:
             checks.append(
@@ -567,8 +557,8 @@ def _moved_controls(spec: LaunchSpec, daily: series.Series, alpha: float) -> lis
                     False,
                     moved.p_value,
                     f"control {column} moved at launch by {moved.average:+.4g} per day"
-                    f"{relative}, beyond its own forecast ({_p(moved.p_value)}): if the "
-                    "launch reached it, the counterfactual absorbs part of the effect",
+                    f"{relative}, beyond its own forecast ({formats.p_equals(moved.p_value)}): "
+                    "if the launch reached it, the counterfactual absorbs part of the effect",
                     blocking=False,
                 )
             )

@@ -147,7 +147,7 @@ def _heterogeneity_words(found: SegmentResult, metric: Metric, column: str) -> s
         verdict = "no evidence that the effect differs between values"
     return (
         f"{column}: {verdict} (Cochran's Q = {t.statistic:.3g} on {t.dof} degrees of freedom, "
-        f"p {_p(t.p_value) if t.p_value < 0.0001 else '= ' + _p(t.p_value)}{share})."
+        f"{formats.p_equals(t.p_value)}{share})."
     )
 
 
