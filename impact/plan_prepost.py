@@ -137,7 +137,7 @@ def _repeats(metric: Metric, fitted: model.Fit) -> list[str]:
     found = model_checks.residual_autocorrelation(fitted)
     if found is None or found.p_value >= prepost.RESIDUAL_ALPHA:
         return []
-    weekly = found.worst_lag % 7 == 0 and not metric.seasonality
+    weekly = prepost.weekly_left_out(metric, found)
     fix = "register seasonality: 7d" if weekly else "register seasonality, a trend or a control"
     return [
         f"{metric.name}: the model's one-day forecast errors repeat (autocorrelation "

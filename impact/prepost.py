@@ -52,7 +52,7 @@ from impact.verdict import (
     judge_primary,
 )
 
-__all__ = ["Modelled", "PrepostResult", "levels", "prepare", "run"]
+__all__ = ["Modelled", "PrepostResult", "levels", "prepare", "run", "weekly_left_out"]
 
 # A blocking check: well-specified models pass it in 99.6% of the grid's series
 # (docs/validation-prepost.md); a weekly pattern left out fails it in all.
@@ -491,6 +491,12 @@ def placebo_check(name: str, placebos: model_checks.Placebos, steps: int, alpha:
     )
 
 
+def weekly_left_out(metric: Metric, found: model_checks.Autocorrelation) -> bool:
+    """Whether errors that repeat point at a weekly pattern the metric's model leaves out:
+    the worst lag a whole number of weeks, and no seasonality registered."""
+    return found.worst_lag % 7 == 0 and not metric.seasonality
+
+
 def _residual_checks(spec: LaunchSpec, models: dict[str, Modelled]) -> list[Check]:
     """A deciding metric whose one-day forecast errors repeat: the model leaves a pattern
     out, so its intervals are too narrow (a blocking check below RESIDUAL_ALPHA)."""
@@ -517,10 +523,9 @@ def _residual_checks(spec: LaunchSpec, models: dict[str, Modelled]) -> list[Chec
                 )
             )
             continue
-        weekly = found.worst_lag % 7 == 0 and not metric.seasonality
         fix = (
             "Register seasonality: 7d (a weekly pattern)"
-            if weekly
+            if weekly_left_out(metric, found)
             else "Register seasonality, a trend or a control series that carries the pattern"
         )
         checks.append(
