@@ -7,10 +7,11 @@ reads "-1.38 to +0.82", never "-1.381 to +0.8173". Currency shows cents whenever
 asks for any decimal; a relative change shows at most one decimal of a percent.
 
 A metric's format comes from the spec (``format`` and ``unit``), or from its kind: a
-proportion is a ``percent`` (values as 12.3%, changes in percentage points), anything else
-a plain ``number``. The card, the tables, the chart labels and verdict.md all format
-through this module, and verdict.json carries ``format`` and ``unit`` so that verdict.md,
-written from verdict.json alone, can too.
+proportion is a ``percent`` (values as 12.3%, changes in percentage points), and so is a
+before/after series derived from events without a ``value`` (the daily share of active units
+with the event); anything else a plain ``number``. The card, the tables, the chart labels
+and verdict.md all format through this module, and verdict.json carries ``format`` and
+``unit`` so that verdict.md, written from verdict.json alone, can too.
 
 Examples:
     >>> money = Style("currency", "USD")
@@ -92,9 +93,12 @@ def of(metric: Metric) -> Style:
     registered = getattr(metric, "format", None)
     if registered is not None:
         return Style(registered, getattr(metric, "unit", None))
+    unit = getattr(metric, "unit", None)
     if metric.kind == "proportion":
-        return Style("percent", getattr(metric, "unit", None))
-    return Style("number", getattr(metric, "unit", None))
+        return Style("percent", unit)
+    if metric.kind is None and metric.event is not None and metric.value is None:
+        return Style("percent", unit)  # a prepost series of the daily share with the event
+    return Style("number", unit)
 
 
 def to_json(metric: Metric) -> dict[str, Any]:

@@ -561,7 +561,8 @@ def _moved_controls(spec: LaunchSpec, daily: series.Series, alpha: float) -> lis
                     f"control:{column}",
                     False,
                     moved.p_value,
-                    f"control {column} moved at launch by {moved.average:+.4g} per day"
+                    f"control {column} moved at launch by {moved.average:+.4g} {column} per "
+                    "day"
                     f"{relative}, beyond its own forecast ({formats.p_equals(moved.p_value)}): "
                     "if the launch reached it, the counterfactual absorbs part of the effect",
                     blocking=False,

@@ -222,6 +222,30 @@ def _check_columns(
     return date_column, wanted
 
 
+def _text_in_numbers(
+    connection: duckdb.DuckDBPyConnection, name: str, spec: LaunchSpec, types: dict[str, str]
+) -> None:
+    """A series column read as text because some value is not a number (a CSV's "n/a"): the
+    first such value and its day, where the column's type alone says little."""
+    date_column = spec.data.columns.get("date", "date")
+    if date_column not in types:
+        return
+    for column in _wanted(spec):
+        if types.get(column, "").upper() != "VARCHAR":
+            continue
+        quoted = source.quote(column)
+        found = connection.execute(
+            f"SELECT {quoted}, {source.quote(date_column)} FROM raw_series "
+            f"WHERE TRY_CAST(TRIM({quoted}) AS DOUBLE) IS NULL AND TRIM({quoted}) <> '' "
+            f"ORDER BY {source.quote(date_column)} LIMIT 1"
+        ).fetchone()
+        if found is not None:
+            raise DataError(
+                f"{name}: column {column!r} holds {found[0]!r} on {found[1]}, not a number; a "
+                "series must be numeric (leave a day without a value empty)"
+            )
+
+
 def _checked(frame: pandas.DataFrame, name: str, wanted: list[str]) -> pandas.DataFrame:
     """One row per day and finite values (a missing value is NaN); indexed by day."""
     import pandas
@@ -254,6 +278,7 @@ def _from_table(
     assert spec.data.series is not None
     name = duckdb_files.open_table(connection, location, spec.data.series, "raw_series")
     types = {str(r[0]): str(r[1]) for r in connection.execute("DESCRIBE raw_series").fetchall()}
+    _text_in_numbers(connection, name, spec, types)
     date_column, wanted = _check_columns(name, spec, types, source.is_numeric)
     day = source.quote(date_column)
     kind = types[date_column].upper()

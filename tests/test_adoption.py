@@ -214,6 +214,11 @@ def test_a_usage_effect_shows_in_retention_and_the_difference_in_differences(
     assert re.search(r"changed by \+[\d.]+ purchases more than the others'", line), line
     assert re.search(r"CI \+[\d.]+ to \+[\d.]+ purchases\)$", line), line
     assert all(len(digits.lstrip("0")) <= 3 for digits in re.findall(r"\d+\.(\d+)", line)), line
+    # Found by a new user: the table's gap column was empty but at weeks 4 and 8, said only in
+    # docs/methods.md
+    assert (
+        "The gap (adopters minus others, with its interval) is measured at weeks 4 and 8" in words
+    )
 
 
 def test_the_experiment_reports_adoption_and_contamination(tmp_path: Path) -> None:

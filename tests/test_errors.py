@@ -191,7 +191,7 @@ CATALOG: list[tuple[str, Edit, tuple[str, ...], str]] = [
         "placeholder left",
         _spec("title: One-page checkout on mobile", 'title: "<fill in: what launches>"'),
         (),
-        r"title: still a placeholder",
+        r"title: still a placeholder; replace it with what launches$",
     ),
     (
         "hand-edited lock",

@@ -58,6 +58,12 @@ def test_a_metric_style_comes_from_the_spec_or_its_kind() -> None:
     )
     assert formats.of(share) == SHARE
     assert formats.of(money) == Style("currency", "EUR")
+    # a before/after series derived from events: the daily share with the event (found by a
+    # new user: 0.172 -> 0.221), the events per active unit a number
+    daily_share = Metric(name="s", event="buy", direction="increase")
+    per_unit = Metric(name="n", event="buy", value="count", direction="increase")
+    assert formats.of(daily_share) == SHARE
+    assert formats.of(per_unit) == PLAIN
     assert formats.style_of_json({"kind": "mean", "format": "count", "unit": "orders"}) == Style(
         "count", "orders"
     )

@@ -170,7 +170,10 @@ def test_a_control_that_moves_at_launch_is_flagged(tmp_path: Path, launch: Path)
     result = prepost.run(str(path), "56d", TODAY)
     flags = [c for c in result.checks if c.name == "control:search_interest"]
     assert flags and not flags[0].passed and not flags[0].blocking
-    assert "moved at launch" in flags[0].detail
+    # in the control's own words: a control series has no unit in the spec (it read "+647.4
+    # per day"; found by a new user)
+    words = r"moved at launch by \+[\d.]+ search_interest per day \(\+30\.0%\)"
+    assert re.search(words, flags[0].detail)
 
 
 def test_a_degenerate_fit_is_a_failed_model_check(tmp_path: Path, launch: Path) -> None:
@@ -226,6 +229,33 @@ def test_the_report_states_how_many_placebo_windows_the_gate_allows(launch: Path
     checks = repr(report.model_checks(prepost.run(str(launch), "56d", TODAY)))
     assert "0 of 20 (at most 5)" in checks  # 56-day windows on the demo's 365 days
     assert "more than 10%" not in checks and "windows overlap" in checks
+
+
+def test_the_model_checks_open_with_a_plain_answer(launch: Path) -> None:
+    """Found by a new user: "Can the model be trusted?" opened with a table of Ljung-Box and
+    MAPE; a PM needs the answer and the check that gives it first."""
+    import dataclasses
+
+    from impact.report import prepost as report
+
+    result = prepost.run(str(launch), "56d", TODAY)
+    orders = result.models["orders"]
+
+    def lead(**changes: Any) -> str:
+        changed = dataclasses.replace(orders, **changes)
+        models = {**result.models, "orders": changed}
+        block = report.model_checks(dataclasses.replace(result, models=models))
+        return " ".join("".join(block.element[0].itertext()).split())
+
+    assert lead().startswith("orders: Yes, as far as the checks can tell. 0 of 20 placebo")
+    assert "(at most 5 allowed), and its one-day errors do not repeat." in lead()
+    shown = dataclasses.replace(orders.placebos, excluded=6)
+    assert lead(placebos=shown).startswith("orders: No. 6 of 20 placebo launches")
+    assert "a calibrated model's show at most 5" in lead(placebos=shown)
+    repeating = dataclasses.replace(orders.residuals, p_value=1e-6)
+    assert lead(residuals=repeating).startswith("orders: No. Its one-day forecast errors")
+    few = dataclasses.replace(orders.placebos, starts=(0, 1, 2))
+    assert lead(placebos=few).startswith("orders: Not tested. Only 3 placebo launches")
 
 
 def test_the_gate_is_the_binomial_when_the_windows_do_not_overlap() -> None:
@@ -379,7 +409,7 @@ def _both(*edits: Edit) -> Edit:
     return edit
 
 
-def _set_day(column: str, day: str, value: float) -> Callable[[pd.DataFrame], pd.DataFrame]:
+def _set_day(column: str, day: str, value: object) -> Callable[[pd.DataFrame], pd.DataFrame]:
     def change(frame: pd.DataFrame) -> pd.DataFrame:
         frame.loc[pd.to_datetime(frame["date"]) == day, column] = value
         return frame
@@ -409,6 +439,12 @@ CATALOG: list[tuple[str, Edit, str]] = [
         "text series",
         _frame(lambda f: f.assign(orders=f["orders"].astype(str))),
         r"column 'orders' is VARCHAR; a series must be numeric",
+    ),
+    (
+        "text value in a series",
+        _frame(lambda f: _set_day("orders", "2026-03-04", "n/a")(f.astype({"orders": str}))),
+        r"daily\.parquet: column 'orders' holds 'n/a' on 2026-03-04, not a number; a series "
+        r"must be numeric \(leave a day without a value empty\)$",
     ),
     (
         "repeated day",
@@ -505,7 +541,7 @@ def test_plan_on_a_prepost_spec_takes_no_traffic_options() -> None:
 def test_validate_names_the_daily_series() -> None:
     result = CliRunner().invoke(main, ["validate", str(PREPOST_SPEC)])
     assert result.exit_code == 0
-    assert "primary: orders (daily series orders), target +3%" in result.output
+    assert "primary: orders (daily series orders), target +3.0%" in result.output
 
 
 def test_an_adoption_block_in_a_prepost_review(tmp_path: Path, launch: Path) -> None:

@@ -314,3 +314,33 @@ def test_validate_prints_every_problem_once_with_its_file(
     broken = write_spec(tmp_path, "id: [unclosed\n", "broken.yaml")
     result = CliRunner().invoke(main, ["validate", str(broken)])
     assert result.stderr.count(str(broken)) == 1
+
+
+def test_validate_writes_targets_and_margins_in_the_metrics_units(
+    tmp_path: Path, spec_dict: dict[str, Any]
+) -> None:
+    """Found by a new user: validate printed "margin +0.5" where the report says "+0.500
+    orders"; a threshold reads as the report writes it, signed the way it counts."""
+    from click.testing import CliRunner
+
+    from impact.cli import main
+
+    spec_dict["metrics"]["guardrails"].append(
+        {
+            "name": "orders_per_user",
+            "kind": "mean",
+            "event": "purchase",
+            "value": "count",
+            "window": "14d",
+            "direction": "increase",
+            "margin": 0.5,
+            "format": "count",
+            "unit": "orders",
+        }
+    )
+    result = CliRunner().invoke(main, ["validate", str(write_spec(tmp_path, spec_dict))])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "  primary: checkout_conversion (proportion), target +2.00 pp, increase is good" in lines
+    assert "  guardrail: refund_rate, margin +0.500 pp" in lines  # worse is up
+    assert "  guardrail: orders_per_user, margin -0.500 orders" in lines  # worse is down

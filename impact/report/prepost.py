@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from impact.prepost import OBSERVATIONAL, RESIDUAL_ALPHA, PrepostResult
+from impact.prepost import OBSERVATIONAL, RESIDUAL_ALPHA, Modelled, PrepostResult, rank_cap
 from impact.report.blocks import (
     MISSING,
     HTMLBlock,
@@ -69,7 +69,14 @@ def model_checks(result: PrepostResult) -> HTMLBlock:
         "one-day errors repeat?",
         _el("span", "held-back forecast (", _term("MAPE"), ")"),
     ]
+    deciding = [
+        m
+        for m in result.models.values()
+        if m.metric.target is not None or m.metric.margin is not None
+    ]
+    leads = [_trusted(m, alpha, steps, named=len(deciding) > 1) for m in deciding]
     return _root(
+        *leads,
         _el(
             "p",
             "Placebo launches: the same model, with the same parameters, forecasting windows "
@@ -90,6 +97,55 @@ def model_checks(result: PrepostResult) -> HTMLBlock:
         ),
         _table(headers, rows, numeric={3, 4}),
     )
+
+
+def _trusted(modelled: Modelled, alpha: float, steps: int, *, named: bool) -> ET.Element:
+    """The answer first, in a sentence a PM can act on: can this metric's model be trusted,
+    and which check says so."""
+    answer, why = _answer(modelled, alpha, steps)
+    name = f"{modelled.metric.name}: " if named else ""
+    return _el("p", _el("strong", f"{name}{answer}"), f" {why}", class_="impact-lead")
+
+
+def _answer(modelled: Modelled, alpha: float, steps: int) -> tuple[str, str]:
+    placebos, residuals = modelled.placebos, modelled.residuals
+    checked = placebos.count >= prepost_checks.MIN_PLACEBOS
+    allowed = prepost_checks.allowed_excluded(placebos.starts, steps, alpha) if checked else 0
+    shown = (
+        f"{placebos.excluded} of {placebos.count} placebo launches (fake launch dates before "
+        "the real one, where nothing launched) show an effect"
+    )
+    too_narrow = "its intervals are too narrow, and the verdict is invalid."
+    if modelled.problems:
+        return "No.", (
+            f"The fit is degenerate ({modelled.problems[0]}): its intervals cannot be trusted, "
+            "and the verdict is invalid."
+        )
+    if checked and placebos.excluded > allowed:
+        return "No.", f"{shown}, where a calibrated model's show at most {allowed}: {too_narrow}"
+    if residuals is not None and residuals.p_value < RESIDUAL_ALPHA:
+        return "No.", (
+            "Its one-day forecast errors before launch repeat, so it leaves a pattern out "
+            f"(such as a weekly cycle): {too_narrow}"
+        )
+    if not checked:
+        return "Not tested.", (
+            f"Only {placebos.count} placebo launches fit before launch, and "
+            f"{prepost_checks.MIN_PLACEBOS} are needed to test whether its intervals are "
+            "calibrated (a longer history before launch allows it): read the interval with care."
+        )
+    errors = (
+        "its one-day errors do not repeat"
+        if residuals is not None
+        else "the history is too short to test whether its one-day errors repeat"
+    )
+    why = f"{shown} (at most {allowed} allowed), and {errors}."
+    if rank_cap(placebos, alpha):
+        why += (
+            " But the real effect is no larger than the placebos' (placebo rank "
+            f"p = {placebos.rank_p:.2f}), so no effect can be claimed from it."
+        )
+    return "Yes, as far as the checks can tell.", why
 
 
 def _repeats(found: Autocorrelation | None) -> str:

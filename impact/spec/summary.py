@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from impact.spec.fields import format_duration
+from impact import formats
+from impact.spec.fields import Effect, format_duration
 from impact.spec.model import LaunchSpec, Metric
 
 __all__ = ["summary"]
@@ -10,6 +11,18 @@ __all__ = ["summary"]
 
 def _split(shares: dict[str, float]) -> str:
     return ", ".join(f"{arm} {share:.0%}" for arm, share in shares.items())
+
+
+def _threshold(metric: Metric, threshold: Effect | None, sign: int) -> str:
+    """A target or margin in the metric's units, as the report writes it ("+2.00 pp",
+    "-0.500 orders", "+3.0%"), signed the way it counts: a target towards better, a margin
+    towards worse."""
+    if threshold is None:
+        return "not set"
+    signed = sign * metric.good_sign * threshold.magnitude
+    if threshold.relative:
+        return formats.relative(signed)
+    return formats.change(formats.of(metric), signed)
 
 
 def _model(spec: LaunchSpec, metric: Metric) -> str:
@@ -44,10 +57,13 @@ def summary(spec: LaunchSpec) -> list[str]:
     if primary is not None:
         what = primary.kind or f"daily series {primary.column or primary.event}"
         lines.append(
-            f"primary: {primary.name} ({what}), target {primary.target}, "
+            f"primary: {primary.name} ({what}), target {_threshold(primary, primary.target, 1)}, "
             f"{primary.direction} is good"
         )
-    lines += [f"guardrail: {g.name}, margin {g.margin}" for g in spec.metrics.guardrails]
+    lines += [
+        f"guardrail: {g.name}, margin {_threshold(g, g.margin, -1)}"
+        for g in spec.metrics.guardrails
+    ]
     if spec.design == "prepost":
         for metric in (primary, *spec.metrics.guardrails):
             if metric is not None:

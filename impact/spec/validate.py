@@ -27,14 +27,13 @@ def load(path: str | Path) -> LaunchSpec:
     """
     path = Path(path)
     document = read_yaml(path)
-    placeholders = _placeholders(document)
+    placeholders = [
+        f"{path}: {where}: still a placeholder; replace it with {asked or 'the value'}"
+        for where, asked in _placeholders(document)
+    ]
     if placeholders:
         more = f" (and {len(placeholders) - 1} more)" if len(placeholders) > 1 else ""
-        raise SpecError(
-            f"{path}: {placeholders[0]}: still a placeholder; replace <fill in: ...> with the "
-            f"value{more}",
-            [f"{path}: {where}: still a placeholder" for where in placeholders],
-        )
+        raise SpecError(placeholders[0] + more, placeholders)
     return from_dict(document, path)
 
 

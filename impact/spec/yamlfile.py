@@ -160,10 +160,15 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return document
 
 
-def _placeholders(value: Any, where: str = "") -> list[str]:
-    """The field paths whose value is still a ``<fill in: ...>`` placeholder."""
+def _placeholders(value: Any, where: str = "") -> list[tuple[str, str]]:
+    """The field paths whose value is still a ``<fill in: ...>`` placeholder, each with
+    what the placeholder asks for (``what launches, in a few words``)."""
     if isinstance(value, str):
-        return [where] if value.strip().startswith("<fill in") else []
+        text = value.strip()
+        if not text.startswith("<fill in"):
+            return []
+        asked = text.removeprefix("<fill in").removesuffix(">").lstrip(":").strip()
+        return [(where, asked)]
     if isinstance(value, dict):
         return [
             found
