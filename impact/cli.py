@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from impact import cli_schedule, formats, message, registry, scaffold, team_templates
+from impact import cli_schedule, formats, message, registry, scaffold, spec_summary, team_templates
 from impact import plan as plan_module
 from impact import review as review_module
 from impact import spec as spec_module
@@ -52,7 +52,7 @@ def validate(spec_path: Path) -> None:
             click.echo(f"error: {problem}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     click.echo(f"{spec_path}: valid launch spec {loaded.id!r} ({loaded.design})")
-    for line in spec_module.summary(loaded):
+    for line in spec_summary.summary(loaded):
         click.echo(f"  {line}")
     if loaded.template is not None:
         click.echo(f"  template: {team_templates.find(loaded)}")

@@ -34,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "looks": {"errors", "spec", "metrics", "stats", "verdict", "layout"},
     "stats": {"stats"},
     "formats": {"spec"},
+    "spec_summary": {"spec", "formats"},
     "verdict": {"errors", "spec", "stats", "formats"},
     "analysis": {"errors", "spec", "metrics", "stats"},
     "rollout": {"errors", "spec", "metrics", "stats", "analysis", "verdict"},
@@ -211,6 +212,7 @@ ALLOWED: dict[str, set[str]] = {
         "settings",
     },
     "cli": {
+        "spec_summary",
         "engine",
         "preflight",
         "formats",

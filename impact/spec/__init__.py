@@ -13,8 +13,8 @@ caught rather than silently flipped.
 The modules: :mod:`~impact.spec.fields` (durations, effects, names),
 :mod:`~impact.spec.metric` (the metrics and their roles), :mod:`~impact.spec.model` (the
 other models and the spec itself), :mod:`~impact.spec.yamlfile` (reading YAML safely),
-:mod:`~impact.spec.validate` (load and the one-line messages) and
-:mod:`~impact.spec.summary` (what ``impact validate`` prints).
+:mod:`~impact.spec.validate` (load and the one-line messages); what ``impact validate``
+prints is :mod:`impact.spec_summary`, above the number formats.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from impact.spec.model import (
     Thresholds,
     json_schema,
 )
-from impact.spec.summary import summary
 from impact.spec.validate import from_dict, load
 from impact.spec.yamlfile import MAX_BYTES, MAX_DEPTH, MAX_NODES, read_yaml
 
@@ -63,5 +62,4 @@ __all__ = [
     "load",
     "parse_duration",
     "read_yaml",
-    "summary",
 ]

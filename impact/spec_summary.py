@@ -1,10 +1,10 @@
-"""What ``impact validate`` says a valid spec registers, a line each."""
+"""What ``impact validate`` says a valid spec registers, a line each, its thresholds in the
+metrics' units (so above :mod:`impact.formats`, not inside the spec package)."""
 
 from __future__ import annotations
 
 from impact import formats
-from impact.spec.fields import Effect, format_duration
-from impact.spec.model import LaunchSpec, Metric
+from impact.spec import Effect, LaunchSpec, Metric, format_duration
 
 __all__ = ["summary"]
 
