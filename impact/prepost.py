@@ -449,7 +449,7 @@ def _checks(
                 )
             )
     checks.extend(_residual_checks(spec, models))
-    checks.extend(_moved_controls(spec, daily, alpha))
+    checks.extend(_moved_controls(spec, daily, models, alpha))
     return checks
 
 
@@ -499,7 +499,7 @@ def weekly_left_out(metric: Metric, found: model_checks.Autocorrelation) -> bool
 
 def _residual_checks(spec: LaunchSpec, models: dict[str, Modelled]) -> list[Check]:
     """A deciding metric whose one-day forecast errors repeat: the model leaves a pattern
-    out, so its intervals are too narrow (a blocking check below RESIDUAL_ALPHA)."""
+    out, so its intervals cannot be trusted (a blocking check below RESIDUAL_ALPHA)."""
     checks = []
     for metric in spec.metrics.all():
         if metric.target is None and metric.margin is None:
@@ -534,38 +534,92 @@ def _residual_checks(spec: LaunchSpec, models: dict[str, Modelled]) -> list[Chec
                 False,
                 found.p_value,
                 f"{errors} repeat {finding}: the model leaves a pattern out, so its "
-                f"intervals are too narrow. {fix}, and record the change: impact amend "
-                f"{spec.path.name} --reason once the spec is registered (before that, edit it "
-                "and register it before launch).",
+                f"intervals cannot be trusted. {fix}, and record the change with `impact amend "
+                f'{spec.path.name} --reason "..."` once the spec is registered (before that, '
+                "edit it and register it before launch).",
                 blocking=True,
             )
         )
     return checks
 
 
-def _moved_controls(spec: LaunchSpec, daily: series.Series, alpha: float) -> list[Check]:
-    """A control that moved at launch may carry part of the effect: each is flagged."""
+def _moved_controls(
+    spec: LaunchSpec, daily: series.Series, models: dict[str, Modelled], alpha: float
+) -> list[Check]:
+    """Whether each control moved at launch beyond its own forecast, a check each.
+
+    A control is a series the launch cannot move. One that moved anyway has two readings the
+    data cannot tell apart: something else moved it (the model allows for that, the effect
+    stands) or the launch did (the counterfactual followed a move the launch made, and the
+    effect is off by what the move carried into it, in either direction). The flag gives the
+    effect under the second reading too: the same fit, forecast with the control on its own
+    forecast after launch."""
     checks = []
     for column, values in daily.controls.items():
         seasonality = max(
             (m.seasonality or 0 for m in spec.metrics.all() if column in m.controls), default=0
         )
         fitted = model.fit(values[: daily.launch], seasonality=seasonality or None)
-        moved = model.effect(
-            values[daily.launch :], model.forecast(fitted, daily.launch, daily.post_days), alpha
-        )
-        if moved.excludes_zero():
-            relative = f" ({moved.relative:+.1%})" if moved.relative is not None else ""
+        own = model.forecast(fitted, daily.launch, daily.post_days)
+        moved = model.effect(values[daily.launch :], own, alpha)
+        if not moved.excludes_zero():
             checks.append(
                 Check(
                     f"control:{column}",
-                    False,
+                    True,
                     moved.p_value,
-                    f"control {column} moved at launch by {moved.average:+.4g} {column} per "
-                    "day"
-                    f"{relative}, beyond its own forecast ({formats.p_equals(moved.p_value)}): "
-                    "if the launch reached it, the counterfactual absorbs part of the effect",
+                    f"control {column} did not move at launch beyond its own forecast "
+                    f"({formats.p_equals(moved.p_value)})",
                     blocking=False,
                 )
             )
+            continue
+        relative = f" ({moved.relative:+.1%})" if moved.relative is not None else ""
+        checks.append(
+            Check(
+                f"control:{column}",
+                False,
+                moved.p_value,
+                f"control {column} moved at launch by {moved.average:+.4g} a day{relative}, "
+                f"beyond its own forecast ({formats.p_equals(moved.p_value)}). Controls must be "
+                "series the launch cannot move: if something else moved it, the effect stands; "
+                f"if the launch did, {_unmoved(spec, daily, models, column, own)}",
+                blocking=False,
+            )
+        )
     return checks
+
+
+def _unmoved(
+    spec: LaunchSpec,
+    daily: series.Series,
+    models: dict[str, Modelled],
+    column: str,
+    own: model.Forecast,
+) -> str:
+    """The effect of the first deciding metric modelled on ``column`` with that control held
+    on its own forecast after launch: the effect if the launch moved the control."""
+    using = [
+        m
+        for m in spec.metrics.all()
+        if column in m.controls and (m.target is not None or m.margin is not None)
+    ]
+    if not using:
+        return "a metric modelled on it is off by what the move carried into its counterfactual"
+    metric = using[0]
+    modelled = models[metric.name]
+    fit = modelled.fit
+    assert fit.controls is not None
+    held = fit.controls.copy()
+    held[daily.launch :, metric.controls.index(column)] = own.mean
+    unmoved = dataclasses.replace(fit, controls=held, cache={})
+    actual = daily.values[metric.name][daily.launch :]
+    found = model.effect(
+        actual, model.forecast(unmoved, daily.launch, daily.post_days), modelled.effect.alpha
+    )
+    style, now = formats.of(metric), modelled.effect
+    return (
+        f"the effect on {metric.name} is {formats.change(style, found.average, group=found.ci)} "
+        f"a day ({formats.interval(style, *found.ci, estimate=found.average)}), not "
+        f"{formats.change(style, now.average, group=now.ci)}"
+    )

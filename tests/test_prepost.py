@@ -162,6 +162,13 @@ def test_verdict_md_words_a_prepost_review_as_an_experiments(launch: Path) -> No
 
 
 def test_a_control_that_moves_at_launch_is_flagged(tmp_path: Path, launch: Path) -> None:
+    """Found by a new user: a launch that moved its control made a false effect, and the flag
+    said the counterfactual "absorbs part of the effect" whichever way the control moved.
+    The flag now gives the effect if the launch moved the control: the same fit with the
+    control held on its own forecast, which recovers the effect of the untouched data."""
+    untouched = prepost.run(str(launch), "56d", TODAY)
+    steady = [c for c in untouched.checks if c.name == "control:search_interest"]
+    assert steady and steady[0].passed and "did not move at launch" in steady[0].detail
     path = _copy(launch, tmp_path)
     daily = pd.read_parquet(_daily(tmp_path))
     after = pd.to_datetime(daily["date"]) >= "2026-09-01"
@@ -170,10 +177,22 @@ def test_a_control_that_moves_at_launch_is_flagged(tmp_path: Path, launch: Path)
     result = prepost.run(str(path), "56d", TODAY)
     flags = [c for c in result.checks if c.name == "control:search_interest"]
     assert flags and not flags[0].passed and not flags[0].blocking
-    # in the control's own words: a control series has no unit in the spec (it read "+647.4
-    # per day"; found by a new user)
-    words = r"moved at launch by \+[\d.]+ search_interest per day \(\+30\.0%\)"
-    assert re.search(words, flags[0].detail)
+    words = (
+        r"moved at launch by \+[\d.]+ a day \(\+30\.0%\), beyond its own forecast .*: if "
+        r"something else moved it, the effect stands; if the launch did, the effect on orders "
+        r"is \+([\d.]+) orders a day \(.* orders\), not ([+-][\d.]+) orders"
+    )
+    found = re.search(words, flags[0].detail)
+    assert found, flags[0].detail
+    held, shown = float(found[1]), float(found[2])
+    truth = untouched.models["orders"].effect.average
+    assert shown == pytest.approx(result.models["orders"].effect.average, abs=0.5)
+    assert abs(held - truth) < 0.2 * abs(shown - truth)
+    # and "Can the model be trusted?" does not answer a plain yes
+    from impact.report import prepost as report
+
+    lead = "".join(report.model_checks(result).element[0].itertext())
+    assert "But control search_interest moved at launch: if the launch moved it" in lead
 
 
 def test_a_degenerate_fit_is_a_failed_model_check(tmp_path: Path, launch: Path) -> None:
@@ -255,7 +274,9 @@ def test_the_model_checks_open_with_a_plain_answer(launch: Path) -> None:
     repeating = dataclasses.replace(orders.residuals, p_value=1e-6)
     assert lead(residuals=repeating).startswith("orders: No. Its one-day forecast errors")
     few = dataclasses.replace(orders.placebos, starts=(0, 1, 2))
-    assert lead(placebos=few).startswith("orders: Not tested. Only 3 placebo launches")
+    assert lead(placebos=few).startswith(
+        "orders: Calibration not tested. Before launch only 3 placebo launches fit"
+    )
 
 
 def test_the_gate_is_the_binomial_when_the_windows_do_not_overlap() -> None:

@@ -74,7 +74,16 @@ def model_checks(result: PrepostResult) -> HTMLBlock:
         for m in result.models.values()
         if m.metric.target is not None or m.metric.margin is not None
     ]
-    leads = [_trusted(m, alpha, steps, named=len(deciding) > 1) for m in deciding]
+    moved = {
+        c.name.removeprefix("control:")
+        for c in result.checks
+        if c.name.startswith("control:") and not c.passed
+    }
+    primary = result.primary.metric.name
+    leads = [
+        _trusted(m, alpha, steps, moved, named=len(deciding) > 1, primary=m.metric.name == primary)
+        for m in deciding
+    ]
     return _root(
         *leads,
         _el(
@@ -99,15 +108,23 @@ def model_checks(result: PrepostResult) -> HTMLBlock:
     )
 
 
-def _trusted(modelled: Modelled, alpha: float, steps: int, *, named: bool) -> ET.Element:
+def _trusted(
+    modelled: Modelled, alpha: float, steps: int, moved: set[str], *, named: bool, primary: bool
+) -> ET.Element:
     """The answer first, in a sentence a PM can act on: can this metric's model be trusted,
     and which check says so."""
-    answer, why = _answer(modelled, alpha, steps)
+    answer, why = _answer(modelled, alpha, steps, primary=primary)
+    shifted = [c for c in modelled.metric.controls if c in moved]
+    if shifted and answer != "No.":
+        why += (
+            f" But control {', '.join(shifted)} moved at launch: if the launch moved it, the "
+            "effect is not what is shown (the warning above gives the effect then)."
+        )
     name = f"{modelled.metric.name}: " if named else ""
     return _el("p", _el("strong", f"{name}{answer}"), f" {why}", class_="impact-lead")
 
 
-def _answer(modelled: Modelled, alpha: float, steps: int) -> tuple[str, str]:
+def _answer(modelled: Modelled, alpha: float, steps: int, *, primary: bool) -> tuple[str, str]:
     placebos, residuals = modelled.placebos, modelled.residuals
     checked = placebos.count >= prepost_checks.MIN_PLACEBOS
     allowed = prepost_checks.allowed_excluded(placebos.starts, steps, alpha) if checked else 0
@@ -115,32 +132,37 @@ def _answer(modelled: Modelled, alpha: float, steps: int) -> tuple[str, str]:
         f"{placebos.excluded} of {placebos.count} placebo launches (fake launch dates before "
         "the real one, where nothing launched) show an effect"
     )
-    too_narrow = "its intervals are too narrow, and the verdict is invalid."
+    untrusted = "its intervals cannot be trusted, and the verdict is invalid."
     if modelled.problems:
-        return "No.", (
-            f"The fit is degenerate ({modelled.problems[0]}): its intervals cannot be trusted, "
-            "and the verdict is invalid."
-        )
+        return "No.", f"The fit is degenerate ({modelled.problems[0]}): {untrusted}"
     if checked and placebos.excluded > allowed:
-        return "No.", f"{shown}, where a calibrated model's show at most {allowed}: {too_narrow}"
+        return "No.", (
+            f"{shown}, where a calibrated model's show at most {allowed}: its intervals are too "
+            "narrow, and the verdict is invalid."
+        )
     if residuals is not None and residuals.p_value < RESIDUAL_ALPHA:
         return "No.", (
             "Its one-day forecast errors before launch repeat, so it leaves a pattern out "
-            f"(such as a weekly cycle): {too_narrow}"
-        )
-    if not checked:
-        return "Not tested.", (
-            f"Only {placebos.count} placebo launches fit before launch, and "
-            f"{prepost_checks.MIN_PLACEBOS} are needed to test whether its intervals are "
-            "calibrated (a longer history before launch allows it): read the interval with care."
+            f"(such as a weekly cycle; the check below names the fix): {untrusted}"
         )
     errors = (
         "its one-day errors do not repeat"
         if residuals is not None
         else "the history is too short to test whether its one-day errors repeat"
     )
+    if not checked:
+        fit = (
+            "no placebo launch fits"
+            if placebos.count == 0
+            else f"only {placebos.count} placebo launches fit"
+        )
+        return "Calibration not tested.", (
+            f"Before launch {fit} ({prepost_checks.MIN_PLACEBOS} are needed to test whether "
+            f"its intervals are calibrated; a longer history allows it), and {errors}: read "
+            "the interval with care."
+        )
     why = f"{shown} (at most {allowed} allowed), and {errors}."
-    if rank_cap(placebos, alpha):
+    if primary and rank_cap(placebos, alpha):
         why += (
             " But the real effect is no larger than the placebos' (placebo rank "
             f"p = {placebos.rank_p:.2f}), so no effect can be claimed from it."
@@ -193,8 +215,9 @@ def _series_methods(result: PrepostResult) -> HTMLBlock:
         "spending on the share of post-launch days allots it (conservative, since the looks "
         "overlap).",
         "Placebo launches inside the pre-period check the model's calibration; see the model "
-        "checks above. A control series that itself moved at launch is flagged: if the launch "
-        "reached it, the counterfactual absorbs part of the effect.",
+        "checks above. A control series that itself moved at launch is flagged with the "
+        "effect as it would be if the launch moved it: the same fit, forecast with that "
+        "control held on its own forecast.",
         "The rule of the verdict is the experiment's, applied to the average effect per day. "
         "This is observational evidence. " + OBSERVATIONAL,
     ]
