@@ -55,7 +55,7 @@ def summary(spec: LaunchSpec) -> list[str]:
     ]
     primary = spec.metrics.primary
     if primary is not None:
-        what = primary.kind or f"daily series {primary.column or primary.event}"
+        what = primary.kind or f"daily series: {primary.series_words}"
         lines.append(
             f"primary: {primary.name} ({what}), target {_threshold(primary, primary.target, 1)}, "
             f"{primary.direction} is good"

@@ -219,6 +219,10 @@ def test_a_usage_effect_shows_in_retention_and_the_difference_in_differences(
     assert (
         "The gap (adopters minus others, with its interval) is measured at weeks 4 and 8" in words
     )
+    # Found by a new user: the methods still gave the old diagnosis rule (of the step before)
+    rule = " ".join("".join(display.methods(result).element.itertext()).split())
+    assert "the first step whose share of eligible units falls short of its own threshold" in rule
+    assert "thresholds.tried / thresholds.exposed" not in rule
 
 
 def test_the_experiment_reports_adoption_and_contamination(tmp_path: Path) -> None:

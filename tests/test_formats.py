@@ -64,6 +64,9 @@ def test_a_metric_style_comes_from_the_spec_or_its_kind() -> None:
     per_unit = Metric(name="n", event="buy", value="count", direction="increase")
     assert formats.of(daily_share) == SHARE
     assert formats.of(per_unit) == PLAIN
+    # and what the series is, said in validate and the report's data section
+    assert daily_share.series_words == "the share of units active that day with a buy event"
+    assert per_unit.series_words == "buy events per unit active that day"
     assert formats.style_of_json({"kind": "mean", "format": "count", "unit": "orders"}) == Style(
         "count", "orders"
     )

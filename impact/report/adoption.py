@@ -17,11 +17,12 @@ ADOPTION_METHODS = [
     "or after 00:00 UTC of the launch date and before as_of. Repeat: units with the feature "
     "event in at least repeat_weeks distinct weeks, a week being seven days counted from the "
     "launch date. Shares are of eligible units, with Wilson intervals.",
-    "Met: every share at or above its threshold. Diagnosis: the first step that falls short, "
-    "judged on the share of the step before (exposed of eligible against thresholds.exposed; "
-    "tried of exposed against thresholds.tried / thresholds.exposed; repeat of tried against "
-    "thresholds.repeat / thresholds.tried). Without an exposure event, discoverability and "
-    "communication cannot be told apart.",
+    "Met: every share at or above its threshold. Diagnosis: the first step whose share of "
+    "eligible units falls short of its own threshold, the same comparison as met (exposed "
+    "against thresholds.exposed: discoverability; tried against thresholds.tried: "
+    "communication; repeat against thresholds.repeat: value), so met and no diagnosis always "
+    "agree. Without an exposure event, discoverability and communication cannot be told "
+    "apart.",
     "Retention is a landmark comparison: among units active in week 1 (any event but the "
     "feature and exposure events), adopters tried the feature in week 1, and each group's "
     "share active in each later week is compared (difference of shares, unpooled normal "

@@ -180,6 +180,11 @@ def _repeats(found: Autocorrelation | None) -> str:
 
 def _series_data(result: PrepostResult) -> list[list[ET.Element | str]]:
     daily, spec = result.series, result.spec
+    derived: list[list[ET.Element | str]] = [
+        [f"{m.name} (from events table {spec.data.events})", m.series_words]
+        for m in spec.metrics.all()
+        if m.event is not None
+    ]
     return [
         ["first day fitted", f"{daily.dates[0]:%Y-%m-%d}"],
         ["launch day", f"{daily.dates[daily.launch]:%Y-%m-%d}"],
@@ -188,6 +193,7 @@ def _series_data(result: PrepostResult) -> list[list[ET.Element | str]]:
         ["days since launch", f"{daily.post_days:,}"],
         ["as_of (nothing at or after it is read)", f"{result.look.as_of:%Y-%m-%d %H:%M} UTC"],
         ["series table", spec.data.series or MISSING],
+        *derived,
         ["data source", postgres.safe(spec.data.source)],
     ]
 

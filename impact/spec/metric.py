@@ -182,6 +182,20 @@ class Metric(_Model):
         return [self.value] if self.value is not None else []
 
     @property
+    def series_words(self) -> str:
+        """A before/after metric's daily series in words: its column, or what is derived
+        from the events each day."""
+        if self.column is not None:
+            return f"column {self.column}"
+        of = {
+            None: f"the share of units active that day with a {self.event} event",
+            "count": f"{self.event} events per unit active that day",
+            "sum": f"the sum of {self.event} values per unit active that day",
+            "max": f"each active unit's largest {self.event} value that day, averaged",
+        }
+        return of[self.value]
+
+    @property
     def good_sign(self) -> int:
         """+1 when an increase is good, -1 when a decrease is good."""
         return 1 if self.direction == "increase" else -1
