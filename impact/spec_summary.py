@@ -15,13 +15,13 @@ def _split(shares: dict[str, float]) -> str:
 
 def _threshold(metric: Metric, threshold: Effect | None, sign: int) -> str:
     """A target or margin in the metric's units, as the report writes it ("+2.00 pp",
-    "-0.500 orders", "+3.0%"), signed the way it counts: a target towards better, a margin
-    towards worse."""
+    "-0.500 orders", "+3.0% (relative)": a share's relative target is not in points), signed
+    the way it counts: a target towards better, a margin towards worse."""
     if threshold is None:
         return "not set"
     signed = sign * metric.good_sign * threshold.magnitude
     if threshold.relative:
-        return formats.relative(signed)
+        return f"{formats.relative(signed)} (relative)"
     return formats.change(formats.of(metric), signed)
 
 

@@ -562,7 +562,7 @@ def test_plan_on_a_prepost_spec_takes_no_traffic_options() -> None:
 def test_validate_names_the_daily_series() -> None:
     result = CliRunner().invoke(main, ["validate", str(PREPOST_SPEC)])
     assert result.exit_code == 0
-    assert "primary: orders (daily series: column orders), target +3.0%" in result.output
+    assert "primary: orders (daily series: column orders), target +3.0% (relative)" in result.output
 
 
 def test_an_adoption_block_in_a_prepost_review(tmp_path: Path, launch: Path) -> None:

@@ -344,3 +344,13 @@ def test_validate_writes_targets_and_margins_in_the_metrics_units(
     assert "  primary: checkout_conversion (proportion), target +2.00 pp, increase is good" in lines
     assert "  guardrail: refund_rate, margin +0.500 pp" in lines  # worse is up
     assert "  guardrail: orders_per_user, margin -0.500 orders" in lines  # worse is down
+
+
+def test_percentage_points_get_the_share_to_write(
+    tmp_path: Path, spec_dict: dict[str, Any]
+) -> None:
+    """Found by a new user: margin "+0.5pp" was told to "write +0.02 or +6%", four times the
+    margin meant; the hint now converts what was written."""
+    spec_dict["metrics"]["guardrails"][0]["margin"] = "+0.5pp"
+    with pytest.raises(SpecError, match=r"write \+0\.005 \(\+0\.5 percentage points as a share\)"):
+        spec.load(write_spec(tmp_path, spec_dict))
