@@ -162,6 +162,16 @@ def test_report_in_a_browser(
     _fits_the_screen(page, width)
     if width < 700:
         _stacked(page, width)
+        # found by a new user: the checks' sentences wrapped in a column 55 pixels wide
+        # ("place/bo/launc/hes"); stacked, each cell has the screen's width
+        cells = page.evaluate(
+            """() => [...document.querySelectorAll('table')]
+                .filter(t => [...t.querySelectorAll('thead th')]
+                    .some(th => th.textContent === 'detail'))
+                .flatMap(t => [...t.querySelectorAll('tbody td')])
+                .map(td => td.getBoundingClientRect().width)"""
+        )
+        assert cells and min(cells) > 0.6 * width, cells
     lead = card.locator(".impact-lead").inner_text()
     if name == "adoption":
         assert "eligible" in lead and "needs" in lead, lead

@@ -253,11 +253,16 @@ def _root(*children: ET.Element | str | None, class_: str = "") -> HTMLBlock:
 
 
 def _table(
-    headers: Sequence[ET.Element | str], rows: list[list[ET.Element | str]], numeric: set[int]
+    headers: Sequence[ET.Element | str],
+    rows: list[list[ET.Element | str]],
+    numeric: set[int],
+    *,
+    stack: bool = False,
 ) -> ET.Element:
     head = _el("tr", *[_el("th", h, scope="col") for h in headers])
-    # on a phone a wide table is a stack of lines, each after its column's name (STYLE)
-    wide = len(headers) > 3
+    # on a phone a wide table is a stack of lines, each after its column's name (STYLE); so
+    # is a narrow one whose cells hold sentences (``stack``)
+    wide = stack or len(headers) > 3
     names = [h if isinstance(h, str) else "".join(h.itertext()) for h in headers]
     body = []
     for row in rows:

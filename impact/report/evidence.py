@@ -129,6 +129,7 @@ def _checks(result: Reviewed) -> ET.Element:
             for c in result.checks
         ],
         numeric=set(),
+        stack=True,  # a detail is a sentence: on a phone it needs the whole width
     )
 
 
