@@ -32,7 +32,7 @@ hypothesis:                            # We believe that [users] [problem] and t
   problem: "<fill in: what goes wrong for them today>"
   solution: "<fill in: what we launch>"
   result: "<fill in: the measurable change we expect, e.g. +2pp checkout conversion in 14 days>"
-launch_date: {launch}                  # the day it launches (UTC)
+launch_date: {launch}                  # the day it launches (UTC); four weeks from today until you set it
 design: experiment                     # an A/B test with a control arm
 reviews: [28d, 56d]                    # checkpoints after launch; the last is final
 data:
@@ -92,7 +92,7 @@ hypothesis:                            # We believe that [users] [problem] and t
   problem: "<fill in: what goes wrong for them today>"
   solution: "<fill in: what we launch>"
   result: "<fill in: the measurable change we expect, e.g. +3% orders per day>"
-launch_date: {launch}                  # the day it launches to everyone (UTC)
+launch_date: {launch}                  # the day it launches to everyone (UTC); four weeks from today until you set it
 design: prepost                        # no control group: a modelled counterfactual
 reviews: [28d, 56d]                    # checkpoints after launch; the last is final
 data:
@@ -135,7 +135,7 @@ hypothesis:                            # We believe that [users] [problem] and t
   problem: "<fill in: what goes wrong for them today>"
   solution: "<fill in: what we launch>"
   result: "<fill in: the adoption we expect, e.g. 30% try it within 8 weeks>"
-launch_date: {launch}                  # the day it launches (UTC)
+launch_date: {launch}                  # the day it launches (UTC); four weeks from today until you set it
 design: adoption                       # no variants: the funnel against its thresholds
 reviews: [28d, 56d]                    # checkpoints after launch; the last is final
 data:
