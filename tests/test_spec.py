@@ -140,7 +140,8 @@ BAD = [
         "target text",
         "metrics.primary.target",
         "+2pp",
-        r"\"\+2pp\" is not a number or a percentage; write \+0\.02 or \+6%",
+        r"\"\+2pp\" is not a number or a percentage; write \+0\.02 \(\+2 percentage points as a "
+        r"share\), or a relative change such as \+6%",
     ),
     ("target zero", "metrics.primary.target", 0, r"must not be zero"),
     ("bad id", "id", "One Page", r"id: Value error|id: \"One Page\" is not a valid id"),

@@ -117,9 +117,9 @@ def _parse_effect(value: object) -> Effect:
         points = re.fullmatch(r"([+-]?[0-9.]+)\s*(pp|p\.p\.|percentage points?)", text, re.I)
         if points and _NUMBER.match(points[1]) and float(points[1]) != 0:
             share = float(points[1]) / 100
-            sign = "+" if points[1].startswith("+") else ""
+            plus = "+" if points[1].startswith("+") else ""
             raise ValueError(
-                f'"{value}" is not a number or a percentage; write {sign}{share:g} '
+                f'"{value}" is not a number or a percentage; write {plus}{share:g} '
                 f"({points[1]} percentage points as a share), or a relative change such as +6%"
             )
         raise ValueError(f'"{value}" is not a number or a percentage; write +0.02 or +6%')
