@@ -84,7 +84,7 @@ def test_report_shows_the_verdict_and_loads_nothing_remote(
     assert "<script" not in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert not re.search(r"@import|url\(\s*['\"]?https?:", html)
-    assert "data:image/png;base64," in html
+    assert "data:image/svg+xml;base64," in html
     # The parameters and the verdict payload are left out of the report.
     assert "vnd.impact.verdict" not in html and "spec_path" not in html
 
