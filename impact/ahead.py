@@ -2,7 +2,8 @@
 
 ``impact review`` imports the notebook stack (papermill and nbconvert) while the data
 checks and then the metric query run on DuckDB's threads: DuckDB lets go of Python's
-lock while it works, so the two overlap (``impact.preflight`` starts them; docs/performance.md has the figures).
+lock while it works, so the two overlap (``impact.preflight`` starts them;
+docs/performance.md has the figures).
 
 The rules that keep this safe:
 
