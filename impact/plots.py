@@ -310,6 +310,7 @@ def by_exposure_day(result: ReviewResult) -> SVGChart:
         min(shown) - 0.15 * span,
         max(shown) + 0.25 * span,
         f"treatment minus control\n({style.change_unit})",
+        most=8,
     )
     every = _days([d.day for d in days]) if days else np.array([0.0, 1.0])
     x = svg.dates(*svg.padded(every), label="day of first exposure (UTC)")
@@ -371,7 +372,9 @@ def by_week(result: ReviewResult) -> SVGChart | None:
     for week in result.weeks:
         values += [v * scale for v in (week.effect, week.ci_lower, week.ci_upper) if v is not None]
     x = svg.categories([f"week {index + 1}" for index in range(len(result.weeks))])
-    y = svg.linear(*svg.padded(values, 0.08), f"treatment minus control\n({style.change_unit})")
+    y = svg.linear(
+        *svg.padded(values, 0.08), f"treatment minus control\n({style.change_unit})", most=7
+    )
     page = svg.Page()
     panel = page.add(svg.Panel(x, y, 200, title="Novelty check: the effect by week since exposure"))
     panel.hrule(0, ZERO, 1.5)
@@ -421,7 +424,7 @@ def counterfactual(result: PrepostResult) -> SVGChart:
         svg.Panel(
             svg.dates(dates[0], dates[-1] + 1),
             svg.linear(*svg.padded(values), most=3),
-            56,
+            72,
             title="The whole history (shaded: the weeks drawn below)",
             title_size=svg.SMALL,
         )
@@ -520,7 +523,7 @@ def placebos(result: PrepostResult) -> SVGChart:
     panel = page.add(
         svg.Panel(
             svg.Axis(-0.6, where + 0.6, ticks),
-            svg.linear(*svg.padded(reach), "effect in standard errors\n(0: no effect)"),
+            svg.linear(*svg.padded(reach), "effect in standard errors\n(0: no effect)", most=7),
             200,
             title=f"Placebo launches: {found.excluded} of {found.count} show an effect",
         )
@@ -575,7 +578,7 @@ def funnel(result: ReviewResult | PrepostResult | AdoptionReview) -> SVGChart | 
             panel.segment(line * 100, index - 0.4, line * 100, index + 0.4, TARGET, 3, svg.DASHED)
             words = f"{value:.1%} ({'met' if value >= line else 'short of'} {line:.0%})"
             end = max(value, line, high or 0.0)
-            if end <= 0.6:  # beside the bar, or inside it when it is long
+            if end <= 0.7:  # beside the bar, or inside it when it is long
                 panel.text(end * 100 + 1.5, index, words)
             else:
                 panel.text(1.5, index, words, "#ffffff")
