@@ -268,7 +268,6 @@ class _Writer:
         anchor: str = "start",
         middle: bool = False,
         box: bool = False,
-        bold: bool = False,
     ) -> None:
         """One line of text at baseline ``y`` (or centred on ``y`` when ``middle``), moved
         sideways when it would reach past an edge of the page."""
@@ -287,10 +286,9 @@ class _Writer:
                 f'height="{_n(1.1 * size)}" fill="#ffffff" fill-opacity="0.75"/>'
             )
         self.smallest = min(self.smallest, size)
-        weight = ' font-weight="bold"' if bold else ""
         self.add(
-            f'<text x="{_n(x)}" y="{_n(y)}" font-size="{_n(size)}" fill="{colour}" '
-            f'text-anchor="{anchor}"{weight}>{_escape(words)}</text>'
+            f'<text x="{_n(x)}" y="{_n(y)}" font-size="{_n(size)}" fill="{_escape(colour)}" '
+            f'text-anchor="{anchor}">{_escape(words)}</text>'
         )
 
     def upright(self, x: float, y: float, words: str, size: float = SMALL) -> None:
@@ -302,17 +300,17 @@ class _Writer:
         )
 
 
-def _stroke(colour: str, width: float, dash: str = "", opacity: float = 1.0) -> str:
-    parts = f'fill="none" stroke="{colour}" stroke-width="{_n(width)}"'
-    if dash:
-        parts += f' stroke-dasharray="{dash}"'
-    if opacity < 1:
-        parts += f' stroke-opacity="{_n(opacity)}"'
-    return parts
+def _stroke(colour: str, width: float, dash: str = "") -> str:
+    parts = f'fill="none" stroke="{_escape(colour)}" stroke-width="{_n(width)}"'
+    return parts + (f' stroke-dasharray="{_escape(dash)}"' if dash else "")
+
+
+def _fill(colour: str, opacity: float = 1.0) -> str:
+    return f'fill="{_escape(colour)}"' + (f' fill-opacity="{_n(opacity)}"' if opacity < 1 else "")
 
 
 def _marker(x: float, y: float, shape: str, size: float, colour: str, opacity: float) -> str:
-    fill = f'fill="{colour}"' + (f' fill-opacity="{_n(opacity)}"' if opacity < 1 else "")
+    fill = _fill(colour, opacity)
     if shape == "square":
         half = size * 0.45
         return (
@@ -393,7 +391,7 @@ class Panel:
                 return
             ring = [(x, b) for x, _, b in rows] + [(x, a) for x, a, _ in reversed(rows)]
             points = " ".join(f"{_n(m.px(x))},{_n(m.py(y))}" for x, y in ring)
-            w.add(f'<polygon points="{points}" fill="{colour}" fill-opacity="{_n(opacity)}"/>')
+            w.add(f'<polygon points="{points}" {_fill(colour, opacity)}/>')
 
         self.marks.append((True, draw))
 
@@ -462,7 +460,7 @@ class Panel:
                 m.py(y1 if y1 is not None else m.y.high),
             )
             top, bottom = sorted(ends)
-            fill = f'fill="{colour}"' + (f' fill-opacity="{_n(opacity)}"' if opacity < 1 else "")
+            fill = _fill(colour, opacity)
             w.add(
                 f'<rect x="{_n(left)}" y="{_n(top)}" width="{_n(right - left)}" '
                 f'height="{_n(bottom - top)}" {fill}/>'
@@ -659,8 +657,7 @@ def _swatch(w: _Writer, entry: Entry, x: float, y: float) -> None:
         colour = entry.under or entry.colour
         opacity = entry.opacity if entry.kind == "band" else 0.2
         w.add(
-            f'<rect x="{_n(x)}" y="{_n(y - 6)}" width="22" height="12" fill="{colour}" '
-            f'fill-opacity="{_n(opacity)}"/>'
+            f'<rect x="{_n(x)}" y="{_n(y - 6)}" width="22" height="12" {_fill(colour, opacity)}/>'
         )
     if entry.kind == "line":
         w.add(
