@@ -638,17 +638,20 @@ def _thinned(shown: list[tuple[float, str]]) -> list[tuple[float, str]]:
 
 
 def _legend(w: _Writer, entries: list[Entry], y: float, width: float) -> float:
-    """Entries left to right, wrapping onto further rows; return the bottom."""
+    """Entries left to right, wrapping onto further rows (a label too long for one row on
+    rows of its own); return the bottom."""
     row = SMALL * LINE + 2
     x, y = EDGE, y + row / 2
     for entry in entries:
-        words = wrap(entry.label, SMALL, width - 2 * EDGE - 30)[0]
-        room = 30 + text_width(words, SMALL)
-        if x > EDGE and x + room > width - EDGE:
+        lines = wrap(entry.label, SMALL, width - 2 * EDGE - 30)
+        room = 30 + max(text_width(line, SMALL) for line in lines)
+        if x > EDGE and (x + room > width - EDGE or len(lines) > 1):
             x, y = EDGE, y + row
         _swatch(w, entry, x, y)
-        w.text(x + 28, y, words, middle=True)
-        x += room + 16
+        for number, line in enumerate(lines):
+            w.text(x + 28, y + number * row, line, middle=True)
+        y += (len(lines) - 1) * row
+        x = x + room + 16 if len(lines) == 1 else width
     return y + row / 2
 
 

@@ -79,3 +79,19 @@ def test_hostile_words_are_text_and_the_page_is_the_same_bytes_each_time() -> No
     drawn.fits(chart)  # the long label was moved left from the edge
     (path,) = drawn.root(chart).iter(f"{drawn.NS}path")
     assert path.get("d", "").count("M") == 2  # the line breaks at the missing value
+
+
+def test_a_long_legend_label_is_written_whole_on_rows_of_its_own() -> None:
+    label = "units exposed up to that day " * 4 + "(95% interval)"
+    drawing = svg.Page()
+    drawing.add(svg.Panel(svg.linear(0, 1), svg.linear(0, 1), 100))
+    drawing.legend = [svg.Entry("short", "#000000"), svg.Entry(label.strip(), "#0072B2")]
+    drawing.legend.append(svg.Entry("after", "#000000"))
+    chart = plots.SVGChart(drawing, "alt")
+    texts = drawn.texts(chart)
+    rows = [t for t in texts if t.words not in ("short", "after") and t.x > 20]
+    rows = [t for t in rows if t.y > texts[-1].y - 100 and not t.words[:1].isdigit()]
+    assert " ".join(t.words for t in rows) == label.strip()
+    short, after = (next(t for t in texts if t.words == w) for w in ("short", "after"))
+    assert short.y < rows[0].y and rows[-1].y < after.y
+    drawn.fits(chart)
