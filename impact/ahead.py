@@ -1,9 +1,9 @@
 """Work started ahead on a helper thread, taken on the main thread when it is needed.
 
-``impact review`` imports the notebook stack (papermill, nbconvert, matplotlib: about 2 s
-on one core) while the data checks and then the metric query run on DuckDB's threads:
-DuckDB lets go of Python's lock while it works, so the two overlap (``impact.preflight``
-starts them; docs/performance.md has the figures).
+``impact review`` imports the notebook stack (papermill and nbconvert) while the data
+checks and then the metric query run on DuckDB's threads: DuckDB lets go of Python's
+lock while it works, so the two overlap (``impact.preflight`` starts them;
+docs/performance.md has the figures).
 
 The rules that keep this safe:
 

@@ -1,24 +1,23 @@
-"""Matplotlib figures in one house style.
+"""The review's figures, written as SVG in one house style; a team's matplotlib figures.
 
-Figures are built on ``matplotlib.figure.Figure`` (not pyplot), so a notebook shows each
-exactly once and nothing leaks between reviews. Colours come from the Okabe-Ito palette,
-which colour-blind readers can tell apart; every status is also written as text.
+The built-in charts are drawn by ``impact.svg`` (no plotting library is imported: a review
+never loads matplotlib) and shown as ``SVGChart``; a team section shows its own
+``matplotlib.figure.Figure`` as ``Chart(figure, alt)``, an embedded PNG, and only then is
+matplotlib imported. Colours come from the Okabe-Ito palette, which colour-blind readers can
+tell apart; every status is also written as text.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib.dates as mdates
-import matplotlib.ticker as mticker
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.text import Text
 
-from impact import analysis, formats, message, rollout
+from impact import analysis, formats, message, rollout, svg
 from impact.adoption_review import AdoptionReview
 from impact.prepost import PrepostResult
 from impact.review import ReviewResult
@@ -28,9 +27,13 @@ from impact.stats.adoption import Share
 from impact.stats.compare import Comparison
 from impact.verdict import MetricVerdict, format_effect
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = [
     "DPI",
     "Chart",
+    "SVGChart",
     "by_exposure_day",
     "by_week",
     "counterfactual",
@@ -41,24 +44,61 @@ __all__ = [
 ]
 
 DPI = 110
-# Figures are drawn for a phone's width: 5 inches at 110 dpi is 550 pixels, shown at natural
-# size on a laptop and at about 0.6 of it on a 375-pixel phone, where 9.5-point text is still
-# about 9 pixels high (tests/test_browser.py measures it).
+# A team's figure is saved at 110 dpi: 5 inches is 550 pixels, the built-in charts' width,
+# shown at natural size on a laptop and at about 0.6 of it on a 375-pixel phone, where
+# 9.5-point text (the charts' smallest, svg.SMALL pixels) is still about 9 pixels high
+# (tests/test_browser.py measures it).
 WIDTH = 5.0
-SMALL = 9.5  # points: ticks, axis labels, legends, annotations
-TITLE = 10.5
-INK = "#1b1b1b"
+SMALL = 9.5  # points
+INK = svg.INK
 INTERVAL = "#0072B2"  # blue
 TARGET = "#009E73"  # bluish green
 MARGIN = "#D55E00"  # vermillion
 ZERO = "#777777"
 CONTROL = "#0072B2"  # blue, circles
 TREATMENT = "#E69F00"  # orange, squares
-LABEL_BOX = {"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1}  # over data
 
 
-class Chart:
-    """A figure with its alt text; Jupyter shows it as an embedded PNG (no backend needed).
+class _Shown:
+    """What Jupyter and the report show of a chart: an image embedded as a data URL, with
+    its alt text and the height in image pixels of its smallest text."""
+
+    alt: str
+    mime = "image/png"
+
+    @property
+    def smallest_text(self) -> float:
+        raise NotImplementedError
+
+    def _image(self) -> bytes:
+        raise NotImplementedError
+
+    def source(self) -> str:
+        """The image as a ``data:`` URL."""
+        return f"data:{self.mime};base64,{base64.b64encode(self._image()).decode('ascii')}"
+
+    def html(self) -> str:
+        """A figure element embedding the image, with the alt text."""
+        alt = html.escape(self.alt, quote=True)
+        return (
+            f'<figure class="impact-figure" style="margin:0">'
+            f'<img src="{self.source()}" alt="{alt}" style="max-width:100%" '
+            f'data-smallest-text="{self.smallest_text:.1f}">'
+            f"</figure>"
+        )
+
+    def _repr_mimebundle_(self, **_: Any) -> dict[str, str]:
+        """The HTML that embeds the image (so it is stored once) and the alt text as plain
+        text. No other ``_repr_*_`` method: IPython would store each beside it."""
+        return {"text/html": self.html(), "text/plain": f"[chart] {self.alt}"}
+
+    def __repr__(self) -> str:
+        return f"[chart] {self.alt}"
+
+
+class Chart(_Shown):
+    """A team's matplotlib figure with its alt text; Jupyter shows it as an embedded PNG
+    (no backend needed; matplotlib is imported only when a Chart is drawn).
 
     Attributes:
         figure: the matplotlib figure, for further styling or saving.
@@ -72,6 +112,8 @@ class Chart:
     @property
     def smallest_text(self) -> float:
         """The height in image pixels of the figure's smallest visible text."""
+        from matplotlib.text import Text
+
         sizes = [
             float(text.get_fontsize())
             for text in self.figure.findobj(Text)
@@ -85,50 +127,45 @@ class Chart:
         self.figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
         return buffer.getvalue()
 
-    def html(self) -> str:
-        """A figure element embedding the PNG, with the alt text."""
-        return self._html(base64.b64encode(self.png()).decode("ascii"))
-
-    def _repr_mimebundle_(self, **_: Any) -> dict[str, str]:
-        """The HTML that embeds the PNG (so the PNG is stored once) and the alt text as
-        plain text. No other ``_repr_*_`` method: IPython would store each beside it."""
-        data = base64.b64encode(self.png()).decode("ascii")
-        return {"text/html": self._html(data), "text/plain": f"[chart] {self.alt}"}
-
-    def __repr__(self) -> str:
-        return f"[chart] {self.alt}"
-
-    def _html(self, data: str) -> str:
-        alt = html.escape(self.alt, quote=True)
-        return (
-            f'<figure class="impact-figure" style="margin:0">'
-            f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:100%" '
-            f'data-smallest-text="{self.smallest_text:.1f}">'
-            f"</figure>"
-        )
+    def _image(self) -> bytes:
+        return self.png()
 
 
-def _plain(axes: Any) -> None:
-    """The house style of a chart's axes: ink-coloured small ticks, no top or right frame."""
-    axes.tick_params(colors=INK, labelsize=SMALL)
-    axes.spines[["top", "right"]].set_visible(False)
+class SVGChart(_Shown):
+    """A built-in chart: an SVG document with its alt text, shown as an embedded image
+    (``<img>`` of a ``data:image/svg+xml`` URL: no script runs in it, nothing is fetched,
+    and JupyterLab's sanitizer keeps it as it keeps a PNG).
+
+    Attributes:
+        svg: the SVG document (the same chart gives the same text).
+        alt: what the figure shows, in words, for screen readers and text-only readers.
+        smallest_text: the height in image pixels of its smallest text.
+    """
+
+    mime = "image/svg+xml"
+
+    def __init__(self, page: svg.Page, alt: str) -> None:
+        self.svg, self._smallest = page.render()
+        self.alt = alt
+
+    @property
+    def smallest_text(self) -> float:
+        return self._smallest
+
+    def _image(self) -> bytes:
+        return self.svg.encode("utf-8")
 
 
-def _dates(axes: Any) -> None:
-    """Few, short date labels (a phone has room for about five)."""
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=5)
-    axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+def _better(metric: Metric) -> str:
+    return "better →" if metric.good_sign > 0 else "← better"
 
 
-def _style(figure: Figure) -> None:
-    for axes in figure.axes:
-        axes.spines[["top", "right", "left"]].set_visible(False)
-        axes.tick_params(colors=INK, labelsize=SMALL)
-        axes.set_yticks([])
+def _days(values: Any) -> np.ndarray:
+    """Dates (datetime64 or date objects) as day numbers on a date axis."""
+    return np.array(values, dtype="datetime64[D]").astype("int64").astype(float)
 
 
-def effects(result: ReviewResult | PrepostResult) -> Chart:
+def effects(result: ReviewResult | PrepostResult) -> SVGChart:
     """Each deciding metric's effect and interval against zero and its target or margin.
 
     One panel per metric, in the metric's units (treatment minus control; percentage points
@@ -137,72 +174,68 @@ def effects(result: ReviewResult | PrepostResult) -> Chart:
     """
     judged: list[tuple[str, MetricVerdict]] = [("primary", result.primary)]
     judged += [("guardrail", g) for g in result.guardrails]
-    styles = {formats.of(item.metric) for _, item in judged}
-    shared = len(styles) == 1  # metrics in one unit are compared on one axis
-    figure = Figure(figsize=(WIDTH, 1.5 * len(judged) + 0.7), dpi=DPI, layout="constrained")
-    panels = figure.subplots(len(judged), 1, squeeze=False, sharex=shared)[:, 0]
-    everything: list[float] = []
-    for axes, (role, item) in zip(panels, judged, strict=True):
+    shared = len({formats.of(item.metric) for _, item in judged}) == 1  # one unit: one scale
+    level = (1 - result.primary.comparison.alpha) * 100
+    page = svg.Page(f"Effects with {level:.3g}% intervals against the registered thresholds")
+    difference = (
+        "actual minus model, per day"
+        if isinstance(result, PrepostResult)
+        else "treatment minus control"
+    )
+    drawn: list[tuple[str, MetricVerdict, float, list[float]]] = []
+    for role, item in judged:
+        comparison = item.comparison
+        scale = 100.0 if formats.of(item.metric).format == "percent" else 1.0
+        reference = [0.0]
+        line = _threshold_line(item.metric, comparison, role)
+        if line is not None:
+            reference.append(line[0] * scale)
+        if comparison.ci_lower is not None and comparison.ci_upper is not None:
+            reference += [comparison.ci_lower * scale, comparison.ci_upper * scale]
+        if comparison.effect is not None:
+            reference.append(comparison.effect * scale)
+        drawn.append((role, item, scale, reference))
+    everything = [value for *_, reference in drawn for value in reference]
+    for role, item, scale, reference in drawn:
         metric, comparison = item.metric, item.comparison
-        style = formats.of(metric)
-        scale = 100.0 if style.format == "percent" else 1.0
-        unit = style.change_unit
-        reference: list[float] = [0.0]
+        values, share = (everything, 0.2) if shared else (reference, 0.25)
+        low, high = svg.padded(values, share)
+        x = svg.linear(low, high, f"{difference} ({formats.of(metric).change_unit})")
+        panel = page.add(
+            svg.Panel(
+                x,
+                svg.Axis(-1, 1, []),
+                52,
+                title=f"{metric.name} ({role}): {_effect(metric, comparison)}, {item.label}",
+                note=_better(metric),
+                note_colour=TARGET,
+                frame=False,
+            )
+        )
+        panel.vrule(0, ZERO, 1.5)
         line = _threshold_line(metric, comparison, role)
         if line is not None:
             value, words = line
             colour = TARGET if role == "primary" else MARGIN
-            axes.axvline(value * scale, color=colour, linestyle="--", linewidth=1.5)
-            axes.annotate(
+            panel.vrule(value * scale, colour, 2.3, svg.DASHED)
+            panel.text(
+                value * scale,
+                1,
                 words,
-                (value * scale, 0.92),
-                xycoords=("data", "axes fraction"),
-                color=colour,
-                fontsize=SMALL,
-                ha="center",
+                colour,
+                anchor="middle",
+                place="below",
+                y_fraction=True,
+                box=True,
             )
-            reference.append(value * scale)
-        axes.axvline(0, color=ZERO, linewidth=1)
         if comparison.ci_lower is not None and comparison.ci_upper is not None:
-            low, high = comparison.ci_lower * scale, comparison.ci_upper * scale
-            axes.hlines(0, low, high, color=INTERVAL, linewidth=4)
-            reference += [low, high]
+            panel.segment(
+                comparison.ci_lower * scale, -0.3, comparison.ci_upper * scale, -0.3, INTERVAL, 6
+            )
         if comparison.effect is not None:
-            axes.plot([comparison.effect * scale], [0], "o", color=INK, markersize=6)
-            reference.append(comparison.effect * scale)
-        everything += reference
-        span = max(reference) - min(reference) or 1.0
-        axes.set_xlim(min(reference) - 0.25 * span, max(reference) + 0.25 * span)
-        axes.set_ylim(-1, 1)
-        effect = _effect(metric, comparison)
-        axes.set_title(
-            f"{metric.name} ({role}): {effect}, {item.label}",
-            loc="left",
-            fontsize=TITLE,
-            color=INK,
-        )
-        better = "better →" if metric.good_sign > 0 else "← better"
-        axes.set_title(better, loc="right", fontsize=SMALL, color=TARGET)
-        difference = (
-            "actual minus model, per day"
-            if isinstance(result, PrepostResult)
-            else "treatment minus control"
-        )
-        axes.set_xlabel(f"{difference} ({unit})", fontsize=SMALL, color=INK)
-    if shared:
-        span = max(everything) - min(everything) or 1.0
-        panels[0].set_xlim(min(everything) - 0.2 * span, max(everything) + 0.2 * span)
-    level = (1 - result.primary.comparison.alpha) * 100
-    figure.suptitle(
-        f"Effects with {level:.3g}% intervals against the registered thresholds",
-        fontsize=TITLE,
-        color=INK,
-        x=0.01,
-        ha="left",
-    )
-    _style(figure)
+            panel.points([comparison.effect * scale], [-0.3], INK, size=9)
     alt = "; ".join(f"{item.metric.name} ({role}): {item.label}" for role, item in judged)
-    return Chart(figure, f"Effects with {level:.3g}% intervals. {alt}.")
+    return SVGChart(page, f"Effects with {level:.3g}% intervals. {alt}.")
 
 
 def _effect(metric: Metric, comparison: Comparison) -> str:
@@ -240,7 +273,7 @@ def _target_words(metric: Metric, comparison: Comparison, value: float, per: str
     return f"target {formats.relative(metric.good_sign * metric.target.magnitude)} = {amount}"
 
 
-def by_exposure_day(result: ReviewResult) -> Chart:
+def by_exposure_day(result: ReviewResult) -> SVGChart:
     """The primary effect among units first exposed up to each day, with its interval.
 
     Only units whose window had ended by as_of count, as in the verdict. The line pools every
@@ -260,68 +293,56 @@ def by_exposure_day(result: ReviewResult) -> Chart:
         if result.spec.rollout
         else analysis.by_day(data, alpha=alpha)
     )
-    figure = Figure(figsize=(WIDTH, 3.6), dpi=DPI, layout="constrained")
-    axes = figure.subplots()
     pooled = [d for d in days if d.up_to.ci_lower is not None and d.up_to.ci_upper is not None]
     alone = [d for d in days if d.that_day.effect is not None]
     shown: list[float] = [0.0]
+    target = _threshold_line(metric, result.primary.comparison, "primary")
     if pooled:
-        xs = np.array([d.day for d in pooled], dtype="datetime64[D]")
         low = np.array([d.up_to.ci_lower for d in pooled], dtype=float) * scale
         high = np.array([d.up_to.ci_upper for d in pooled], dtype=float) * scale
-        middle = np.array([d.up_to.effect for d in pooled], dtype=float) * scale
-        axes.fill_between(xs, low, high, color=INTERVAL, alpha=0.2, linewidth=0)
-        axes.plot(
-            xs,
-            middle,
-            color=INTERVAL,
-            linewidth=2,
-            label=f"units exposed up to that day ({level} interval)",
-        )
         # the scale follows the pooled line from its third day, when it has settled a little
         settled = slice(min(2, len(pooled) - 1), None)
         shown += [*low[settled], *high[settled]]
-    if alone:
-        xs = np.array([d.day for d in alone], dtype="datetime64[D]")
-        values = np.array([d.that_day.effect for d in alone], dtype=float) * scale
-        axes.plot(
-            xs,
-            values,
-            "o",
-            color=ZERO,
-            markersize=3,
-            alpha=0.6,
-            label="units exposed that day alone",
-        )
-    axes.axhline(0, color=ZERO, linewidth=1)
-    target = _threshold_line(metric, result.primary.comparison, "primary")
     if target is not None:
-        axes.axhline(target[0] * scale, color=TARGET, linestyle="--", linewidth=1.5)
-        axes.annotate(
-            _target_words(metric, result.primary.comparison, target[0]),
-            (0.01, target[0] * scale),
-            xycoords=("axes fraction", "data"),
-            color=TARGET,
-            fontsize=SMALL,
-            va="bottom",
-            bbox=LABEL_BOX,
-        )
         shown.append(target[0] * scale)
     span = max(shown) - min(shown) or 1.0
-    axes.set_ylim(min(shown) - 0.15 * span, max(shown) + 0.25 * span)
-    title = f"{metric.name}: effect among units exposed up to each day"
-    axes.set_title(
-        title if len(title) <= 50 else title.replace(": ", "\n", 1),
-        loc="left",
-        fontsize=TITLE,
-        color=INK,
+    y = svg.linear(
+        min(shown) - 0.15 * span,
+        max(shown) + 0.25 * span,
+        f"treatment minus control\n({style.change_unit})",
+        most=8,
     )
-    axes.set_ylabel(f"treatment minus control\n({style.change_unit})", fontsize=SMALL, color=INK)
-    axes.set_xlabel("day of first exposure (UTC)", fontsize=SMALL, color=INK, loc="left")
-    _plain(axes)
+    every = _days([d.day for d in days]) if days else np.array([0.0, 1.0])
+    x = svg.dates(*svg.padded(every), label="day of first exposure (UTC)")
+    title = f"{metric.name}: effect among units exposed up to each day"
+    page = svg.Page()
+    panel = page.add(
+        svg.Panel(
+            x,
+            y,
+            220,
+            title=title if len(title) <= 50 else title.replace(": ", "\n", 1),
+            x_label_left=True,
+        )
+    )
+    if pooled:
+        xs = _days([d.day for d in pooled])
+        middle = np.array([d.up_to.effect for d in pooled], dtype=float) * scale
+        panel.band(xs, low, high, INTERVAL, 0.2)
+        panel.line(xs, middle, INTERVAL, 3)
+    if alone:
+        values = np.array([d.that_day.effect for d in alone], dtype=float) * scale
+        panel.points(_days([d.day for d in alone]), values, ZERO, size=4.6, opacity=0.6)
+    panel.hrule(0, ZERO, 1.5)
+    if target is not None:
+        panel.hrule(target[0] * scale, TARGET, 2.3, svg.DASHED)
+        words = _target_words(metric, result.primary.comparison, target[0])
+        panel.text(0.01, target[0] * scale, words, TARGET, place="above", x_fraction=True, box=True)
     if days:
-        figure.legend(fontsize=SMALL, frameon=False, loc="outside lower left")
-    _dates(axes)
+        page.legend = [
+            svg.Entry(f"units exposed up to that day ({level} interval)", INTERVAL, under=INTERVAL),
+            svg.Entry("units exposed that day alone", ZERO, kind="point", opacity=0.6),
+        ]
     if pooled:
         last = pooled[-1].up_to
         assert last.effect is not None and last.ci_lower is not None
@@ -335,57 +356,50 @@ def by_exposure_day(result: ReviewResult) -> Chart:
         )
     else:
         alt = f"{metric.name} effect by day of first exposure: no day with both arms"
-    return Chart(figure, alt)
+    return SVGChart(page, alt)
 
 
-def by_week(result: ReviewResult) -> Chart | None:
+def by_week(result: ReviewResult) -> SVGChart | None:
     """The primary effect counted in each week since exposure (the novelty check)."""
     if not result.weeks:
         return None
     metric = result.primary.metric
     style = formats.of(metric)
     scale = 100.0 if style.format == "percent" else 1.0
-    unit = style.change_unit
-    figure = Figure(figsize=(WIDTH, 2.4), dpi=DPI, layout="constrained")
-    axes = figure.subplots()
-    labels = [f"week {index + 1}" for index in range(len(result.weeks))]
+    unadjusted = result.analyses[metric.name].unadjusted
+    whole = unadjusted.effect if metric.window is not None else None
+    values = [0.0] + ([whole * scale] if whole is not None else [])
+    for week in result.weeks:
+        values += [v * scale for v in (week.effect, week.ci_lower, week.ci_upper) if v is not None]
+    x = svg.categories([f"week {index + 1}" for index in range(len(result.weeks))])
+    y = svg.linear(
+        *svg.padded(values, 0.08), f"treatment minus control\n({style.change_unit})", most=7
+    )
+    page = svg.Page()
+    panel = page.add(svg.Panel(x, y, 200, title="Novelty check: the effect by week since exposure"))
+    panel.hrule(0, ZERO, 1.5)
     for index, week in enumerate(result.weeks):
         if week.effect is None:
             continue
         if week.ci_lower is not None and week.ci_upper is not None:
-            axes.vlines(
-                index, week.ci_lower * scale, week.ci_upper * scale, color=INTERVAL, linewidth=4
-            )
-        axes.plot([index], [week.effect * scale], "o", color=INK, markersize=6)
-    axes.axhline(0, color=ZERO, linewidth=1)
-    unadjusted = result.analyses[metric.name].unadjusted
-    whole = unadjusted.effect
-    if whole is not None and metric.window is not None:
-        axes.axhline(whole * scale, color=INTERVAL, linestyle=":", linewidth=1.5)
-        axes.annotate(
+            panel.segment(index, week.ci_lower * scale, index, week.ci_upper * scale, INTERVAL, 6)
+        panel.points([index], [week.effect * scale], INK, size=9)
+    if whole is not None:
+        panel.hrule(whole * scale, INTERVAL, 2.3, svg.DOTTED)
+        panel.text(
+            0.01,
+            whole * scale,
             f"whole {metric.window}-day window: {_effect(metric, unadjusted)}",
-            (0.01, whole * scale),
-            xycoords=("axes fraction", "data"),
-            color=INTERVAL,
-            fontsize=SMALL,
-            va="top" if whole >= 0 else "bottom",
-            bbox=LABEL_BOX,
+            INTERVAL,
+            place="below" if whole >= 0 else "above",
+            x_fraction=True,
+            box=True,
         )
-    axes.set_xticks(range(len(labels)), labels)
-    axes.set_xlim(-0.6, len(labels) - 0.4)
-    axes.set_ylabel(f"treatment minus control\n({unit})", fontsize=SMALL, color=INK)
-    axes.set_title(
-        "Novelty check: the effect by week since exposure",
-        loc="left",
-        fontsize=TITLE,
-        color=INK,
-    )
-    _plain(axes)
     words = "; ".join(f"week {i + 1}: {_effect(metric, w)}" for i, w in enumerate(result.weeks))
-    return Chart(figure, f"{metric.name} effect by week since exposure: {words}")
+    return SVGChart(page, f"{metric.name} effect by week since exposure: {words}")
 
 
-def counterfactual(result: PrepostResult) -> Chart:
+def counterfactual(result: PrepostResult) -> SVGChart:
     """The primary series: a small overview of the whole history, then the weeks around
     launch in detail (actual against the counterfactual band, the daily effect and, for
     flows, the cumulative effect, each with its interval at the look's level)."""
@@ -393,113 +407,91 @@ def counterfactual(result: PrepostResult) -> Chart:
     metric, daily = modelled.metric, result.series
     level = modelled.effect.alpha
     z = distributions.norm_ppf(1 - level / 2)
-    values = daily.values[metric.name]
-    dates = np.array(daily.dates.values, dtype="datetime64[D]")
+    values = np.asarray(daily.values[metric.name], dtype=float)
+    dates = _days(daily.dates.values)
     post = dates[daily.launch :]
+    launch = dates[daily.launch]
     # centred on launch: as much history before it as there is time since, four weeks at least
     shown = max(daily.launch - max(daily.post_days, 28), 0)
     style = formats.of(metric)
     per_day = f"{style.unit or metric.name} per day"
     forecast = modelled.forecast
-    panels = 3 if metric.flow else 2
-    figure = Figure(figsize=(WIDTH, 2.2 * panels + 2.0), dpi=DPI, layout="constrained")
-    grid = figure.add_gridspec(panels + 1, 1, height_ratios=[0.55] + [1.0] * panels)
-    overview = figure.add_subplot(grid[0])
-    first = figure.add_subplot(grid[1])
-    axes = [first, *[figure.add_subplot(grid[i + 2], sharex=first) for i in range(panels - 1)]]
-    overview.plot(dates, values, color=INK, linewidth=0.6)
-    overview.axvspan(dates[shown], dates[-1], color=INTERVAL, alpha=0.15, linewidth=0)
-    overview.axvline(dates[daily.launch], color=ZERO, linewidth=1, linestyle=":")
-    overview.set_title(
-        "The whole history (shaded: the weeks drawn below)",
-        loc="left",
-        fontsize=SMALL,
-        color=INK,
-    )
-    overview.yaxis.set_major_locator(mticker.MaxNLocator(2))
-    _plain(overview)
-    _dates(overview)
-    band = z * forecast.sd
+    band = z * np.asarray(forecast.sd, dtype=float)
+    mean = np.asarray(forecast.mean, dtype=float)
     spread_label = f"its {(1 - level) * 100:.3g}% range"
-    axes[0].fill_between(
-        post,
-        forecast.mean - band,
-        forecast.mean + band,
-        color=INTERVAL,
-        alpha=0.2,
-        linewidth=0,
-        label=spread_label,
-    )
-    axes[0].plot(dates[shown:], values[shown:], color=INK, linewidth=1.0, label="actual")
-    axes[0].plot(
-        post,
-        forecast.mean,
-        color=TREATMENT,
-        linestyle="--",
-        linewidth=1.8,
-        zorder=3,
-        label="without the launch (model)",
-    )
-    axes[0].set_title(
-        f"{metric.name}: actual and without the launch", loc="left", fontsize=TITLE, color=INK
-    )
-    axes[0].set_ylabel(per_day, fontsize=SMALL, color=INK)
-    handles, labels = axes[0].get_legend_handles_labels()
-    order = [labels.index(n) for n in ("actual", "without the launch (model)", spread_label)]
-    figure.legend(
-        [handles[i] for i in order],
-        [labels[i] for i in order],
-        fontsize=SMALL,
-        frameon=False,
-        loc="outside lower left",
-        ncols=2,
-    )
-    pointwise = values[daily.launch :] - forecast.mean
-    axes[1].fill_between(
-        post, pointwise - band, pointwise + band, color=INTERVAL, alpha=0.2, linewidth=0
-    )
-    axes[1].plot(post, pointwise, color=INK, linewidth=1.1)
-    axes[1].set_title("effect per day (actual minus model)", loc="left", fontsize=TITLE, color=INK)
-    axes[1].set_ylabel(per_day, fontsize=SMALL, color=INK)
-    target = _threshold_line(metric, result.primary.comparison, "primary")
-    if target is not None:
-        axes[1].axhline(target[0], color=TARGET, linestyle="--", linewidth=1.5)
-        axes[1].annotate(
-            _target_words(metric, result.primary.comparison, target[0], " per day"),
-            (0.01, target[0]),
-            xycoords=("axes fraction", "data"),
-            color=TARGET,
-            fontsize=SMALL,
-            va="bottom",
-            bbox=LABEL_BOX,
+    page = svg.Page()
+    overview = page.add(
+        svg.Panel(
+            svg.dates(dates[0], dates[-1] + 1),
+            svg.linear(*svg.padded(values), most=3),
+            72,
+            title="The whole history (shaded: the weeks drawn below)",
+            title_size=svg.SMALL,
         )
-    if metric.flow:
+    )
+    overview.rect(dates[shown], dates[-1] + 1, None, None, INTERVAL, 0.15)
+    overview.line(dates, values, INK, 1)
+    overview.vrule(launch, ZERO, 1.5, svg.DOTTED)
+    detail = svg.dates(dates[shown], dates[-1] + 1)
+    hidden = dataclasses.replace(detail, labelled=False)
+    pointwise = values[daily.launch :] - mean
+    target = _threshold_line(metric, result.primary.comparison, "primary")
+    reach = [*(mean - band), *(mean + band), *values[shown:]]
+    actual = page.add(
+        svg.Panel(
+            hidden,
+            svg.linear(*svg.padded(reach), per_day),
+            150,
+            title=f"{metric.name}: actual and without the launch",
+        )
+    )
+    actual.band(post, mean - band, mean + band, INTERVAL, 0.2)
+    actual.line(dates[shown:], values[shown:], INK, 1.5)
+    actual.line(post, mean, TREATMENT, 2.8, svg.DASHED)
+    actual.text(launch, 0.02, "launch ", ZERO, anchor="end", place="above", y_fraction=True)
+    reach = [0.0, *(pointwise - band), *(pointwise + band)]
+    reach += [target[0]] if target is not None else []
+    flow = metric.flow
+    effect_panel = page.add(
+        svg.Panel(
+            hidden if flow else detail,
+            svg.linear(*svg.padded(reach), per_day),
+            150,
+            title="effect per day (actual minus model)",
+        )
+    )
+    effect_panel.band(post, pointwise - band, pointwise + band, INTERVAL, 0.2)
+    effect_panel.line(post, pointwise, INK, 1.7)
+    if target is not None:
+        effect_panel.hrule(target[0], TARGET, 2.3, svg.DASHED)
+        words = _target_words(metric, result.primary.comparison, target[0], " per day")
+        effect_panel.text(0.01, target[0], words, TARGET, place="above", x_fraction=True, box=True)
+    panels = [actual, effect_panel]
+    if flow:
         cumulative = np.cumsum(pointwise)
         ones = np.tril(np.ones((post.size, post.size)))
         spread = z * np.sqrt(np.clip(np.einsum("ij,jk,ik->i", ones, forecast.cov, ones), 0, None))
-        axes[2].fill_between(
-            post, cumulative - spread, cumulative + spread, color=INTERVAL, alpha=0.2, linewidth=0
+        reach = [0.0, *(cumulative - spread), *(cumulative + spread)]
+        total = page.add(
+            svg.Panel(
+                detail,
+                svg.linear(*svg.padded(reach), style.unit or metric.name),
+                150,
+                title="cumulative effect since launch",
+            )
         )
-        axes[2].plot(post, cumulative, color=INK, linewidth=1.1)
-        axes[2].set_title("cumulative effect since launch", loc="left", fontsize=TITLE, color=INK)
-        axes[2].set_ylabel(style.unit or metric.name, fontsize=SMALL, color=INK)
-    for panel in axes:
-        panel.axvline(dates[daily.launch], color=ZERO, linewidth=1, linestyle=":")
-        _plain(panel)
-    for panel in axes[:-1]:
-        panel.tick_params(labelbottom=False)
-    axes[0].annotate(
-        "launch",
-        (dates[daily.launch], 0.02),
-        xycoords=("data", "axes fraction"),
-        color=ZERO,
-        fontsize=SMALL,
-        ha="right",
-    )
-    for panel in axes[1:]:
-        panel.axhline(0, color=ZERO, linewidth=1)
-    axes[0].set_xlim(dates[shown], dates[-1] + np.timedelta64(1, "D"))
-    _dates(axes[-1])
+        total.band(post, cumulative - spread, cumulative + spread, INTERVAL, 0.2)
+        total.line(post, cumulative, INK, 1.7)
+        panels.append(total)
+    for panel in panels:
+        panel.vrule(launch, ZERO, 1.5, svg.DOTTED)
+    for panel in panels[1:]:
+        panel.hrule(0, ZERO, 1.5)
+    page.legend = [
+        svg.Entry("actual", INK),
+        svg.Entry("without the launch (model)", TREATMENT, dash=svg.DASHED),
+        svg.Entry(spread_label, INTERVAL, kind="band", opacity=0.2),
+    ]
     effect = modelled.effect
     alt = (
         f"{metric.name} per day, the whole history from {daily.dates[0]:%Y-%m-%d} and in "
@@ -513,47 +505,44 @@ def counterfactual(result: PrepostResult) -> Chart:
             else ""
         )
     )
-    return Chart(figure, alt)
+    return SVGChart(page, alt)
 
 
-def placebos(result: PrepostResult) -> Chart:
+def placebos(result: PrepostResult) -> SVGChart:
     """Each placebo window's average effect and interval, beside the real one (standardized)."""
     modelled = result.models[result.primary.metric.name]
     found = modelled.placebos
     daily = result.series
-    figure = Figure(figsize=(WIDTH, 2.8), dpi=DPI, layout="constrained")
-    axes = figure.subplots()
-    for index, effect in enumerate(found.effects):
-        axes.vlines(
-            index, effect.ci[0] / effect.sd, effect.ci[1] / effect.sd, color=ZERO, linewidth=3
-        )
-        axes.plot([index], [effect.z], "o", color=ZERO, markersize=4)
     real = modelled.effect
     where = len(found.effects) + 1
-    axes.vlines(where, real.ci[0] / real.sd, real.ci[1] / real.sd, color=TREATMENT, linewidth=4)
-    axes.plot([where], [real.z], "s", color=INK, markersize=6)
     labels = [f"{daily.dates[start]:%b %d}" for start in found.starts[: len(found.effects)]]
-    axes.set_xticks(
-        [*range(len(found.effects)), where], [*labels, "launch"], rotation=60, fontsize=SMALL
+    ticks = [(float(i), label) for i, label in enumerate(labels)] + [(float(where), "launch")]
+    reach = [0.0, real.ci[0] / real.sd, real.ci[1] / real.sd]
+    reach += [v for e in found.effects for v in (e.ci[0] / e.sd, e.ci[1] / e.sd)]
+    page = svg.Page()
+    panel = page.add(
+        svg.Panel(
+            svg.Axis(-0.6, where + 0.6, ticks),
+            svg.linear(*svg.padded(reach), "effect in standard errors\n(0: no effect)", most=7),
+            200,
+            title=f"Placebo launches: {found.excluded} of {found.count} show an effect",
+        )
     )
-    axes.axhline(0, color=ZERO, linewidth=1)
-    axes.set_ylabel("effect in standard errors\n(0: no effect)", fontsize=SMALL, color=INK)
-    axes.set_title(
-        f"Placebo launches: {found.excluded} of {found.count} show an effect",
-        loc="left",
-        fontsize=TITLE,
-        color=INK,
-    )
-    _plain(axes)
+    panel.hrule(0, ZERO, 1.5)
+    for index, effect in enumerate(found.effects):
+        panel.segment(index, effect.ci[0] / effect.sd, index, effect.ci[1] / effect.sd, ZERO, 4.6)
+        panel.points([index], [effect.z], ZERO, size=6)
+    panel.segment(where, real.ci[0] / real.sd, where, real.ci[1] / real.sd, TREATMENT, 6)
+    panel.points([where], [real.z], INK, shape="square", size=9)
     alt = (
         f"{found.count} placebo windows, {found.excluded} with an interval excluding 0; the "
         f"real effect is {real.z:+.2f} standard deviations"
         + (f", placebo rank p {found.rank_p:.2f}" if found.rank_p is not None else "")
     )
-    return Chart(figure, alt)
+    return SVGChart(page, alt)
 
 
-def funnel(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | None:
+def funnel(result: ReviewResult | PrepostResult | AdoptionReview) -> SVGChart | None:
     """The adoption funnel: each step's share of eligible units with its interval and its
     threshold (None without an adoption block)."""
     found = result.adoption
@@ -571,85 +560,75 @@ def funnel(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | Non
     for name, share, threshold in shares:
         assert share is not None
         bars.append((name, share.value or 0.0, share.lower, share.upper, threshold))
-    figure = Figure(figsize=(WIDTH, 0.55 * len(bars) + 1.0), dpi=DPI, layout="constrained")
-    axes = figure.subplots()
+    page = svg.Page()
+    panel = page.add(
+        svg.Panel(
+            svg.linear(0, 115, "% of eligible units (dashed: the registered threshold)"),
+            svg.categories([name for name, *_ in bars], inverted=True),
+            40 * len(bars),
+            title=f"Adoption: {message.DIAGNOSES[steps.diagnosis]}",
+        )
+    )
     for index, (step, value, low, high, line) in enumerate(bars):
-        axes.barh(index, value * 100, color=INTERVAL if step != "eligible" else ZERO, alpha=0.8)
+        colour = INTERVAL if step != "eligible" else ZERO
+        panel.rect(0, value * 100, index - 0.4, index + 0.4, colour, 0.8)
         if low is not None and high is not None:
-            axes.hlines(index, low * 100, high * 100, color=INK, linewidth=2)
+            panel.segment(low * 100, index, high * 100, index, INK, 3)
         if line is not None:
-            axes.vlines(
-                line * 100, index - 0.4, index + 0.4, color=TARGET, linewidth=2, linestyle="--"
-            )
-            met = value >= line
-            axes.annotate(
-                f"{value:.1%} ({'met' if met else 'short of'} {line:.0%})",
-                (max(value, line) * 100 + 1, index),
-                va="center",
-                fontsize=SMALL,
-                color=INK,
-            )
-    axes.set_yticks(range(len(bars)), [name for name, *_ in bars])
-    axes.invert_yaxis()
-    axes.set_xlim(0, 115)
-    axes.set_xlabel(
-        "% of eligible units (dashed: the registered threshold)", fontsize=SMALL, color=INK
-    )
-    axes.set_title(
-        f"Adoption: {message.DIAGNOSES[steps.diagnosis]}",
-        loc="left",
-        fontsize=TITLE,
-        color=INK,
-    )
-    _plain(axes)
+            panel.segment(line * 100, index - 0.4, line * 100, index + 0.4, TARGET, 3, svg.DASHED)
+            words = f"{value:.1%} ({'met' if value >= line else 'short of'} {line:.0%})"
+            end = max(value, line, high or 0.0)
+            if end <= 0.7:  # beside the bar, or inside it when it is long
+                panel.text(end * 100 + 1.5, index, words)
+            else:
+                panel.text(1.5, index, words, "#ffffff")
     words = "; ".join(
         f"{step} {value:.1%}" + (f" (threshold {line:.0%})" if line else "")
         for step, value, _, _, line in bars[1:]
     )
-    return Chart(
-        figure,
+    return SVGChart(
+        page,
         f"Adoption funnel of {steps.eligible:,} eligible units: {words}; "
         f"{message.DIAGNOSES[steps.diagnosis]}",
     )
 
 
-def retention(result: ReviewResult | PrepostResult | AdoptionReview) -> Chart | None:
+def retention(result: ReviewResult | PrepostResult | AdoptionReview) -> SVGChart | None:
     """Weekly retention of adopters (tried in week 1) and the others active in week 1."""
     found = result.adoption
     if found is None or not found.retention.weeks:
         return None
     kept = found.retention
-    figure = Figure(figsize=(WIDTH, 3.0), dpi=DPI, layout="constrained")
-    axes = figure.subplots()
+    weeks = [float(w) for w in kept.weeks]
+    x = svg.Axis(weeks[0] - 0.3, weeks[-1] + 0.3, [(w, f"week {w:.0f}") for w in weeks])
+    page = svg.Page()
+    panel = page.add(
+        svg.Panel(
+            x,
+            svg.linear(0, 100, "% active that week"),
+            190,
+            title="Who stays active after week 1 (association, not effect)",
+        )
+    )
     for shares, colour, marker, label in (
         (
             kept.adopters,
             TREATMENT,
-            "s",
+            "square",
             f"adopters (tried in week 1, n = {kept.adopters[0].total:,})",
         ),
-        (kept.others, CONTROL, "o", f"others active in week 1 (n = {kept.others[0].total:,})"),
+        (kept.others, CONTROL, "circle", f"others active in week 1 (n = {kept.others[0].total:,})"),
     ):
-        values = np.array([(s.value or 0.0) * 100 for s in shares])
-        low = np.array([(s.lower or 0.0) * 100 for s in shares])
-        high = np.array([(s.upper or 0.0) * 100 for s in shares])
-        axes.fill_between(kept.weeks, low, high, color=colour, alpha=0.15, linewidth=0)
-        axes.plot(kept.weeks, values, marker=marker, color=colour, label=label, linewidth=1.3)
-    axes.set_xticks(list(kept.weeks), [f"week {w}" for w in kept.weeks])
-    axes.set_ylabel("% active that week", fontsize=SMALL, color=INK)
-    axes.set_ylim(0, 100)
-    axes.set_title(
-        "Who stays active after week 1 (association, not effect)",
-        loc="left",
-        fontsize=TITLE,
-        color=INK,
-    )
-    axes.legend(fontsize=SMALL, frameon=False, loc="lower left")
-    _plain(axes)
+        values = [(s.value or 0.0) * 100 for s in shares]
+        low = [(s.lower or 0.0) * 100 for s in shares]
+        high = [(s.upper or 0.0) * 100 for s in shares]
+        panel.band(weeks, low, high, colour, 0.15)
+        panel.line(weeks, values, colour, 2, marker=marker, marker_size=9)
+        page.legend.append(svg.Entry(label, colour, marker=marker))
     last = len(kept.weeks) - 1
     alt = (
         f"Share active each week from week 2 to week {kept.weeks[-1]}: adopters "
         f"{(kept.adopters[last].value or 0):.0%} and others {(kept.others[last].value or 0):.0%} "
         f"in week {kept.weeks[-1]}"
     )
-    return Chart(figure, alt)
+    return SVGChart(page, alt)

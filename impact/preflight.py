@@ -3,8 +3,8 @@
 ``impact review`` checks the spec and the data before any notebook runs, so that bad input
 exits 2 without one (``review.prepare``, ``prepost.prepare``). ``start`` runs those checks on
 a helper thread (``impact.ahead``) and, once they pass, the metric query of an experiment
-reviewed in this process, while the main thread imports papermill, nbconvert and matplotlib
-and builds the report's exporter. The runner takes the checks' result (their errors are
+reviewed in this process, while the main thread imports papermill and nbconvert and builds
+the report's exporter. The runner takes the checks' result (their errors are
 raised there, as before) and hands it to the notebook (``impact.handover``), whose review
 takes the metric table (``review.Prepared.metric_table``).
 """

@@ -45,10 +45,13 @@ def write_spec(folder: Path, document: dict[str, Any] | str, name: str = "spec.y
     return path
 
 
-def impact_cli(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """Run the real `impact` command (python -m impact) and capture its output."""
+def impact_cli(
+    *args: str, cwd: Path, timeout: float = 900, python: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `impact` command (python [python options] -m impact) and capture its
+    output."""
     return subprocess.run(
-        [sys.executable, "-m", "impact", *args],
+        [sys.executable, *python, "-m", "impact", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -103,14 +103,27 @@ def test_every_block_escapes_spec_strings(hostile: review.ReviewResult) -> None:
     assert "&lt;iframe" in markup
 
 
-def test_chart_embeds_a_png_with_alt_text(hostile: review.ReviewResult) -> None:
+def test_chart_embeds_an_svg_with_alt_text(hostile: review.ReviewResult) -> None:
     chart = plots.effects(hostile)
     markup = chart.html()
     assert markup.startswith('<figure class="impact-figure"')
-    assert 'src="data:image/png;base64,' in markup
+    assert 'src="data:image/svg+xml;base64,' in markup
     assert "checkout_conversion (primary)" in chart.alt
-    assert chart.png().startswith(b"\x89PNG")
+    assert chart.svg.startswith("<svg ")
     assert set(chart._repr_mimebundle_()) == {"text/html", "text/plain"}
+
+
+def test_a_team_chart_embeds_its_matplotlib_figure_as_a_png() -> None:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(2, 1))
+    figure.subplots().set_title("<b>units</b>", fontsize=9)
+    chart = plots.Chart(figure, 'units "per" <day>')
+    assert chart.png().startswith(b"\x89PNG")
+    markup = chart.html()
+    assert 'src="data:image/png;base64,' in markup
+    assert 'alt="units &quot;per&quot; &lt;day&gt;"' in markup
+    assert 'data-smallest-text="13.8"' in markup  # 9 points at 110 dpi
 
 
 def test_demo_spec_shipped_with_the_package_is_the_repository_one() -> None:

@@ -119,8 +119,11 @@ ALLOWED: dict[str, set[str]] = {
         "message",
         "segments",
         "plots",
+        "svg",
     },
+    "svg": set(),
     "plots": {
+        "svg",
         "errors",
         "analysis",
         "rollout",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import drawn
 import pytest
 import yaml
 from launches import TODAY, write
 from staged import ramp_launch, segment_launch
 
-from impact import display, review
+from impact import display, review, svg
 from impact.report import segments as section
 
 
@@ -56,12 +57,19 @@ def test_the_forest_chart_is_ordered_and_has_the_whole_launch_as_reference(
         "conversion by segment, ordered by effect, against the whole launch's interval"
     )
     assert chart.alt.index("platform ios") < chart.alt.index("platform android")
-    axes = chart.figure.axes[0]
-    assert [t.get_text() for t in axes.get_yticklabels()] == [
-        "platform = ios",
-        "platform = other",
-        "platform = android",
-    ]
+    shown = drawn.words(chart)
+    rows = ["platform = ios", "platform = other", "platform = android"]
+    assert [t for t in shown if t.startswith("platform = ")] == rows
+    assert "whole launch" in shown and "better →" in shown
+    assert "treatment minus control (percentage points)" in shown
+    # the rows read down in that order, each centred on its interval
+    labels = [t.y for t in drawn.texts(chart) if t.words in rows]
+    assert labels == sorted(labels)
+    bars = [e for e in drawn.root(chart).iter(f"{drawn.NS}line") if e.get("stroke-width") == "3.8"]
+    assert len(bars) == 3
+    for label, bar in zip(labels, bars, strict=True):
+        assert float(bar.get("y1", 0)) == pytest.approx(label - 0.35 * svg.SMALL, abs=0.02)
+    drawn.fits(chart)
 
 
 def test_the_stages_section(ramped: Any) -> None:

@@ -32,7 +32,15 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def first_run(workspace: Path) -> subprocess.CompletedProcess[str]:
-    return impact_cli("review", "specs/demo-checkout.yaml", "--today", TODAY, cwd=workspace)
+    # -X importtime: the modules the review imported, on stderr (see below)
+    return impact_cli(
+        "review",
+        "specs/demo-checkout.yaml",
+        "--today",
+        TODAY,
+        cwd=workspace,
+        python=("-X", "importtime"),
+    )
 
 
 def _verdict(workspace: Path, label: str = "56d") -> dict[str, Any]:
@@ -48,6 +56,16 @@ def test_review_exits_0_and_prints_where_the_report_is(
     assert f"report:  {report.resolve()}" in first_run.stdout
     assert (workspace / "notebooks" / "demo-checkout" / "56d.ipynb").is_file()
     assert not [p for p in (workspace / ".impact-runs").iterdir() if p.is_dir()]
+
+
+def test_a_review_never_imports_matplotlib(
+    first_run: subprocess.CompletedProcess[str],
+) -> None:
+    """The built-in charts are SVG written by impact.svg: matplotlib's import (about 0.9 s)
+    and its layout are paid only by a team cell that draws its own figure."""
+    imported = [line.rsplit("|", 1)[-1].strip() for line in first_run.stderr.splitlines()]
+    assert "impact.svg" in imported and "papermill" in imported  # the list is complete
+    assert not [name for name in imported if name.split(".")[0] == "matplotlib"]
 
 
 def test_verdict_is_valid_and_equals_the_truth(
@@ -84,7 +102,7 @@ def test_report_shows_the_verdict_and_loads_nothing_remote(
     assert "<script" not in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert not re.search(r"@import|url\(\s*['\"]?https?:", html)
-    assert "data:image/png;base64," in html
+    assert "data:image/svg+xml;base64," in html
     # The parameters and the verdict payload are left out of the report.
     assert "vnd.impact.verdict" not in html and "spec_path" not in html
 

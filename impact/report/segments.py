@@ -11,13 +11,10 @@ estimate with why it differs. Both return None when the spec has no segments or 
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import xml.etree.ElementTree as ET
 
-from matplotlib.figure import Figure
-
-from impact import formats, plots
+from impact import formats, plots, svg
 from impact.report.blocks import (
     HTMLBlock,
     _effect,
@@ -48,7 +45,7 @@ def _ordered(cells: list[Cell]) -> list[Cell]:
     return known + unknown
 
 
-def forest(result: ReviewResult, metric: Metric) -> plots.Chart | None:
+def forest(result: ReviewResult, metric: Metric) -> plots.SVGChart | None:
     """A forest chart of a metric's effect per segment value, ordered, with the whole
     launch's interval as a band and zero as a line (None without segment cells)."""
     found = result.segments
@@ -61,45 +58,33 @@ def forest(result: ReviewResult, metric: Metric) -> plots.Chart | None:
     style = formats.of(metric)
     scale = 100.0 if style.format == "percent" else 1.0
     whole = result.analyses[metric.name].comparison
-    figure = Figure(
-        figsize=(plots.WIDTH, 0.42 * len(rows) + 1.2), dpi=plots.DPI, layout="constrained"
-    )
-    axes = figure.subplots()
-    if whole.ci_lower is not None and whole.ci_upper is not None:
-        axes.axvspan(
-            whole.ci_lower * scale,
-            whole.ci_upper * scale,
-            color=plots.INTERVAL,
-            alpha=0.12,
-            linewidth=0,
-            label="whole launch",
+    reach = [0.0]
+    for c in [whole, *(cell.comparison for cell in rows)]:
+        reach += [v * scale for v in (c.ci_lower, c.ci_upper, c.effect) if v is not None]
+    level = (1 - whole.alpha) * 100 if whole.alpha else 95.0
+    page = svg.Page()
+    panel = page.add(
+        svg.Panel(
+            svg.linear(*svg.padded(reach), f"treatment minus control ({style.change_unit})"),
+            svg.categories([f"{cell.column} = {cell.value}" for cell in rows], inverted=True),
+            30 * len(rows),
+            title=f"{metric.name} by segment, {level:.3g}% intervals",
+            note="better →" if metric.good_sign > 0 else "← better",
+            note_colour=plots.TARGET,
         )
-    axes.axvline(0, color=plots.ZERO, linewidth=1)
-    labels = []
+    )
+    if whole.ci_lower is not None and whole.ci_upper is not None:
+        panel.rect(whole.ci_lower * scale, whole.ci_upper * scale, None, None, plots.INTERVAL, 0.12)
+        page.legend = [svg.Entry("whole launch", plots.INTERVAL, kind="band", opacity=0.12)]
+    panel.vrule(0, plots.ZERO, 1.5)
     for y, cell in enumerate(rows):
         c = cell.comparison
-        labels.append(f"{cell.column} = {cell.value}")
         flagged = cell.status in ("harm", "breach") and cell.significant(found.alpha)
         colour = plots.MARGIN if flagged else plots.INK
         if c.ci_lower is not None and c.ci_upper is not None:
-            axes.hlines(y, c.ci_lower * scale, c.ci_upper * scale, color=colour, linewidth=2.5)
+            panel.segment(c.ci_lower * scale, y, c.ci_upper * scale, y, colour, 3.8)
         if c.effect is not None:
-            axes.plot([c.effect * scale], [y], "o", color=colour, markersize=5)
-    axes.set_yticks(range(len(rows)), labels, fontsize=plots.SMALL)
-    axes.invert_yaxis()
-    axes.set_xlabel(f"treatment minus control ({style.change_unit})", fontsize=plots.SMALL)
-    level = (1 - whole.alpha) * 100 if whole.alpha else 95.0
-    axes.set_title(
-        f"{metric.name} by segment, {level:.3g}% intervals",
-        loc="left",
-        fontsize=plots.TITLE,
-        color=plots.INK,
-    )
-    better = "better →" if metric.good_sign > 0 else "← better"
-    axes.set_title(better, loc="right", fontsize=plots.SMALL, color=plots.TARGET)
-    axes.legend(fontsize=plots.SMALL, frameon=False, loc="lower right")
-    axes.tick_params(colors=plots.INK, labelsize=plots.SMALL)
-    axes.spines[["top", "right"]].set_visible(False)
+            panel.points([c.effect * scale], [y], colour, size=7.6)
     words = "; ".join(
         f"{c.column} {c.value}: "
         + (_effect(metric, c.comparison.effect) if c.comparison.effect is not None else "n/a")
@@ -109,14 +94,13 @@ def forest(result: ReviewResult, metric: Metric) -> plots.Chart | None:
         f"{metric.name} by segment, ordered by effect, against the whole launch's interval "
         f"(shaded). {words}."
     )
-    return plots.Chart(figure, alt)
+    return plots.SVGChart(page, alt)
 
 
-def _figure(chart: plots.Chart) -> ET.Element:
-    data = base64.b64encode(chart.png()).decode("ascii")
+def _figure(chart: plots.SVGChart) -> ET.Element:
     image = _el(
         "img",
-        src=f"data:image/png;base64,{data}",
+        src=chart.source(),
         alt=chart.alt,
         style="max-width:100%",
         **{"data-smallest-text": f"{chart.smallest_text:.1f}"},
