@@ -407,17 +407,20 @@ def counterfactual(result: PrepostResult) -> SVGChart:
     metric, daily = modelled.metric, result.series
     level = modelled.effect.alpha
     z = distributions.norm_ppf(1 - level / 2)
-    values = np.asarray(daily.values[metric.name], dtype=float)
+    style = formats.of(metric)
+    scale = 100.0 if style.format == "percent" else 1.0  # a daily share is drawn in %
+    values = np.asarray(daily.values[metric.name], dtype=float) * scale
     dates = _days(daily.dates.values)
     post = dates[daily.launch :]
     launch = dates[daily.launch]
     # centred on launch: as much history before it as there is time since, four weeks at least
     shown = max(daily.launch - max(daily.post_days, 28), 0)
-    style = formats.of(metric)
     per_day = f"{style.unit or metric.name} per day"
+    level_unit = "% of active units" if scale == 100.0 else per_day
+    change_unit = "percentage points" if scale == 100.0 else per_day
     forecast = modelled.forecast
-    band = z * np.asarray(forecast.sd, dtype=float)
-    mean = np.asarray(forecast.mean, dtype=float)
+    band = z * np.asarray(forecast.sd, dtype=float) * scale
+    mean = np.asarray(forecast.mean, dtype=float) * scale
     spread_label = f"its {(1 - level) * 100:.3g}% range"
     page = svg.Page()
     overview = page.add(
@@ -440,7 +443,7 @@ def counterfactual(result: PrepostResult) -> SVGChart:
     actual = page.add(
         svg.Panel(
             hidden,
-            svg.linear(*svg.padded(reach), per_day),
+            svg.linear(*svg.padded(reach), level_unit),
             150,
             title=f"{metric.name}: actual and without the launch",
         )
@@ -450,12 +453,12 @@ def counterfactual(result: PrepostResult) -> SVGChart:
     actual.line(post, mean, TREATMENT, 2.8, svg.DASHED)
     actual.text(launch, 0.02, "launch ", ZERO, anchor="end", place="above", y_fraction=True)
     reach = [0.0, *(pointwise - band), *(pointwise + band)]
-    reach += [target[0]] if target is not None else []
+    reach += [target[0] * scale] if target is not None else []
     flow = metric.flow
     effect_panel = page.add(
         svg.Panel(
             hidden if flow else detail,
-            svg.linear(*svg.padded(reach), per_day),
+            svg.linear(*svg.padded(reach), change_unit),
             150,
             title="effect per day (actual minus model)",
         )
@@ -463,14 +466,17 @@ def counterfactual(result: PrepostResult) -> SVGChart:
     effect_panel.band(post, pointwise - band, pointwise + band, INTERVAL, 0.2)
     effect_panel.line(post, pointwise, INK, 1.7)
     if target is not None:
-        effect_panel.hrule(target[0], TARGET, 2.3, svg.DASHED)
+        effect_panel.hrule(target[0] * scale, TARGET, 2.3, svg.DASHED)
         words = _target_words(metric, result.primary.comparison, target[0], " per day")
-        effect_panel.text(0.01, target[0], words, TARGET, place="above", x_fraction=True, box=True)
+        effect_panel.text(
+            0.01, target[0] * scale, words, TARGET, place="above", x_fraction=True, box=True
+        )
     panels = [actual, effect_panel]
     if flow:
         cumulative = np.cumsum(pointwise)
         ones = np.tril(np.ones((post.size, post.size)))
-        spread = z * np.sqrt(np.clip(np.einsum("ij,jk,ik->i", ones, forecast.cov, ones), 0, None))
+        covariance = forecast.cov * scale * scale
+        spread = z * np.sqrt(np.clip(np.einsum("ij,jk,ik->i", ones, covariance, ones), 0, None))
         reach = [0.0, *(cumulative - spread), *(cumulative + spread)]
         total = page.add(
             svg.Panel(

@@ -130,6 +130,26 @@ def test_prepost_chart_centres_on_launch_with_the_whole_history_above(
     drawn.fits(chart)
 
 
+def test_a_daily_share_is_drawn_in_percent(banner: prepost.PrepostResult) -> None:
+    """Found by a new user: a series derived from events (a share) had 0.10-0.16 on its
+    axes and a "+0.500 pp" target line at 0.005, where every table wrote 12.1%."""
+    import dataclasses
+
+    orders = banner.models["orders"]
+    share = orders.metric.model_copy(update={"format": "percent", "unit": None})
+    models = {**banner.models, "orders": dataclasses.replace(orders, metric=share)}
+    as_share = plots.counterfactual(dataclasses.replace(banner, models=models))
+    upright = [t.words for t in drawn.texts(as_share) if t.upright]
+    assert upright[:2] == ["% of active units", "percentage points"]
+
+    def largest(chart: plots.SVGChart) -> float:
+        numbers = [t.words for t in drawn.texts(chart) if re.fullmatch(r"[\d,]+", t.words)]
+        return max(drawn.number(n) for n in numbers)
+
+    # the same series, read as a share, is drawn 100 times larger: in % and in points
+    assert largest(as_share) == pytest.approx(100 * largest(plots.counterfactual(banner)), rel=0.3)
+
+
 @pytest.fixture(scope="module")
 def charts(
     checkout: review.ReviewResult,
