@@ -122,7 +122,9 @@ def _target(style: formats.Style, text: str | None) -> str:
         return formats.MISSING
     try:
         if text.endswith("%"):
-            return formats.relative(float(text[:-1]) / 100)
+            shown = formats.relative(float(text[:-1]) / 100)
+            # beside an interval in points, a share's relative target must say it is relative
+            return f"{shown} (relative)" if style.format == "percent" else shown
         return formats.change(style, float(text))
     except ValueError:
         return _text(text)

@@ -53,6 +53,10 @@ def test_an_experiment_in_a_few_plain_lines() -> None:
         "Report: https://r.example.com/reports/checkout/56d.html",
     ]
     assert "&gt;" not in text and "&lt;" not in text
+    # found by a new user: "+3.03 pp (+9.1%); ... target +2.0%" read as points
+    relative = {**EXPERIMENT, "primary": {**EXPERIMENT["primary"], "target": "2%"}}
+    said = message.markdown(relative, "56d.html").splitlines()[1]
+    assert said.endswith("target +2.0% (relative): target met"), said
 
 
 def test_the_report_url_may_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
