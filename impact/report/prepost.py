@@ -135,7 +135,7 @@ def _answer(modelled: Modelled, alpha: float, steps: int, *, primary: bool) -> t
     untrusted = "its intervals cannot be trusted, and the verdict is invalid."
     if modelled.problems:
         return "No.", f"The fit is degenerate ({modelled.problems[0]}): {untrusted}"
-    if checked and placebos.excluded > allowed:
+    if prepost_checks.miscalibrated(placebos.starts, steps, placebos.excluded, alpha):
         return "No.", (
             f"{shown}, where a calibrated model's show at most {allowed}: its intervals are too "
             "narrow, and the verdict is invalid."
