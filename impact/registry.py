@@ -39,6 +39,8 @@ __all__ = [
     "bet_at_launch",
     "bet_drift_lines",
     "canonical",
+    "change_values",
+    "change_words",
     "changes_since_words",
     "check",
     "diff",
@@ -154,11 +156,16 @@ def change_words(change: dict[str, Any]) -> str:
         >>> change_words({"field": "metrics.primary.controls", "old": ["visits"], "new": None})
         "metrics.primary.controls: ['visits'] -> not set"
     """
+    return f"{change['field']}: {change_values(change)}"
+
+
+def change_values(change: dict[str, Any]) -> str:
+    """The ``old -> new`` part of ``change_words``."""
 
     def shown(value: Any) -> str:
         return "not set" if value is None else repr(value)
 
-    return f"{change['field']}: {shown(change['old'])} -> {shown(change['new'])}"
+    return f"{shown(change['old'])} -> {shown(change['new'])}"
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:

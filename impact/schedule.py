@@ -195,7 +195,7 @@ def drift(spec: LaunchSpec, output: Path) -> list[str]:
         return [str(error)]
     lines = [
         f"{spec.id}: {change['field']} differs from the lock "
-        f"({registry.change_words(change).partition(': ')[2]}), a deciding field: its verdicts "
+        f"({registry.change_values(change)}), a deciding field: its verdicts "
         "will be invalid; restore it or "
         f"record it with impact amend {spec.path.name} --reason"
         for change in registration.tampered
