@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from impact import adoption as adoption_module
 from impact import formats, message
 from impact.adoption_review import AdoptionReview
-from impact.report.blocks import MISSING, HTMLBlock, Reviewed, _el, _heading, _root, _table
+from impact.report.blocks import MISSING, HTMLBlock, Reviewed, _and, _el, _heading, _root, _table
 from impact.sources import postgres
 from impact.stats.adoption import Share
 
@@ -124,16 +124,16 @@ def adoption(result: Reviewed) -> HTMLBlock | None:
     retention = found.retention
     parts.append(_el("h3", "Do adopters come back? (association, not an effect)"))
     if retention.weeks:
+        gap_weeks = _and([str(week) for week in adoption_module.GAP_WEEKS])
         parts.append(
             _el(
                 "p",
                 f"Among the {retention.adopters[0].total:,} adopters (tried in week 1) and "
                 f"{retention.others[0].total:,} other units active in week 1, the share active "
                 "in each later week. The gap (adopters minus others, with its interval) is "
-                f"measured at weeks {_weeks(adoption_module.GAP_WEEKS)} once each is whole, as "
-                "verdict.json records it; other weeks show the shares alone. Those who try a "
-                "feature early differ from those who do not, so a gap here is not what the "
-                "feature caused.",
+                f"measured at weeks {gap_weeks} once each is whole, as verdict.json records "
+                "it; other weeks show the shares alone. Those who try a feature early differ "
+                "from those who do not, so a gap here is not what the feature caused.",
                 class_="note",
             )
         )
@@ -199,9 +199,3 @@ def _adoption_data(result: AdoptionReview) -> list[list[ET.Element | str]]:
         ["newest event read", f"{result.newest_event:%Y-%m-%d %H:%M} UTC"],
         ["data source", postgres.safe(spec.data.source)],
     ]
-
-
-def _weeks(weeks: tuple[int, ...]) -> str:
-    """Week numbers in words: "4 and 8", "2, 4 and 8"."""
-    named = [str(week) for week in weeks]
-    return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"

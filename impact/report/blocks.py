@@ -239,6 +239,11 @@ def _el(tag: str, *children: ET.Element | str | None, **attributes: str) -> ET.E
     return element
 
 
+def _and(words: Sequence[str]) -> str:
+    """Words in a sentence: "4", "4 and 8", "2, 4 and 8"."""
+    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+
+
 def _term(word: str, shown: str | None = None) -> ET.Element:
     """A term with its explanation on hover and to screen readers."""
     return _el("abbr", shown or word, title=TERMS[word])

@@ -10,6 +10,7 @@ from impact.report.blocks import (
     Compared,
     HTMLBlock,
     Reviewed,
+    _and,
     _arm_headers,
     _ci,
     _effect,
@@ -237,7 +238,7 @@ def _weeks_line(result: ReviewResult) -> ET.Element | None:
         else f"How the weeks relate to the {headline} over the whole {window} window: "
     )
     rates = [_value(metric, week.control) for week in weeks]
-    listed = " and ".join([", ".join(rates[:-1]), rates[-1]] if len(rates) > 1 else rates)
+    listed = _and(rates)
     if metric.kind == "proportion":
         counted = f"a week counts a unit with {metric.event} in that week, the window a unit "
         counted += "with it at any time in it"
