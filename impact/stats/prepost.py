@@ -61,6 +61,14 @@ MIN_FIT_DAYS = 28  # days of data before a placebo launch date, at least
 # (when it is scaled by the response's total sd, a strong control lets the level wander:
 # intervals six times too wide) and from a level frozen at 0 when the data cannot tell.
 PRIOR_GUESS = 0.1
+# With controls the whole inverse-gamma density shrinks the level (below), so its guess is
+# where the prior peaks when the data cannot tell a still level from a slowly moving one,
+# and a month's forecast carries that drift: at 0.1, a static regression on a strong control
+# (70 days before, 56 after) got intervals 1.29x the regression's, covering 98.5% of 200
+# series; at 0.05, 1.12x covering 98% (1.15x to 1.06x at 70/30, covering 95% and 95.5%).
+# Without controls the guess only keeps the level off 0, and 0.05 let a 70-day weekly
+# series' level sink: its intervals held the truth in 89% of 100 series.
+CONTROLS_LEVEL_GUESS = 0.05
 PRIOR_WEIGHT = 2.0
 PRIOR_SHAPE = PRIOR_WEIGHT / 2
 # Bounds of every variance, relative to the response's pre-period variance: a noise floor
@@ -257,7 +265,11 @@ def fit(
     model = _model(endog, exog, seasonality, trend)
     names = tuple(model.param_names)
     drifts = [i for i, name in enumerate(names) if name in DRIFTS]
-    prior_scale = PRIOR_WEIGHT * PRIOR_GUESS**2 * unexplained / 2
+    guesses = [
+        CONTROLS_LEVEL_GUESS if controls is not None and name == "sigma2.level" else PRIOR_GUESS
+        for name in names
+    ]
+    prior_scale = [PRIOR_WEIGHT * guess**2 * unexplained / 2 for guess in guesses]
     # With controls the level competes with them for the same movement, and the whole
     # inverse-gamma density shrinks it (its -(shape + 1) log term); without controls the
     # level is all there is to carry the series' movement, and the prior only keeps it off 0.
@@ -272,7 +284,7 @@ def fit(
 
     def objective(log_params: np.ndarray) -> float:
         variances = np.exp(log_params)
-        prior = sum(-shrink[i] * log_params[i] - prior_scale / variances[i] for i in drifts)
+        prior = sum(-shrink[i] * log_params[i] - prior_scale[i] / variances[i] for i in drifts)
         value = -(float(model.loglike(variances)) + prior)
         return value if math.isfinite(value) else 1e300
 
