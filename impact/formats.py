@@ -96,8 +96,8 @@ def of(metric: Metric) -> Style:
     unit = getattr(metric, "unit", None)
     if metric.kind == "proportion":
         return Style("percent", unit)
-    if metric.kind is None and metric.event is not None and metric.value is None:
-        return Style("percent", unit)  # a prepost series of the daily share with the event
+    if metric.daily_share:
+        return Style("percent", unit)
     return Style("number", unit)
 
 

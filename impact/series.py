@@ -364,7 +364,7 @@ def daily_query(
     inner, outer = [], []
     for index, metric in enumerate(metrics):
         match = f"{event} = {source.literal(metric.event or '')}"
-        if metric.value is None:  # the share of active units with the event
+        if metric.daily_share:
             inner.append(f"max(CASE WHEN {match} THEN 1 ELSE 0 END) AS m{index}")
             outer.append(f"sum(m{index}) AS m{index}")
         elif metric.value == "count":

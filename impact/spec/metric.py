@@ -182,18 +182,25 @@ class Metric(_Model):
         return [self.value] if self.value is not None else []
 
     @property
+    def daily_share(self) -> bool:
+        """A before/after metric derived from events without a value: each day's share of
+        the units active that day with the event (a rate, shown in %)."""
+        return self.kind is None and self.event is not None and self.value is None
+
+    @property
     def series_words(self) -> str:
         """A before/after metric's daily series in words: its column, or what is derived
         from the events each day."""
         if self.column is not None:
             return f"column {self.column}"
+        if self.daily_share:
+            return f"the share of units active that day with a {self.event} event"
         of = {
-            None: f"the share of units active that day with a {self.event} event",
             "count": f"{self.event} events per unit active that day",
             "sum": f"the sum of {self.event} values per unit active that day",
             "max": f"each active unit's largest {self.event} value that day, averaged",
         }
-        return of[self.value]
+        return of[str(self.value)]
 
     @property
     def good_sign(self) -> int:
