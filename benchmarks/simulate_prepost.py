@@ -380,8 +380,8 @@ def _against_the_goals(rows: list[simulation.Cell]) -> list[str]:
         )
     out += [
         "- **R's published cases** (not simulated; tests/stats/test_prepost_model.py): the "
-        "same conclusions as R, google_data's interval 1.46x R's width and comparison_data's "
-        "0.83x (docs/methods.md).",
+        "same conclusions as R, google_data's interval 1.25x R's width and comparison_data's "
+        "0.74x (docs/methods.md).",
     ]
     return out
 
@@ -399,8 +399,10 @@ HISTORY = [
     "mode, and a lone level has no static model (random walk 70/30: coverage 88.5% -> 94%, "
     "false claims 11.5% -> 6%); one-day errors that repeat (Ljung-Box p < 0.001 over 14 "
     "lags) stop the review (a weekly pattern left out at 70 days: false claims 16-28% -> "
-    "0%); and the placebo gate allows the count that a calibrated model's overlapping "
-    "windows exceed in 1% of reviews instead of 2 alpha of them. docs/methods.md gives each "
+    "0%); the placebo gate allows the count that a calibrated model's overlapping "
+    "windows exceed in 1% of reviews instead of 2 alpha of them; and with controls the "
+    "level's prior guess is 0.05 of the unexplained sd instead of 0.1 (strong control "
+    "70/56: LEVEL_GUESS_BEFORE -> LEVEL_GUESS_AFTER). docs/methods.md gives each "
     "reason with its numbers; `benchmarks/compare_placebo_gates.py` sets gate rules side by "
     "side on series kept by `--save`.",
 ]

@@ -49,7 +49,8 @@ class Series:
         launch: the index of the launch day in ``dates`` (the first post-period day).
         values: per metric name, one value per day (NaN for a missing pre-period day).
         controls: per control column, one value per day.
-        location: where the data came from, for messages.
+        location: where the data came from, for messages (a folder, a file or a URL with
+            its password hidden).
         fingerprint: the sha256 of the source's files.
     """
 
@@ -57,7 +58,7 @@ class Series:
     launch: int
     values: dict[str, np.ndarray]
     controls: dict[str, np.ndarray]
-    location: Path
+    location: str
     fingerprint: str
 
     @property
@@ -92,9 +93,9 @@ def load(
     if sources.is_remote(where_from):
         frames, location, fingerprint = _read_remote(spec, where_from, end)
     else:
-        location = Path(data_source) if data_source else spec.resolve(spec.data.source)
-        frames = _read_files(spec, location, end)
-        fingerprint = None
+        folder = Path(data_source) if data_source else spec.resolve(spec.data.source)
+        frames = _read_files(spec, folder, end)
+        location, fingerprint = str(folder), source.fingerprint(folder)
     table = pandas.concat(frames, axis=1) if len(frames) > 1 else frames[0]
     name = spec.data.series or spec.data.events or ""
     where = f"{location}:{name}"
@@ -140,8 +141,6 @@ def load(
                 "needs every day, before and after launch"
             )
         controls[column] = series
-    if fingerprint is None:
-        fingerprint = source.fingerprint(location)
     return Series(dates, launch_index, values, controls, location, fingerprint)
 
 
@@ -405,7 +404,7 @@ def _daily_frame(rows: list[tuple[object, ...]], metrics: list[Metric]) -> panda
 
 def _read_remote(
     spec: LaunchSpec, where: str, end: pandas.Timestamp
-) -> tuple[list[pandas.DataFrame], Path, str]:
+) -> tuple[list[pandas.DataFrame], str, str]:
     """The daily frames from PostgreSQL or Spark: the same queries, rendered in the engine's
     SQL (impact/sources/remote.py); only one row per day comes back."""
     session = remote.open_session(where, spec)
@@ -426,7 +425,7 @@ def _read_remote(
         fingerprint = postgres.fingerprint(session.connection, session.url, views)
     finally:
         session.close()
-    return frames, Path(session.shown), fingerprint
+    return frames, session.shown, fingerprint
 
 
 SERIES_VIEW = "impact_series"

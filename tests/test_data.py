@@ -18,7 +18,7 @@ from conftest import write_spec
 
 from impact import metrics, sources
 from impact import spec as spec_module
-from impact.errors import DataError, SpecError
+from impact.errors import DataError, ReviewFailed, SpecError
 from impact.sources import contract, duckdb_files
 from impact.sources.source import UNITS_VIEW, interruptible
 
@@ -394,9 +394,46 @@ def test_a_memory_limit_from_the_environment(
         assert row is not None and row[0] in ("512.0 MiB", "488.2 MiB", "512.0 MB")
     finally:
         connection.close()
-    monkeypatch.setenv("IMPACT_DUCKDB_MEMORY_LIMIT", "lots")
-    with pytest.raises(DataError, match="IMPACT_DUCKDB_MEMORY_LIMIT='lots' is not a memory size"):
-        duckdb_files.open_connection(tmp_path)
+    for wrong in ("lots", "-5GB"):  # DuckDB reads a negative size as no limit at all
+        monkeypatch.setenv("IMPACT_DUCKDB_MEMORY_LIMIT", wrong)
+        with pytest.raises(
+            DataError, match=f"IMPACT_DUCKDB_MEMORY_LIMIT='{wrong}' is not a memory size"
+        ):
+            duckdb_files.open_connection(tmp_path)
+
+
+def test_a_memory_limit_too_small_for_the_query_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a new user: with IMPACT_DUCKDB_MEMORY_LIMIT=1MB a review ended in DuckDB's
+    50-line traceback, whose advice (SET threads, SET memory_limit) never named the
+    variable."""
+    big = "SELECT count(DISTINCT i::VARCHAR) FROM range(2000000) t(i)"
+    monkeypatch.setenv("IMPACT_DUCKDB_MEMORY_LIMIT", "1MB")
+    connection = duckdb_files.open_connection(tmp_path)
+    try:
+        with pytest.raises(DataError) as raised:
+            interruptible(connection, big)
+    finally:
+        connection.close()
+    assert str(raised.value) == (
+        "DuckDB ran out of memory within IMPACT_DUCKDB_MEMORY_LIMIT='1MB' (976.5 KiB); "
+        "raise it, such as 4GB, or unset it to size the limit from the machine and the data"
+    )
+    monkeypatch.delenv("IMPACT_DUCKDB_MEMORY_LIMIT")
+    # as if the machine had that little: the default sized from it is 1 MiB
+    monkeypatch.setattr(duckdb_files, "default_memory_limit", lambda location: 1)
+    connection = duckdb_files.open_connection(tmp_path)
+    try:
+        with pytest.raises(
+            ReviewFailed,
+            match=r"^DuckDB ran out of memory within its limit of "
+            r"1.0 MiB, sized from the machine and the data; set "
+            r"IMPACT_DUCKDB_MEMORY_LIMIT higher, such as 4GB$",
+        ):
+            interruptible(connection, big)
+    finally:
+        connection.close()
 
 
 def test_memory_is_bounded_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

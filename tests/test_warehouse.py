@@ -210,6 +210,25 @@ def test_an_unreachable_server_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert len(lines) == 1 and "cannot connect" in lines[0] and "pw@" not in lines[0]
 
 
+def test_a_port_that_is_not_a_number_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """Found by a new user: postgresql://...:abc/warehouse ended in a 69-line traceback
+    (ValueError: invalid literal for int())."""
+    document = yaml.safe_load(
+        (Path(__file__).parent.parent / "specs" / "demo-checkout.yaml").read_text()
+    )
+    document["data"]["source"] = "postgresql://postgres:secret@127.0.0.1:abc/warehouse"
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = CliRunner().invoke(
+        main, ["review", str(path), "--today", TODAY, "--output-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"error: {path}: data.source: 'postgresql://...' is not a database URL; write "
+        "postgresql://user@host:5432/database\n"
+    )
+
+
 def _load_frame(con: Any, table: str, frame: pd.DataFrame) -> None:
     """A table in the server with the frame's columns and types (dates stay dates)."""
     kinds = {"f": "double precision", "i": "bigint", "M": "timestamp", "b": "boolean"}
@@ -264,6 +283,18 @@ def test_every_design_gives_identical_verdicts_on_postgres(
         assert on_postgres["adoption"]["difference_in_differences"] is not None
     else:
         assert on_postgres["primary"]["n"]["pre"] > 14
+
+
+def test_a_series_error_names_the_url_as_written(designs: dict[str, tuple[Path, Path]]) -> None:
+    """Found by a new user: a prepost series' errors named postgresql:/postgres:***@... (the
+    URL read as a path, one slash lost)."""
+    from impact import series
+
+    _, remote = designs["prepost"]
+    with pytest.raises(DataError) as raised:
+        series.load(spec.load(remote), dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    assert str(raised.value).startswith("postgresql://postgres@127.0.0.1:")
+    assert "the newest day is 2026-10-26" in str(raised.value)
 
 
 def _review(path: Path) -> dict[str, Any]:

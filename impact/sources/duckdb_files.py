@@ -21,6 +21,7 @@ from impact.sources.source import (
     EVENT_COLUMNS,
     EVENTS_VIEW,
     FLOAT_TYPES,
+    MEMORY_LIMIT,
     UNIT_COLUMNS,
     UNITS_VIEW,
     Source,
@@ -40,7 +41,6 @@ __all__ = [
     "share_databases",
 ]
 
-MEMORY_LIMIT = "IMPACT_DUCKDB_MEMORY_LIMIT"  # e.g. 2GB or 80%: overrides default_memory_limit
 _TIME_TYPES = ("TIMESTAMP", "DATE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 _TIME_COLUMNS = ("exposed_at", "ts")
 _SHARED: list[bool] = []  # share_databases() was called in this process
@@ -137,6 +137,8 @@ def _new_database(location: Path) -> duckdb.DuckDBPyConnection:
     connection.execute("SET TimeZone = 'UTC'")
     limit = os.environ.get(MEMORY_LIMIT, "").strip() or f"{default_memory_limit(location)}MiB"
     try:
+        if limit.startswith("-"):  # DuckDB reads a negative size as no limit at all
+            raise duckdb.InvalidInputException(limit)
         connection.execute(f"SET memory_limit = {literal(limit)}")
     except duckdb.Error:
         connection.close()

@@ -56,7 +56,7 @@ def safe(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return url.split("://")[0] + "://..."
 
 
@@ -67,7 +67,7 @@ def parse(url: str, where: str) -> URL:
 
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise SpecError(
             f"{where}: {safe(url)!r} is not a database URL; write "
             "postgresql://user@host:5432/database"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from impact.errors import DataError, ReviewFailed
 from impact.sources import postgres
 from impact.spec import LaunchSpec
 
@@ -30,6 +32,7 @@ __all__ = [
     "EVENTS_VIEW",
     "EVENT_COLUMNS",
     "FLOAT_TYPES",
+    "MEMORY_LIMIT",
     "UNITS_VIEW",
     "UNIT_COLUMNS",
     "Source",
@@ -137,8 +140,39 @@ def interrupt(thread: threading.Thread) -> None:
         connection.interrupt()
 
 
+MEMORY_LIMIT = "IMPACT_DUCKDB_MEMORY_LIMIT"  # e.g. 2GB or 80%: overrides the default
+
+
 def interruptible(
     connection: duckdb.DuckDBPyConnection, sql: str, parameters: list[object] | None = None
+) -> Any:
+    """``connection.execute(sql, parameters)``, stopped at once by Ctrl-C or SIGTERM (see
+    ``_stoppable``), and out of memory said in one line that names the setting."""
+    try:
+        return _stoppable(connection, sql, parameters)
+    except duckdb.OutOfMemoryException:
+        raise _out_of_memory(connection) from None
+
+
+def _out_of_memory(connection: duckdb.DuckDBPyConnection) -> DataError | ReviewFailed:
+    """DuckDB ran out of memory within its limit: the user's setting is too small (bad
+    input), or the default sized from the machine and the data was (a failure)."""
+    row = connection.execute("SELECT current_setting('memory_limit')").fetchone()
+    limit = row[0] if row else "its limit"
+    setting = os.environ.get(MEMORY_LIMIT, "").strip()
+    if setting:
+        return DataError(
+            f"DuckDB ran out of memory within {MEMORY_LIMIT}={setting!r} ({limit}); raise it, "
+            "such as 4GB, or unset it to size the limit from the machine and the data"
+        )
+    return ReviewFailed(
+        f"DuckDB ran out of memory within its limit of {limit}, sized from the machine and "
+        f"the data; set {MEMORY_LIMIT} higher, such as 4GB"
+    )
+
+
+def _stoppable(
+    connection: duckdb.DuckDBPyConnection, sql: str, parameters: list[object] | None
 ) -> Any:
     """``connection.execute(sql, parameters)``, stopped at once by Ctrl-C or SIGTERM.
 
