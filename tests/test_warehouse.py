@@ -193,6 +193,22 @@ def test_the_password_never_shows(server: str, launches: tuple[Path, Path], tmp_
         review.run(str(path), "56d", TODAY)
     assert "no table 'shop.no_such_table'" in str(raised.value)
     assert "s3cret" not in str(raised.value) and "***" in str(raised.value)
+    # Found by a new user: a table of a schema off the search path listed "tables here: none"
+    assert str(raised.value).endswith("; tables in schema shop: events, users")
+
+
+def test_a_misspelt_table_gets_the_near_name(launches: tuple[Path, Path], tmp_path: Path) -> None:
+    _, remote = launches
+    document = yaml.safe_load(remote.read_text())
+    document["data"]["events"] = "shop.evnets"
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(DataError, match=r"no table 'shop\.evnets'; did you mean shop\.events\?"):
+        review.run(str(path), "56d", TODAY)
+    document["data"]["events"] = "events"  # in a schema off the search path
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(DataError, match=r"no table 'events'; did you mean shop\.events\?"):
+        review.run(str(path), "56d", TODAY)
 
 
 def test_an_unreachable_server_is_one_line_and_exit_2(tmp_path: Path) -> None:

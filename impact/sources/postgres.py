@@ -11,6 +11,7 @@ numbers on either engine.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from typing import TYPE_CHECKING, Any
 
@@ -120,17 +121,30 @@ def describe(connection: Any, table: str, url: str) -> dict[str, str]:
         (name, schema, schema),
     ).fetchall()
     if not rows:
-        tables = [
-            row[0]
-            for row in connection.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = ANY(current_schemas(false)) ORDER BY 1"
-            ).fetchall()
-        ]
-        raise DataError(
-            f"{safe(url)}: no table {table!r}; tables here: {', '.join(tables) or 'none'}"
-        )
+        raise DataError(f"{safe(url)}: no table {table!r}; {_tables_instead(connection, table)}")
     return {str(column): str(kind) for column, kind in rows}
+
+
+def _tables_instead(connection: Any, table: str) -> str:
+    """The table meant, when a name is near one (in any schema the login can read), or the
+    tables of the schema named (of the search path without one)."""
+    schema = table.rpartition(".")[0]
+    found = connection.execute(
+        "SELECT table_schema, table_name, table_schema = ANY(current_schemas(false)) "
+        "FROM information_schema.tables "
+        "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
+    ).fetchall()
+    named = {f"{s}.{t}": t for s, t, _ in found}
+    near = difflib.get_close_matches(table, named, n=1) or [
+        qualified for qualified, name in named.items() if name == table
+    ]
+    if near:
+        return f"did you mean {near[0]}?"
+    if schema:
+        listed = [t for s, t, _ in found if s == schema]
+        return f"tables in schema {schema}: {', '.join(listed) or 'none'}"
+    listed = [t for _, t, on_path in found if on_path]
+    return f"tables here: {', '.join(listed) or 'none'} (write schema.table for another schema)"
 
 
 def selection(column: str, ours: str, kind: str, where: str) -> str:
