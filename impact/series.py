@@ -439,8 +439,7 @@ def _run(session: remote.Session, sql: str, name: str) -> list[tuple[object, ...
     except (KeyboardInterrupt, SystemExit, DataError):
         raise
     except Exception as error:  # PostgreSQL's and Spark's own errors
-        reason = " ".join(str(error).split())[:300] or type(error).__name__
-        raise DataError(f"{name}: cannot be read ({reason})") from None
+        raise remote.unreadable(name, error) from None
 
 
 def _remote_table(
