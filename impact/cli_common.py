@@ -36,7 +36,7 @@ Exit codes:
   0    done, whatever the verdict
   1    failed while running (the failed notebook is kept under notebooks/<id>/failed/)
   2    bad input, or data not ready for the checkpoint (run --due: a bad --notify
-       URL or a bad report look setting, before any review runs)
+       URL, report look setting or IMPACT_DUCKDB_MEMORY_LIMIT, before any review runs)
   3    another run of the same review holds its lock
   4    run --due: every review ran, but a notification was not delivered
        (it waits in reports/.outbox/ and is retried by the next run)

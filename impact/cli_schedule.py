@@ -26,6 +26,7 @@ from impact.errors import (
     EXIT_UNDELIVERED,
     one_line,
 )
+from impact.sources import duckdb_files
 from impact.spec import LaunchSpec
 
 __all__ = ["due", "quarter", "run_due"]
@@ -136,6 +137,7 @@ def run_due(
     if report_url is not None:
         outbox.check_url(report_url, option="--report-url")
     look = settings.report_look(specs_dir)  # a wrong setting: exit 2 before any review
+    duckdb_files.check_memory_setting()  # and a memory limit DuckDB cannot read
     specs, problems = schedule.find_specs(specs_dir)
     _repair(output_dir)
     listed = [e for s in specs for e in schedule.entries(s, today=day, output=output_dir)]

@@ -213,6 +213,7 @@ ALLOWED: dict[str, set[str]] = {
         "outbox",
         "quarter_run",
         "settings",
+        "sources",
     },
     "cli": {
         "spec_summary",

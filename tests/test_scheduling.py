@@ -416,6 +416,24 @@ def test_a_malformed_notify_url_is_refused_before_any_review(
     assert not (tmp_path / "reports").exists()
 
 
+@pytest.mark.parametrize("limit", ["banana", "-5GB"])
+def test_a_bad_memory_setting_is_refused_before_any_review(
+    tmp_path: Path, data: Path, limit: str
+) -> None:
+    """Found by a new user: IMPACT_DUCKDB_MEMORY_LIMIT=banana failed every DuckDB review of
+    the run one by one (exit 1), where a bad --notify stops the run before any review."""
+    _launches(tmp_path, data, ["2026-09-01"])
+    done = _impact(
+        "run", "--due", "specs", "--today", TODAY, cwd=tmp_path,
+        env={"IMPACT_DUCKDB_MEMORY_LIMIT": limit},
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: IMPACT_DUCKDB_MEMORY_LIMIT={limit!r} is not a memory size; write one such as 1GB\n"
+    )
+    assert not (tmp_path / "reports").exists()
+
+
 # 4. Signals and dead workers -------------------------------------------------------------------
 
 

@@ -34,6 +34,7 @@ from impact.spec import LaunchSpec
 
 __all__ = [
     "MEMORY_LIMIT",
+    "check_memory_setting",
     "connect",
     "default_memory_limit",
     "open_connection",
@@ -137,14 +138,10 @@ def _new_database(location: Path) -> duckdb.DuckDBPyConnection:
     connection.execute("SET TimeZone = 'UTC'")
     limit = os.environ.get(MEMORY_LIMIT, "").strip() or f"{default_memory_limit(location)}MiB"
     try:
-        if limit.startswith("-"):  # DuckDB reads a negative size as no limit at all
-            raise duckdb.InvalidInputException(limit)
-        connection.execute(f"SET memory_limit = {literal(limit)}")
-    except duckdb.Error:
+        _set_memory_limit(connection, limit)
+    except DataError:
         connection.close()
-        raise DataError(
-            f"{MEMORY_LIMIT}={limit!r} is not a memory size; write one such as 1GB"
-        ) from None
+        raise
     # Past its memory limit DuckDB spills to disk: here, not to a .tmp folder in the
     # user's current directory (its default for an in-memory database).
     spill = Path(tempfile.gettempdir()) / f"impact-duckdb-{os.getpid()}"
@@ -153,6 +150,30 @@ def _new_database(location: Path) -> duckdb.DuckDBPyConnection:
         connection.execute(f"ATTACH {literal(str(location))} AS source (READ_ONLY)")
     _close_external_access(connection, location)
     return connection
+
+
+def check_memory_setting() -> None:
+    """Refuse an ``IMPACT_DUCKDB_MEMORY_LIMIT`` DuckDB cannot read before any review runs
+    (``impact run --due``), as each review's connection would.
+
+    Raises:
+        DataError: the setting is not a memory size.
+    """
+    limit = os.environ.get(MEMORY_LIMIT, "").strip()
+    if limit:
+        with duckdb.connect(":memory:") as probe:
+            _set_memory_limit(probe, limit)
+
+
+def _set_memory_limit(connection: duckdb.DuckDBPyConnection, limit: str) -> None:
+    try:
+        if limit.startswith("-"):  # DuckDB reads a negative size as no limit at all
+            raise duckdb.InvalidInputException(limit)
+        connection.execute(f"SET memory_limit = {literal(limit)}")
+    except duckdb.Error:
+        raise DataError(
+            f"{MEMORY_LIMIT}={limit!r} is not a memory size; write one such as 1GB"
+        ) from None
 
 
 def default_memory_limit(location: Path, *, memory: int | None = None) -> int:
