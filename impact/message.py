@@ -130,9 +130,13 @@ def _target(style: formats.Style, text: str | None) -> str:
         return _text(text)
 
 
+PER = ("day", "active unit per day")  # verdict.json's primary.per (schema: series)
+
+
 def _primary(verdict: dict[str, Any], primary: dict[str, Any]) -> list[str]:
     style = formats.style_of_json(primary)
-    name = _text(primary["name"]) + (" per day" if primary.get("kind") == "series" else "")
+    per = primary.get("per") if primary.get("per") in PER else "day"
+    name = _text(primary["name"]) + (f" per {per}" if primary.get("kind") == "series" else "")
     control, treatment = primary.get("control"), primary.get("treatment")
     low, high = primary.get("ci") or (None, None)
     relative = primary.get("relative_effect")

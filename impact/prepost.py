@@ -175,6 +175,7 @@ class PrepostResult:
             "primary": {
                 "name": primary.metric.name,
                 "kind": "series",
+                "per": primary.metric.per,
                 "status": primary.status,
                 "status_words": primary.words,
                 **comparison_json(primary.comparison),

@@ -91,6 +91,12 @@ def test_prepost_is_called_observational_in_its_units() -> None:
     )
     assert lines[2].startswith("Observational (no control group): against a counterfactual")
     assert "365 days before launch, 56 since" in lines[2]
+    # Found by a new user: a count from events read "purchases per day: 0.0786 → 0.0688"
+    verdict["primary"].update(
+        name="purchases", per="active unit per day", format="number", unit=None
+    )
+    line = message.markdown(verdict, "56d.html").splitlines()[1]
+    assert line.startswith("purchases per active unit per day: 853 → 903 ")
 
 
 def test_registration_caveats_and_hostile_words() -> None:

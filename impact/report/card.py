@@ -61,7 +61,7 @@ def _lead(result: Reviewed) -> ET.Element:
     metric, c = item.metric, item.comparison
     assert metric.target is not None
     prepost = isinstance(result, PrepostResult)
-    name = metric.name + (" per day" if prepost else "")
+    name = metric.name + (f" per {metric.per}" if prepost else "")
     before, after = ("counterfactual", "actual") if prepost else ("control", "treatment")
     relative_target = metric.target.relative
     target = _effect(

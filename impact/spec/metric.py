@@ -188,6 +188,13 @@ class Metric(_Model):
         return self.kind is None and self.event is not None and self.value is None
 
     @property
+    def per(self) -> str:
+        """What one daily value of a before/after metric is per: ``day`` (a column, or the
+        share of active units with the event), or ``active unit per day`` (a count, sum or
+        largest value of the day's events over the units active that day)."""
+        return "active unit per day" if self.event is not None and self.value else "day"
+
+    @property
     def series_words(self) -> str:
         """A before/after metric's daily series in words: its column, or what is derived
         from the events each day."""
