@@ -65,7 +65,7 @@ PRIOR_GUESS = 0.1
 # where the prior peaks when the data cannot tell a still level from a slowly moving one,
 # and a month's forecast carries that drift: at 0.1, a static regression on a strong control
 # (70 days before, 56 after) got intervals 1.29x the regression's, covering 98.5% of 200
-# series; at 0.05, 1.12x covering 98% (1.15x to 1.06x at 70/30, covering 95% and 95.5%).
+# series; at 0.05, 1.12x covering 98% (70/30: 1.15x to 1.06x, covering 95.5% and 95%).
 # Without controls the guess only keeps the level off 0, and 0.05 let a 70-day weekly
 # series' level sink: its intervals held the truth in 89% of 100 series.
 CONTROLS_LEVEL_GUESS = 0.05
