@@ -402,7 +402,7 @@ HISTORY = [
     "0%); the placebo gate allows the count that a calibrated model's overlapping "
     "windows exceed in 1% of reviews instead of 2 alpha of them; and with controls the "
     "level's prior guess is 0.05 of the unexplained sd instead of 0.1 (strong control "
-    "70/56: LEVEL_GUESS_BEFORE -> LEVEL_GUESS_AFTER). docs/methods.md gives each "
+    "70/56: 1.29x -> 1.12x the regression's width). docs/methods.md gives each "
     "reason with its numbers; `benchmarks/compare_placebo_gates.py` sets gate rules side by "
     "side on series kept by `--save`.",
 ]

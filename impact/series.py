@@ -439,7 +439,7 @@ def _run(session: remote.Session, sql: str, name: str) -> list[tuple[object, ...
     except (KeyboardInterrupt, SystemExit, DataError):
         raise
     except Exception as error:  # PostgreSQL's and Spark's own errors
-        raise remote.unreadable(name, error) from None
+        raise source.unreadable(name, error) from None
 
 
 def _remote_table(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from impact.sources import remote
+from impact.sources import source
 
 SPARK_NOT_FOUND = (
     "[TABLE_OR_VIEW_NOT_FOUND] The table or view `analytics`.`product_evnts` cannot be found. "
@@ -16,7 +16,7 @@ SPARK_NOT_FOUND = (
 def test_a_spark_table_that_is_not_there_says_what_would_be_right() -> None:
     """Found by a new user: Spark's 300 characters, cut mid-sentence ("... verify the
     current)"), and no word of what data.events may name."""
-    error = remote.unreadable("spark: analytics.product_evnts", Exception(SPARK_NOT_FOUND))
+    error = source.unreadable("spark: analytics.product_evnts", Exception(SPARK_NOT_FOUND))
     assert str(error) == (
         "spark: analytics.product_evnts: no such table or view in Spark's catalog; name a "
         "catalog table (schema.table) or a Parquet file or folder (a path relative to the spec)"
@@ -25,11 +25,11 @@ def test_a_spark_table_that_is_not_there_says_what_would_be_right() -> None:
 
 def test_another_error_is_cut_where_a_sentence_ends() -> None:
     text = "First sentence here. " + "word " * 100
-    error = remote.unreadable("postgresql://u@h/db:daily", ValueError(text))
+    error = source.unreadable("postgresql://u@h/db:daily", ValueError(text))
     assert str(error) == "postgresql://u@h/db:daily: cannot be read (First sentence here.)"
     long = "word " * 100
-    error = remote.unreadable("spark: daily", ValueError(long))
+    error = source.unreadable("spark: daily", ValueError(long))
     assert str(error).endswith(" word ...)") and len(str(error)) <= len("spark: daily: ") + 320
-    assert str(remote.unreadable("spark: t", RuntimeError())) == (
+    assert str(source.unreadable("spark: t", RuntimeError())) == (
         "spark: t: cannot be read (RuntimeError)"
     )

@@ -396,3 +396,42 @@ def test_float_event_ids_join_integer_unit_ids_on_postgres(server: str, tmp_path
     ours, theirs = verdict_numbers(on_postgres), verdict_numbers(on_duckdb)
     differing = {k: (v, theirs.get(k)) for k, v in ours.items() if theirs.get(k) != v}
     assert set(differing) == {".data.joins.normalized"}  # the types are named as each engine does
+
+
+def test_text_timestamps_read_as_on_duckdb(server: str, tmp_path: Path) -> None:
+    """Found by a new user: an events table whose ts is ISO text was reviewed from files and
+    on Spark, but refused on PostgreSQL ("column 'ts' is text")."""
+    import psycopg
+    from launches import background, events_for, spec_document, units, write
+
+    frame = units(1500)
+    events = pd.concat(
+        [
+            events_for(frame, "purchase", {"control": 450, "treatment": 540}, after=DAY),
+            background(frame, until=dt.datetime(2026, 10, 27)),
+        ],
+        ignore_index=True,
+    )
+    as_text = events.assign(ts=events.ts.dt.strftime("%Y-%m-%d %H:%M:%S"))
+    local = write(tmp_path / "local", spec_document(), frame, as_text)
+    with psycopg.connect(server.replace("postgresql://", "postgres://"), autocommit=True) as con:
+        con.execute("CREATE SCHEMA texts")
+        con.execute("CREATE TABLE texts.units (unit_id text, variant text, exposed_at timestamp)")
+        con.execute(
+            "CREATE TABLE texts.events (unit_id text, event text, ts text, value double precision)"
+        )
+        for table, table_frame in (("units", frame), ("events", as_text)):
+            with con.cursor().copy(f"COPY texts.{table} FROM STDIN") as copy:
+                for row in table_frame.astype({"unit_id": str}).itertuples(index=False):
+                    copy.write_row(list(row))
+    document = spec_document()
+    document["data"].update(source=server, units="texts.units", events="texts.events")
+    remote = write(tmp_path / "remote", document, frame, None)
+    on_postgres = review.run(str(remote), "56d", TODAY).to_json()
+    on_duckdb = review.run(str(local), "56d", TODAY).to_json()
+    ours, theirs = verdict_numbers(on_postgres), verdict_numbers(on_duckdb)
+    assert {k: (v, theirs.get(k)) for k, v in ours.items() if theirs.get(k) != v} == {}
+    with psycopg.connect(server.replace("postgresql://", "postgres://"), autocommit=True) as con:
+        con.execute("INSERT INTO texts.events VALUES ('1', 'purchase', 'last tuesday', 1)")
+    with pytest.raises(DataError, match="last tuesday"):
+        review.run(str(remote), "56d", TODAY)

@@ -156,6 +156,10 @@ def selection(column: str, ours: str, kind: str, where: str) -> str:
             return f"({quoted} AT TIME ZONE 'UTC') AS {alias}"
         if kind in _TIME:
             return f"CAST({quoted} AS TIMESTAMP) AS {alias}"
+        if kind in ("text", "character varying"):  # ISO text, read as DuckDB reads it: UTC
+            # unless it names its offset (the session's time zone is UTC); a value that is not
+            # a timestamp is the server's own one-line error when the view is read
+            return f"(CAST({quoted} AS timestamptz) AT TIME ZONE 'UTC') AS {alias}"
         raise DataError(
             f"{where}: column {column!r} is {kind}; {ours} must be a timestamp such as "
             "2026-09-01 12:00:00 (UTC)"

@@ -23,10 +23,11 @@ from impact.sources.source import (
     Source,
     needs_events,
     quote,
+    unreadable,
 )
 from impact.spec import LaunchSpec
 
-__all__ = ["Session", "connect", "open_session", "unreadable"]
+__all__ = ["Session", "connect", "open_session"]
 
 
 @dataclass
@@ -186,24 +187,3 @@ def _remote_source(spec: LaunchSpec, session: Session, columns: dict[str, list[s
             if f"{view}:unit_id" in columns
         },
     )
-
-
-BRIEF = 300  # characters of an engine's own error kept in a message
-
-
-def unreadable(where: str, error: Exception) -> DataError:
-    """The one line for a table or query the engine refused: what would be right when it
-    is known, else the engine's own words, cut where a sentence ends."""
-    text = " ".join(str(error).split())
-    if "TABLE_OR_VIEW_NOT_FOUND" in text:
-        return DataError(
-            f"{where}: no such table or view in Spark's catalog; name a catalog table "
-            "(schema.table) or a Parquet file or folder (a path relative to the spec)"
-        )
-    if not text:
-        return DataError(f"{where}: cannot be read ({type(error).__name__})")
-    if len(text) > BRIEF:
-        kept = text[:BRIEF]
-        end = kept.find(". ", 10)
-        text = kept[: end + 1] if end > 0 else kept.rsplit(" ", 1)[0] + " ..."
-    return DataError(f"{where}: cannot be read ({text})")

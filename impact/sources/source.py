@@ -43,6 +43,7 @@ __all__ = [
     "literal",
     "needs_events",
     "quote",
+    "unreadable",
 ]
 
 UNITS_VIEW = "impact_units"
@@ -101,6 +102,14 @@ class Source:
 
         On DuckDB, Ctrl-C or SIGTERM stops the query at once (see ``interruptible``).
         """
+        if self.dialect == "postgres":
+            import psycopg
+
+            try:
+                return self.connection.execute(sql)
+            except psycopg.DataError as error:  # a value the server cannot read, such as a
+                # text timestamp that is not one: the data are wrong, said in one line
+                raise unreadable(postgres.safe(self.url or ""), error) from None
         if self.dialect != "duckdb":
             return self.connection.execute(sql)
         return interruptible(self.connection, sql)
@@ -239,3 +248,24 @@ def is_numeric(kind: str) -> bool:
 
 def literal(text: str) -> str:
     return exp.Literal.string(text).sql("duckdb")
+
+
+BRIEF = 300  # characters of an engine's own error kept in a message
+
+
+def unreadable(where: str, error: Exception) -> DataError:
+    """The one line for a table or query the engine refused: what would be right when it
+    is known, else the engine's own words, cut where a sentence ends."""
+    text = " ".join(str(error).split())
+    if "TABLE_OR_VIEW_NOT_FOUND" in text:
+        return DataError(
+            f"{where}: no such table or view in Spark's catalog; name a catalog table "
+            "(schema.table) or a Parquet file or folder (a path relative to the spec)"
+        )
+    if not text:
+        return DataError(f"{where}: cannot be read ({type(error).__name__})")
+    if len(text) > BRIEF:
+        kept = text[:BRIEF]
+        end = kept.find(". ", 10)
+        text = kept[: end + 1] if end > 0 else kept.rsplit(" ", 1)[0] + " ..."
+    return DataError(f"{where}: cannot be read ({text})")
