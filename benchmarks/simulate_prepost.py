@@ -165,8 +165,16 @@ def _series(rows: list[simulation.Cell]) -> str:
         return f"{counts[0]} series per cell"
     parts = []
     for count in counts:
-        shapes = sorted({(c.pre, c.post) for c in rows if c.runs == count})
-        parts.append(f"{count} series in the {', '.join(f'{a}/{b}' for a, b in shapes)} cells")
+        named = []
+        for pre, post in sorted({(c.pre, c.post) for c in rows if c.runs == count}):
+            shape = [c for c in rows if (c.pre, c.post) == (pre, post)]
+            mine = [c for c in shape if c.runs == count]
+            if len(mine) == len(shape):  # every process of this shape
+                named.append(f"{pre}/{post}")
+            else:
+                processes = dict.fromkeys(c.scenario.name for c in mine)
+                named.extend(f"{name} {pre}/{post}" for name in processes)
+        parts.append(f"{count} series in the {', '.join(named)} cells")
     return "; ".join(parts)
 
 
