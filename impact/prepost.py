@@ -458,11 +458,15 @@ def placebo_check(name: str, placebos: model_checks.Placebos, steps: int, alpha:
     """The placebo gate: more placebo windows of ``steps`` days excluding 0 than a calibrated
     model shows in 99% of reviews (their overlap counted) make the verdict invalid."""
     if placebos.count < model_checks.MIN_PLACEBOS:
+        fit = {
+            0: f"no placebo window of {steps} days fits",
+            1: f"only 1 placebo window of {steps} days fits",
+        }.get(placebos.count, f"only {placebos.count} placebo windows of {steps} days fit")
         return Check(
             f"placebo:{name}",
             False,
             None,
-            f"{name}: only {placebos.count} placebo windows of {steps} days fit in the "
+            f"{name}: {fit} in the "
             f"pre-period ({model_checks.MIN_PLACEBOS} are needed to check the model's "
             "calibration); a longer pre-period would allow it",
             blocking=False,

@@ -240,6 +240,9 @@ def test_the_placebo_gate_allows_what_overlapping_windows_show_by_chance() -> No
     assert check(70, 30, 12).passed and not check(70, 30, 13).passed
     few = check(60, 30, 3)  # 3 windows: stated, never blocking
     assert not few.passed and not few.blocking and "only 3 placebo windows" in few.detail
+    # found by a new user: "only 0 placebo windows of 56 days fit"
+    assert check(40, 30, 0).detail.startswith("orders: no placebo window of 30 days fits in the")
+    assert check(58, 30, 0).detail.startswith("orders: only 1 placebo window of 30 days fits ")
 
 
 def test_the_report_states_how_many_placebo_windows_the_gate_allows(launch: Path) -> None:

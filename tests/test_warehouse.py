@@ -180,6 +180,8 @@ def test_a_postgres_review_end_to_end(
     assert published.verdict["outcome"] in ("keep_running", "ship")
     report = published.report.read_text()
     assert "postgres:***@127.0.0.1" in report and "s3cret" not in report
+    # found by a new user: the URL read as a path, postgresql:/postgres@...
+    assert published.verdict["run"]["data_source"].startswith("postgresql://postgres:***@")
 
 
 def test_the_password_never_shows(server: str, launches: tuple[Path, Path], tmp_path: Path) -> None:
@@ -204,6 +206,15 @@ def test_a_misspelt_table_gets_the_near_name(launches: tuple[Path, Path], tmp_pa
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     with pytest.raises(DataError, match=r"no table 'shop\.evnets'; did you mean shop\.events\?"):
+        review.run(str(path), "56d", TODAY)
+    # found by a second new user: every name in a schema looked near its other tables
+    document["data"]["events"] = "shop.q"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(DataError, match=r"no table 'shop\.q'; tables in schema shop: events"):
+        review.run(str(path), "56d", TODAY)
+    document["data"]["events"] = "nosuch.events"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(DataError, match=r"no table 'nosuch\.events'; did you mean shop\.events\?"):
         review.run(str(path), "56d", TODAY)
     document["data"]["events"] = "events"  # in a schema off the search path
     path.write_text(yaml.safe_dump(document, sort_keys=False))
@@ -433,5 +444,6 @@ def test_text_timestamps_read_as_on_duckdb(server: str, tmp_path: Path) -> None:
     assert {k: (v, theirs.get(k)) for k, v in ours.items() if theirs.get(k) != v} == {}
     with psycopg.connect(server.replace("postgresql://", "postgres://"), autocommit=True) as con:
         con.execute("INSERT INTO texts.events VALUES ('1', 'purchase', 'last tuesday', 1)")
-    with pytest.raises(DataError, match="last tuesday"):
+    with pytest.raises(DataError, match="last tuesday") as raised:
         review.run(str(remote), "56d", TODAY)
+    assert str(raised.value).endswith('with time zone: "last tuesday")')  # no CONTEXT: lines

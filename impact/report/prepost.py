@@ -151,10 +151,8 @@ def _answer(modelled: Modelled, alpha: float, steps: int, *, primary: bool) -> t
         else "the history is too short to test whether its one-day errors repeat"
     )
     if not checked:
-        fit = (
-            "no placebo launch fits"
-            if placebos.count == 0
-            else f"only {placebos.count} placebo launches fit"
+        fit = {0: "no placebo launch fits", 1: "only 1 placebo launch fits"}.get(
+            placebos.count, f"only {placebos.count} placebo launches fit"
         )
         return "Calibration not tested.", (
             f"Before launch {fit} ({prepost_checks.MIN_PLACEBOS} are needed to test whether "

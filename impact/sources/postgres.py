@@ -126,20 +126,23 @@ def describe(connection: Any, table: str, url: str) -> dict[str, str]:
 
 
 def _tables_instead(connection: Any, table: str) -> str:
-    """The table meant, when a name is near one (in any schema the login can read), or the
-    tables of the schema named (of the search path without one)."""
-    schema = table.rpartition(".")[0]
+    """The table meant: a near name in the schema named (or among every table without a
+    schema), the same name in another schema, or else the tables there are."""
+    schema, _, name = table.rpartition(".")
     found = connection.execute(
         "SELECT table_schema, table_name, table_schema = ANY(current_schemas(false)) "
         "FROM information_schema.tables "
         "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
     ).fetchall()
-    named = {f"{s}.{t}": t for s, t, _ in found}
-    near = difflib.get_close_matches(table, named, n=1) or [
-        qualified for qualified, name in named.items() if name == table
-    ]
+    # how a spec names each table: schema.table, or the bare name on the search path
+    named = {(s, t): t if on_path and not schema else f"{s}.{t}" for s, t, on_path in found}
+    candidates = [key for key in named if not schema or key[0] == schema]
+    near = difflib.get_close_matches(name, [t for _, t in candidates], n=1)
+    same = [key for key in named if key[1] == name]
     if near:
-        return f"did you mean {near[0]}?"
+        return f"did you mean {named[next(k for k in candidates if k[1] == near[0])]}?"
+    if same:
+        return f"did you mean {named[same[0]]}?"
     if schema:
         listed = [t for s, t, _ in found if s == schema]
         return f"tables in schema {schema}: {', '.join(listed) or 'none'}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from impact.errors import DataError
@@ -174,7 +173,7 @@ def _remote_source(spec: LaunchSpec, session: Session, columns: dict[str, list[s
     shown = session.shown
     return Source(
         session.connection,
-        Path(shown),
+        shown,
         f"{shown}:{spec.data.units}",
         f"{shown}:{spec.data.events}" if has_events else None,
         columns[UNITS_VIEW],

@@ -78,7 +78,7 @@ class Source:
     """
 
     connection: duckdb.DuckDBPyConnection
-    location: Path
+    location: Path | str
     units_name: str
     events_name: str | None
     unit_columns: list[str]
@@ -120,7 +120,7 @@ class Source:
         if self.url is not None:
             views = [UNITS_VIEW] + ([EVENTS_VIEW] if self.events_name else [])
             return postgres.fingerprint(self.connection, self.url, views)
-        return fingerprint(self.location)
+        return fingerprint(Path(self.location))
 
 
 def fingerprint(location: Path) -> str:
@@ -256,7 +256,9 @@ BRIEF = 300  # characters of an engine's own error kept in a message
 def unreadable(where: str, error: Exception) -> DataError:
     """The one line for a table or query the engine refused: what would be right when it
     is known, else the engine's own words, cut where a sentence ends."""
-    text = " ".join(str(error).split())
+    # PostgreSQL's own words without the lines it adds (CONTEXT: parallel worker, ...)
+    primary = getattr(getattr(error, "diag", None), "message_primary", None)
+    text = " ".join(str(primary or error).split())
     if "TABLE_OR_VIEW_NOT_FOUND" in text:
         return DataError(
             f"{where}: no such table or view in Spark's catalog; name a catalog table "
