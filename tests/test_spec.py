@@ -206,6 +206,12 @@ BAD = [
     ),
     ("other sql url", "data.source", "mysql://db/x", r"a \"mysql://\" URL is not available yet"),
     (
+        "port not a number",
+        "data.source",
+        "postgresql://u:pw@127.0.0.1:abc/db",
+        r"data\.source: its port is not a number from 0 to 65535; write postgresql://user@host",
+    ),
+    (
         "start before launch",
         "data.start",
         "2026-08-01",

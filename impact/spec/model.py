@@ -7,6 +7,7 @@ import difflib
 import itertools
 import os
 import re
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -110,6 +111,13 @@ class DataSpec(_Model):
                     f'a "{scheme}://" URL {_NOT_YET}; use a folder, a .duckdb file or a '
                     "postgresql:// URL"
                 )
+            try:
+                urllib.parse.urlsplit(value).port  # noqa: B018 (a port that is not a number)
+            except ValueError:
+                raise ValueError(
+                    "its port is not a number from 0 to 65535; write "
+                    "postgresql://user@host:5432/database"
+                ) from None
         return value
 
     @field_validator("segment")
