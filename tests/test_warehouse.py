@@ -251,7 +251,7 @@ def test_a_port_that_is_not_a_number_is_one_line_and_exit_2(tmp_path: Path) -> N
     )
     assert result.exit_code == 2, result.output
     assert result.stderr == (
-        f"error: {path}: data.source: 'postgresql://...' is not a database URL; write "
+        f"error: {path}: data.source: its port is not a number from 0 to 65535; write "
         "postgresql://user@host:5432/database\n"
     )
 
