@@ -408,7 +408,8 @@ def counterfactual(result: PrepostResult) -> SVGChart:
     level = modelled.effect.alpha
     z = distributions.norm_ppf(1 - level / 2)
     style = formats.of(metric)
-    scale = 100.0 if style.format == "percent" else 1.0  # a daily share is drawn in %
+    percent = style.format == "percent"  # a daily share, drawn in %
+    scale = 100.0 if percent else 1.0
     values = np.asarray(daily.values[metric.name], dtype=float) * scale
     dates = _days(daily.dates.values)
     post = dates[daily.launch :]
@@ -416,8 +417,8 @@ def counterfactual(result: PrepostResult) -> SVGChart:
     # centred on launch: as much history before it as there is time since, four weeks at least
     shown = max(daily.launch - max(daily.post_days, 28), 0)
     per_day = f"{style.unit or metric.name} per day"
-    level_unit = "% of active units" if scale == 100.0 else per_day
-    change_unit = "percentage points" if scale == 100.0 else per_day
+    level_unit = "% of active units" if percent else per_day
+    change_unit = "percentage points" if percent else per_day
     forecast = modelled.forecast
     band = z * np.asarray(forecast.sd, dtype=float) * scale
     mean = np.asarray(forecast.mean, dtype=float) * scale
